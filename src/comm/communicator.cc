@@ -1,0 +1,48 @@
+#include "comm/communicator.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "comm/local_communicator.h"
+#include "comm/mpi_communicator.h"
+#include "core/log.h"
+
+namespace ectrain::comm {
+
+void Communicator::Broadcast(std::string& text, int root) {
+  std::vector<int64_t> length{static_cast<int64_t>(text.size())};
+  BroadcastRaw(length.data(), sizeof(int64_t), root);
+  text.resize(static_cast<size_t>(length[0]));
+  if (!text.empty()) BroadcastRaw(text.data(), text.size(), root);
+}
+
+Status AgreeOk(Communicator& comm, const Status& local, const std::string& what) {
+  std::vector<int64_t> failed{local.ok() ? 0 : 1};
+  comm.AllReduce(std::span<int64_t>(failed), ReduceOp::kMax);
+  if (!local.ok()) return local;
+  if (failed[0] != 0) return Internal(what + " failed on another rank; see that rank's message");
+  return Status::Ok();
+}
+
+bool LaunchedByMpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"}) {
+    if (std::getenv(var) != nullptr) return true;
+  }
+  return false;
+}
+
+StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend) {
+  std::unique_ptr<Communicator> comm;
+  if (backend == Backend::kMpi || (backend == Backend::kAuto && LaunchedByMpi())) {
+    ASSIGN_OR_RETURN(auto mpi, MpiCommunicator::Create());
+    comm = std::move(mpi);
+  } else {
+    comm = std::make_unique<LocalCommunicator>();
+  }
+  SetLogRank(comm->rank());
+  Communicator* raw = comm.get();
+  SetAbortHandler([raw] { raw->Abort(1); });
+  return comm;
+}
+
+}  // namespace ectrain::comm

@@ -1,0 +1,70 @@
+// Communicator: the one interface through which ranks talk (rank, size, all-reduce, broadcast,
+// all-gather, barrier, abort). Passed in, never global. Implementations: LocalCommunicator
+// (world size 1, a true identity) and MpiCommunicator. Only src/comm includes mpi.h.
+// Every collective must be called by all ranks in the same order; one communicator per process,
+// used from one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "core/status.h"
+
+namespace ectrain::comm {
+
+enum class DataType { kFloat32, kFloat64, kInt64, kUInt8 };
+enum class ReduceOp { kSum, kMax, kMin };
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string name() const = 0;
+
+  // Collective: all ranks, same order. In place.
+  void AllReduce(std::span<float> data, ReduceOp op = ReduceOp::kSum) {
+    AllReduceRaw(data.data(), data.size(), DataType::kFloat32, op);
+  }
+  void AllReduce(std::span<double> data, ReduceOp op = ReduceOp::kSum) {
+    AllReduceRaw(data.data(), data.size(), DataType::kFloat64, op);
+  }
+  void AllReduce(std::span<int64_t> data, ReduceOp op = ReduceOp::kSum) {
+    AllReduceRaw(data.data(), data.size(), DataType::kInt64, op);
+  }
+  // Collective: `root`'s bytes end up on every rank.
+  void Broadcast(std::span<float> data, int root) { BroadcastRaw(data.data(), data.size_bytes(), root); }
+  void Broadcast(std::string& text, int root);
+  // Collective: rank r's `mine` lands at all[r * mine.size() ...]; all.size() == mine.size() * size().
+  void AllGather(std::span<const int64_t> mine, std::span<int64_t> all) {
+    AllGatherRaw(mine.data(), mine.size_bytes(), all.data());
+  }
+  // Collective.
+  virtual void Barrier() = 0;
+  // Ends every rank of the job at once: used after a failure on one rank so that no rank is
+  // left waiting in a collective.
+  [[noreturn]] virtual void Abort(int exit_code) = 0;
+
+ protected:
+  virtual void AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) = 0;
+  virtual void BroadcastRaw(void* data, size_t num_bytes, int root) = 0;
+  virtual void AllGatherRaw(const void* mine, size_t num_bytes, void* all) = 0;
+};
+
+enum class Backend { kAuto, kLocal, kMpi };
+
+// kAuto picks MPI when a launcher (mpirun, srun) started this process, else Local.
+// Installs the communicator's Abort as the CHECK failure handler and sets the log rank.
+StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend);
+
+// Collective: returns `local` where it failed, and on the other ranks an error saying that
+// `what` failed elsewhere. Lets one rank's failure end every rank cleanly instead of a hang.
+Status AgreeOk(Communicator& comm, const Status& local, const std::string& what);
+
+// True when the environment shows that an MPI launcher started this process.
+bool LaunchedByMpi();
+
+}  // namespace ectrain::comm

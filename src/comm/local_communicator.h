@@ -1,0 +1,22 @@
+// LocalCommunicator: world size 1. Every collective is the identity; no MPI needed.
+#pragma once
+
+#include "comm/communicator.h"
+
+namespace ectrain::comm {
+
+class LocalCommunicator final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string name() const override { return "local"; }
+  void Barrier() override {}
+  [[noreturn]] void Abort(int exit_code) override;
+
+ protected:
+  void AllReduceRaw(void*, size_t, DataType, ReduceOp) override {}
+  void BroadcastRaw(void*, size_t, int) override {}
+  void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
+};
+
+}  // namespace ectrain::comm
