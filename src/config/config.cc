@@ -1,0 +1,441 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace ectrain::config {
+namespace {
+
+// One configuration key: how to read it from YAML, how to print it, and what it means.
+// Parsing and printing both come from this one list, so they cannot drift apart.
+struct Key {
+  std::string section;
+  std::string name;
+  std::string help;
+  std::function<Status(const YAML::Node&, const std::string& where)> parse;
+  std::function<void(YAML::Emitter&)> emit;
+  std::string path() const { return section + "." + name; }
+};
+
+std::string ShortestDouble(double v) {
+  char buf[64];
+  auto result = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, result.ptr);
+}
+
+std::string Scalar(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  return "nothing";
+}
+
+Status TypeError(const std::string& where, const std::string& expected, const YAML::Node& node) {
+  return InvalidArgument(where + ": expected " + expected + ", got " + Scalar(node));
+}
+
+StatusOr<int64_t> ReadInt(const YAML::Node& node, const std::string& where) {
+  if (!node.IsScalar()) return TypeError(where, "an integer", node);
+  const std::string& s = node.Scalar();
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return TypeError(where, "an integer", node);
+  return v;
+}
+
+StatusOr<double> ReadDouble(const YAML::Node& node, const std::string& where) {
+  if (!node.IsScalar()) return TypeError(where, "a number", node);
+  const std::string& s = node.Scalar();
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v)) return TypeError(where, "a number", node);
+  return v;
+}
+
+Key IntKey(std::string section, std::string name, int64_t* field, int64_t lo, int64_t hi, std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field, lo, hi](const YAML::Node& node, const std::string& where) -> Status {
+    ASSIGN_OR_RETURN(int64_t v, ReadInt(node, where));
+    if (v < lo || v > hi) {
+      return InvalidArgument(where + ": " + std::to_string(v) + " is out of range; allowed: " + std::to_string(lo) +
+                             " to " + std::to_string(hi));
+    }
+    *field = v;
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) { out << *field; };
+  return k;
+}
+
+// A real number in (lo, hi] when lo_open, else [lo, hi].
+Key RealKey(std::string section, std::string name, double* field, double lo, bool lo_open, double hi,
+            std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field, lo, lo_open, hi](const YAML::Node& node, const std::string& where) -> Status {
+    ASSIGN_OR_RETURN(double v, ReadDouble(node, where));
+    if ((lo_open ? v <= lo : v < lo) || v > hi) {
+      return InvalidArgument(where + ": " + ShortestDouble(v) + " is out of range; allowed: " +
+                             (lo_open ? "greater than " : "at least ") + ShortestDouble(lo) + " and at most " +
+                             ShortestDouble(hi));
+    }
+    *field = v;
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) { out << ShortestDouble(*field); };
+  return k;
+}
+
+Key BoolKey(std::string section, std::string name, bool* field, std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field](const YAML::Node& node, const std::string& where) -> Status {
+    bool v = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) return TypeError(where, "true or false", node);
+    *field = v;
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) { out << *field; };
+  return k;
+}
+
+// `allowed` empty: any text.
+Key StringKey(std::string section, std::string name, std::string* field, std::vector<std::string> allowed,
+              std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field, allowed](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsScalar()) return TypeError(where, "a text value", node);
+    const std::string& v = node.Scalar();
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return InvalidArgument(where + ": '" + v + "' is not allowed; allowed: " + list);
+    }
+    *field = v;
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) { out << YAML::DoubleQuoted << *field; };
+  return k;
+}
+
+Key StringListKey(std::string section, std::string name, std::vector<std::string>* field, std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsSequence()) return TypeError(where, "a list of names", node);
+    std::vector<std::string> values;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item_where = where + "[" + std::to_string(i) + "]";
+      if (!node[i].IsScalar()) return TypeError(item_where, "a name", node[i]);
+      if (!seen.insert(node[i].Scalar()).second) {
+        return InvalidArgument(item_where + ": '" + node[i].Scalar() + "' is listed twice");
+      }
+      values.push_back(node[i].Scalar());
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (const auto& v : *field) out << YAML::DoubleQuoted << v;
+    out << YAML::EndSeq;
+  };
+  return k;
+}
+
+Key IntListKey(std::string section, std::string name, std::vector<int64_t>* field, int64_t lo, int64_t hi,
+               std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field, lo, hi](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsSequence()) return TypeError(where, "a list of integers", node);
+    std::vector<int64_t> values;
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item_where = where + "[" + std::to_string(i) + "]";
+      ASSIGN_OR_RETURN(int64_t v, ReadInt(node[i], item_where));
+      if (v < lo || v > hi) {
+        return InvalidArgument(item_where + ": " + std::to_string(v) + " is out of range; allowed: " +
+                               std::to_string(lo) + " to " + std::to_string(hi));
+      }
+      values.push_back(v);
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (auto v : *field) out << v;
+    out << YAML::EndSeq;
+  };
+  return k;
+}
+
+Key IntMapKey(std::string section, std::string name, std::map<std::string, int64_t>* field, int64_t lo,
+              std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field, lo](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsMap()) return TypeError(where, "a mapping of column name to integer", node);
+    std::map<std::string, int64_t> values;
+    for (const auto& item : node) {
+      std::string key = item.first.Scalar();
+      std::string item_where = where + "." + key;
+      ASSIGN_OR_RETURN(int64_t v, ReadInt(item.second, item_where));
+      if (v < lo) return InvalidArgument(item_where + ": must be at least " + std::to_string(lo));
+      values[key] = v;
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginMap;
+    for (const auto& [name, v] : *field) out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << v;
+    out << YAML::EndMap;
+  };
+  return k;
+}
+
+constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
+
+std::vector<Key> Keys(RunConfig& c) {
+  return {
+      StringKey("data", "train", &c.data.train, {}, "training data: columnar HDF5 file"),
+      StringKey("data", "test", &c.data.test, {}, "test data: columnar HDF5 file, evaluated by rank 0"),
+      StringKey("data", "label", &c.data.label, {}, "label column (values in [0, 1])"),
+      StringListKey("data", "dense", &c.data.dense, "numeric input columns"),
+      StringListKey("data", "categorical", &c.data.categorical, "categorical id columns (one embedding each)"),
+      IntMapKey("data", "vocab_sizes", &c.data.vocab_sizes, 1,
+                "ids per categorical column, for files not written by `ectrain prepare`"),
+      StringKey("prepare", "source", &c.prepare.source, {}, "CSV file with a header row, for `ectrain prepare`"),
+      StringKey("prepare", "delimiter", &c.prepare.delimiter, {}, "CSV field delimiter (one character)"),
+      RealKey("prepare", "test_fraction", &c.prepare.test_fraction, 0.0, true, 0.9,
+              "share of rows held out as the test set"),
+      IntKey("prepare", "seed", &c.prepare.seed, 0, kMaxInt, "seed of the train/test split"),
+      BoolKey("prepare", "drop_duplicates", &c.prepare.drop_duplicates, "drop exact duplicate rows"),
+      StringKey("model", "type", &c.model.type, {"mlp"}, "model architecture"),
+      IntKey("model", "embedding_dim", &c.model.embedding_dim, 1, 4096, "width of each categorical embedding"),
+      IntListKey("model", "hidden_units", &c.model.hidden_units, 1, 65536, "hidden layer widths (ReLU)"),
+      StringKey("optimizer", "type", &c.optimizer.type, {"adam", "sgd"}, "optimizer"),
+      RealKey("optimizer", "learning_rate", &c.optimizer.learning_rate, 0.0, true, 100.0, "step size"),
+      RealKey("optimizer", "beta1", &c.optimizer.beta1, 0.0, false, 0.999999, "Adam first-moment decay"),
+      RealKey("optimizer", "beta2", &c.optimizer.beta2, 0.0, false, 0.999999999, "Adam second-moment decay"),
+      RealKey("optimizer", "epsilon", &c.optimizer.epsilon, 0.0, true, 1.0, "Adam denominator guard"),
+      IntKey("train", "epochs", &c.train.epochs, 1, 1000000, "passes over the training data"),
+      IntKey("train", "global_batch_size", &c.train.global_batch_size, 1, 1 << 24,
+             "rows per step summed over all ranks"),
+      IntKey("train", "seed", &c.train.seed, 0, kMaxInt, "seed of initialisation and data order"),
+      StringKey("train", "output_dir", &c.train.output_dir, {}, "where the config, metrics and checkpoints go"),
+      IntKey("train", "log_every_steps", &c.train.log_every_steps, 1, kMaxInt,
+             "a log line every N steps when stderr is not a terminal"),
+      IntKey("train", "max_steps", &c.train.max_steps, 0, kMaxInt, "stop after this many steps (0: no limit)"),
+      IntKey("eval", "every_epochs", &c.eval.every_epochs, 0, 1000000, "evaluate every N epochs (0: at the end)"),
+      IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
+      StringKey("checkpoint", "dir", &c.checkpoint.dir, {}, "checkpoint folder (default <train.output_dir>/checkpoints)"),
+      IntKey("checkpoint", "every_steps", &c.checkpoint.every_steps, 0, kMaxInt,
+             "also checkpoint every N steps (0: only at the end)"),
+      IntKey("checkpoint", "keep_last", &c.checkpoint.keep_last, 1, 1000000, "checkpoints kept on disk"),
+      StringKey("comm", "backend", &c.comm.backend, {"auto", "local", "mpi"},
+                "auto: MPI when started by mpirun/srun, else a single local rank"),
+  };
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::vector<std::string> SectionNames(const std::vector<Key>& keys) {
+  std::vector<std::string> sections;
+  for (const auto& k : keys) {
+    if (std::find(sections.begin(), sections.end(), k.section) == sections.end()) sections.push_back(k.section);
+  }
+  return sections;
+}
+
+std::vector<std::string> KeyNames(const std::vector<Key>& keys, const std::string& section) {
+  std::vector<std::string> names;
+  for (const auto& k : keys) {
+    if (k.section == section) names.push_back(k.name);
+  }
+  return names;
+}
+
+const Key* FindKey(const std::vector<Key>& keys, const std::string& section, const std::string& name) {
+  for (const auto& k : keys) {
+    if (k.section == section && k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+Status CheckSection(const std::vector<Key>& keys, const std::string& section, const std::string& where) {
+  auto sections = SectionNames(keys);
+  if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+    return InvalidArgument(where + "unknown section '" + section + "'; sections are: " + JoinNames(sections));
+  }
+  return Status::Ok();
+}
+
+Status CheckKeyPath(const std::vector<Key>& keys, const std::string& section, const std::string& name,
+                    const std::string& where) {
+  RETURN_IF_ERROR(CheckSection(keys, section, where));
+  if (FindKey(keys, section, name) == nullptr) {
+    return InvalidArgument(where + "unknown key '" + section + "." + name + "'; keys of '" + section +
+                           "' are: " + JoinNames(KeyNames(keys, section)));
+  }
+  return Status::Ok();
+}
+
+Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::string& override_text) {
+  const std::string where = "--set " + override_text + ": ";
+  size_t eq = override_text.find('=');
+  size_t dot = override_text.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
+    return InvalidArgument(where + "expected section.key=value, for example train.epochs=5");
+  }
+  std::string section = override_text.substr(0, dot);
+  std::string name = override_text.substr(dot + 1, eq - dot - 1);
+  RETURN_IF_ERROR(CheckKeyPath(keys, section, name, where));
+  YAML::Node value;
+  try {
+    value = YAML::Load(override_text.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(where + "the value is not valid YAML: " + e.msg);
+  }
+  if (!root[section] || !root[section].IsMap()) root[section] = YAML::Node(YAML::NodeType::Map);
+  root[section][name] = value;
+  return Status::Ok();
+}
+
+Status CrossCheck(const RunConfig& c, const std::string& source) {
+  if (c.prepare.delimiter.size() != 1) {
+    return InvalidArgument(source + ": prepare.delimiter: must be one character, got '" + c.prepare.delimiter + "'");
+  }
+  std::set<std::string> used;
+  if (!c.data.label.empty()) used.insert(c.data.label);
+  for (const auto* list : {&c.data.dense, &c.data.categorical}) {
+    for (const auto& name : *list) {
+      if (!used.insert(name).second) {
+        return InvalidArgument(source + ": data: column '" + name +
+                               "' is given more than one role (label, dense, categorical); give it one");
+      }
+    }
+  }
+  for (const auto& [name, size] : c.data.vocab_sizes) {
+    if (std::find(c.data.categorical.begin(), c.data.categorical.end(), name) == c.data.categorical.end()) {
+      return InvalidArgument(source + ": data.vocab_sizes." + name + ": '" + name +
+                             "' is not one of data.categorical");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<std::string>& overrides,
+                                const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source_name + ": not valid YAML (line " + std::to_string(e.mark.line + 1) +
+                           ", column " + std::to_string(e.mark.column + 1) + "): " + e.msg);
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) return InvalidArgument(source_name + ": the top level must be a mapping of sections");
+
+  RunConfig config;
+  std::vector<Key> keys = Keys(config);
+  for (const auto& o : overrides) RETURN_IF_ERROR(ApplyOverride(root, keys, o));
+
+  for (const auto& section_item : root) {
+    std::string section = section_item.first.Scalar();
+    RETURN_IF_ERROR(CheckSection(keys, section, source_name + ": "));
+    if (section_item.second.IsNull()) continue;
+    if (!section_item.second.IsMap()) {
+      return InvalidArgument(source_name + ": " + section + ": expected a mapping of keys");
+    }
+    for (const auto& item : section_item.second) {
+      std::string name = item.first.Scalar();
+      RETURN_IF_ERROR(CheckKeyPath(keys, section, name, source_name + ": "));
+      const Key* key = FindKey(keys, section, name);
+      try {
+        RETURN_IF_ERROR(key->parse(item.second, source_name + ": " + key->path()));
+      } catch (const YAML::Exception& e) {
+        return InvalidArgument(source_name + ": " + key->path() + ": " + e.msg);
+      }
+    }
+  }
+  RETURN_IF_ERROR(CrossCheck(config, source_name));
+  return config;
+}
+
+StatusOr<RunConfig> LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("config file '" + path + "' cannot be read: check the path");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), overrides, path);
+}
+
+namespace {
+Status RequireText(const std::string& value, const std::string& key, const std::string& source,
+                   const std::string& purpose) {
+  if (value.empty()) return InvalidArgument(source + ": " + key + " is required (" + purpose + ")");
+  return Status::Ok();
+}
+}  // namespace
+
+Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
+  RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file"));
+  RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file rank 0 evaluates"));
+  RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
+  if (c.data.dense.empty() && c.data.categorical.empty()) {
+    return InvalidArgument(source + ": data.dense and data.categorical are both empty; name the input columns");
+  }
+  return Status::Ok();
+}
+
+Status CheckPrepareInputs(const RunConfig& c, const std::string& source) {
+  RETURN_IF_ERROR(RequireText(c.prepare.source, "prepare.source", source, "the CSV file to convert"));
+  return CheckTrainingInputs(c, source);
+}
+
+std::string ToYaml(const RunConfig& config) {
+  RunConfig copy = config;  // Keys() binds mutable pointers; printing does not change them
+  std::vector<Key> keys = Keys(copy);
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  for (const auto& section : SectionNames(keys)) {
+    out << YAML::Key << section << YAML::Value << YAML::BeginMap;
+    for (const auto& k : keys) {
+      if (k.section != section) continue;
+      out << YAML::Key << k.name << YAML::Value;
+      k.emit(out);
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string DescribeKeys() {
+  RunConfig defaults;
+  std::vector<Key> keys = Keys(defaults);
+  std::string out;
+  for (const auto& k : keys) {
+    YAML::Emitter value;
+    k.emit(value);
+    std::string line = "  " + k.path();
+    line.resize(std::max<size_t>(line.size() + 1, 30), ' ');
+    std::string shown = value.c_str();
+    line += shown;
+    line.resize(std::max<size_t>(line.size() + 1, 46), ' ');
+    out += line + k.help + "\n";
+  }
+  return out;
+}
+
+}  // namespace ectrain::config

@@ -1,0 +1,30 @@
+// Settings of the data module, filled and validated by config/; plain values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ectrain::data {
+
+struct DataOptions {
+  std::string train;  // HDF5 file, columnar
+  std::string test;   // HDF5 file, columnar; evaluated by rank 0
+  std::string label;
+  std::vector<std::string> dense;
+  std::vector<std::string> categorical;
+  // For files not written by `ectrain prepare`: ids of column c lie in [0, vocab_sizes[c]).
+  std::map<std::string, int64_t> vocab_sizes;
+};
+
+// `ectrain prepare`: where the raw CSV is and how to split it.
+struct PrepareOptions {
+  std::string source;  // CSV with a header row
+  std::string delimiter = ",";
+  double test_fraction = 0.2;
+  int64_t seed = 1;
+  bool drop_duplicates = true;
+};
+
+}  // namespace ectrain::data

@@ -1,0 +1,23 @@
+// Settings of the train module, filled and validated by config/; plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ectrain::train {
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  int64_t global_batch_size = 256;
+  int64_t seed = 42;
+  std::string output_dir = "runs/default";
+  int64_t log_every_steps = 100;  // plain log lines when stderr is not a terminal
+  int64_t max_steps = 0;          // 0: no limit; else stop after this many steps in all
+};
+
+struct EvalOptions {
+  int64_t every_epochs = 1;  // 0: only at the end
+  int64_t batch_size = 4096;
+};
+
+}  // namespace ectrain::train
