@@ -1,0 +1,128 @@
+#include "data/hdf5_util.h"
+
+#include <algorithm>
+#include <mutex>
+
+namespace ectrain::data {
+namespace {
+
+// The file a location lives in, for messages.
+std::string FileName(hid_t location) {
+  const ssize_t size = H5Fget_name(location, nullptr, 0);
+  if (size <= 0) return "?";
+  std::string name(static_cast<size_t>(size) + 1, '\0');
+  H5Fget_name(location, name.data(), name.size());
+  name.resize(static_cast<size_t>(size));
+  return name;
+}
+
+}  // namespace
+
+H5Handle& H5Handle::operator=(H5Handle&& o) noexcept {
+  if (this != &o) {
+    Close();
+    id_ = o.id_;
+    o.id_ = -1;
+  }
+  return *this;
+}
+
+void H5Handle::Close() {
+  if (id_ < 0) return;
+  switch (H5Iget_type(id_)) {
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      H5Idec_ref(id_);
+      break;
+  }
+  id_ = -1;
+}
+
+void QuietHdf5Errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value) {
+  H5Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  H5Handle space(H5Screate(H5S_SCALAR));
+  H5Handle link_props(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(link_props.get(), 1);
+  H5Handle dataset(H5Dcreate2(location, name.c_str(), type.get(), space.get(), link_props.get(),
+                              H5P_DEFAULT, H5P_DEFAULT));
+  const char* data = value.c_str();
+  if (!dataset.valid() ||
+      H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &data) < 0) {
+    return Internal("could not write dataset '" + name + "' in '" + FileName(location) +
+                    "'; check free disk space");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
+                                        const std::string& file_for_errors) {
+  const std::string where = "'" + file_for_errors + "' dataset '" + name + "'";
+  H5Handle dataset(H5Dopen2(location, name.c_str(), H5P_DEFAULT));
+  if (!dataset.valid()) return NotFound(where + " could not be opened");
+  H5Handle file_type(H5Dget_type(dataset.get()));
+  H5Handle space(H5Dget_space(dataset.get()));
+  if (H5Tget_class(file_type.get()) != H5T_STRING ||
+      H5Sget_simple_extent_npoints(space.get()) != 1) {
+    return DataError(where + " is not a single string; re-create the file");
+  }
+  // h5py writes variable-length strings by default and fixed-length ones for numpy bytes.
+  if (H5Tis_variable_str(file_type.get()) > 0) {
+    H5Handle memory_type(H5Tcopy(H5T_C_S1));
+    H5Tset_size(memory_type.get(), H5T_VARIABLE);
+    H5Tset_cset(memory_type.get(), H5Tget_cset(file_type.get()));  // HDF5 converts no ASCII<->UTF-8
+    char* data = nullptr;
+    if (H5Dread(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &data) < 0) {
+      return DataError(where + " could not be read; the file may be corrupt");
+    }
+    std::string value = data ? data : "";
+    H5free_memory(data);
+    return value;
+  }
+  std::string value(H5Tget_size(file_type.get()), '\0');
+  if (H5Dread(dataset.get(), file_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()) < 0) {
+    return DataError(where + " could not be read; the file may be corrupt");
+  }
+  value.resize(std::min(value.find('\0'), value.size()));  // drop the fixed-length padding
+  return value;
+}
+
+bool LinkExists(hid_t location, const std::string& path) {
+  // H5Lexists fails rather than answering false when an intermediate group is missing.
+  size_t pos = path.starts_with('/') ? 1 : 0;
+  while (true) {
+    const size_t slash = path.find('/', pos);
+    const std::string prefix = path.substr(0, slash);
+    if (H5Lexists(location, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (slash == std::string::npos) return true;
+    pos = slash + 1;
+  }
+}
+
+}  // namespace ectrain::data

@@ -1,0 +1,40 @@
+// Small RAII and string helpers over the HDF5 C API, shared by data/ and ckpt/.
+// HDF5's own error printing is turned off; callers turn failures into a Status.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+
+#include "core/status.h"
+
+namespace ectrain::data {
+
+// Owns one hid_t and closes it with the matching H5?close.
+class H5Handle {
+ public:
+  H5Handle() = default;
+  explicit H5Handle(hid_t id) : id_(id) {}
+  H5Handle(H5Handle&& o) noexcept : id_(o.id_) { o.id_ = -1; }
+  H5Handle& operator=(H5Handle&& o) noexcept;
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  ~H5Handle() { Close(); }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void Close();
+
+ private:
+  hid_t id_ = -1;
+};
+
+// Silences HDF5's automatic error stack printing (once per process).
+void QuietHdf5Errors();
+
+// Writes/reads a scalar variable-length UTF-8 string dataset (readable by h5py and h5dump).
+Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value);
+StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
+                                        const std::string& file_for_errors);
+bool LinkExists(hid_t location, const std::string& path);
+
+}  // namespace ectrain::data
