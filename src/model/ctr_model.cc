@@ -1,0 +1,115 @@
+#include "model/ctr_model.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/rng.h"
+#include "kernels/cpu_kernels.h"
+
+namespace ectrain::model {
+
+CtrModel::CtrModel(const ModelOptions& options, FeatureShape features)
+    : features_(std::move(features)), embedding_dim_(options.embedding_dim) {
+  const int64_t num_fields = static_cast<int64_t>(features_.categorical_names.size());
+  input_width_ = num_fields * embedding_dim_ + features_.num_dense;
+  for (int64_t f = 0; f < num_fields; ++f) {
+    embedding_tables_.push_back(layout_.Add("embedding/" + features_.categorical_names[f],
+                                            features_.vocab_sizes[f], embedding_dim_, ParamKind::kEmbedding));
+  }
+  int64_t in = input_width_;
+  std::vector<int64_t> widths = options.hidden_units;
+  widths.push_back(1);
+  for (size_t i = 0; i < widths.size(); ++i) {
+    std::string name = i + 1 < widths.size() ? "dense_" + std::to_string(i) : "output";
+    DenseLayer layer;
+    layer.in = in;
+    layer.out = widths[i];
+    layer.weight = layout_.Add(name + "/weight", in, widths[i], ParamKind::kDenseWeight);
+    layer.bias = layout_.Add(name + "/bias", 1, widths[i], ParamKind::kBias);
+    layers_.push_back(layer);
+    in = widths[i];
+  }
+}
+
+void CtrModel::Initialize(ParamArena& params, uint64_t seed) const {
+  params.SetZero();
+  for (size_t i = 0; i < layout_.specs().size(); ++i) {
+    const ParamSpec& spec = layout_.spec(static_cast<int>(i));
+    Rng rng = Rng::ForStream(seed, 0x1417, i);
+    float* p = params.data() + spec.offset;
+    double limit = 0.0;
+    if (spec.kind == ParamKind::kDenseWeight) limit = std::sqrt(6.0 / static_cast<double>(spec.rows + spec.cols));
+    if (spec.kind == ParamKind::kEmbedding) limit = 0.05;
+    for (int64_t j = 0; j < spec.size(); ++j) p[j] = static_cast<float>(rng.Uniform(-limit, limit));
+  }
+}
+
+void CtrModel::EnsureWorkspace(int64_t rows) {
+  if (rows <= workspace_rows_) return;
+  workspace_rows_ = rows;
+  activations_.resize(layers_.size() + 1);
+  gradients_.resize(layers_.size() + 1);
+  activations_[0].resize(static_cast<size_t>(rows * input_width_));
+  gradients_[0].resize(static_cast<size_t>(rows * input_width_));
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    activations_[i + 1].resize(static_cast<size_t>(rows * layers_[i].out));
+    gradients_[i + 1].resize(static_cast<size_t>(rows * layers_[i].out));
+  }
+}
+
+void CtrModel::ForwardInto(const BatchView& batch, const ParamArena& params) {
+  const int64_t rows = batch.num_rows;
+  EnsureWorkspace(rows);
+  float* input = activations_[0].data();  // (rows, input_width)
+  for (size_t f = 0; f < embedding_tables_.size(); ++f) {
+    const ParamSpec& table = layout_.spec(embedding_tables_[f]);
+    kernels::EmbeddingGather(batch.categorical + f, batch.num_categorical, rows, params.data() + table.offset,
+                             embedding_dim_, input, input_width_, static_cast<int64_t>(f) * embedding_dim_);
+  }
+  const int64_t dense_offset = static_cast<int64_t>(embedding_tables_.size()) * embedding_dim_;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(input + r * input_width_ + dense_offset, batch.dense + r * batch.num_dense,
+                static_cast<size_t>(batch.num_dense) * sizeof(float));
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const DenseLayer& l = layers_[i];
+    float* y = activations_[i + 1].data();  // (rows, l.out)
+    kernels::DenseForward(activations_[i].data(), params.data() + layout_.spec(l.weight).offset,
+                          params.data() + layout_.spec(l.bias).offset, rows, l.in, l.out, y);
+    if (i + 1 < layers_.size()) kernels::ReluForward(y, rows * l.out);
+  }
+}
+
+void CtrModel::Forward(const BatchView& batch, const ParamArena& params, float* logits) {
+  if (batch.num_rows == 0) return;
+  ForwardInto(batch, params);
+  std::memcpy(logits, activations_.back().data(), static_cast<size_t>(batch.num_rows) * sizeof(float));
+}
+
+double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
+                                 float loss_scale) {
+  const int64_t rows = batch.num_rows;
+  if (rows == 0) return 0.0;
+  ForwardInto(batch, params);
+  double loss = kernels::BceWithLogits(activations_.back().data(), batch.labels, rows, loss_scale,
+                                       gradients_.back().data());
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const DenseLayer& l = layers_[i];
+    float* dy = gradients_[i + 1].data();  // (rows, l.out)
+    if (i + 1 < layers_.size()) kernels::ReluBackward(activations_[i + 1].data(), dy, rows * l.out);
+    // The input gradient is needed below the first layer only when there are embeddings.
+    bool need_dx = i > 0 || !embedding_tables_.empty();
+    kernels::DenseBackward(activations_[i].data(), params.data() + layout_.spec(l.weight).offset, dy, rows, l.in,
+                           l.out, grads.data() + layout_.spec(l.weight).offset,
+                           grads.data() + layout_.spec(l.bias).offset, need_dx ? gradients_[i].data() : nullptr);
+  }
+  for (size_t f = 0; f < embedding_tables_.size(); ++f) {
+    const ParamSpec& table = layout_.spec(embedding_tables_[f]);
+    kernels::EmbeddingScatterAdd(batch.categorical + f, batch.num_categorical, rows, gradients_[0].data(),
+                                 input_width_, static_cast<int64_t>(f) * embedding_dim_, embedding_dim_,
+                                 grads.data() + table.offset);
+  }
+  return loss;
+}
+
+}  // namespace ectrain::model

@@ -1,0 +1,66 @@
+// CtrModel: the seed's click/purchase model. Each categorical field has an embedding table;
+// the embeddings and the dense columns are concatenated and go through Dense+ReLU hidden
+// layers and a Dense(1) output whose logit is scored with binary cross-entropy.
+// (The seed's one-hot -> Dense(64) is this with per-field embeddings feeding the first layer.)
+// Parameters live in a ParamArena of layout(); the model holds only its workspace, so one
+// instance per thread. The workspace grows to the largest batch seen and is then reused.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/batch.h"
+#include "core/param_arena.h"
+#include "model/options.h"
+
+namespace ectrain::model {
+
+struct FeatureShape {
+  int num_dense = 0;
+  std::vector<std::string> categorical_names;
+  std::vector<int64_t> vocab_sizes;  // parallel to categorical_names
+};
+
+class CtrModel {
+ public:
+  CtrModel(const ModelOptions& options, FeatureShape features);
+
+  const ParamLayout& layout() const { return layout_; }
+  const FeatureShape& features() const { return features_; }
+
+  // Glorot-uniform dense weights, zero biases, uniform(-0.05, 0.05) embeddings; from `seed` only.
+  void Initialize(ParamArena& params, uint64_t seed) const;
+
+  // Adds d(loss_scale * sum of row losses)/d(params) into `grads` and returns the sum of row
+  // losses. A batch of zero rows adds nothing.
+  double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale);
+
+  // logits(batch.num_rows); probabilities are Sigmoid(logit).
+  void Forward(const BatchView& batch, const ParamArena& params, float* logits);
+
+ private:
+  struct DenseLayer {
+    int weight = 0;  // ParamSpec indices
+    int bias = 0;
+    int64_t in = 0;
+    int64_t out = 0;
+  };
+
+  void EnsureWorkspace(int64_t rows);
+  void ForwardInto(const BatchView& batch, const ParamArena& params);
+
+  FeatureShape features_;
+  int64_t embedding_dim_;
+  int64_t input_width_;
+  ParamLayout layout_;
+  std::vector<int> embedding_tables_;  // ParamSpec index per categorical field
+  std::vector<DenseLayer> layers_;     // hidden layers, then the output layer
+
+  int64_t workspace_rows_ = 0;
+  // activations_[0] is the input (rows, input_width); activations_[i + 1] is layers_[i]'s output.
+  std::vector<std::vector<float>> activations_;
+  std::vector<std::vector<float>> gradients_;  // same shapes as activations_
+};
+
+}  // namespace ectrain::model

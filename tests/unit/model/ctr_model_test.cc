@@ -1,0 +1,114 @@
+// The whole model's backward against finite differences of its loss, parameter by parameter.
+#include "model/ctr_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace ectrain::model {
+namespace {
+
+struct Fixture {
+  FeatureShape shape{3, {"a", "b"}, {4, 6}};
+  std::vector<float> dense;
+  std::vector<int32_t> ids;
+  std::vector<float> labels;
+  BatchView batch;
+
+  explicit Fixture(int64_t rows) {
+    Rng rng(11);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int d = 0; d < 3; ++d) dense.push_back(static_cast<float>(rng.Normal()));
+      ids.push_back(static_cast<int32_t>(rng.Below(4)));
+      ids.push_back(static_cast<int32_t>(rng.Below(6)));
+      labels.push_back(rng.Uniform() < 0.4 ? 1.0f : 0.0f);
+    }
+    batch = {rows, dense.data(), 3, ids.data(), 2, labels.data()};
+  }
+};
+
+TEST(CtrModel, LayoutNamesEveryTensor) {
+  Fixture f(1);
+  CtrModel model(ModelOptions{"mlp", 5, {7, 4}}, f.shape);
+  std::vector<std::string> names;
+  for (const auto& spec : model.layout().specs()) names.push_back(spec.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"embedding/a", "embedding/b", "dense_0/weight", "dense_0/bias",
+                                             "dense_1/weight", "dense_1/bias", "output/weight", "output/bias"}));
+  EXPECT_EQ(model.layout().spec(2).rows, 2 * 5 + 3);  // two embeddings + three dense columns
+  EXPECT_EQ(model.layout().num_parameters(), 4 * 5 + 6 * 5 + 13 * 7 + 7 + 7 * 4 + 4 + 4 + 1);
+}
+
+TEST(CtrModel, GradientMatchesFiniteDifferences) {
+  Fixture f(9);
+  CtrModel model(ModelOptions{"mlp", 3, {6, 4}}, f.shape);
+  ParamArena params(model.layout()), grads(model.layout());
+  model.Initialize(params, 5);
+  // Move biases off zero so every ReLU unit is exercised on both sides.
+  Rng rng(3);
+  for (int64_t i = 0; i < params.size(); ++i) params.data()[i] += static_cast<float>(rng.Uniform(-0.2, 0.2));
+  const float scale = 1.0f / 9;
+  model.ForwardBackward(f.batch, params, grads, scale);
+  ParamArena scratch(model.layout());
+  auto loss = [&] { return scale * model.ForwardBackward(f.batch, params, scratch, scale); };
+  const double h = 1e-3;  // small enough that no ReLU input crosses zero
+  int checked = 0;
+  for (const auto& spec : model.layout().specs()) {
+    for (int64_t j = 0; j < spec.size(); ++j) {
+      float& p = params.data()[spec.offset + j];
+      const float saved = p;
+      p = static_cast<float>(saved + h);
+      double up = loss();
+      p = static_cast<float>(saved - h);
+      double down = loss();
+      p = saved;
+      double numeric = (up - down) / (2 * h);
+      EXPECT_NEAR(grads.data()[spec.offset + j], numeric, 2e-3 * (1 + std::fabs(numeric)))
+          << spec.name << "[" << j << "]";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, model.layout().num_parameters());
+}
+
+TEST(CtrModel, ForwardGivesTheLogitsTheLossUses) {
+  Fixture f(5);
+  CtrModel model(ModelOptions{"mlp", 4, {8}}, f.shape);
+  ParamArena params(model.layout()), grads(model.layout());
+  model.Initialize(params, 1);
+  std::vector<float> logits(5);
+  model.Forward(f.batch, params, logits.data());
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    double z = logits[i];
+    expected += std::max(z, 0.0) - z * f.labels[i] + std::log1p(std::exp(-std::fabs(z)));
+  }
+  EXPECT_NEAR(model.ForwardBackward(f.batch, params, grads, 1.0f), expected, 1e-5);
+}
+
+TEST(CtrModel, EmptyBatchAddsNothing) {
+  Fixture f(2);
+  CtrModel model(ModelOptions{"mlp", 4, {8}}, f.shape);
+  ParamArena params(model.layout()), grads(model.layout());
+  model.Initialize(params, 1);
+  BatchView empty = f.batch;
+  empty.num_rows = 0;
+  EXPECT_EQ(model.ForwardBackward(empty, params, grads, 1.0f), 0.0);
+  for (int64_t i = 0; i < grads.size(); ++i) ASSERT_EQ(grads.data()[i], 0.0f);
+}
+
+TEST(CtrModel, InitializationDependsOnlyOnTheSeed) {
+  Fixture f(1);
+  CtrModel model(ModelOptions{"mlp", 4, {8}}, f.shape);
+  ParamArena a(model.layout()), b(model.layout()), c(model.layout());
+  model.Initialize(a, 7);
+  model.Initialize(b, 7);
+  model.Initialize(c, 8);
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+  EXPECT_NE(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(float)));
+}
+
+}  // namespace
+}  // namespace ectrain::model
