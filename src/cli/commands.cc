@@ -1,0 +1,213 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <map>
+
+#include "ckpt/checkpoint.h"
+#include "comm/communicator.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "data/csv.h"
+#include "data/prepare.h"
+#include "kernels/cpu_kernels.h"
+#include "train/data_feed.h"
+#include "train/evaluator.h"
+#include "train/trainer.h"
+
+namespace ectrain::cli {
+namespace {
+
+model::FeatureShape ShapeOf(const data::FeatureSchema& schema) {
+  return {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes};
+}
+
+comm::Backend BackendOf(const std::string& name) {
+  if (name == "local") return comm::Backend::kLocal;
+  if (name == "mpi") return comm::Backend::kMpi;
+  return comm::Backend::kAuto;
+}
+
+// A trained model restored from a checkpoint, with the config and schema it was trained with.
+struct LoadedModel {
+  std::string path;
+  RunConfig config;
+  data::FeatureSchema schema;
+  std::unique_ptr<model::CtrModel> model;
+  std::unique_ptr<ParamArena> params;
+};
+
+StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector<std::string>& overrides) {
+  LoadedModel loaded;
+  ASSIGN_OR_RETURN(loaded.path, ckpt::ResolveCheckpointPath(checkpoint));
+  ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(loaded.path));
+  ASSIGN_OR_RETURN(loaded.config, config::ParseConfig(info.config_yaml, overrides, loaded.path + " (stored config)"));
+  ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(info.schema_json, loaded.path));
+  loaded.model = std::make_unique<model::CtrModel>(loaded.config.model, ShapeOf(loaded.schema));
+  loaded.params = std::make_unique<ParamArena>(loaded.model->layout());
+  RETURN_IF_ERROR(ckpt::LoadCheckpoint(loaded.path, loaded.model->layout(), *loaded.params, nullptr));
+  return loaded;
+}
+
+std::vector<std::string> FeatureColumns(const data::FeatureSchema& schema) {
+  std::vector<std::string> columns = schema.dense;
+  columns.insert(columns.end(), schema.categorical.begin(), schema.categorical.end());
+  return columns;
+}
+
+// Raw rows (column name -> text) encoded as training encoded them.
+StatusOr<data::Table> EncodeRows(const data::FeatureSchema& schema,
+                                 const std::vector<std::map<std::string, std::string>>& rows,
+                                 const std::vector<std::string>& row_names) {
+  if (!schema.has_preprocessing()) {
+    return InvalidArgument("this checkpoint's data was not made by `ectrain prepare`, so raw values cannot be "
+                           "encoded; give prepared HDF5 rows with --input FILE.h5");
+  }
+  data::Table table;
+  table.num_rows = static_cast<int64_t>(rows.size());
+  table.num_dense = static_cast<int>(schema.dense.size());
+  table.num_categorical = static_cast<int>(schema.categorical.size());
+  table.dense.resize(rows.size() * schema.dense.size());
+  table.categorical.resize(rows.size() * schema.categorical.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    Status s = schema.EncodeRow(rows[r], table.dense.data() + r * table.num_dense,
+                                table.categorical.data() + r * table.num_categorical);
+    if (!s.ok()) return Status(s.code(), row_names[r] + ": " + s.message());
+  }
+  return table;
+}
+
+StatusOr<data::Table> ReadRawCsv(const data::FeatureSchema& schema, const std::string& path) {
+  ASSIGN_OR_RETURN(data::CsvTable csv, data::ReadCsv(path));
+  std::vector<int> indices;
+  for (const auto& column : FeatureColumns(schema)) {
+    ASSIGN_OR_RETURN(int index, csv.ColumnIndex(column));
+    indices.push_back(index);
+  }
+  std::vector<std::map<std::string, std::string>> rows;
+  std::vector<std::string> names;
+  const auto columns = FeatureColumns(schema);
+  for (size_t r = 0; r < csv.rows.size(); ++r) {
+    std::map<std::string, std::string> row;
+    for (size_t c = 0; c < columns.size(); ++c) row[columns[c]] = csv.rows[r][indices[c]];
+    rows.push_back(std::move(row));
+    names.push_back(path + " line " + std::to_string(csv.line_numbers[r]));
+  }
+  return EncodeRows(schema, rows, names);
+}
+
+// "a=1,b=x" -> {a: 1, b: x}
+StatusOr<std::map<std::string, std::string>> ParseRow(const std::string& text) {
+  std::map<std::string, std::string> row;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      return InvalidArgument("--row: '" + item + "' is not column=value");
+    }
+    row[item.substr(0, eq)] = item.substr(eq + 1);
+    start = end + 1;
+  }
+  return row;
+}
+
+}  // namespace
+
+Status RunTrain(const TrainArgs& args) {
+  ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(args.config_path, args.overrides));
+  RETURN_IF_ERROR(config::CheckTrainingInputs(config, args.config_path));
+  ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend)));
+  auto feed = train::DataFeed::Open(config.data, comm->size(), comm->rank(), config.train.global_batch_size,
+                                    static_cast<uint64_t>(config.train.seed));
+  RETURN_IF_ERROR(comm::AgreeOk(*comm, feed.status(), "opening the training data"));
+  model::CtrModel model(config.model, ShapeOf(feed->schema()));
+  train::Trainer trainer(config, *comm, model, *feed);
+  ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time));
+  if (result.test_metrics) {
+    LOG_INFO << "done: " << result.epochs << " epochs, " << result.steps << " steps in "
+             << train::FormatDuration(result.train_seconds) << " (" << static_cast<int64_t>(result.samples_per_second)
+             << " samples/s); final test " << train::FormatMetrics(*result.test_metrics);
+    LOG_INFO << "checkpoint: " << result.checkpoint_path << "   metrics: " << config.train.output_dir
+             << "/metrics.jsonl";
+  }
+  return Status::Ok();
+}
+
+Status RunEval(const EvalArgs& args) {
+  ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(args.checkpoint, args.overrides));
+  const std::string path = args.data.empty() ? loaded.config.data.test : args.data;
+  ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
+  ASSIGN_OR_RETURN(data::Table table, file.ReadAll(loaded.schema, /*with_labels=*/true));
+  train::BinaryMetrics m = train::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
+  std::printf("checkpoint %s on %s: %s\n", loaded.path.c_str(), path.c_str(), train::FormatMetrics(m).c_str());
+  return Status::Ok();
+}
+
+Status RunPredict(const PredictArgs& args) {
+  ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(args.checkpoint, {}));
+  data::Table table;
+  if (!args.row.empty()) {
+    ASSIGN_OR_RETURN(auto row, ParseRow(args.row));
+    ASSIGN_OR_RETURN(table, EncodeRows(loaded.schema, {row}, {"--row"}));
+  } else if (args.input.size() > 4 && args.input.substr(args.input.size() - 4) == ".csv") {
+    ASSIGN_OR_RETURN(table, ReadRawCsv(loaded.schema, args.input));
+  } else {
+    ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(args.input));
+    ASSIGN_OR_RETURN(table, file.ReadAll(loaded.schema, /*with_labels=*/false));
+  }
+  std::vector<float> logits = train::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
+
+  if (!args.row.empty()) {
+    float p = kernels::Sigmoid(logits[0]);
+    std::printf("probability %.4f: %s\n", p, p > 0.5f ? "likely to buy" : "unlikely to buy");
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(train::WriteProbabilities(logits, args.output));
+  if (!args.output.empty() && args.output != "-") {
+    std::fprintf(stderr, "wrote %zu probabilities to %s\n", logits.size(), args.output.c_str());
+  }
+  return Status::Ok();
+}
+
+Status RunPrepare(const PrepareArgs& args) {
+  const std::string source = args.config_path.empty() ? "the command line" : args.config_path;
+  StatusOr<RunConfig> loaded = args.config_path.empty() ? config::ParseConfig("", args.overrides, source)
+                                                        : config::LoadConfig(args.config_path, args.overrides);
+  RETURN_IF_ERROR(loaded.status());
+  const RunConfig& config = *loaded;
+  RETURN_IF_ERROR(config::CheckPrepareInputs(config, source));
+  data::PrepareRequest request;
+  request.csv_path = config.prepare.source;
+  request.delimiter = config.prepare.delimiter[0];
+  request.label = config.data.label;
+  request.dense = config.data.dense;
+  request.categorical = config.data.categorical;
+  request.test_fraction = config.prepare.test_fraction;
+  request.seed = static_cast<uint64_t>(config.prepare.seed);
+  request.drop_duplicates = config.prepare.drop_duplicates;
+  request.train_path = config.data.train;
+  request.test_path = config.data.test;
+  ASSIGN_OR_RETURN(data::PrepareReport report, data::PrepareCsv(request));
+  std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped\n  train: %s (%lld rows, positive "
+              "rate %.4f)\n  test:  %s (%lld rows)\n",
+              request.csv_path.c_str(), static_cast<long long>(report.rows_read),
+              static_cast<long long>(report.duplicates_dropped), request.train_path.c_str(),
+              static_cast<long long>(report.train_rows), report.train_positive_rate, request.test_path.c_str(),
+              static_cast<long long>(report.test_rows));
+  return Status::Ok();
+}
+
+Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys) {
+  if (list_keys) {
+    std::printf("key                           default         meaning\n%s", config::DescribeKeys().c_str());
+    return Status::Ok();
+  }
+  if (config_path.empty()) return InvalidArgument("ectrain config: give a CONFIG file, or --keys");
+  ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(config_path, overrides));
+  std::printf("%s", config::ToYaml(config).c_str());
+  return Status::Ok();
+}
+
+}  // namespace ectrain::cli

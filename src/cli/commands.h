@@ -1,0 +1,44 @@
+// The subcommands of the `ectrain` program. Each returns a Status; main() turns it into the
+// exit code (0 ok, 2 usage or configuration, 1 failure at run time).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace ectrain::cli {
+
+struct TrainArgs {
+  std::string config_path;
+  std::vector<std::string> overrides;  // --set section.key=value
+  std::chrono::steady_clock::time_point launch_time;
+};
+
+struct EvalArgs {
+  std::string checkpoint;               // a checkpoint file, or a folder with a `latest` pointer
+  std::string data;                     // HDF5 file; default: data.test of the checkpoint's config
+  std::vector<std::string> overrides;
+};
+
+struct PredictArgs {
+  std::string checkpoint;
+  std::string input;   // .h5/.hdf5 (prepared columns) or .csv (raw rows, encoded like training)
+  std::string output;  // CSV of probabilities; "-" or empty: standard output
+  std::string row;     // one raw row: "column=value,column=value,..."
+};
+
+struct PrepareArgs {
+  std::string config_path;             // optional
+  std::vector<std::string> overrides;  // from --set and the shorthand flags
+};
+
+Status RunTrain(const TrainArgs& args);
+Status RunEval(const EvalArgs& args);
+Status RunPredict(const PredictArgs& args);
+Status RunPrepare(const PrepareArgs& args);
+// Validates a config and prints it resolved; with `list_keys`, prints every key instead.
+Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys);
+
+}  // namespace ectrain::cli

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# End-to-end tests of the ectrain program: the quickstart on the bundled real data under
+# mpirun, eval and predict from its checkpoint, and bad input of every kind.
+# Usage: tests/e2e/cli_test.sh path/to/ectrain   (run from the top of the repository)
+set -u
+ECTRAIN=$(realpath "${1:?usage: cli_test.sh path/to/ectrain}")
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+MPIRUN=(timeout 300 mpirun --bind-to none -np)
+TMP=$(mktemp -d /tmp/ectrain_e2e.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; [ -n "${2:-}" ] && sed 's/^/    /' "$2" | tail -20; }
+
+# expect_exit NAME CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches PATTERN.
+expect_exit() {
+  local name=$1 code=$2 pattern=$3
+  shift 4
+  local log="$TMP/log.$passed.$failed"
+  timeout 120 "$@" >"$log" 2>&1
+  local rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    fail "$name (exit $rc, expected $code)" "$log"
+  elif ! grep -qE -- "$pattern" "$log"; then
+    fail "$name (output lacks /$pattern/)" "$log"
+  else
+    pass "$name"
+  fi
+}
+
+DATA="$TMP/data"
+SETS=(--set "data.train=$DATA/train.h5" --set "data.test=$DATA/test.h5")
+
+# --- the quickstart on the bundled data ---
+expect_exit "prepare the bundled data set" 0 "12330 rows read, 125 exact duplicates dropped" -- \
+  "$ECTRAIN" prepare configs/quickstart.yaml "${SETS[@]}"
+
+RUN="$TMP/run"
+if "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$RUN" \
+    >"$TMP/train.log" 2>&1; then
+  pass "train the quickstart with mpirun -np 2"
+else
+  fail "train the quickstart with mpirun -np 2" "$TMP/train.log"
+fi
+final_auc=$(grep '"event":"done"' "$RUN/metrics.jsonl" | sed -E 's/.*"auc":([0-9.]+).*/\1/')
+if awk -v a="${final_auc:-0}" 'BEGIN { exit !(a >= 0.90) }'; then
+  pass "quickstart test AUC $final_auc >= 0.90"
+else
+  fail "quickstart test AUC '${final_auc}' >= 0.90" "$TMP/train.log"
+fi
+grep -q '"world_size":2' "$RUN/metrics.jsonl" && pass "metrics log records 2 ranks" || fail "metrics log records 2 ranks"
+[ -f "$RUN/config.yaml" ] && "$ECTRAIN" config "$RUN/config.yaml" >/dev/null 2>&1 &&
+  pass "the saved resolved config reads back" || fail "the saved resolved config reads back"
+grep -q "rank 1\]" "$TMP/train.log" && fail "only rank 0 logs by default" "$TMP/train.log" || pass "only rank 0 logs by default"
+
+CKPT="$RUN/checkpoints"
+expect_exit "eval from the checkpoint folder gives the training's AUC" 0 "auc ${final_auc:0:6}" -- \
+  "$ECTRAIN" eval --checkpoint "$CKPT"
+
+"$ECTRAIN" predict --checkpoint "$CKPT" --input "$DATA/test.h5" --output "$TMP/pred.csv" 2>"$TMP/pred.log"
+if cmp -s "$TMP/pred.csv" "$RUN/test_predictions.csv"; then
+  pass "predict reproduces the evaluation's probabilities exactly"
+else
+  fail "predict reproduces the evaluation's probabilities exactly" "$TMP/pred.log"
+fi
+
+expect_exit "predict one raw row" 0 "^probability 0\.[0-9]{4}: (likely|unlikely) to buy$" -- \
+  "$ECTRAIN" predict --checkpoint "$CKPT" --row "Administrative=2,Administrative_Duration=50,Informational=0,Informational_Duration=0,ProductRelated=30,ProductRelated_Duration=1200,BounceRates in %=0.01,ExitRates in %=0.02,PageValues=40,SpecialDay (probability)=0,Month=Nov,OperatingSystems=2,Browser=2,Region=1,TrafficType=2,VisitorType=Returning_Visitor,Weekend=FALSE"
+expect_exit "a high PageValues session reads as likely to buy" 0 "likely to buy" -- \
+  "$ECTRAIN" predict --checkpoint "$CKPT" --row "Administrative=2,Administrative_Duration=50,Informational=0,Informational_Duration=0,ProductRelated=30,ProductRelated_Duration=1200,BounceRates in %=0.0,ExitRates in %=0.01,PageValues=150,SpecialDay (probability)=0,Month=Nov,OperatingSystems=2,Browser=2,Region=1,TrafficType=2,VisitorType=Returning_Visitor,Weekend=FALSE"
+expect_exit "predict a row with a column missing names it" 2 "no column 'Administrative'" -- \
+  "$ECTRAIN" predict --checkpoint "$CKPT" --row "Month=Nov"
+
+"$ECTRAIN" predict --checkpoint "$CKPT" --input datasets/online-shoppers-intention/online_shoppers_intention.csv \
+  --output "$TMP/raw.csv" 2>"$TMP/raw.log"
+[ "$(wc -l <"$TMP/raw.csv")" -eq 12331 ] && pass "predict a raw CSV: one probability per row" ||
+  fail "predict a raw CSV: one probability per row" "$TMP/raw.log"
+
+expect_exit "single process, no launcher" 0 "done: 1 epochs" -- \
+  "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/single" --set train.epochs=1
+
+# --- bad input: a clear message and exit status 2 (usage, config) or 1 (run time), never a hang ---
+expect_exit "no subcommand" 2 "subcommand" -- "$ECTRAIN"
+expect_exit "missing config file" 2 "config file 'nope.yaml' cannot be read" -- "$ECTRAIN" train nope.yaml
+printf 'train:\n  epochs: [1, 2\n' >"$TMP/malformed.yaml"
+expect_exit "malformed YAML" 2 "malformed.yaml: not valid YAML \(line" -- "$ECTRAIN" train "$TMP/malformed.yaml"
+expect_exit "unknown key" 2 "unknown key 'train.epoch'" -- "$ECTRAIN" train configs/quickstart.yaml --set train.epoch=3
+expect_exit "wrong type" 2 "train.epochs: expected an integer, got 'many'" -- \
+  "$ECTRAIN" train configs/quickstart.yaml --set train.epochs=many
+expect_exit "missing data file" 1 "missing.h5" -- \
+  "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml --set data.train=/nonexistent/missing.h5
+expect_exit "missing column lists the columns there are" 1 "no column 'clicked'.*Revenue" -- \
+  "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set data.label=clicked \
+  --set "train.output_dir=$TMP/bad"
+expect_exit "label out of [0, 1] names the column and row" 1 "PageValues.*row" -- \
+  "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set data.label=PageValues \
+  --set 'data.dense=[Administrative]' --set "train.output_dir=$TMP/bad"
+
+head -3 datasets/online-shoppers-intention/online_shoppers_intention.csv >"$TMP/bad.csv"
+printf '0,0,0,0,1,zero,0.2,0.2,0,0,Feb,1,1,1,1,Returning_Visitor,FALSE,FALSE\r\n' >>"$TMP/bad.csv"
+expect_exit "non-numeric dense value names file, line and column" 1 "bad.csv:4 column 'ProductRelated_Duration': 'zero' is not a number" -- \
+  "$ECTRAIN" prepare configs/quickstart.yaml --set "prepare.source=$TMP/bad.csv" \
+  --set "data.train=$TMP/bad/train.h5" --set "data.test=$TMP/bad/test.h5"
+head -3 datasets/online-shoppers-intention/online_shoppers_intention.csv >"$TMP/nan.csv"
+printf '0,0,0,0,1,0,0.2,0.2,0,0,Feb,1,1,1,1,Returning_Visitor,FALSE,nan\r\n' >>"$TMP/nan.csv"
+expect_exit "NaN label names file, line and column" 1 "nan.csv:4 column 'Revenue': 'nan' is not a label" -- \
+  "$ECTRAIN" prepare configs/quickstart.yaml --set "prepare.source=$TMP/nan.csv" \
+  --set "data.train=$TMP/bad/train.h5" --set "data.test=$TMP/bad/test.h5"
+[ ! -e "$TMP/bad/train.h5" ] && pass "a failed prepare writes no output" || fail "a failed prepare writes no output"
+
+expect_exit "a checkpoint of another model is refused" 2 "is of another model" -- \
+  "$ECTRAIN" eval --checkpoint "$CKPT" --set 'model.hidden_units=[8]'
+cp "$(cat "$CKPT/latest" | sed "s|^|$CKPT/|")" "$TMP/truncated.h5"
+truncate -s 20000 "$TMP/truncated.h5"
+expect_exit "a truncated checkpoint is refused" 1 "truncated.h5" -- "$ECTRAIN" eval --checkpoint "$TMP/truncated.h5"
+head -c 5000 "$DATA/test.h5" >"$TMP/cut.h5"
+expect_exit "a truncated data file is refused" 1 "cut.h5" -- "$ECTRAIN" eval --checkpoint "$CKPT" --data "$TMP/cut.h5"
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,84 @@
+// Generated, learnable CTR-like data for tests: a CSV written with a seed, turned into train/test
+// HDF5 files by the product's own `prepare` path, and a RunConfig that trains on them.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config/run_config.h"
+#include "core/rng.h"
+#include "data/prepare.h"
+
+namespace ectrain::testing {
+
+// A fresh folder under the test temp dir, unique per process and name.
+inline std::string TempDir(const std::string& name) {
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("ectrain_" + name + "_" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// Columns x1, x2, x3 (dense), user (20 values), color (5 values), clicked (label).
+inline void WriteSyntheticCsv(const std::string& path, int rows, uint64_t seed) {
+  std::ofstream out(path);
+  out << "x1,x2,x3,user,color,clicked\n";
+  Rng rng(seed);
+  const char* colors[] = {"red", "green", "blue", "black", "white"};
+  for (int r = 0; r < rows; ++r) {
+    double x1 = rng.Normal(), x2 = rng.Normal(), x3 = rng.Normal();
+    int user = static_cast<int>(rng.Below(20));
+    int color = static_cast<int>(rng.Below(5));
+    double z = 1.5 * x1 - x2 + 0.1 * (user % 7 - 3) + (color == 2 ? 1.0 : -0.3);
+    int label = rng.Uniform() < 1.0 / (1.0 + std::exp(-z)) ? 1 : 0;
+    out << x1 << "," << x2 << "," << x3 << ",u" << user << "," << colors[color] << "," << label << "\n";
+  }
+}
+
+// A config that trains on the synthetic data set prepared in `dir` (see PrepareSynthetic).
+inline RunConfig SyntheticConfig(const std::string& dir) {
+  RunConfig config;
+  config.data.train = dir + "/train.h5";
+  config.data.test = dir + "/test.h5";
+  config.data.label = "clicked";
+  config.data.dense = {"x1", "x2", "x3"};
+  config.data.categorical = {"user", "color"};
+  config.model.embedding_dim = 4;
+  config.model.hidden_units = {16, 8};
+  config.train.epochs = 2;
+  config.train.global_batch_size = 32;
+  config.train.output_dir = dir + "/run";
+  config.train.log_every_steps = 1000;
+  return config;
+}
+
+// Writes synthetic.csv in `dir` and prepares train.h5 / test.h5 (a quarter held out) from it.
+inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed) {
+  const std::string csv = dir + "/synthetic.csv";
+  WriteSyntheticCsv(csv, rows, seed);
+  RunConfig config = SyntheticConfig(dir);
+  data::PrepareRequest request;
+  request.csv_path = csv;
+  request.label = config.data.label;
+  request.dense = config.data.dense;
+  request.categorical = config.data.categorical;
+  request.test_fraction = 0.25;
+  request.train_path = config.data.train;
+  request.test_path = config.data.test;
+  auto report = data::PrepareCsv(request);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+}
+
+// Both at once, for single-process tests.
+inline RunConfig SyntheticRunConfig(const std::string& dir, int rows = 600, uint64_t seed = 3) {
+  PrepareSynthetic(dir, rows, seed);
+  return SyntheticConfig(dir);
+}
+
+}  // namespace ectrain::testing
