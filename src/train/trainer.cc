@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string FormatSeconds(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3f s", seconds);
+  return buf;
+}
 
 nlohmann::json MetricsJson(const BinaryMetrics& m) {
   return {{"auc", m.auc},           {"log_loss", m.log_loss},           {"accuracy", m.accuracy},
@@ -45,7 +52,7 @@ Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool la
   if (last) RETURN_IF_ERROR(WriteProbabilities(logits, config_.train.output_dir + "/test_predictions.csv"));
   result.test_metrics = m;
   LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
-           << train_loss << "  test: " << FormatMetrics(m) << "  [" << SecondsSince(start) << " s]";
+           << train_loss << "  test: " << FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start)) << "]";
   nlohmann::json line = {{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
   line["test"] = MetricsJson(m);
   metrics_log_.Append(line.dump());
@@ -64,7 +71,7 @@ Status Trainer::SaveCheckpoint(int64_t epoch, int64_t step, TrainResult& result)
   info.epoch = epoch;
   info.optimizer = optimizer_->type();
   ASSIGN_OR_RETURN(result.checkpoint_path, checkpoints_.Save(info, model_.layout(), params_, *optimizer_));
-  LOG_INFO << "checkpoint " << result.checkpoint_path << " written in " << SecondsSince(start) << " s";
+  LOG_INFO << "checkpoint " << result.checkpoint_path << " written in " << FormatSeconds(SecondsSince(start));
   return Status::Ok();
 }
 
@@ -142,7 +149,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time) {
       epoch_rows += global_rows;
       if (step == 1) {
         result.seconds_to_first_step = SecondsSince(launch_time);
-        LOG_INFO << "first step done " << result.seconds_to_first_step << " s after launch";
+        LOG_INFO << "first step done " << FormatSeconds(result.seconds_to_first_step) << " after launch";
       }
       double elapsed = train_seconds + SecondsSince(epoch_start);
       progress.Update(epoch, num_epochs, step, agreed[0] / static_cast<double>(global_rows),
