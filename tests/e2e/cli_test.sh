@@ -37,6 +37,11 @@ SETS=(--set "data.train=$DATA/train.h5" --set "data.test=$DATA/test.h5")
 expect_exit "prepare the bundled data set" 0 "12330 rows read, 125 exact duplicates dropped" -- \
   "$ECTRAIN" prepare configs/quickstart.yaml "${SETS[@]}"
 
+expect_exit "prepare with column roles given as flags, no config" 0 "train: $TMP/flags/train.h5 \(10984 rows" -- \
+  "$ECTRAIN" prepare --source datasets/online-shoppers-intention/online_shoppers_intention.csv --label Revenue \
+  --dense "PageValues,BounceRates in %" --categorical Month,VisitorType --train-out "$TMP/flags/train.h5" \
+  --test-out "$TMP/flags/test.h5" --test-fraction 0.1 --seed 3
+
 RUN="$TMP/run"
 if "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$RUN" \
     >"$TMP/train.log" 2>&1; then
