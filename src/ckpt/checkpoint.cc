@@ -5,11 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "core/log.h"
 #include "data/hdf5_util.h"
 
 namespace ectrain::ckpt {
@@ -17,24 +20,41 @@ namespace {
 namespace fs = std::filesystem;
 using data::H5Handle;
 
-const char* const kIntAttributes[] = {"format_version", "step", "epoch"};
+// The scalar fields of CheckpointInfo, stored as root attributes (one table for writing and reading).
+struct IntField {
+  const char* name;
+  int64_t CheckpointInfo::*field;
+};
+struct RealField {
+  const char* name;
+  double CheckpointInfo::*field;
+};
+const IntField kIntFields[] = {
+    {"format_version", &CheckpointInfo::format_version}, {"step", &CheckpointInfo::step},
+    {"epoch", &CheckpointInfo::epoch}, {"step_in_epoch", &CheckpointInfo::step_in_epoch},
+    {"global_batch_size", &CheckpointInfo::global_batch_size}, {"train_rows", &CheckpointInfo::train_rows},
+    {"world_size", &CheckpointInfo::world_size}, {"epoch_rows", &CheckpointInfo::epoch_rows}};
+const RealField kRealFields[] = {{"epoch_loss_sum", &CheckpointInfo::epoch_loss_sum},
+                                 {"best_metric", &CheckpointInfo::best_metric}};
 
-Status WriteInt64Attribute(hid_t location, const char* name, int64_t value) {
+template <typename T>
+Status WriteAttribute(hid_t location, const char* name, hid_t file_type, hid_t memory_type, T value) {
   H5Handle space(H5Screate(H5S_SCALAR));
-  H5Handle attr(H5Acreate2(location, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) {
+  H5Handle attr(H5Acreate2(location, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attr.valid() || H5Awrite(attr.get(), memory_type, &value) < 0) {
     return Internal(std::string("cannot write checkpoint attribute '") + name + "'");
   }
   return Status::Ok();
 }
 
-StatusOr<int64_t> ReadInt64Attribute(hid_t location, const char* name, const std::string& path) {
+template <typename T>
+StatusOr<T> ReadAttribute(hid_t location, const char* name, hid_t memory_type, const std::string& path) {
   if (H5Aexists(location, name) <= 0) {
     return DataError("checkpoint " + path + " has no attribute '" + name + "': not an ectrain checkpoint");
   }
   H5Handle attr(H5Aopen(location, name, H5P_DEFAULT));
-  int64_t value = 0;
-  if (!attr.valid() || H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0) {
+  T value{};
+  if (!attr.valid() || H5Aread(attr.get(), memory_type, &value) < 0) {
     return DataError("checkpoint " + path + ": attribute '" + name + "' is unreadable");
   }
   return value;
@@ -107,40 +127,56 @@ StatusOr<H5Handle> OpenForReading(const std::string& path) {
 }
 }  // namespace
 
+TrainingState StateOf(const ParamArena& params, optim::Optimizer& optimizer) {
+  TrainingState state;
+  state.params = &params;
+  for (auto& [name, arena] : optimizer.state()) state.optimizer_state.emplace_back(name, arena);
+  state.optimizer_steps = optimizer.step_count();
+  return state;
+}
+
 Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, const ParamLayout& layout,
-                       const ParamArena& params, optim::Optimizer& optimizer) {
+                       const TrainingState& state) {
+  std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
   data::QuietHdf5Errors();
   H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   if (!file.valid()) return Internal("cannot create checkpoint file " + path + ": check the folder is writable");
-  const int64_t int_values[] = {info.format_version, info.step, info.epoch};
-  for (size_t i = 0; i < std::size(kIntAttributes); ++i) {
-    RETURN_IF_ERROR(WriteInt64Attribute(file.get(), kIntAttributes[i], int_values[i]));
+  for (const auto& f : kIntFields) {
+    RETURN_IF_ERROR(WriteAttribute(file.get(), f.name, H5T_STD_I64LE, H5T_NATIVE_INT64, info.*f.field));
   }
+  for (const auto& f : kRealFields) {
+    RETURN_IF_ERROR(WriteAttribute(file.get(), f.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, info.*f.field));
+  }
+  RETURN_IF_ERROR(WriteAttribute(file.get(), "optimizer_steps", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                                 state.optimizer_steps));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "ectrain_version", info.binary_version));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "config", info.config_yaml));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "schema", info.schema_json));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "layout", info.layout));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "optimizer", info.optimizer));
-  RETURN_IF_ERROR(WriteArena(file.get(), "params", layout, params));
-  for (auto& [name, arena] : optimizer.state()) {
+  RETURN_IF_ERROR(WriteArena(file.get(), "params", layout, *state.params));
+  for (const auto& [name, arena] : state.optimizer_state) {
     RETURN_IF_ERROR(WriteArena(file.get(), "optimizer_state/" + name, layout, *arena));
   }
-  RETURN_IF_ERROR(WriteInt64Attribute(file.get(), "optimizer_steps", optimizer.step_count()));
   if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) return Internal("cannot flush checkpoint " + path);
   file.Close();
   return Status::Ok();
 }
 
 StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
+  std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
   ASSIGN_OR_RETURN(H5Handle file, OpenForReading(path));
   CheckpointInfo info;
-  ASSIGN_OR_RETURN(info.format_version, ReadInt64Attribute(file.get(), "format_version", path));
-  if (info.format_version != kFormatVersion) {
-    return DataError("checkpoint " + path + " has format version " + std::to_string(info.format_version) +
-                     "; this ectrain reads version " + std::to_string(kFormatVersion));
+  for (const auto& f : kIntFields) {
+    ASSIGN_OR_RETURN(info.*f.field, ReadAttribute<int64_t>(file.get(), f.name, H5T_NATIVE_INT64, path));
+    if (f.field == &CheckpointInfo::format_version && info.format_version != kFormatVersion) {
+      return DataError("checkpoint " + path + " has format version " + std::to_string(info.format_version) +
+                       "; this ectrain reads version " + std::to_string(kFormatVersion));
+    }
   }
-  ASSIGN_OR_RETURN(info.step, ReadInt64Attribute(file.get(), "step", path));
-  ASSIGN_OR_RETURN(info.epoch, ReadInt64Attribute(file.get(), "epoch", path));
+  for (const auto& f : kRealFields) {
+    ASSIGN_OR_RETURN(info.*f.field, ReadAttribute<double>(file.get(), f.name, H5T_NATIVE_DOUBLE, path));
+  }
   ASSIGN_OR_RETURN(info.binary_version, data::ReadStringDataset(file.get(), "ectrain_version", path));
   ASSIGN_OR_RETURN(info.config_yaml, data::ReadStringDataset(file.get(), "config", path));
   ASSIGN_OR_RETURN(info.schema_json, data::ReadStringDataset(file.get(), "schema", path));
@@ -157,6 +193,7 @@ Status LoadCheckpoint(const std::string& path, const ParamLayout& layout, ParamA
                            "\n  this run:   " + layout.Describe() +
                            "\nuse the same model.* and data.* settings as the run that wrote it");
   }
+  std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
   ASSIGN_OR_RETURN(H5Handle file, OpenForReading(path));
   RETURN_IF_ERROR(ReadArena(file.get(), path, "params", layout, params));
   if (optimizer == nullptr) return Status::Ok();
@@ -167,24 +204,43 @@ Status LoadCheckpoint(const std::string& path, const ParamLayout& layout, ParamA
   for (auto& [name, arena] : optimizer->state()) {
     RETURN_IF_ERROR(ReadArena(file.get(), path, "optimizer_state/" + name, layout, *arena));
   }
-  ASSIGN_OR_RETURN(int64_t steps, ReadInt64Attribute(file.get(), "optimizer_steps", path));
+  ASSIGN_OR_RETURN(int64_t steps, ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
   optimizer->set_step_count(steps);
   return Status::Ok();
 }
 
+namespace {
+// Replaces <dir>/<pointer> with a file holding `target`'s name, atomically.
+Status WritePointer(const std::string& dir, const std::string& pointer, const std::string& target) {
+  const std::string temp = (fs::path(dir) / ("." + pointer + ".tmp")).string();
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << target << "\n";
+    if (!out.flush()) return Internal("cannot write " + temp + ": check free disk space");
+  }
+  return RenameDurably(temp, (fs::path(dir) / pointer).string());
+}
+
+std::string ReadPointer(const std::string& dir, const std::string& pointer) {
+  std::ifstream in(fs::path(dir) / pointer);
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+}  // namespace
+
 StatusOr<std::string> ResolveCheckpointPath(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return path;
-  std::ifstream latest(fs::path(path) / "latest");
-  std::string name;
-  if (!latest || !std::getline(latest, name) || name.empty()) {
+  std::string name = ReadPointer(path, "latest");
+  if (name.empty()) {
     return NotFound("checkpoint folder " + path + " has no 'latest' pointer: no checkpoint was completed there");
   }
   return (fs::path(path) / name).string();
 }
 
 StatusOr<std::string> CheckpointDir::Save(const CheckpointInfo& info, const ParamLayout& layout,
-                                          const ParamArena& params, optim::Optimizer& optimizer) {
+                                          const TrainingState& state, bool is_best) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) return Internal("cannot create checkpoint folder " + dir_ + ": " + ec.message());
@@ -192,27 +248,105 @@ StatusOr<std::string> CheckpointDir::Save(const CheckpointInfo& info, const Para
   std::snprintf(name, sizeof(name), "ckpt-%09lld.h5", static_cast<long long>(info.step));
   const std::string final_path = (fs::path(dir_) / name).string();
   const std::string temp_path = (fs::path(dir_) / (std::string(".") + name + ".tmp")).string();
-  RETURN_IF_ERROR(WriteCheckpoint(temp_path, info, layout, params, optimizer));
+  RETURN_IF_ERROR(WriteCheckpoint(temp_path, info, layout, state));
   RETURN_IF_ERROR(RenameDurably(temp_path, final_path));
+  RETURN_IF_ERROR(WritePointer(dir_, "latest", name));
+  if (is_best) RETURN_IF_ERROR(WritePointer(dir_, "best", name));
+  RETURN_IF_ERROR(Prune(name));
+  return final_path;
+}
 
-  const std::string latest_temp = (fs::path(dir_) / ".latest.tmp").string();
-  {
-    std::ofstream out(latest_temp, std::ios::trunc);
-    out << name << "\n";
-    if (!out.flush()) return Internal("cannot write " + latest_temp);
-  }
-  RETURN_IF_ERROR(RenameDurably(latest_temp, (fs::path(dir_) / "latest").string()));
-
+Status CheckpointDir::Prune(const std::string& just_written) const {
+  const std::string best = ReadPointer(dir_, "best");
+  std::error_code ec;
   std::vector<std::string> checkpoints;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     std::string file = entry.path().filename().string();
     if (file.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".h5") checkpoints.push_back(file);
+    // A temporary file left by a writer that was killed mid-write.
+    if (file.rfind(".ckpt-", 0) == 0 && file != "." + just_written + ".tmp") fs::remove(entry.path(), ec);
   }
   std::sort(checkpoints.begin(), checkpoints.end());  // zero-padded steps sort by step
   for (size_t i = 0; i + static_cast<size_t>(keep_last_) < checkpoints.size(); ++i) {
-    if (checkpoints[i] != name) fs::remove(fs::path(dir_) / checkpoints[i], ec);
+    if (checkpoints[i] != just_written && checkpoints[i] != best) fs::remove(fs::path(dir_) / checkpoints[i], ec);
   }
-  return final_path;
+  return Status::Ok();
+}
+
+AsyncCheckpointWriter::AsyncCheckpointWriter(std::string dir, int64_t keep_last, const ParamLayout& layout)
+    : dir_(std::move(dir), keep_last), layout_(layout), snapshot_params_(layout) {
+  worker_ = std::thread([this] { Loop(); });
+}
+
+AsyncCheckpointWriter::~AsyncCheckpointWriter() {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !pending_; });
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  worker_.join();
+}
+
+Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamArena& params,
+                                     optim::Optimizer& optimizer, bool is_best) {
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return !pending_; });
+  Status previous = last_status_;
+  std::memcpy(snapshot_params_.data(), params.data(), static_cast<size_t>(params.size()) * sizeof(float));
+  auto state = optimizer.state();
+  if (snapshot_state_.empty()) {
+    for (auto& [name, arena] : state) snapshot_state_.emplace_back(name, std::make_unique<ParamArena>(layout_));
+  }
+  snapshot_ = TrainingState{&snapshot_params_, {}, optimizer.step_count()};
+  for (size_t i = 0; i < state.size(); ++i) {
+    std::memcpy(snapshot_state_[i].second->data(), state[i].second->data(),
+                static_cast<size_t>(state[i].second->size()) * sizeof(float));
+    snapshot_.optimizer_state.emplace_back(snapshot_state_[i].first, snapshot_state_[i].second.get());
+  }
+  snapshot_info_ = info;
+  snapshot_is_best_ = is_best;
+  pending_ = true;
+  stalled_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  lock.unlock();
+  changed_.notify_all();
+  return previous;
+}
+
+Status AsyncCheckpointWriter::Wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return !pending_; });
+  return last_status_;
+}
+
+std::string AsyncCheckpointWriter::last_path() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_path_;
+}
+
+void AsyncCheckpointWriter::Loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [this] { return pending_ || stopping_; });
+    if (stopping_ && !pending_) return;
+    lock.unlock();  // the snapshot is ours until pending_ is cleared
+    const auto start = std::chrono::steady_clock::now();
+    StatusOr<std::string> written = dir_.Save(snapshot_info_, layout_, snapshot_, snapshot_is_best_);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (written.ok()) {
+      std::error_code ec;
+      char line[96];
+      std::snprintf(line, sizeof(line), " written in %.3f s (%.1f MB, in the background)", seconds,
+                    static_cast<double>(fs::file_size(*written, ec)) / 1e6);
+      LOG_INFO << "checkpoint " << *written << line;
+    }
+    lock.lock();
+    last_status_ = written.status();
+    if (written.ok()) last_path_ = *written;
+    pending_ = false;
+    changed_.notify_all();
+  }
 }
 
 }  // namespace ectrain::ckpt

@@ -1,13 +1,24 @@
-// Checkpoints: self-describing HDF5 files (format version, binary version, resolved config,
-// feature schema, step/epoch, parameters and optimizer state, one dataset per tensor under
-// /params and /optimizer/<state>), readable with h5py or h5dump.
-// CheckpointDir writes them atomically: a temporary name, flush and fsync, rename, then the
-// `latest` pointer file is replaced the same way; a crash at any moment leaves the previous
-// checkpoint valid and `latest` pointing to it. Used by rank 0 only; not thread-safe.
+// Checkpoints: self-describing HDF5 files holding everything needed to continue a run exactly:
+// format and binary version, resolved config, feature schema, model layout, the step and the
+// data cursor (epoch, step within it), parameters and optimizer state (one dataset per tensor
+// under /params and /optimizer_state/<state>/), and the best test metric so far. Data order and
+// initialisation are pure functions of (train.seed, epoch), so no other RNG state exists.
+// Readable with h5py or h5dump.
+//
+// CheckpointDir writes atomically: a temporary name, flush and fsync, rename, then the `latest`
+// pointer (and `best`, for the best-so-far checkpoint) replaced the same way; a crash at any
+// moment leaves the previous checkpoint valid and `latest` pointing to it.
+// AsyncCheckpointWriter does that on a background thread from a snapshot, so training continues
+// while rank 0's disk works. Used by rank 0 only.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/param_arena.h"
@@ -24,13 +35,28 @@ struct CheckpointInfo {
   std::string config_yaml;  // the resolved configuration of the run that wrote it
   std::string schema_json;  // data::FeatureSchema, so predict encodes raw rows as training did
   std::string layout;       // ParamLayout::Describe(): identifies the model's shape
-  int64_t step = 0;         // optimizer steps taken
-  int64_t epoch = 0;        // epochs completed
   std::string optimizer;    // "adam" | "sgd"
+  int64_t step = 0;         // optimizer steps taken
+  int64_t epoch = 0;        // data cursor: the epoch the next step belongs to
+  int64_t step_in_epoch = 0;  // data cursor: the next step within that epoch
+  int64_t global_batch_size = 0;
+  int64_t train_rows = 0;
+  int64_t world_size = 0;   // of the run that wrote it (resume may use another)
+  double epoch_loss_sum = 0;  // the current epoch's loss so far, so its mean is reported exactly
+  int64_t epoch_rows = 0;
+  double best_metric = std::numeric_limits<double>::quiet_NaN();  // checkpoint.keep_best's value so far
 };
 
+// A checkpoint's tensors: parameters and named optimizer state, all of one layout.
+struct TrainingState {
+  const ParamArena* params = nullptr;
+  std::vector<std::pair<std::string, const ParamArena*>> optimizer_state;
+  int64_t optimizer_steps = 0;
+};
+TrainingState StateOf(const ParamArena& params, optim::Optimizer& optimizer);
+
 Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, const ParamLayout& layout,
-                       const ParamArena& params, optim::Optimizer& optimizer);
+                       const TrainingState& state);
 
 StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
 
@@ -45,15 +71,53 @@ StatusOr<std::string> ResolveCheckpointPath(const std::string& path);
 class CheckpointDir {
  public:
   CheckpointDir(std::string dir, int64_t keep_last) : dir_(std::move(dir)), keep_last_(keep_last) {}
-  // Writes <dir>/ckpt-<step>.h5, points `latest` at it, and removes all but the newest keep_last.
-  // Returns the path written.
-  StatusOr<std::string> Save(const CheckpointInfo& info, const ParamLayout& layout, const ParamArena& params,
-                             optim::Optimizer& optimizer);
+  // Writes <dir>/ckpt-<step>.h5 and points `latest` (and `best`, when is_best) at it; then removes
+  // all but the newest keep_last and the one `best` names. Returns the path written.
+  StatusOr<std::string> Save(const CheckpointInfo& info, const ParamLayout& layout, const TrainingState& state,
+                             bool is_best);
   const std::string& dir() const { return dir_; }
 
  private:
+  Status Prune(const std::string& just_written) const;
   std::string dir_;
   int64_t keep_last_;
+};
+
+class AsyncCheckpointWriter {
+ public:
+  AsyncCheckpointWriter(std::string dir, int64_t keep_last, const ParamLayout& layout);
+  ~AsyncCheckpointWriter();  // waits for a write in flight
+
+  // Waits for the previous write, copies the state into the snapshot and returns; the write
+  // runs in the background. Returns the previous write's failure, if any.
+  Status Submit(const CheckpointInfo& info, const ParamArena& params, optim::Optimizer& optimizer, bool is_best);
+  // Waits until no write is in flight; returns the last write's status.
+  Status Wait();
+  // The file the last finished write produced ("" before the first).
+  std::string last_path();
+  // Seconds the caller spent in Submit (waiting for the previous write plus copying): the time
+  // training stood still for checkpoints.
+  double stalled_seconds() const { return stalled_seconds_; }
+
+ private:
+  void Loop();
+
+  CheckpointDir dir_;
+  const ParamLayout& layout_;
+  ParamArena snapshot_params_;
+  std::vector<std::pair<std::string, std::unique_ptr<ParamArena>>> snapshot_state_;
+  CheckpointInfo snapshot_info_;
+  TrainingState snapshot_;
+  bool snapshot_is_best_ = false;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool pending_ = false;  // a snapshot waits for, or is in, a write
+  bool stopping_ = false;
+  Status last_status_;
+  std::string last_path_;
+  double stalled_seconds_ = 0;
+  std::thread worker_;
 };
 
 }  // namespace ectrain::ckpt

@@ -124,8 +124,14 @@ Status RunTrain(const TrainArgs& args) {
   RETURN_IF_ERROR(comm::AgreeOk(*comm, feed.status(), "opening the training data"));
   model::CtrModel model(config.model, ShapeOf(feed->schema()));
   train::Trainer trainer(config, *comm, model, *feed);
-  ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time));
-  if (result.test_metrics) {
+  const train::ResumeMode mode = args.fresh    ? train::ResumeMode::kFresh
+                                 : args.resume ? train::ResumeMode::kRequired
+                                               : train::ResumeMode::kAuto;
+  ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time, mode));
+  if (result.test_metrics && result.already_complete) {
+    LOG_INFO << "final test " << train::FormatMetrics(*result.test_metrics) << "; checkpoint "
+             << result.checkpoint_path;
+  } else if (result.test_metrics) {
     LOG_INFO << "done: " << result.epochs << " epochs, " << result.steps << " steps in "
              << train::FormatDuration(result.train_seconds) << " (" << static_cast<int64_t>(result.samples_per_second)
              << " samples/s); final test " << train::FormatMetrics(*result.test_metrics);

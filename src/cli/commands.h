@@ -13,6 +13,8 @@ namespace ectrain::cli {
 struct TrainArgs {
   std::string config_path;
   std::vector<std::string> overrides;  // --set section.key=value
+  bool resume = false;                 // insist on resuming from a checkpoint
+  bool fresh = false;                  // move existing checkpoints aside and start over
   std::chrono::steady_clock::time_point launch_time;
 };
 

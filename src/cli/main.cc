@@ -52,6 +52,15 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "train a model from a YAML config; rank 0 evaluates and checkpoints");
   train_cmd->add_option("config", train.config_path, "YAML config (see configs/)")->required();
   AddSetOption(train_cmd, train.overrides, "override a key: section.key=value (repeatable)");
+  auto* resume_flag = train_cmd->add_flag(
+      "--resume", train.resume,
+      "continue from the latest checkpoint in checkpoint.dir, and fail if there is none (without this flag, "
+      "training resumes when a checkpoint exists and starts afresh otherwise)");
+  train_cmd->add_flag("--fresh", train.fresh, "move existing checkpoints aside (nothing is deleted) and start over")
+      ->excludes(resume_flag);
+  train_cmd->footer(
+      "Exit status: 0 done; 1 failure at run time; 2 usage or configuration error; 3 stopped by SIGTERM, SIGINT or "
+      "SIGUSR1 after writing a checkpoint (run the same command again to resume). A second SIGINT stops at once.");
 
   ectrain::cli::EvalArgs eval;
   auto* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint on labelled HDF5 data");

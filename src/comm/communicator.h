@@ -37,6 +37,8 @@ class Communicator {
   }
   // Collective: `root`'s bytes end up on every rank.
   void Broadcast(std::span<float> data, int root) { BroadcastRaw(data.data(), data.size_bytes(), root); }
+  void Broadcast(std::span<double> data, int root) { BroadcastRaw(data.data(), data.size_bytes(), root); }
+  void Broadcast(std::span<int64_t> data, int root) { BroadcastRaw(data.data(), data.size_bytes(), root); }
   void Broadcast(std::string& text, int root);
   // Collective: rank r's `mine` lands at all[r * mine.size() ...]; all.size() == mine.size() * size().
   void AllGather(std::span<const int64_t> mine, std::span<int64_t> all) {

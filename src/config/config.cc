@@ -235,7 +235,11 @@ std::vector<Key> Keys(RunConfig& c) {
       StringKey("checkpoint", "dir", &c.checkpoint.dir, {}, "checkpoint folder (default <train.output_dir>/checkpoints)"),
       IntKey("checkpoint", "every_steps", &c.checkpoint.every_steps, 0, kMaxInt,
              "also checkpoint every N steps (0: only at the end)"),
-      IntKey("checkpoint", "keep_last", &c.checkpoint.keep_last, 1, 1000000, "checkpoints kept on disk"),
+      RealKey("checkpoint", "every_minutes", &c.checkpoint.every_minutes, 0.0, false, 1e6,
+              "also checkpoint when this many minutes have passed (0: off)"),
+      IntKey("checkpoint", "keep_last", &c.checkpoint.keep_last, 1, 1000000, "newest checkpoints kept on disk"),
+      StringKey("checkpoint", "keep_best", &c.checkpoint.keep_best, {"", "auc", "log_loss"},
+                "also keep the checkpoint best by this test metric (\"\": off)"),
       StringKey("comm", "backend", &c.comm.backend, {"auto", "local", "mpi"},
                 "auto: MPI when started by mpirun/srun, else a single local rank"),
   };

@@ -5,6 +5,7 @@ int Status::ExitCode() const {
   switch (code_) {
     case StatusCode::kOk: return 0;
     case StatusCode::kInvalidArgument: return 2;
+    case StatusCode::kInterrupted: return 3;
     default: return 1;
   }
 }

@@ -15,6 +15,7 @@ enum class StatusCode {
   kNotFound,         // a file, column or checkpoint that should exist does not
   kDataError,        // input that exists but is malformed
   kInternal,         // a failure at run time
+  kInterrupted,      // stopped on request (a signal) after saving a checkpoint: exit status 3
 };
 
 class [[nodiscard]] Status {
@@ -26,7 +27,8 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // The exit status main() uses: 0 ok, 2 usage/configuration, 1 anything at run time.
+  // The exit status main() uses: 0 ok, 2 usage/configuration, 3 interrupted after a checkpoint
+  // (run again to resume), 1 anything else at run time.
   int ExitCode() const;
 
  private:
@@ -38,6 +40,7 @@ inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgum
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status DataError(std::string m) { return {StatusCode::kDataError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Interrupted(std::string m) { return {StatusCode::kInterrupted, std::move(m)}; }
 
 template <typename T>
 class [[nodiscard]] StatusOr {

@@ -163,6 +163,7 @@ std::vector<std::string> SchemaColumns(const FeatureSchema& schema, bool with_la
 }  // namespace
 
 StatusOr<ColumnFile> ColumnFile::Open(const std::string& path) {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   QuietHdf5Errors();
   if (!std::filesystem::exists(path)) return NotFound("data file '" + path + "' not found");
   const std::string unreadable = "data file '" + path + "' is not a readable HDF5 file";
@@ -182,6 +183,7 @@ ColumnFile::ColumnFile(ColumnFile&& o) noexcept
 
 ColumnFile& ColumnFile::operator=(ColumnFile&& o) noexcept {
   if (this != &o) {
+    std::lock_guard<std::mutex> lock(Hdf5Mutex());
     if (file_id_ >= 0) H5Fclose(file_id_);
     path_ = std::move(o.path_);
     file_id_ = std::exchange(o.file_id_, -1);
@@ -190,12 +192,18 @@ ColumnFile& ColumnFile::operator=(ColumnFile&& o) noexcept {
 }
 
 ColumnFile::~ColumnFile() {
+  if (file_id_ < 0) return;
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   if (file_id_ >= 0) H5Fclose(file_id_);
 }
 
-std::vector<std::string> ColumnFile::ColumnNames() const { return RootColumns(file_id_); }
+std::vector<std::string> ColumnFile::ColumnNames() const {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  return RootColumns(file_id_);
+}
 
 StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   if (!LinkExists(file_id_, kSchemaDataset)) return std::optional<FeatureSchema>();
   ASSIGN_OR_RETURN(const std::string json, ReadStringDataset(file_id_, kSchemaDataset, path_));
   ASSIGN_OR_RETURN(FeatureSchema schema,
@@ -204,12 +212,14 @@ StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
 }
 
 StatusOr<int64_t> ColumnFile::CheckColumns(const std::vector<std::string>& names) const {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   ASSIGN_OR_RETURN(const std::vector<Column> columns, OpenColumns(file_id_, path_, names));
   return columns.empty() ? int64_t{0} : columns[0].length;
 }
 
 StatusOr<Table> ColumnFile::Read(const FeatureSchema& schema, std::span<const int64_t> rows,
                                  bool with_labels) const {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   if (schema.vocab_sizes.size() != schema.categorical.size()) {
     return InvalidArgument("feature schema has " + std::to_string(schema.vocab_sizes.size()) +
                            " vocab sizes for " + std::to_string(schema.categorical.size()) +

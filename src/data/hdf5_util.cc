@@ -58,6 +58,11 @@ void H5Handle::Close() {
   id_ = -1;
 }
 
+std::mutex& Hdf5Mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 void QuietHdf5Errors() {
   static std::once_flag once;
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });

@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <mutex>
 #include <string>
 
 #include "core/status.h"
@@ -27,6 +28,10 @@ class H5Handle {
  private:
   hid_t id_ = -1;
 };
+
+// Debian's HDF5 is not built thread-safe: every HDF5 call of the process (reading data,
+// writing checkpoints in the background) holds this lock.
+std::mutex& Hdf5Mutex();
 
 // Silences HDF5's automatic error stack printing (once per process).
 void QuietHdf5Errors();

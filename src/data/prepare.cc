@@ -126,6 +126,7 @@ Status WriteColumn(hid_t file, const std::string& path, const std::string& name,
 
 Status WriteSplitFile(const std::string& path, const FeatureSchema& schema,
                       const SplitColumns& split) {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
   H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   if (!file.valid()) {
     return InvalidArgument("could not create '" + path + "'; check the directory is writable");

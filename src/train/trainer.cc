@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,10 +11,12 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "train/evaluator.h"
+#include "train/signals.h"
 
 namespace ectrain::train {
 namespace {
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -27,6 +30,22 @@ nlohmann::json MetricsJson(const BinaryMetrics& m) {
   return {{"auc", m.auc},           {"log_loss", m.log_loss},           {"accuracy", m.accuracy},
           {"positive_rate", m.positive_rate}, {"mean_prediction", m.mean_prediction}, {"count", m.count}};
 }
+
+// Larger is better for AUC, smaller for log-loss; NaN (no value yet) is beaten by anything.
+bool Improves(const std::string& metric, double value, double best) {
+  if (std::isnan(value)) return false;
+  if (std::isnan(best)) return true;
+  return metric == "auc" ? value > best : value < best;
+}
+
+std::string UtcStamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrModel& model, DataFeed& feed)
@@ -37,11 +56,103 @@ Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrMo
       chief_(comm.rank() == 0),
       params_(model.layout()),
       grads_(model.layout()),
-      optimizer_(optim::Optimizer::Create(config.optimizer, model.layout())),
-      checkpoints_(config.checkpoint_dir(), config.checkpoint.keep_last) {}
+      optimizer_(optim::Optimizer::Create(config.optimizer, model.layout())) {
+  if (chief_) {
+    writer_ = std::make_unique<ckpt::AsyncCheckpointWriter>(config.checkpoint_dir(), config.checkpoint.keep_last,
+                                                            model.layout());
+  }
+}
 
-Status Trainer::AgreeOk(const Status& local, const std::string& what) {
-  return comm::AgreeOk(comm_, local, what);
+Status Trainer::AgreeOk(const Status& local, const std::string& what) { return comm::AgreeOk(comm_, local, what); }
+
+Status Trainer::PrepareOutputs(ResumeMode mode) {
+  if (!chief_) return Status::Ok();
+  const std::string& dir = config_.train.output_dir;
+  std::error_code ec;
+  if (mode == ResumeMode::kFresh && fs::exists(config_.checkpoint_dir(), ec)) {
+    // Nothing already written is lost: the old checkpoints move aside.
+    const std::string aside = config_.checkpoint_dir() + ".replaced-" + UtcStamp();
+    fs::rename(config_.checkpoint_dir(), aside, ec);
+    if (ec) return Internal("--fresh: cannot move " + config_.checkpoint_dir() + " aside: " + ec.message());
+    LOG_INFO << "--fresh: moved the earlier checkpoints to " << aside;
+  }
+  fs::create_directories(dir, ec);
+  std::ofstream(dir + "/config.yaml") << config::ToYaml(config_);
+  metrics_log_ = MetricsLog(dir + "/metrics.jsonl");
+  if (ec || !metrics_log_.enabled()) {
+    return Internal("cannot write to train.output_dir '" + dir + "': check the path and permissions");
+  }
+  metrics_log_.Append(nlohmann::json{{"event", "start"}, {"world_size", comm_.size()}, {"ectrain_version", ECTRAIN_VERSION}}
+                          .dump());
+  LOG_INFO << "resolved configuration (saved as " << dir << "/config.yaml):\n" << config::ToYaml(config_);
+  ASSIGN_OR_RETURN(data::ColumnFile test_file, data::ColumnFile::Open(config_.data.test));
+  ASSIGN_OR_RETURN(test_, test_file.ReadAll(feed_.schema(), /*with_labels=*/true));
+  if (test_.num_rows == 0) return DataError("test data " + config_.data.test + " has no rows");
+  return Status::Ok();
+}
+
+Status Trainer::CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const {
+  ASSIGN_OR_RETURN(RunConfig stored, config::ParseConfig(info.config_yaml, {}, path + " (stored config)"));
+  auto refuse = [&](const std::string& key, const std::string& now, const std::string& then) {
+    return InvalidArgument("cannot resume from " + path + ": " + key + " is " + now + " in this run but " + then +
+                           " in the checkpoint, and the data position depends on it; set it back, or start over "
+                           "with --fresh (the old checkpoints are kept aside)");
+  };
+  if (stored.train.global_batch_size != config_.train.global_batch_size) {
+    return refuse("train.global_batch_size", std::to_string(config_.train.global_batch_size),
+                  std::to_string(stored.train.global_batch_size));
+  }
+  if (stored.train.seed != config_.train.seed) {
+    return refuse("train.seed", std::to_string(config_.train.seed), std::to_string(stored.train.seed));
+  }
+  if (info.train_rows != feed_.num_rows()) {
+    return refuse("the number of training rows (data.train)", std::to_string(feed_.num_rows()),
+                  std::to_string(info.train_rows));
+  }
+  if (stored.data.dense != config_.data.dense || stored.data.label != config_.data.label) {
+    return InvalidArgument("cannot resume from " + path +
+                           ": data.dense or data.label differ from the checkpoint's; use its columns, or --fresh");
+  }
+  return Status::Ok();
+}
+
+StatusOr<bool> Trainer::LoadResumeState(ResumeMode mode, Cursor& cursor) {
+  if (!chief_ || mode == ResumeMode::kFresh) return false;
+  const std::string dir = config_.checkpoint_dir();
+  StatusOr<std::string> path = ckpt::ResolveCheckpointPath(dir);
+  if (!path.ok() || !fs::exists(*path)) {
+    if (mode == ResumeMode::kRequired) {
+      return InvalidArgument("--resume: no checkpoint to resume in " + dir +
+                             " (checkpoint.dir); run without --resume to start afresh");
+    }
+    return false;
+  }
+  ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(*path));
+  RETURN_IF_ERROR(CheckResumable(info, *path));
+  RETURN_IF_ERROR(ckpt::LoadCheckpoint(*path, model_.layout(), params_, optimizer_.get()));
+  cursor.step = info.step;
+  cursor.epoch_loss_sum = info.epoch_loss_sum;
+  cursor.epoch_rows = info.epoch_rows;
+  cursor.best_metric = info.best_metric;
+  LOG_INFO << "resuming from " << *path << ": step " << info.step << " (epoch " << info.epoch + 1 << ", step "
+           << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now "
+           << comm_.size() << " rank(s)";
+  return true;
+}
+
+void Trainer::ShareState(Cursor& cursor) {
+  // Collective: all ranks, same order.
+  comm_.Broadcast(params_.span(), 0);
+  for (auto& [name, arena] : optimizer_->state()) comm_.Broadcast(arena->span(), 0);
+  std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count()};
+  comm_.Broadcast(std::span<int64_t>(counts), 0);
+  std::vector<double> sums{cursor.epoch_loss_sum, cursor.best_metric};
+  comm_.Broadcast(std::span<double>(sums), 0);
+  cursor.step = counts[0];
+  cursor.epoch_rows = counts[1];
+  optimizer_->set_step_count(counts[2]);
+  cursor.epoch_loss_sum = sums[0];
+  cursor.best_metric = sums[1];
 }
 
 Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool last, TrainResult& result) {
@@ -59,71 +170,70 @@ Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool la
   return Status::Ok();
 }
 
-Status Trainer::SaveCheckpoint(int64_t epoch, int64_t step, TrainResult& result) {
+Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best) {
   if (!chief_) return Status::Ok();
-  auto start = Clock::now();
+  const int64_t steps_per_epoch = feed_.steps_per_epoch();
   ckpt::CheckpointInfo info;
   info.binary_version = ECTRAIN_VERSION;
   info.config_yaml = config::ToYaml(config_);
   info.schema_json = feed_.schema().ToJson();
   info.layout = model_.layout().Describe();
-  info.step = step;
-  info.epoch = epoch;
   info.optimizer = optimizer_->type();
-  ASSIGN_OR_RETURN(result.checkpoint_path, checkpoints_.Save(info, model_.layout(), params_, *optimizer_));
-  LOG_INFO << "checkpoint " << result.checkpoint_path << " written in " << FormatSeconds(SecondsSince(start));
-  return Status::Ok();
+  info.step = cursor.step;
+  info.epoch = cursor.step / steps_per_epoch;
+  info.step_in_epoch = cursor.step % steps_per_epoch;
+  info.global_batch_size = config_.train.global_batch_size;
+  info.train_rows = feed_.num_rows();
+  info.world_size = comm_.size();
+  info.epoch_loss_sum = info.step_in_epoch == 0 ? 0.0 : cursor.epoch_loss_sum;
+  info.epoch_rows = info.step_in_epoch == 0 ? 0 : cursor.epoch_rows;
+  info.best_metric = cursor.best_metric;
+  return writer_->Submit(info, params_, *optimizer_, is_best);
 }
 
-Status Trainer::PrepareOutputs() {
-  if (!chief_) return Status::Ok();
-  const std::string& dir = config_.train.output_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::ofstream(dir + "/config.yaml") << config::ToYaml(config_);
-  metrics_log_ = MetricsLog(dir + "/metrics.jsonl");
-  if (ec || !metrics_log_.enabled()) {
-    return Internal("cannot write to train.output_dir '" + dir + "': check the path and permissions");
-  }
-  metrics_log_.Append(nlohmann::json{{"event", "start"}, {"world_size", comm_.size()}, {"ectrain_version", ECTRAIN_VERSION}}
-                          .dump());
-  LOG_INFO << "resolved configuration (saved as " << dir << "/config.yaml):\n" << config::ToYaml(config_);
-  ASSIGN_OR_RETURN(data::ColumnFile test_file, data::ColumnFile::Open(config_.data.test));
-  ASSIGN_OR_RETURN(test_, test_file.ReadAll(feed_.schema(), /*with_labels=*/true));
-  if (test_.num_rows == 0) return DataError("test data " + config_.data.test + " has no rows");
-  return Status::Ok();
-}
-
-StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time) {
+StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mode) {
   const auto& train = config_.train;
   const int64_t steps_per_epoch = feed_.steps_per_epoch();
   int64_t total_steps = train.epochs * steps_per_epoch;
   if (train.max_steps > 0) total_steps = std::min(total_steps, train.max_steps);
   const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
+  InstallStopSignalHandlers();
 
-  RETURN_IF_ERROR(AgreeOk(PrepareOutputs(), "preparing the outputs and test data"));
+  RETURN_IF_ERROR(AgreeOk(PrepareOutputs(mode), "preparing the outputs and test data"));
+  Cursor cursor;
+  if (chief_) model_.Initialize(params_, static_cast<uint64_t>(train.seed));
+  StatusOr<bool> resumed = LoadResumeState(mode, cursor);
+  RETURN_IF_ERROR(AgreeOk(resumed.status(), "loading the checkpoint to resume"));
+  ShareState(cursor);  // every rank continues from rank 0's state
+
+  TrainResult result;
   if (chief_) {
     LOG_INFO << "ranks " << comm_.size() << " (" << comm_.name() << ")  training rows " << feed_.num_rows()
              << "  test rows " << test_.num_rows << "  global batch " << train.global_batch_size
              << "  steps/epoch " << steps_per_epoch << "  parameters " << model_.layout().num_parameters();
   }
+  if (cursor.step > 0) result.resumed_from_step = cursor.step;
+  if (cursor.step >= total_steps) {
+    result.already_complete = true;
+    result.steps = cursor.step;
+    result.epochs = num_epochs;
+    LOG_INFO << "training is already complete at step " << cursor.step << " of " << total_steps
+             << "; to train longer raise train.epochs (or train.max_steps), to start over use --fresh";
+    RETURN_IF_ERROR(AgreeOk(Evaluate(num_epochs - 1, cursor.step, 0.0, true, result), "evaluation"));
+    if (chief_) result.checkpoint_path = ckpt::ResolveCheckpointPath(config_.checkpoint_dir()).value();
+    return result;
+  }
 
-  if (chief_) model_.Initialize(params_, static_cast<uint64_t>(train.seed));
-  comm_.Broadcast(params_.span(), 0);  // Collective: every rank starts from rank 0's parameters.
-
-  TrainResult result;
   ProgressReporter progress(chief_, total_steps, train.log_every_steps);
-  int64_t step = 0;
+  const std::string& keep_best = config_.checkpoint.keep_best;
   double train_seconds = 0.0;
   int64_t global_rows_done = 0;
-  double epoch_loss_sum = 0.0;
-  int64_t epoch_rows = 0;
-  for (int64_t epoch = 0; epoch < num_epochs; ++epoch) {
+  int64_t last_saved_step = cursor.step;
+  auto last_checkpoint_time = Clock::now();
+  for (int64_t epoch = cursor.step / steps_per_epoch; epoch < num_epochs; ++epoch) {
     RETURN_IF_ERROR(AgreeOk(feed_.LoadEpoch(epoch), "reading the training data"));
-    epoch_loss_sum = 0.0;
-    epoch_rows = 0;
     auto epoch_start = Clock::now();
-    for (int64_t s = 0; s < steps_per_epoch && step < total_steps; ++s) {
+    for (int64_t s = cursor.step % steps_per_epoch; s < steps_per_epoch && cursor.step < total_steps; ++s) {
       const int64_t global_rows = feed_.GlobalRowsInStep(s);
       const BatchView batch = feed_.Batch(s);
       grads_.SetZero();
@@ -132,60 +242,100 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time) {
       comm_.AllReduce(grads_.span());  // Collective: all ranks, same order.
       const bool finite = std::isfinite(local_loss);
       if (!finite) {
-        LOG_WARNING << "non-finite loss in epoch " << epoch + 1 << ", step " << step + 1 << " (" << batch.num_rows
-                    << " rows of this rank)";
+        LOG_WARNING << "non-finite loss in epoch " << epoch + 1 << ", step " << cursor.step + 1 << " ("
+                    << batch.num_rows << " rows of this rank)";
       }
-      std::vector<double> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0};
-      comm_.AllReduce(std::span<double>(agreed));  // Collective: loss and the non-finite vote.
+      const bool minutes_due = chief_ && config_.checkpoint.every_minutes > 0 &&
+                               SecondsSince(last_checkpoint_time) >= 60.0 * config_.checkpoint.every_minutes;
+      // The collective decisions of this step, agreed in one small all-reduce.
+      std::vector<double> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
+                                 minutes_due ? 1.0 : 0.0};
+      comm_.AllReduce(std::span<double>(agreed));
       if (agreed[1] > 0) {
         return Internal("training stopped: the loss became non-finite at epoch " + std::to_string(epoch + 1) +
-                        ", step " + std::to_string(step + 1) + " on " + std::to_string(int64_t(agreed[1])) +
+                        ", step " + std::to_string(cursor.step + 1) + " on " + std::to_string(int64_t(agreed[1])) +
                         " rank(s) (see the warnings above); lower optimizer.learning_rate or check the data");
       }
       optimizer_->Step(params_, grads_);
-      ++step;
+      ++cursor.step;
       global_rows_done += global_rows;
-      epoch_loss_sum += agreed[0];
-      epoch_rows += global_rows;
-      if (step == 1) {
+      cursor.epoch_loss_sum += agreed[0];
+      cursor.epoch_rows += global_rows;
+      if (result.seconds_to_first_step == 0.0) {
         result.seconds_to_first_step = SecondsSince(launch_time);
         LOG_INFO << "first step done " << FormatSeconds(result.seconds_to_first_step) << " after launch";
       }
-      double elapsed = train_seconds + SecondsSince(epoch_start);
-      progress.Update(epoch, num_epochs, step, agreed[0] / static_cast<double>(global_rows),
-                      static_cast<double>(global_rows_done) / std::max(elapsed, 1e-9));
-      if (config_.checkpoint.every_steps > 0 && step % config_.checkpoint.every_steps == 0 && step < total_steps) {
-        train_seconds += SecondsSince(epoch_start);
-        RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(epoch, step, result), "writing a checkpoint"));
-        epoch_start = Clock::now();
+      progress.Update(epoch, num_epochs, cursor.step, agreed[0] / static_cast<double>(global_rows),
+                      static_cast<double>(global_rows_done) / std::max(train_seconds + SecondsSince(epoch_start), 1e-9));
+      const bool stop = agreed[2] > 0;
+      const bool every_steps_due = config_.checkpoint.every_steps > 0 && cursor.step % config_.checkpoint.every_steps == 0;
+      if ((stop || every_steps_due || agreed[3] > 0) && cursor.step < total_steps) {
+        RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false), "writing a checkpoint"));
+        last_saved_step = cursor.step;
+        last_checkpoint_time = Clock::now();
+      }
+      if (stop && cursor.step < total_steps) {
+        progress.Finish();
+        RETURN_IF_ERROR(AgreeOk(chief_ ? writer_->Wait() : Status::Ok(), "writing the checkpoint before stopping"));
+        const int signal_number = StopSignalReceived();
+        return Interrupted(std::string("stopped by ") +
+                           (signal_number ? SignalName(signal_number) : "a signal received by another rank") +
+                           " at step " + std::to_string(cursor.step) + " after writing a checkpoint in " +
+                           config_.checkpoint_dir() + "; run the same command again to resume");
       }
     }
     train_seconds += SecondsSince(epoch_start);
     progress.Finish();
-    const double mean_loss = epoch_loss_sum / static_cast<double>(std::max<int64_t>(epoch_rows, 1));
-    const bool last_epoch = epoch + 1 == num_epochs;
+    const double mean_loss = cursor.epoch_loss_sum / static_cast<double>(std::max<int64_t>(cursor.epoch_rows, 1));
+    cursor.epoch_loss_sum = 0;
+    cursor.epoch_rows = 0;
+    result.final_train_loss = mean_loss;
     if (chief_) {
-      nlohmann::json line = {{"event", "epoch"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", mean_loss},
+      nlohmann::json line = {{"event", "epoch"}, {"epoch", epoch + 1}, {"step", cursor.step}, {"train_loss", mean_loss},
                              {"samples_per_second", global_rows_done / std::max(train_seconds, 1e-9)}};
       metrics_log_.Append(line.dump());
     }
+    const bool last_epoch = epoch + 1 == num_epochs;
     const int64_t every = config_.eval.every_epochs;
     if (last_epoch || (every > 0 && (epoch + 1) % every == 0)) {
-      RETURN_IF_ERROR(AgreeOk(Evaluate(epoch, step, mean_loss, last_epoch, result), "evaluation"));
+      RETURN_IF_ERROR(AgreeOk(Evaluate(epoch, cursor.step, mean_loss, last_epoch, result), "evaluation"));
+      // Rank 0 decides whether this is the best checkpoint so far; all ranks learn it.
+      std::vector<int64_t> is_best{0};
+      if (chief_ && !keep_best.empty()) {
+        const double value = keep_best == "auc" ? result.test_metrics->auc : result.test_metrics->log_loss;
+        if (Improves(keep_best, value, cursor.best_metric)) {
+          cursor.best_metric = value;
+          is_best[0] = 1;
+        }
+      }
+      comm_.Broadcast(std::span<int64_t>(is_best), 0);
+      if (is_best[0] != 0) {
+        RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, true), "writing the best checkpoint"));
+        last_saved_step = cursor.step;
+      }
     }
-    result.final_train_loss = mean_loss;
   }
-  RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(num_epochs, step, result), "writing the final checkpoint"));
+  if (last_saved_step != cursor.step) {
+    RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false), "writing the final checkpoint"));
+  }
+  RETURN_IF_ERROR(AgreeOk(chief_ ? writer_->Wait() : Status::Ok(), "writing the final checkpoint"));
 
-  result.steps = step;
+  result.steps = cursor.step;
   result.epochs = num_epochs;
   result.train_seconds = train_seconds;
   result.samples_per_second = static_cast<double>(global_rows_done) / std::max(train_seconds, 1e-9);
   if (chief_) {
-    nlohmann::json line = {{"event", "done"}, {"steps", step}, {"epochs", num_epochs},
-                           {"train_seconds", train_seconds}, {"samples_per_second", result.samples_per_second},
+    result.checkpoint_path = writer_->last_path();
+    result.checkpoint_stall_seconds = writer_->stalled_seconds();
+    nlohmann::json line = {{"event", "done"},
+                           {"steps", cursor.step},
+                           {"epochs", num_epochs},
+                           {"train_seconds", train_seconds},
+                           {"samples_per_second", result.samples_per_second},
                            {"seconds_to_first_step", result.seconds_to_first_step},
+                           {"checkpoint_stall_seconds", result.checkpoint_stall_seconds},
                            {"checkpoint", result.checkpoint_path}};
+    if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;
     if (result.test_metrics) line["test"] = MetricsJson(*result.test_metrics);
     metrics_log_.Append(line.dump());
   }

@@ -1,8 +1,9 @@
 // Trainer: the one training loop, the same for every backend and world size. Per step: this
 // rank's slice of the global batch -> forward/backward (gradients of the global mean loss) ->
-// one all-reduce (sum) of the gradient arena -> one small all-reduce of loss and a non-finite
-// flag (a collective decision) -> the same optimizer step on every rank.
-// Rank 0's duties (evaluation, checkpoints, config and metrics files, progress) are decided
+// one all-reduce (sum) of the gradient arena -> one small all-reduce that carries the loss and
+// the collective decisions (a non-finite loss, a stop signal, a timed checkpoint) -> the same
+// optimizer step on every rank.
+// Rank 0's duties (outputs, evaluation, checkpoints, finding the checkpoint to resume) are decided
 // once, in `chief_`; their outcome is agreed collectively so no rank is left waiting.
 #pragma once
 
@@ -22,13 +23,20 @@
 
 namespace ectrain::train {
 
+// What to do with a checkpoint already in checkpoint.dir: continue from it when there is one
+// (kAuto), insist on one (kRequired), or move the folder aside and start over (kFresh).
+enum class ResumeMode { kAuto, kRequired, kFresh };
+
 struct TrainResult {
   int64_t steps = 0;
   int64_t epochs = 0;
-  double train_seconds = 0.0;      // the step loop alone, without evaluation and checkpoints
-  double samples_per_second = 0.0; // global rows / train_seconds
+  int64_t resumed_from_step = -1;      // -1: a fresh start
+  bool already_complete = false;       // resumed a run that had finished: nothing trained
+  double train_seconds = 0.0;          // this run's step loop, without evaluation
+  double samples_per_second = 0.0;     // global rows trained by this run / train_seconds
   double seconds_to_first_step = 0.0;  // from process launch to the end of the first step
-  double final_train_loss = 0.0;   // mean over the last epoch
+  double final_train_loss = 0.0;       // mean over the last epoch
+  double checkpoint_stall_seconds = 0.0;       // rank 0's training time spent handing checkpoints over
   std::optional<BinaryMetrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only
 };
@@ -37,31 +45,45 @@ class Trainer {
  public:
   Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrModel& model, DataFeed& feed);
 
-  // Collective: all ranks. Rank 0 loads the test data (data.test) and writes the outputs;
-  // parameters are initialized on rank 0 and broadcast; then the loop runs.
-  StatusOr<TrainResult> Run(std::chrono::steady_clock::time_point launch_time);
+  // Collective: all ranks. Rank 0 prepares the outputs and test data and finds the checkpoint to
+  // resume; parameters (fresh from the seed, or resumed) are broadcast from rank 0; then the loop
+  // runs. A stop signal ends it with an Interrupted status after a checkpoint.
+  StatusOr<TrainResult> Run(std::chrono::steady_clock::time_point launch_time, ResumeMode mode = ResumeMode::kAuto);
 
   const ParamArena& params() const { return params_; }
 
  private:
-  Status PrepareOutputs();  // rank 0: output folder, config.yaml, metrics log, test table
-  // On the last evaluation also writes <output_dir>/test_predictions.csv (one probability per test row).
+  // Where the data stands: everything besides the tensors that a resumed run needs.
+  struct Cursor {
+    int64_t step = 0;
+    double epoch_loss_sum = 0;
+    int64_t epoch_rows = 0;
+    double best_metric = std::numeric_limits<double>::quiet_NaN();
+  };
+
+  Status PrepareOutputs(ResumeMode mode);  // rank 0
+  // Rank 0: loads the checkpoint to resume from into params_/optimizer_/cursor; false if none.
+  StatusOr<bool> LoadResumeState(ResumeMode mode, Cursor& cursor);
+  Status CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const;
+  // Collective: rank 0's parameters, optimizer state and cursor to every rank.
+  void ShareState(Cursor& cursor);
+  // Rank 0: the final evaluation also writes <output_dir>/test_predictions.csv.
   Status Evaluate(int64_t epoch, int64_t step, double train_loss, bool last, TrainResult& result);
-  Status SaveCheckpoint(int64_t epoch, int64_t step, TrainResult& result);
-  // Collective: fails on every rank when `local` failed on any rank.
+  // Rank 0: hands a checkpoint of the state after `cursor` to the background writer.
+  Status SaveCheckpoint(const Cursor& cursor, bool is_best);
   Status AgreeOk(const Status& local, const std::string& what);
 
   const RunConfig& config_;
   comm::Communicator& comm_;
   model::CtrModel& model_;
   DataFeed& feed_;
-  data::Table test_;  // rank 0 only
   const bool chief_;
   ParamArena params_;
   ParamArena grads_;
   std::unique_ptr<optim::Optimizer> optimizer_;
-  ckpt::CheckpointDir checkpoints_;
+  std::unique_ptr<ckpt::AsyncCheckpointWriter> writer_;  // rank 0 only
   MetricsLog metrics_log_;
+  data::Table test_;  // rank 0 only
 };
 
 }  // namespace ectrain::train

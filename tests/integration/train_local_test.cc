@@ -1,6 +1,7 @@
 // The training loop on one local rank: it learns, it is deterministic, and it leaves its outputs.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "model/ctr_model.h"
 #include "test_data.h"
 #include "train/evaluator.h"
+#include "train/signals.h"
 #include "train/trainer.h"
 
 namespace ectrain::train {
@@ -20,7 +22,7 @@ struct RunOutput {
   std::vector<float> params;
 };
 
-RunOutput Train(const RunConfig& config) {
+RunOutput Train(const RunConfig& config, ResumeMode mode = ResumeMode::kAuto) {
   comm::LocalCommunicator comm;
   auto feed = DataFeed::Open(config.data, 1, 0, config.train.global_batch_size, config.train.seed);
   EXPECT_TRUE(feed.ok()) << feed.status().message();
@@ -28,7 +30,7 @@ RunOutput Train(const RunConfig& config) {
   model::CtrModel model(config.model, {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes});
   Trainer trainer(config, comm, model, *feed);
   RunOutput run;
-  run.result = trainer.Run(std::chrono::steady_clock::now());
+  run.result = trainer.Run(std::chrono::steady_clock::now(), mode);
   run.params.assign(trainer.params().data(), trainer.params().data() + trainer.params().size());
   return run;
 }
@@ -102,6 +104,140 @@ TEST(TrainLocal, NanLabelInTheDataStopsWithTheRowNamed) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("x3"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("row"), std::string::npos) << s.message();
+}
+
+bool SameParams(const RunOutput& a, const RunOutput& b) {
+  return a.params.size() == b.params.size() &&
+         std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)) == 0;
+}
+
+// k steps + checkpoint + resume + the rest == the whole run, bitwise, at any stopping point.
+TEST(Resume, StoppingAnywhereAndResumingIsBitwiseExact) {
+  std::string dir = ectrain::testing::TempDir("resume_exact");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  config.train.epochs = 3;  // 15 steps per epoch
+  RunOutput whole = Train(config);
+  ASSERT_TRUE(whole.result.ok()) << whole.result.status().message();
+  for (int64_t k : {1, 15, 22}) {
+    RunConfig split = config;
+    split.train.output_dir = dir + "/split_" + std::to_string(k);
+    split.train.max_steps = k;
+    RunOutput first = Train(split);
+    ASSERT_TRUE(first.result.ok()) << first.result.status().message();
+    EXPECT_EQ(first.result->steps, k);
+    split.train.max_steps = 0;
+    RunOutput rest = Train(split, ResumeMode::kRequired);
+    ASSERT_TRUE(rest.result.ok()) << rest.result.status().message();
+    EXPECT_EQ(rest.result->resumed_from_step, k);
+    EXPECT_EQ(rest.result->steps, whole.result->steps);
+    EXPECT_TRUE(SameParams(whole, rest)) << "resumed after " << k << " steps";
+    EXPECT_DOUBLE_EQ(rest.result->final_train_loss, whole.result->final_train_loss) << k;
+    EXPECT_DOUBLE_EQ(rest.result->test_metrics->auc, whole.result->test_metrics->auc) << k;
+  }
+}
+
+TEST(Resume, StopSignalWritesACheckpointThenTheRunContinuesExactly) {
+  std::string dir = ectrain::testing::TempDir("resume_signal");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  RunOutput whole = Train(config);
+  ASSERT_TRUE(whole.result.ok());
+
+  config.train.output_dir = dir + "/signalled";
+  InstallStopSignalHandlers();
+  std::raise(SIGUSR1);  // arrives before the first step: the job stops after it
+  RunOutput stopped = Train(config);
+  ClearStopSignal();
+  ASSERT_FALSE(stopped.result.ok());
+  EXPECT_EQ(stopped.result.status().code(), StatusCode::kInterrupted);
+  EXPECT_EQ(stopped.result.status().ExitCode(), 3);
+  EXPECT_NE(stopped.result.status().message().find("stopped by SIGUSR1 at step 1"), std::string::npos)
+      << stopped.result.status().message();
+
+  RunOutput resumed = Train(config);
+  ASSERT_TRUE(resumed.result.ok()) << resumed.result.status().message();
+  EXPECT_EQ(resumed.result->resumed_from_step, 1);
+  EXPECT_TRUE(SameParams(whole, resumed));
+}
+
+TEST(Resume, AFinishedRunIsNotTrainedAgain) {
+  RunConfig config = ectrain::testing::SyntheticRunConfig(ectrain::testing::TempDir("resume_done"));
+  RunOutput first = Train(config);
+  RunOutput again = Train(config);
+  ASSERT_TRUE(again.result.ok()) << again.result.status().message();
+  EXPECT_TRUE(again.result->already_complete);
+  EXPECT_TRUE(SameParams(first, again));
+  EXPECT_DOUBLE_EQ(again.result->test_metrics->auc, first.result->test_metrics->auc);
+}
+
+TEST(Resume, IncompatibleChangesAreRefusedNamingTheKey) {
+  std::string dir = ectrain::testing::TempDir("resume_refused");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  config.train.max_steps = 5;
+  ASSERT_TRUE(Train(config).result.ok());
+  RunConfig other_batch = config;
+  other_batch.train.global_batch_size = 64;
+  RunOutput refused = Train(other_batch);
+  ASSERT_FALSE(refused.result.ok());
+  EXPECT_EQ(refused.result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.result.status().message().find("train.global_batch_size is 64 in this run but 32"),
+            std::string::npos)
+      << refused.result.status().message();
+  RunConfig other_model = config;
+  other_model.model.hidden_units = {8};
+  refused = Train(other_model);
+  ASSERT_FALSE(refused.result.ok());
+  EXPECT_NE(refused.result.status().message().find("is of another model"), std::string::npos);
+}
+
+TEST(Resume, RequiredWithoutACheckpointFailsAndFreshKeepsTheOldOnes) {
+  std::string dir = ectrain::testing::TempDir("resume_modes");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  RunOutput none = Train(config, ResumeMode::kRequired);
+  ASSERT_FALSE(none.result.ok());
+  EXPECT_NE(none.result.status().message().find("--resume: no checkpoint"), std::string::npos);
+  ASSERT_TRUE(Train(config).result.ok());
+  RunOutput fresh = Train(config, ResumeMode::kFresh);
+  ASSERT_TRUE(fresh.result.ok());
+  EXPECT_EQ(fresh.result->resumed_from_step, -1);
+  int aside = 0;
+  for (const auto& e : std::filesystem::directory_iterator(config.train.output_dir)) {
+    aside += e.path().filename().string().rfind("checkpoints.replaced-", 0) == 0;
+  }
+  EXPECT_EQ(aside, 1);
+}
+
+TEST(Retention, TheBestCheckpointSurvivesPruning) {
+  std::string dir = ectrain::testing::TempDir("keep_best");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  config.train.epochs = 6;
+  config.optimizer.learning_rate = 0.05;  // large steps: the test AUC rises, then wanders
+  config.checkpoint.every_steps = 4;
+  config.checkpoint.keep_last = 1;
+  config.checkpoint.keep_best = "log_loss";
+  RunOutput run = Train(config);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().message();
+  std::ifstream best_pointer(config.checkpoint_dir() + "/best");
+  std::string best;
+  std::getline(best_pointer, best);
+  ASSERT_FALSE(best.empty());
+  EXPECT_TRUE(std::filesystem::exists(config.checkpoint_dir() + "/" + best));
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(config.checkpoint_dir())) {
+    files += e.path().extension() == ".h5";
+  }
+  EXPECT_LE(files, 2);  // the newest, and the best when it is another
+  // The best checkpoint holds the lowest test log-loss of all evaluations.
+  std::ifstream metrics(config.train.output_dir + "/metrics.jsonl");
+  double lowest = 1e9;
+  for (std::string line; std::getline(metrics, line);) {
+    auto at = line.find("\"log_loss\":");
+    if (line.find("\"event\":\"eval\"") != std::string::npos && at != std::string::npos) {
+      lowest = std::min(lowest, std::stod(line.substr(at + 11)));
+    }
+  }
+  auto info = ckpt::ReadCheckpointInfo(config.checkpoint_dir() + "/" + best);
+  ASSERT_TRUE(info.ok());
+  EXPECT_DOUBLE_EQ(info->best_metric, lowest);
 }
 
 }  // namespace

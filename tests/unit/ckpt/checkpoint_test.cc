@@ -51,7 +51,7 @@ TEST(Checkpoint, RoundTripRestoresParametersAndOptimizerState) {
   std::string dir = testing::TempDir("ckpt_roundtrip");
   Trained t;
   CheckpointDir checkpoints(dir, 2);
-  auto path = checkpoints.Save(t.Info(2), t.model.layout(), t.params, *t.adam);
+  auto path = checkpoints.Save(t.Info(2), t.model.layout(), StateOf(t.params, *t.adam), false);
   ASSERT_TRUE(path.ok()) << path.status().message();
 
   auto info = ReadCheckpointInfo(*path);
@@ -73,7 +73,7 @@ TEST(Checkpoint, LatestPointsToTheNewestAndOldOnesArePruned) {
   std::string dir = testing::TempDir("ckpt_latest");
   Trained t;
   CheckpointDir checkpoints(dir, 2);
-  for (int64_t step : {10, 20, 30}) ASSERT_TRUE(checkpoints.Save(t.Info(step), t.model.layout(), t.params, *t.adam).ok());
+  for (int64_t step : {10, 20, 30}) ASSERT_TRUE(checkpoints.Save(t.Info(step), t.model.layout(), StateOf(t.params, *t.adam), false).ok());
   auto resolved = ResolveCheckpointPath(dir);
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(fs::path(*resolved).filename(), "ckpt-000000030.h5");
@@ -87,7 +87,7 @@ TEST(Checkpoint, LatestPointsToTheNewestAndOldOnesArePruned) {
 TEST(Checkpoint, AnotherModelIsRefusedNamingTheDifference) {
   std::string dir = testing::TempDir("ckpt_other");
   Trained t;
-  auto path = CheckpointDir(dir, 1).Save(t.Info(1), t.model.layout(), t.params, *t.adam);
+  auto path = CheckpointDir(dir, 1).Save(t.Info(1), t.model.layout(), StateOf(t.params, *t.adam), false);
   ASSERT_TRUE(path.ok());
   model::CtrModel other(model::ModelOptions{"mlp", 4, {16}}, model::FeatureShape{2, {"k"}, {5}});
   ParamArena params(other.layout());
@@ -105,7 +105,7 @@ TEST(Checkpoint, AnotherModelIsRefusedNamingTheDifference) {
 TEST(Checkpoint, TruncatedOrGarbageFilesGiveClearErrors) {
   std::string dir = testing::TempDir("ckpt_bad");
   Trained t;
-  auto path = CheckpointDir(dir, 1).Save(t.Info(1), t.model.layout(), t.params, *t.adam);
+  auto path = CheckpointDir(dir, 1).Save(t.Info(1), t.model.layout(), StateOf(t.params, *t.adam), false);
   ASSERT_TRUE(path.ok());
   const std::string truncated = dir + "/truncated.h5";
   fs::copy_file(*path, truncated);
