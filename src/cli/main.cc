@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/log.h"
 #include "core/version.h"
 
 namespace {
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
                "Run it alone (one process), under `mpirun -np N`, or in a Slurm job."};
   app.require_subcommand(1);
   app.set_version_flag("--version", ECTRAIN_VERSION);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log from every rank (not only rank 0), and debug lines")->configurable(false);
 
   ectrain::cli::TrainArgs train;
   train.launch_time = launch_time;
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  ectrain::SetLogVerbose(verbose);
   ectrain::Status status;
   if (*train_cmd) {
     status = ectrain::cli::RunTrain(train);

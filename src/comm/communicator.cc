@@ -1,5 +1,7 @@
 #include "comm/communicator.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <vector>
 
@@ -40,6 +42,10 @@ StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend) {
     comm = std::make_unique<LocalCommunicator>();
   }
   SetLogRank(comm->rank());
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  LOG_DEBUG << "rank " << comm->rank() << " of " << comm->size() << " (" << comm->name() << "), local rank "
+            << comm->local_rank() << " on " << host;
   Communicator* raw = comm.get();
   SetAbortHandler([raw] { raw->Abort(1); });
   return comm;

@@ -23,6 +23,8 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  // This rank's index among the ranks on its host (to pick a GPU or a core set).
+  virtual int local_rank() const = 0;
   virtual std::string name() const = 0;
 
   // Collective: all ranks, same order. In place.

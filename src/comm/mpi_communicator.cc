@@ -53,7 +53,12 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
   int size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size));
+  MPI_Comm host_comm;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &host_comm);
+  int local_rank = 0;
+  MPI_Comm_rank(host_comm, &local_rank);
+  MPI_Comm_free(&host_comm);
+  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, local_rank));
 }
 
 MpiCommunicator::~MpiCommunicator() {

@@ -1,5 +1,6 @@
 // MpiCommunicator over MPI_COMM_WORLD. Owns MPI's lifetime: MPI_Init_thread on construction,
-// MPI_Finalize on destruction; at most one per process.
+// MPI_Finalize on destruction; at most one per process. Rank and size come from whatever started
+// the process (mpirun, or srun with PMIx); the local rank from the ranks that share its host.
 #pragma once
 
 #include "comm/communicator.h"
@@ -13,6 +14,7 @@ class MpiCommunicator final : public Communicator {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
   std::string name() const override { return "mpi"; }
   void Barrier() override;
   [[noreturn]] void Abort(int exit_code) override;
@@ -23,9 +25,10 @@ class MpiCommunicator final : public Communicator {
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
 
  private:
-  MpiCommunicator(int rank, int size) : rank_(rank), size_(size) {}
+  MpiCommunicator(int rank, int size, int local_rank) : rank_(rank), size_(size), local_rank_(local_rank) {}
   int rank_;
   int size_;
+  int local_rank_;
 };
 
 }  // namespace ectrain::comm

@@ -14,6 +14,8 @@ TEST(CommunicatorContract, RankIsWithinSize) {
   Communicator& comm = TestComm();
   EXPECT_GE(comm.rank(), 0);
   EXPECT_LT(comm.rank(), comm.size());
+  // The tests run on one host, so the local rank is the rank.
+  EXPECT_EQ(comm.local_rank(), comm.rank());
 }
 
 TEST(CommunicatorContract, AllReduceSumOfFloatsDoublesAndIntegers) {
