@@ -86,6 +86,24 @@ expect_exit "predict a row with a column missing names it" 2 "no column 'Adminis
 expect_exit "single process, no launcher" 0 "done: 1 epochs" -- \
   "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/single" --set train.epochs=1
 
+# --- signals: a stop request checkpoints and exits 3 (the second-SIGINT rule: tests/unit/train) ---
+LONG=(train configs/quickstart.yaml "${SETS[@]}" --set train.epochs=2000 --set eval.every_epochs=0)
+# wait_for_step FILE: until the run has logged its first step (the handlers are installed by then).
+wait_for_step() { for _ in $(seq 200); do grep -q "first step done" "$1" 2>/dev/null && return; sleep 0.05; done; }
+"$ECTRAIN" "${LONG[@]}" --set "train.output_dir=$TMP/sigterm" >"$TMP/sigterm.log" 2>&1 &
+pid=$!
+wait_for_step "$TMP/sigterm.log"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 3 ] && grep -q "stopped by SIGTERM at step" "$TMP/sigterm.log" && [ -f "$TMP/sigterm/checkpoints/latest" ]; then
+  pass "SIGTERM: checkpoint, then exit status 3"
+else
+  fail "SIGTERM: checkpoint, then exit status 3 (got $rc)" "$TMP/sigterm.log"
+fi
+expect_exit "after SIGTERM the same command resumes" 0 "resuming from .*ckpt-" -- \
+  "$ECTRAIN" "${LONG[@]}" --set "train.output_dir=$TMP/sigterm" --set train.max_steps=20000
+
 # --- bad input: a clear message and exit status 2 (usage, config) or 1 (run time), never a hang ---
 expect_exit "no subcommand" 2 "subcommand" -- "$ECTRAIN"
 expect_exit "missing config file" 2 "config file 'nope.yaml' cannot be read" -- "$ECTRAIN" train nope.yaml

@@ -206,6 +206,19 @@ TEST(Resume, RequiredWithoutACheckpointFailsAndFreshKeepsTheOldOnes) {
   EXPECT_EQ(aside, 1);
 }
 
+TEST(Retention, EveryMinutesCheckpointsWhenTheTimeHasPassed) {
+  RunConfig config = ectrain::testing::SyntheticRunConfig(ectrain::testing::TempDir("every_minutes"));
+  config.train.epochs = 1;                   // 15 steps
+  config.checkpoint.every_minutes = 1e-9;    // due after every step
+  config.checkpoint.keep_last = 100;
+  ASSERT_TRUE(Train(config).result.ok());
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(config.checkpoint_dir())) {
+    files += e.path().extension() == ".h5";
+  }
+  EXPECT_EQ(files, 15);
+}
+
 TEST(Retention, TheBestCheckpointSurvivesPruning) {
   std::string dir = ectrain::testing::TempDir("keep_best");
   RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
