@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -10,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/run_config.h"
 #include "core/rng.h"
@@ -25,15 +28,15 @@ inline std::string TempDir(const std::string& name) {
   return dir.string();
 }
 
-// Columns x1, x2, x3 (dense), user (20 values), color (5 values), clicked (label).
-inline void WriteSyntheticCsv(const std::string& path, int rows, uint64_t seed) {
+// Columns x1, x2, x3 (dense), user (`users` values), color (5 values), clicked (label).
+inline void WriteSyntheticCsv(const std::string& path, int rows, uint64_t seed, int users = 20) {
   std::ofstream out(path);
   out << "x1,x2,x3,user,color,clicked\n";
   Rng rng(seed);
   const char* colors[] = {"red", "green", "blue", "black", "white"};
   for (int r = 0; r < rows; ++r) {
     double x1 = rng.Normal(), x2 = rng.Normal(), x3 = rng.Normal();
-    int user = static_cast<int>(rng.Below(20));
+    int user = static_cast<int>(rng.Below(static_cast<uint64_t>(users)));
     int color = static_cast<int>(rng.Below(5));
     double z = 1.5 * x1 - x2 + 0.1 * (user % 7 - 3) + (color == 2 ? 1.0 : -0.3);
     int label = rng.Uniform() < 1.0 / (1.0 + std::exp(-z)) ? 1 : 0;
@@ -59,9 +62,10 @@ inline RunConfig SyntheticConfig(const std::string& dir) {
 }
 
 // Writes synthetic.csv in `dir` and prepares train.h5 / test.h5 (a quarter held out) from it.
-inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed) {
+// With many users (more than about 50 at batch 32), the user table is exchanged row-sparsely.
+inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed, int users = 20) {
   const std::string csv = dir + "/synthetic.csv";
-  WriteSyntheticCsv(csv, rows, seed);
+  WriteSyntheticCsv(csv, rows, seed, users);
   RunConfig config = SyntheticConfig(dir);
   data::PrepareRequest request;
   request.csv_path = csv;
@@ -79,6 +83,21 @@ inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed) {
 inline RunConfig SyntheticRunConfig(const std::string& dir, int rows = 600, uint64_t seed = 3) {
   PrepareSynthetic(dir, rows, seed);
   return SyntheticConfig(dir);
+}
+
+// Writes a columnar HDF5 file as an h5py user would: one 1-D float64 dataset per column.
+inline void WriteColumns(const std::string& path, const std::vector<std::pair<std::string, std::vector<double>>>& columns) {
+  hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(file, 0) << path;
+  for (const auto& [name, values] : columns) {
+    hsize_t n = values.size();
+    hid_t space = H5Screate_simple(1, &n, nullptr);
+    hid_t set = H5Dcreate2(file, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+    H5Dclose(set);
+    H5Sclose(space);
+  }
+  H5Fclose(file);
 }
 
 }  // namespace ectrain::testing

@@ -5,6 +5,7 @@
 
 #include "ckpt/checkpoint.h"
 #include "comm/communicator.h"
+#include "comm/in_process_communicator.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "data/csv.h"
@@ -113,17 +114,13 @@ StatusOr<std::map<std::string, std::string>> ParseRow(const std::string& text) {
   return row;
 }
 
-}  // namespace
-
-Status RunTrain(const TrainArgs& args) {
-  ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(args.config_path, args.overrides));
-  RETURN_IF_ERROR(config::CheckTrainingInputs(config, args.config_path));
-  ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend)));
-  auto feed = train::DataFeed::Open(config.data, comm->size(), comm->rank(), config.train.global_batch_size,
+// One rank's whole training run; the same for a process of its own and for a thread of --ranks N.
+Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communicator& comm) {
+  auto feed = train::DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size,
                                     static_cast<uint64_t>(config.train.seed));
-  RETURN_IF_ERROR(comm::AgreeOk(*comm, feed.status(), "opening the training data"));
+  RETURN_IF_ERROR(comm::AgreeOk(comm, feed.status(), "opening the training data"));
   model::CtrModel model(config.model, ShapeOf(feed->schema()));
-  train::Trainer trainer(config, *comm, model, *feed);
+  train::Trainer trainer(config, comm, model, *feed);
   const train::ResumeMode mode = args.fresh    ? train::ResumeMode::kFresh
                                  : args.resume ? train::ResumeMode::kRequired
                                                : train::ResumeMode::kAuto;
@@ -139,6 +136,26 @@ Status RunTrain(const TrainArgs& args) {
              << "/metrics.jsonl";
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunTrain(const TrainArgs& args) {
+  ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(args.config_path, args.overrides));
+  RETURN_IF_ERROR(config::CheckTrainingInputs(config, args.config_path));
+  if (args.ranks > 1) {
+    if (comm::LaunchedByMpi() || config.comm.backend == "mpi") {
+      return InvalidArgument("--ranks runs ranks as threads of one process; do not combine it with mpirun/srun or "
+                             "comm.backend: mpi");
+    }
+    LOG_INFO << "debug mode: " << args.ranks << " ranks as threads of this process";
+    return comm::RunInProcess(args.ranks, [&](comm::Communicator& comm) {
+      SetLogRank(comm.rank());
+      return TrainOnRank(config, args, comm);
+    });
+  }
+  ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend)));
+  return TrainOnRank(config, args, *comm);
 }
 
 Status RunEval(const EvalArgs& args) {

@@ -15,6 +15,7 @@ struct TrainArgs {
   std::vector<std::string> overrides;  // --set section.key=value
   bool resume = false;                 // insist on resuming from a checkpoint
   bool fresh = false;                  // move existing checkpoints aside and start over
+  int ranks = 1;                       // > 1: that many ranks as threads in this process (debug mode)
   std::chrono::steady_clock::time_point launch_time;
 };
 

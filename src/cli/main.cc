@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
       "training resumes when a checkpoint exists and starts afresh otherwise)");
   train_cmd->add_flag("--fresh", train.fresh, "move existing checkpoints aside (nothing is deleted) and start over")
       ->excludes(resume_flag);
+  train_cmd->add_option("--ranks", train.ranks,
+                        "debug mode: run N data-parallel ranks as threads of this one process (no mpirun; "
+                        "attach gdb as usual); the same parameters as mpirun -np N")
+      ->check(CLI::Range(1, 1024));
   train_cmd->footer(
       "Exit status: 0 done; 1 failure at run time; 2 usage or configuration error; 3 stopped by SIGTERM, SIGINT or "
       "SIGUSR1 after writing a checkpoint (run the same command again to resume). A second SIGINT stops at once.");

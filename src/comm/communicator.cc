@@ -10,6 +10,19 @@
 #include "core/log.h"
 
 namespace ectrain::comm {
+namespace {
+constexpr char kFailedElsewhere[] = " failed on another rank; see that rank's message";
+}
+
+size_t DataTypeBytes(DataType type) {
+  switch (type) {
+    case DataType::kFloat32: return 4;
+    case DataType::kFloat64: return 8;
+    case DataType::kInt64: return 8;
+    case DataType::kUInt8: return 1;
+  }
+  return 1;
+}
 
 void Communicator::Broadcast(std::string& text, int root) {
   std::vector<int64_t> length{static_cast<int64_t>(text.size())};
@@ -22,8 +35,12 @@ Status AgreeOk(Communicator& comm, const Status& local, const std::string& what)
   std::vector<int64_t> failed{local.ok() ? 0 : 1};
   comm.AllReduce(std::span<int64_t>(failed), ReduceOp::kMax);
   if (!local.ok()) return local;
-  if (failed[0] != 0) return Internal(what + " failed on another rank; see that rank's message");
+  if (failed[0] != 0) return Internal(what + kFailedElsewhere);
   return Status::Ok();
+}
+
+bool IsFailedElsewhere(const Status& status) {
+  return !status.ok() && status.code() == StatusCode::kInternal && status.message().ends_with(kFailedElsewhere);
 }
 
 bool LaunchedByMpi() {

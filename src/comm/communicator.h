@@ -1,15 +1,20 @@
 // Communicator: the one interface through which ranks talk (rank, size, all-reduce, broadcast,
-// all-gather, barrier, abort). Passed in, never global. Implementations: LocalCommunicator
-// (world size 1, a true identity) and MpiCommunicator. Only src/comm includes mpi.h.
-// Every collective must be called by all ranks in the same order; one communicator per process,
-// used from one thread.
+// all-gather(v), barrier, abort). Passed in, never global. Implementations: LocalCommunicator
+// (world size 1, a true identity), InProcessCommunicator (ranks as threads of one process) and
+// MpiCommunicator. Only src/comm includes mpi.h.
+// Every collective must be called by all ranks in the same order. A communicator may be called
+// from any thread, but from one thread at a time (the caller serializes, e.g. one comm thread).
+// Float sums are deterministic: the same bits on every backend for the same inputs and world size
+// (the ring order of comm/ring.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <numeric>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -27,7 +32,9 @@ class Communicator {
   virtual int local_rank() const = 0;
   virtual std::string name() const = 0;
 
-  // Collective: all ranks, same order. In place.
+  // Collective: all ranks, same order, same data.size(). In place. A float kSum follows the ring
+  // order of comm/ring.h exactly (bitwise identical on every backend); kMax/kMin and the double
+  // and int64 reductions are exact or order-free enough not to need one.
   void AllReduce(std::span<float> data, ReduceOp op = ReduceOp::kSum) {
     AllReduceRaw(data.data(), data.size(), DataType::kFloat32, op);
   }
@@ -46,6 +53,14 @@ class Communicator {
   void AllGather(std::span<const int64_t> mine, std::span<int64_t> all) {
     AllGatherRaw(mine.data(), mine.size_bytes(), all.data());
   }
+  // Collective, contributions of any size (zero too): counts[r] = elements from rank r, and `all`
+  // = every rank's `mine` concatenated in rank order. Both outputs are resized.
+  void AllGatherV(std::span<const float> mine, std::vector<float>& all, std::vector<int64_t>& counts) {
+    AllGatherVTyped(mine, DataType::kFloat32, all, counts);
+  }
+  void AllGatherV(std::span<const int64_t> mine, std::vector<int64_t>& all, std::vector<int64_t>& counts) {
+    AllGatherVTyped(mine, DataType::kInt64, all, counts);
+  }
   // Collective.
   virtual void Barrier() = 0;
   // Ends every rank of the job at once: used after a failure on one rank so that no rank is
@@ -56,9 +71,28 @@ class Communicator {
   virtual void AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) = 0;
   virtual void BroadcastRaw(void* data, size_t num_bytes, int root) = 0;
   virtual void AllGatherRaw(const void* mine, size_t num_bytes, void* all) = 0;
+  // Rank r's counts[r] elements of `type` at `mine` land in `all` after those of ranks < r.
+  // `counts` is already agreed (the same on every rank).
+  virtual void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) = 0;
+
+ private:
+  template <typename T>
+  void AllGatherVTyped(std::span<const T> mine, DataType type, std::vector<T>& all, std::vector<int64_t>& counts) {
+    counts.assign(static_cast<size_t>(size()), 0);
+    const int64_t my_count = static_cast<int64_t>(mine.size());
+    AllGatherRaw(&my_count, sizeof(my_count), counts.data());
+    all.resize(static_cast<size_t>(std::accumulate(counts.begin(), counts.end(), int64_t{0})));
+    AllGatherVRaw(mine.data(), type, counts, all.data());
+  }
 };
 
+size_t DataTypeBytes(DataType type);
+
 enum class Backend { kAuto, kLocal, kMpi };
+
+// Status of a rank whose own step succeeded but another rank's failed (AgreeOk's message), as
+// opposed to the failure itself.
+bool IsFailedElsewhere(const Status& status);
 
 // kAuto picks MPI when a launcher (mpirun, srun) started this process, else Local.
 // Installs the communicator's Abort as the CHECK failure handler and sets the log rank.

@@ -1,4 +1,5 @@
-// LocalCommunicator: world size 1. Every collective is the identity; no MPI needed.
+// LocalCommunicator: world size 1. Every collective is the identity (the ring sum of one input is
+// that input); no MPI, no threads. Stateless, so any thread may use it.
 #pragma once
 
 #include "comm/communicator.h"
@@ -18,6 +19,7 @@ class LocalCommunicator final : public Communicator {
   void AllReduceRaw(void*, size_t, DataType, ReduceOp) override {}
   void BroadcastRaw(void*, size_t, int) override {}
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
+  void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
 };
 
 }  // namespace ectrain::comm

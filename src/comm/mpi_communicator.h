@@ -1,7 +1,12 @@
-// MpiCommunicator over MPI_COMM_WORLD. Owns MPI's lifetime: MPI_Init_thread on construction,
-// MPI_Finalize on destruction; at most one per process. Rank and size come from whatever started
-// the process (mpirun, or srun with PMIx); the local rank from the ranks that share its host.
+// MpiCommunicator over (a private duplicate of) MPI_COMM_WORLD. Owns MPI's lifetime:
+// MPI_Init_thread with MPI_THREAD_SERIALIZED on construction (any thread may call it, one at a
+// time), MPI_Finalize on destruction; at most one per process. Rank and size come from whatever
+// started the process (mpirun, or srun with PMIx); the local rank from the ranks on its host.
+// Float sums run the ring of comm/ring.h over point-to-point messages, so they are bitwise equal
+// to InProcessCommunicator's; other reductions use MPI_Allreduce.
 #pragma once
+
+#include <memory>
 
 #include "comm/communicator.h"
 
@@ -18,17 +23,26 @@ class MpiCommunicator final : public Communicator {
   std::string name() const override { return "mpi"; }
   void Barrier() override;
   [[noreturn]] void Abort(int exit_code) override;
+  // The ring's segment size in floats (0: the default), so that tests can run many segments
+  // through the pipeline with small buffers. Same value on every rank.
+  void SetRingSegmentForTesting(size_t floats);
 
  protected:
   void AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) override;
   void BroadcastRaw(void* data, size_t num_bytes, int root) override;
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
+  void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
 
  private:
-  MpiCommunicator(int rank, int size, int local_rank) : rank_(rank), size_(size), local_rank_(local_rank) {}
+  struct Impl;  // the MPI handles and scratch buffers, so that this header needs no mpi.h
+  MpiCommunicator(int rank, int size, int local_rank, std::unique_ptr<Impl> impl);
+  void RingAllReduceSum(float* data, size_t count);
+  void GatherAllReduceSum(float* data, size_t count);
+
   int rank_;
   int size_;
   int local_rank_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ectrain::comm

@@ -7,6 +7,9 @@ namespace ectrain::comm {
 
 struct CommOptions {
   std::string backend = "auto";  // auto | local | mpi
+  bool sparse_embeddings = true;   // exchange and update large embedding tables by touched rows
+  double bucket_mb = 4;            // gradient all-reduce buckets, started during backward (0: one pass after it)
+  double timeout_seconds = 300;    // a collective waiting longer ends the job (stall watchdog)
 };
 
 }  // namespace ectrain::comm

@@ -230,6 +230,12 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("train", "log_every_steps", &c.train.log_every_steps, 1, kMaxInt,
              "a log line every N steps when stderr is not a terminal"),
       IntKey("train", "max_steps", &c.train.max_steps, 0, kMaxInt, "stop after this many steps (0: no limit)"),
+      IntKey("train", "accumulation_steps", &c.train.accumulation_steps, 1, 65536,
+             "micro-batches per optimizer step: the rank's share of the global batch is split this many ways"),
+      StringKey("train", "on_nan", &c.train.on_nan, {"stop", "skip"},
+                "a non-finite loss on any rank: stop the job, or skip that step on all ranks"),
+      IntKey("train", "verify_every_steps", &c.train.verify_every_steps, 0, kMaxInt,
+             "every N steps check that all ranks hold bitwise the same parameters (0: off)"),
       IntKey("eval", "every_epochs", &c.eval.every_epochs, 0, 1000000, "evaluate every N epochs (0: at the end)"),
       IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
       StringKey("checkpoint", "dir", &c.checkpoint.dir, {}, "checkpoint folder (default <train.output_dir>/checkpoints)"),
@@ -242,6 +248,12 @@ std::vector<Key> Keys(RunConfig& c) {
                 "also keep the checkpoint best by this test metric (\"\": off)"),
       StringKey("comm", "backend", &c.comm.backend, {"auto", "local", "mpi"},
                 "auto: MPI when started by mpirun/srun, else a single local rank"),
+      BoolKey("comm", "sparse_embeddings", &c.comm.sparse_embeddings,
+              "exchange and update large embedding tables by the rows a step touched"),
+      RealKey("comm", "bucket_mb", &c.comm.bucket_mb, 0.0, false, 4096.0,
+              "size of the gradient all-reduce buckets started during backward (0: one all-reduce after it)"),
+      RealKey("comm", "timeout_seconds", &c.comm.timeout_seconds, 0.0, true, 1e7,
+              "a collective waiting longer than this ends the job with a message (stall watchdog)"),
   };
 }
 

@@ -2,15 +2,23 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <thread>
 
 namespace ectrain {
 namespace {
-int g_rank = 0;
+// The rank each line carries. Thread-local, so that in-process ranks (threads) log their own; a
+// thread that never called SetLogRank (a helper thread of an MPI rank) uses the rank the main
+// thread set, which is the process's rank in a multi-process job.
+thread_local int g_rank = -1;
+std::atomic<int> g_process_rank{0};
+const std::thread::id g_main_thread = std::this_thread::get_id();  // static initialization runs on it
+int LogRank() { return g_rank >= 0 ? g_rank : g_process_rank.load(std::memory_order_relaxed); }
 bool g_verbose = false;
 std::function<void()> g_abort_handler;
 std::mutex g_log_mutex;
@@ -44,7 +52,10 @@ std::string Timestamp() {
 }
 }  // namespace
 
-void SetLogRank(int rank) { g_rank = rank; }
+void SetLogRank(int rank) {
+  g_rank = rank;
+  if (std::this_thread::get_id() == g_main_thread) g_process_rank.store(rank, std::memory_order_relaxed);
+}
 void SetLogVerbose(bool verbose) { g_verbose = verbose; }
 void SetAbortHandler(std::function<void()> handler) { g_abort_handler = std::move(handler); }
 
@@ -61,15 +72,15 @@ LogMessage::LogMessage(LogLevel level, const char* file, int line) : level_(leve
 
 LogMessage::~LogMessage() {
   bool quiet = (level_ == LogLevel::kDebug && !g_verbose) ||
-               (level_ == LogLevel::kInfo && g_rank != 0 && !g_verbose);
+               (level_ == LogLevel::kInfo && LogRank() != 0 && !g_verbose);
   if (quiet) return;
-  WriteLine("[" + Timestamp() + " rank " + std::to_string(g_rank) + "] " +
+  WriteLine("[" + Timestamp() + " rank " + std::to_string(LogRank()) + "] " +
             (level_ == LogLevel::kInfo ? "" : std::string(LevelName(level_)) + ": ") +
             stream_.str() + "\n");
 }
 
 CheckFailure::CheckFailure(const char* file, int line, const char* expression) {
-  stream_ << "[rank " << g_rank << "] " << file << ":" << line << " CHECK failed: " << expression << " ";
+  stream_ << "[rank " << LogRank() << "] " << file << ":" << line << " CHECK failed: " << expression << " ";
 }
 
 CheckFailure::~CheckFailure() {

@@ -87,9 +87,14 @@ void CtrModel::Forward(const BatchView& batch, const ParamArena& params, float* 
 }
 
 double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
-                                 float loss_scale) {
+                                 float loss_scale, RowSelection* touched, GradientReadyListener* ready) {
   const int64_t rows = batch.num_rows;
-  if (rows == 0) return 0.0;
+  if (rows == 0) {
+    if (ready != nullptr) {
+      for (int i = static_cast<int>(layout_.specs().size()) - 1; i >= 0; --i) ready->OnGradientReady(i);
+    }
+    return 0.0;
+  }
   ForwardInto(batch, params);
   double loss = kernels::BceWithLogits(activations_.back().data(), batch.labels, rows, loss_scale,
                                        gradients_.back().data());
@@ -102,12 +107,21 @@ double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& param
     kernels::DenseBackward(activations_[i].data(), params.data() + layout_.spec(l.weight).offset, dy, rows, l.in,
                            l.out, grads.data() + layout_.spec(l.weight).offset,
                            grads.data() + layout_.spec(l.bias).offset, need_dx ? gradients_[i].data() : nullptr);
+    if (ready != nullptr) {
+      ready->OnGradientReady(l.bias);
+      ready->OnGradientReady(l.weight);
+    }
   }
   for (size_t f = 0; f < embedding_tables_.size(); ++f) {
     const ParamSpec& table = layout_.spec(embedding_tables_[f]);
     kernels::EmbeddingScatterAdd(batch.categorical + f, batch.num_categorical, rows, gradients_[0].data(),
                                  input_width_, static_cast<int64_t>(f) * embedding_dim_, embedding_dim_,
                                  grads.data() + table.offset);
+    if (touched != nullptr && touched->sparse(embedding_tables_[f])) {
+      std::vector<int64_t>& ids = touched->rows(embedding_tables_[f]);
+      for (int64_t r = 0; r < rows; ++r) ids.push_back(batch.categorical[r * batch.num_categorical + f]);
+    }
+    if (ready != nullptr) ready->OnGradientReady(embedding_tables_[f]);
   }
   return loss;
 }

@@ -12,6 +12,7 @@
 
 #include "core/batch.h"
 #include "core/param_arena.h"
+#include "core/row_selection.h"
 #include "model/options.h"
 
 namespace ectrain::model {
@@ -33,8 +34,11 @@ class CtrModel {
   void Initialize(ParamArena& params, uint64_t seed) const;
 
   // Adds d(loss_scale * sum of row losses)/d(params) into `grads` and returns the sum of row
-  // losses. A batch of zero rows adds nothing.
-  double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale);
+  // losses. A batch of zero rows adds nothing. For each embedding table that `touched` marks
+  // row-sparse, appends the ids this batch looked up. `ready` hears of each tensor as soon as
+  // its gradient is final (output layer first).
+  double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
+                         RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr);
 
   // logits(batch.num_rows); probabilities are Sigmoid(logit).
   void Forward(const BatchView& batch, const ParamArena& params, float* logits);

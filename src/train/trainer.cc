@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -56,14 +57,83 @@ Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrMo
       chief_(comm.rank() == 0),
       params_(model.layout()),
       grads_(model.layout()),
-      optimizer_(optim::Optimizer::Create(config.optimizer, model.layout())) {
+      optimizer_(optim::Optimizer::Create(config.optimizer, model.layout())),
+      grad_sync_(comm, model.layout(), config.train.global_batch_size, config.comm.sparse_embeddings,
+                 static_cast<int64_t>(config.comm.bucket_mb * 1024 * 1024)),
+      watchdog_(comm, config.comm.timeout_seconds) {
   if (chief_) {
     writer_ = std::make_unique<ckpt::AsyncCheckpointWriter>(config.checkpoint_dir(), config.checkpoint.keep_last,
                                                             model.layout());
   }
 }
 
-Status Trainer::AgreeOk(const Status& local, const std::string& what) { return comm::AgreeOk(comm_, local, what); }
+Status Trainer::AgreeOk(const Status& local, const std::string& what) {
+  InCollective waiting(watchdog_, "the agreement on " + what, -1, 8);
+  return comm::AgreeOk(comm_, local, what);
+}
+
+namespace {
+uint64_t Fnv1a(const void* data, size_t num_bytes) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < num_bytes; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+  return hash;
+}
+}  // namespace
+
+Status Trainer::CheckRanksAgree() {
+  // What must be the same everywhere, as rank 0 sees it; each rank compares its own view.
+  const std::vector<std::pair<std::string, std::string>> mine = {
+      {"binary version", ECTRAIN_VERSION},
+      {"training data (" + config_.data.train + ")",
+       std::to_string(feed_.num_rows()) + " rows, schema " + std::to_string(Fnv1a(feed_.schema().ToJson().data(),
+                                                                                 feed_.schema().ToJson().size()))},
+      {"parameter count", std::to_string(model_.layout().num_parameters())},
+      {"configuration", config::ToYaml(config_)}};
+  Status local;
+  for (const auto& [what, value] : mine) {
+    std::string rank0 = value;
+    comm_.Broadcast(rank0, 0);  // Collective
+    if (!local.ok() || rank0 == value) continue;
+    std::string detail;
+    if (what == "configuration") {  // name the first differing line of the resolved YAML
+      std::istringstream a(value), b(rank0);
+      for (std::string la, lb; std::getline(a, la) && std::getline(b, lb);) {
+        if (la != lb) {
+          detail = ": here '" + la + "', on rank 0 '" + lb + "'";
+          break;
+        }
+      }
+    } else {
+      detail = ": here " + value + ", on rank 0 " + rank0;
+    }
+    local = InvalidArgument("rank " + std::to_string(comm_.rank()) + " differs from rank 0 in its " + what + detail +
+                            "; every rank must run the same ectrain, config and data");
+  }
+  return comm::AgreeOk(comm_, local, "the start-up check that all ranks agree");
+}
+
+Status Trainer::VerifyParametersIdentical(int64_t step) {
+  const auto& specs = model_.layout().specs();
+  std::vector<int64_t> mine(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    mine[i] = static_cast<int64_t>(Fnv1a(params_.data() + specs[i].offset, specs[i].size() * sizeof(float)));
+  }
+  std::vector<int64_t> all(specs.size() * comm_.size());
+  {
+    InCollective waiting(watchdog_, "the parameter checksum all-gather", step, all.size() * 8);
+    comm_.AllGather(mine, all);
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (int r = 1; r < comm_.size(); ++r) {
+      if (all[r * specs.size() + i] != all[i]) {
+        return Internal("parameters differ between ranks at step " + std::to_string(step) + ": '" + specs[i].name +
+                        "' on rank " + std::to_string(r) + " differs from rank 0 (train.verify_every_steps)");
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 Status Trainer::PrepareOutputs(ResumeMode mode) {
   if (!chief_) return Status::Ok();
@@ -199,6 +269,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   InstallStopSignalHandlers();
 
+  RETURN_IF_ERROR(CheckRanksAgree());
   RETURN_IF_ERROR(AgreeOk(PrepareOutputs(mode), "preparing the outputs and test data"));
   Cursor cursor;
   if (chief_) model_.Initialize(params_, static_cast<uint64_t>(train.seed));
@@ -210,7 +281,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   if (chief_) {
     LOG_INFO << "ranks " << comm_.size() << " (" << comm_.name() << ")  training rows " << feed_.num_rows()
              << "  test rows " << test_.num_rows << "  global batch " << train.global_batch_size
-             << "  steps/epoch " << steps_per_epoch << "  parameters " << model_.layout().num_parameters();
+             << "  steps/epoch " << steps_per_epoch << "  parameters " << model_.layout().num_parameters()
+             << "  row-sparse embedding tables " << grad_sync_.num_row_sparse_tables();
   }
   if (cursor.step > 0) result.resumed_from_step = cursor.step;
   if (cursor.step >= total_steps) {
@@ -236,10 +308,28 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     for (int64_t s = cursor.step % steps_per_epoch; s < steps_per_epoch && cursor.step < total_steps; ++s) {
       const int64_t global_rows = feed_.GlobalRowsInStep(s);
       const BatchView batch = feed_.Batch(s);
-      grads_.SetZero();
-      // Each rank adds its rows' share of the global mean loss; the all-reduce sums the shares.
-      double local_loss = model_.ForwardBackward(batch, params_, grads_, 1.0f / static_cast<float>(global_rows));
-      comm_.AllReduce(grads_.span());  // Collective: all ranks, same order.
+      // Each rank adds its rows' share of the global mean loss, in accumulation_steps micro-batches;
+      // the sync sums the shares over ranks.
+      const int64_t micro_batches = train.accumulation_steps;
+      double local_loss = 0;
+      grad_sync_.BeginStep(grads_);
+      for (int64_t k = 0; k < micro_batches; ++k) {
+        BatchView micro = batch;
+        const int64_t begin = batch.num_rows * k / micro_batches;
+        const int64_t end = batch.num_rows * (k + 1) / micro_batches;
+        micro.num_rows = end - begin;
+        micro.dense += begin * batch.num_dense;
+        micro.categorical += begin * batch.num_categorical;
+        micro.labels += begin;
+        // Buckets may start only once the last micro-batch has made the gradients final.
+        local_loss += model_.ForwardBackward(micro, params_, grads_, 1.0f / static_cast<float>(global_rows),
+                                             &grad_sync_.selection(), k + 1 == micro_batches ? &grad_sync_ : nullptr);
+      }
+      {
+        InCollective waiting(watchdog_, "the gradient sync", cursor.step, grad_sync_.dense_equivalent_bytes());
+        grad_sync_.Synchronize(grads_);
+      }
+      result.sync_bytes_last_step = grad_sync_.bytes_last_step();
       const bool finite = std::isfinite(local_loss);
       if (!finite) {
         LOG_WARNING << "non-finite loss in epoch " << epoch + 1 << ", step " << cursor.step + 1 << " ("
@@ -250,23 +340,41 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       // The collective decisions of this step, agreed in one small all-reduce.
       std::vector<double> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
                                  minutes_due ? 1.0 : 0.0};
-      comm_.AllReduce(std::span<double>(agreed));
-      if (agreed[1] > 0) {
+      {
+        InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 32);
+        comm_.AllReduce(std::span<double>(agreed));
+      }
+      const bool skip = agreed[1] > 0 && train.on_nan == "skip";
+      if (agreed[1] > 0 && !skip) {
         return Internal("training stopped: the loss became non-finite at epoch " + std::to_string(epoch + 1) +
                         ", step " + std::to_string(cursor.step + 1) + " on " + std::to_string(int64_t(agreed[1])) +
-                        " rank(s) (see the warnings above); lower optimizer.learning_rate or check the data");
+                        " rank(s) (see the warnings above); lower optimizer.learning_rate, check the data, or "
+                        "set train.on_nan: skip");
       }
-      optimizer_->Step(params_, grads_);
+      if (skip) {
+        ++result.skipped_steps;
+        if (chief_) {
+          LOG_WARNING << "skipped step " << cursor.step + 1 << ": non-finite loss on " << int64_t(agreed[1])
+                      << " rank(s) (train.on_nan: skip)";
+        }
+        agreed[0] = 0;
+      } else {
+        optimizer_->Step(params_, grads_, &grad_sync_.selection());
+      }
+      grad_sync_.ZeroGradients(grads_);
       ++cursor.step;
       global_rows_done += global_rows;
       cursor.epoch_loss_sum += agreed[0];
-      cursor.epoch_rows += global_rows;
+      cursor.epoch_rows += skip ? 0 : global_rows;
       if (result.seconds_to_first_step == 0.0) {
         result.seconds_to_first_step = SecondsSince(launch_time);
         LOG_INFO << "first step done " << FormatSeconds(result.seconds_to_first_step) << " after launch";
       }
       progress.Update(epoch, num_epochs, cursor.step, agreed[0] / static_cast<double>(global_rows),
                       static_cast<double>(global_rows_done) / std::max(train_seconds + SecondsSince(epoch_start), 1e-9));
+      if (train.verify_every_steps > 0 && cursor.step % train.verify_every_steps == 0) {
+        RETURN_IF_ERROR(VerifyParametersIdentical(cursor.step));
+      }
       const bool stop = agreed[2] > 0;
       const bool every_steps_due = config_.checkpoint.every_steps > 0 && cursor.step % config_.checkpoint.every_steps == 0;
       if ((stop || every_steps_due || agreed[3] > 0) && cursor.step < total_steps) {
@@ -324,6 +432,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   result.epochs = num_epochs;
   result.train_seconds = train_seconds;
   result.samples_per_second = static_cast<double>(global_rows_done) / std::max(train_seconds, 1e-9);
+  result.sync_exposed_seconds = grad_sync_.exposed_seconds();
   if (chief_) {
     result.checkpoint_path = writer_->last_path();
     result.checkpoint_stall_seconds = writer_->stalled_seconds();
@@ -334,6 +443,9 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"samples_per_second", result.samples_per_second},
                            {"seconds_to_first_step", result.seconds_to_first_step},
                            {"checkpoint_stall_seconds", result.checkpoint_stall_seconds},
+                           {"skipped_steps", result.skipped_steps},
+                           {"sync_bytes_per_step", result.sync_bytes_last_step},
+                           {"sync_exposed_seconds", result.sync_exposed_seconds},
                            {"checkpoint", result.checkpoint_path}};
     if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;
     if (result.test_metrics) line["test"] = MetricsJson(*result.test_metrics);

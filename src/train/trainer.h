@@ -18,8 +18,10 @@
 #include "model/ctr_model.h"
 #include "optim/optimizer.h"
 #include "train/data_feed.h"
+#include "train/grad_sync.h"
 #include "train/metrics.h"
 #include "train/progress.h"
+#include "train/watchdog.h"
 
 namespace ectrain::train {
 
@@ -37,6 +39,9 @@ struct TrainResult {
   double seconds_to_first_step = 0.0;  // from process launch to the end of the first step
   double final_train_loss = 0.0;       // mean over the last epoch
   double checkpoint_stall_seconds = 0.0;       // rank 0's training time spent handing checkpoints over
+  int64_t skipped_steps = 0;                   // steps skipped for a non-finite loss (train.on_nan: skip)
+  int64_t sync_bytes_last_step = 0;            // gradient bytes this rank handed to the communicator
+  double sync_exposed_seconds = 0.0;           // time in gradient sync not hidden behind backward
   std::optional<BinaryMetrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only
 };
@@ -72,6 +77,10 @@ class Trainer {
   // Rank 0: hands a checkpoint of the state after `cursor` to the background writer.
   Status SaveCheckpoint(const Cursor& cursor, bool is_best);
   Status AgreeOk(const Status& local, const std::string& what);
+  // Collective: every rank runs the same binary version, configuration, data and model as rank 0.
+  Status CheckRanksAgree();
+  // Collective: every rank holds bitwise the same parameters; else names the first that differs.
+  Status VerifyParametersIdentical(int64_t step);
 
   const RunConfig& config_;
   comm::Communicator& comm_;
@@ -81,6 +90,8 @@ class Trainer {
   ParamArena params_;
   ParamArena grads_;
   std::unique_ptr<optim::Optimizer> optimizer_;
+  GradSync grad_sync_;
+  StallWatchdog watchdog_;
   std::unique_ptr<ckpt::AsyncCheckpointWriter> writer_;  // rank 0 only
   MetricsLog metrics_log_;
   data::Table test_;  // rank 0 only

@@ -1,88 +1,293 @@
-// The contract every Communicator keeps; the same suite runs on Local and on MPI with 2 and 4 ranks.
+// The contract every Communicator keeps. comm_local_test runs it on Local, InProcess(2) and
+// InProcess(4); comm_mpi_test on MPI under mpiexec -n 2 and -n 4. Each test body runs on every
+// rank (a thread per rank for in-process); EXPECT, not ASSERT, so that no rank skips a collective.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <numeric>
 #include <vector>
 
+#include "comm/in_process_communicator.h"
+#include "comm/mpi_communicator.h"
 #include "comm_test_env.h"
+#include "ring_reference.h"
 
 namespace ectrain::comm {
 namespace {
-using ectrain::testing::TestComm;
+using ectrain::testing::DescribeBitDifference;
+using ectrain::testing::FirstBitDifference;
+using ectrain::testing::RankInput;
+using ectrain::testing::RingSumReference;
 
-TEST(CommunicatorContract, RankIsWithinSize) {
-  Communicator& comm = TestComm();
-  EXPECT_GE(comm.rank(), 0);
-  EXPECT_LT(comm.rank(), comm.size());
-  // The tests run on one host, so the local rank is the rank.
-  EXPECT_EQ(comm.local_rank(), comm.rank());
-}
-
-TEST(CommunicatorContract, AllReduceSumOfFloatsDoublesAndIntegers) {
-  Communicator& comm = TestComm();
-  const int n = comm.size();
-  std::vector<float> f(5, static_cast<float>(comm.rank() + 1));
-  comm.AllReduce(std::span<float>(f));
-  for (float v : f) EXPECT_FLOAT_EQ(v, n * (n + 1) / 2.0f);
-  std::vector<double> d{0.5 * comm.rank()};
-  comm.AllReduce(std::span<double>(d));
-  EXPECT_DOUBLE_EQ(d[0], 0.5 * n * (n - 1) / 2);
-  std::vector<int64_t> i{comm.rank(), -comm.rank()};
-  comm.AllReduce(std::span<int64_t>(i), ReduceOp::kMax);
-  EXPECT_EQ(i[0], n - 1);
-  EXPECT_EQ(i[1], 0);
-  std::vector<int64_t> lo{comm.rank() + 10};
-  comm.AllReduce(std::span<int64_t>(lo), ReduceOp::kMin);
-  EXPECT_EQ(lo[0], 10);
-}
-
-TEST(CommunicatorContract, AllReduceOfALargeBuffer) {
-  Communicator& comm = TestComm();
-  std::vector<float> big(3'000'001);
-  std::iota(big.begin(), big.end(), 0.0f);
-  comm.AllReduce(std::span<float>(big));
-  EXPECT_FLOAT_EQ(big[0], 0.0f);
-  EXPECT_FLOAT_EQ(big[12345], 12345.0f * comm.size());
-  EXPECT_FLOAT_EQ(big.back(), 3'000'000.0f * comm.size());
-}
-
-TEST(CommunicatorContract, BroadcastFromAnyRoot) {
-  Communicator& comm = TestComm();
-  for (int root : {0, comm.size() - 1}) {
-    std::vector<float> v(3, comm.rank() == root ? 7.5f : -1.0f);
-    comm.Broadcast(std::span<float>(v), root);
-    EXPECT_EQ(v, std::vector<float>(3, 7.5f)) << "root " << root;
-    std::string text = comm.rank() == root ? "from the root" : "";
-    comm.Broadcast(text, root);
-    EXPECT_EQ(text, "from the root");
+class CommunicatorContract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void OnEveryRank(const std::function<void(Communicator&)>& body) {
+    ectrain::testing::RunOnEveryRank(GetParam(), body);
   }
+};
+
+// Every rank's buffer, gathered (through the communicator under test's AllGatherV, which other
+// tests check on their own).
+std::vector<std::vector<float>> GatherInputs(Communicator& comm, const std::vector<float>& mine) {
+  std::vector<float> all;
+  std::vector<int64_t> counts;
+  comm.AllGatherV(mine, all, counts);
+  std::vector<std::vector<float>> inputs;
+  size_t at = 0;
+  for (int64_t c : counts) {
+    inputs.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(at),
+                        all.begin() + static_cast<std::ptrdiff_t>(at + c));
+    at += static_cast<size_t>(c);
+  }
+  return inputs;
 }
 
-TEST(CommunicatorContract, AllGatherPlacesEachRanksBlockInRankOrder) {
-  Communicator& comm = TestComm();
-  std::vector<int64_t> mine{comm.rank(), 100 + comm.rank()};
-  std::vector<int64_t> all(2 * comm.size());
-  comm.AllGather(mine, all);
-  for (int r = 0; r < comm.size(); ++r) {
-    EXPECT_EQ(all[2 * r], r);
-    EXPECT_EQ(all[2 * r + 1], 100 + r);
-  }
+TEST_P(CommunicatorContract, RankIsWithinSize) {
+  OnEveryRank([](Communicator& comm) {
+    EXPECT_GE(comm.rank(), 0);
+    EXPECT_LT(comm.rank(), comm.size());
+    // The tests run on one host, so the local rank is the rank.
+    EXPECT_EQ(comm.local_rank(), comm.rank());
+    EXPECT_FALSE(comm.name().empty());
+  });
 }
 
-TEST(CommunicatorContract, AgreeOkFailsEveryRankWhenOneFails) {
-  Communicator& comm = TestComm();
-  const int failing = comm.size() - 1;
-  Status local = comm.rank() == failing ? DataError("bad row 3") : Status::Ok();
-  Status agreed = AgreeOk(comm, local, "reading");
-  EXPECT_FALSE(agreed.ok());
-  if (comm.rank() == failing) {
-    EXPECT_EQ(agreed.message(), "bad row 3");
-  } else {
-    EXPECT_NE(agreed.message().find("reading failed on another rank"), std::string::npos);
-  }
-  EXPECT_TRUE(AgreeOk(comm, Status::Ok(), "reading").ok());
-  comm.Barrier();
+TEST_P(CommunicatorContract, AllReduceSumOfFloatsDoublesAndIntegers) {
+  OnEveryRank([](Communicator& comm) {
+    const int n = comm.size();
+    std::vector<float> f(5, static_cast<float>(comm.rank() + 1));
+    comm.AllReduce(std::span<float>(f));
+    for (float v : f) EXPECT_FLOAT_EQ(v, n * (n + 1) / 2.0f);
+    std::vector<double> d{0.5 * comm.rank()};
+    comm.AllReduce(std::span<double>(d));
+    EXPECT_DOUBLE_EQ(d[0], 0.5 * n * (n - 1) / 2);
+    std::vector<int64_t> i{comm.rank(), -comm.rank()};
+    comm.AllReduce(std::span<int64_t>(i), ReduceOp::kMax);
+    EXPECT_EQ(i[0], n - 1);
+    EXPECT_EQ(i[1], 0);
+    std::vector<int64_t> lo{comm.rank() + 10};
+    comm.AllReduce(std::span<int64_t>(lo), ReduceOp::kMin);
+    EXPECT_EQ(lo[0], 10);
+  });
 }
+
+TEST_P(CommunicatorContract, AllReduceMaxMinAndSumsOfLongerBuffers) {
+  OnEveryRank([](Communicator& comm) {
+    const int n = comm.size();
+    const int r = comm.rank();
+    std::vector<float> hi(1001), lo(1001);
+    for (size_t i = 0; i < hi.size(); ++i) hi[i] = lo[i] = static_cast<float>((static_cast<int>(i) + r) % n) - 0.5f;
+    comm.AllReduce(std::span<float>(hi), ReduceOp::kMax);
+    comm.AllReduce(std::span<float>(lo), ReduceOp::kMin);
+    std::vector<double> d(777);
+    std::vector<int64_t> k(777);
+    for (size_t i = 0; i < d.size(); ++i) {
+      d[i] = static_cast<double>(i) * (r + 1);
+      k[i] = static_cast<int64_t>(i) * (r + 1) - (int64_t{1} << 40);
+    }
+    comm.AllReduce(std::span<double>(d));
+    comm.AllReduce(std::span<int64_t>(k));
+    const int64_t factor = n * (n + 1) / 2;
+    for (size_t i = 0; i < hi.size(); ++i) {
+      EXPECT_EQ(hi[i], n - 1.5f) << i;
+      EXPECT_EQ(lo[i], -0.5f) << i;
+    }
+    for (size_t i = 0; i < d.size(); ++i) {
+      EXPECT_EQ(d[i], static_cast<double>(i) * factor) << i;
+      EXPECT_EQ(k[i], static_cast<int64_t>(i) * factor - n * (int64_t{1} << 40)) << i;
+    }
+  });
+}
+
+TEST_P(CommunicatorContract, AllReduceOfALargeBuffer) {
+  OnEveryRank([](Communicator& comm) {
+    std::vector<float> big(3'000'001);
+    std::iota(big.begin(), big.end(), 0.0f);
+    comm.AllReduce(std::span<float>(big));
+    EXPECT_FLOAT_EQ(big[0], 0.0f);
+    EXPECT_FLOAT_EQ(big[12345], 12345.0f * comm.size());
+    EXPECT_FLOAT_EQ(big.back(), 3'000'000.0f * comm.size());
+  });
+}
+
+// The float sum is exactly the documented ring order (comm/ring.h): compared bit for bit with a
+// serial reference over every rank's input, for sizes below the world size (empty chunks), sizes
+// that do not divide evenly, and buffers large enough for the segmented ring.
+TEST_P(CommunicatorContract, FloatSumIsTheRingOrderBitForBit) {
+  OnEveryRank([](Communicator& comm) {
+    for (size_t count :
+         {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{1000}, size_t{100'003}, size_t{5'000'011}}) {
+      std::vector<float> mine = RankInput(comm.rank(), count);
+      const auto inputs = GatherInputs(comm, mine);
+      comm.AllReduce(std::span<float>(mine));
+      if (inputs.size() != static_cast<size_t>(comm.size())) {
+        ADD_FAILURE() << "AllGatherV returned " << inputs.size() << " contributions";
+        continue;
+      }
+      const std::vector<float> expected = RingSumReference(inputs);
+      EXPECT_EQ(FirstBitDifference(mine, expected), -1)
+          << count << " floats: " << DescribeBitDifference(mine, expected);
+      // Guard against a test that cannot fail: with 3+ ranks these inputs round differently in the
+      // plain order x_0 + x_1 + ... (with 2 ranks every order is the same: a + b == b + a).
+      if (comm.size() >= 3 && count >= 1000) {
+        EXPECT_NE(FirstBitDifference(ectrain::testing::SequentialSum(inputs), expected), -1) << count;
+      }
+    }
+  });
+}
+
+// The same with the MPI ring cut into many small segments, so that its receive window wraps many
+// times (with the default 4 MiB segments that takes buffers of 32+ MB).
+TEST_P(CommunicatorContract, FloatSumIsTheRingOrderWithManySegments) {
+  OnEveryRank([](Communicator& comm) {
+    auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
+    if (mpi != nullptr) mpi->SetRingSegmentForTesting(1000);
+    for (size_t count : {size_t{99'999}, size_t{250'007}}) {
+      std::vector<float> mine = RankInput(comm.rank(), count, /*seed=*/3);
+      const auto inputs = GatherInputs(comm, mine);
+      comm.AllReduce(std::span<float>(mine));
+      if (inputs.size() != static_cast<size_t>(comm.size())) {
+        ADD_FAILURE() << "AllGatherV returned " << inputs.size() << " contributions";
+        continue;
+      }
+      const std::vector<float> expected = RingSumReference(inputs);
+      EXPECT_EQ(FirstBitDifference(mine, expected), -1)
+          << count << " floats: " << DescribeBitDifference(mine, expected);
+    }
+    if (mpi != nullptr) mpi->SetRingSegmentForTesting(0);
+  });
+}
+
+// This backend and an in-process group of the same size give the same bits for the same inputs
+// (each rank of this backend runs the whole in-process group itself and compares its own rank).
+TEST_P(CommunicatorContract, FloatSumMatchesInProcessBitForBit) {
+  OnEveryRank([](Communicator& comm) {
+    for (size_t count : {size_t{7}, size_t{20'000}, size_t{300'001}}) {
+      std::vector<float> mine = RankInput(comm.rank(), count, /*seed=*/5);
+      comm.AllReduce(std::span<float>(mine));
+      std::vector<float> in_process;
+      Status status = RunInProcess(comm.size(), [&](Communicator& local) {
+        std::vector<float> x = RankInput(local.rank(), count, /*seed=*/5);
+        local.AllReduce(std::span<float>(x));
+        if (local.rank() == comm.rank()) in_process = std::move(x);
+        return Status::Ok();
+      });
+      EXPECT_TRUE(status.ok()) << status.message();
+      EXPECT_EQ(FirstBitDifference(mine, in_process), -1)
+          << count << " floats, " << comm.name() << " vs in-process: " << DescribeBitDifference(mine, in_process);
+    }
+  });
+}
+
+TEST_P(CommunicatorContract, FloatSumIsTheSameOnEveryRank) {
+  OnEveryRank([](Communicator& comm) {
+    std::vector<float> mine = RankInput(comm.rank(), 54'321, /*seed=*/9);
+    comm.AllReduce(std::span<float>(mine));
+    std::vector<float> root = mine;
+    comm.Broadcast(std::span<float>(root), 0);
+    EXPECT_EQ(FirstBitDifference(mine, root), -1) << DescribeBitDifference(mine, root);
+  });
+}
+
+TEST_P(CommunicatorContract, BroadcastFromAnyRoot) {
+  OnEveryRank([](Communicator& comm) {
+    for (int root : {0, comm.size() - 1}) {
+      std::vector<float> v(3, comm.rank() == root ? 7.5f : -1.0f);
+      comm.Broadcast(std::span<float>(v), root);
+      EXPECT_EQ(v, std::vector<float>(3, 7.5f)) << "root " << root;
+      std::string text = comm.rank() == root ? "from the root" : "";
+      comm.Broadcast(text, root);
+      EXPECT_EQ(text, "from the root");
+      std::string empty = comm.rank() == root ? "" : "stale";
+      comm.Broadcast(empty, root);
+      EXPECT_EQ(empty, "");
+    }
+  });
+}
+
+TEST_P(CommunicatorContract, AllGatherPlacesEachRanksBlockInRankOrder) {
+  OnEveryRank([](Communicator& comm) {
+    std::vector<int64_t> mine{comm.rank(), 100 + comm.rank()};
+    std::vector<int64_t> all(2 * comm.size());
+    comm.AllGather(mine, all);
+    for (int r = 0; r < comm.size(); ++r) {
+      EXPECT_EQ(all[2 * r], r);
+      EXPECT_EQ(all[2 * r + 1], 100 + r);
+    }
+  });
+}
+
+// Rank r contributes (3 r) % 5 elements: 0 on rank 0, and uneven elsewhere.
+TEST_P(CommunicatorContract, AllGatherVConcatenatesUnevenAndEmptyContributions) {
+  OnEveryRank([](Communicator& comm) {
+    auto count_of = [](int r) { return static_cast<int64_t>((3 * r) % 5); };
+    std::vector<float> mine_f;
+    std::vector<int64_t> mine_i;
+    for (int64_t i = 0; i < count_of(comm.rank()); ++i) {
+      mine_f.push_back(static_cast<float>(comm.rank() * 1000 + i) + 0.25f);
+      mine_i.push_back((int64_t{comm.rank()} << 40) + i);
+    }
+    std::vector<float> all_f{-1.0f};  // stale contents are replaced
+    std::vector<int64_t> all_i, counts_f, counts_i{42};
+    comm.AllGatherV(mine_f, all_f, counts_f);
+    comm.AllGatherV(mine_i, all_i, counts_i);
+    std::vector<float> want_f;
+    std::vector<int64_t> want_i, want_counts;
+    for (int r = 0; r < comm.size(); ++r) {
+      want_counts.push_back(count_of(r));
+      for (int64_t i = 0; i < count_of(r); ++i) {
+        want_f.push_back(static_cast<float>(r * 1000 + i) + 0.25f);
+        want_i.push_back((int64_t{r} << 40) + i);
+      }
+    }
+    EXPECT_EQ(counts_f, want_counts);
+    EXPECT_EQ(counts_i, want_counts);
+    EXPECT_EQ(all_f, want_f);
+    EXPECT_EQ(all_i, want_i);
+
+    // Nobody contributes anything.
+    std::vector<float> none{1.0f, 2.0f};
+    comm.AllGatherV(std::span<const float>(), none, counts_f);
+    EXPECT_TRUE(none.empty());
+    EXPECT_EQ(counts_f, std::vector<int64_t>(static_cast<size_t>(comm.size()), 0));
+  });
+}
+
+TEST_P(CommunicatorContract, AllGatherVOfALargeContribution) {
+  OnEveryRank([](Communicator& comm) {
+    // Only the last rank sends, 1M ids (8 MB).
+    const bool sender = comm.rank() == comm.size() - 1;
+    std::vector<int64_t> mine(sender ? 1'000'000 : 0);
+    std::iota(mine.begin(), mine.end(), int64_t{7});
+    std::vector<int64_t> all, counts;
+    comm.AllGatherV(mine, all, counts);
+    ASSERT_EQ(all.size(), 1'000'000u);
+    EXPECT_EQ(counts.back(), 1'000'000);
+    EXPECT_EQ(all.front(), 7);
+    EXPECT_EQ(all.back(), 1'000'006);
+  });
+}
+
+TEST_P(CommunicatorContract, AgreeOkFailsEveryRankWhenOneFails) {
+  OnEveryRank([](Communicator& comm) {
+    const int failing = comm.size() - 1;
+    Status local = comm.rank() == failing ? DataError("bad row 3") : Status::Ok();
+    Status agreed = AgreeOk(comm, local, "reading");
+    EXPECT_FALSE(agreed.ok());
+    if (comm.rank() == failing) {
+      EXPECT_EQ(agreed.message(), "bad row 3");
+      EXPECT_FALSE(IsFailedElsewhere(agreed));
+    } else {
+      EXPECT_NE(agreed.message().find("reading failed on another rank"), std::string::npos);
+      EXPECT_TRUE(IsFailedElsewhere(agreed));
+    }
+    EXPECT_TRUE(AgreeOk(comm, Status::Ok(), "reading").ok());
+    comm.Barrier();
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CommunicatorContract, ::testing::ValuesIn(ectrain::testing::ContractBackends()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace ectrain::comm

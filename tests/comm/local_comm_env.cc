@@ -1,4 +1,8 @@
-// Runs the communicator contract suite on a LocalCommunicator (world size 1).
+// Runs the communicator contract suite on a LocalCommunicator (world size 1) and on in-process
+// groups of 2 and 4 ranks.
+#include <gtest/gtest.h>
+
+#include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
 #include "comm_test_env.h"
 
@@ -6,5 +10,20 @@ namespace ectrain::testing {
 comm::Communicator& TestComm() {
   static comm::LocalCommunicator local;
   return local;
+}
+
+std::vector<std::string> ContractBackends() { return {"local", "inprocess2", "inprocess4"}; }
+
+void RunOnEveryRank(const std::string& backend, const std::function<void(comm::Communicator&)>& body) {
+  if (backend == "local") return body(TestComm());
+  const std::string prefix = "inprocess";
+  ASSERT_EQ(backend.rfind(prefix, 0), 0u) << "unknown backend " << backend;
+  const int ranks = std::stoi(backend.substr(prefix.size()));
+  Status status = comm::RunInProcess(ranks, [&](comm::Communicator& comm) {
+    SCOPED_TRACE("rank " + std::to_string(comm.rank()) + " of " + std::to_string(ranks));
+    body(comm);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(status.ok()) << status.message();
 }
 }  // namespace ectrain::testing

@@ -13,6 +13,10 @@ namespace {
 std::unique_ptr<comm::MpiCommunicator> g_mpi;
 }
 comm::Communicator& TestComm() { return *g_mpi; }
+std::vector<std::string> ContractBackends() { return {"mpi"}; }
+void RunOnEveryRank(const std::string& backend, const std::function<void(comm::Communicator&)>& body) {
+  body(TestComm());
+}
 }  // namespace ectrain::testing
 
 int main(int argc, char** argv) {

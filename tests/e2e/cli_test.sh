@@ -4,15 +4,9 @@
 # Usage: tests/e2e/cli_test.sh path/to/ectrain   (run from the top of the repository)
 set -u
 ECTRAIN=$(realpath "${1:?usage: cli_test.sh path/to/ectrain}")
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+source "$(dirname "$0")/lib.sh"
 MPIRUN=(timeout 300 mpirun --bind-to none -np)
-TMP=$(mktemp -d /tmp/ectrain_e2e.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-passed=0
-failed=0
 
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; [ -n "${2:-}" ] && sed 's/^/    /' "$2" | tail -20; }
 
 # expect_exit NAME CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches PATTERN.
 expect_exit() {
@@ -141,5 +135,4 @@ expect_exit "a truncated checkpoint is refused" 1 "truncated.h5" -- "$ECTRAIN" e
 head -c 5000 "$DATA/test.h5" >"$TMP/cut.h5"
 expect_exit "a truncated data file is refused" 1 "cut.h5" -- "$ECTRAIN" eval --checkpoint "$CKPT" --data "$TMP/cut.h5"
 
-echo "e2e: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish e2e

@@ -6,13 +6,7 @@
 # Usage: tests/e2e/kill_during_checkpoint_test.sh path/to/ectrain   (from the repository top)
 set -u
 ECTRAIN=$(realpath "${1:?usage: kill_during_checkpoint_test.sh path/to/ectrain}")
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-TMP=$(mktemp -d /tmp/ectrain_kill.XXXXXX)
-trap 'pkill -9 -f "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL: $1"; [ -n "${2:-}" ] && tail -15 "$2" | sed 's/^/    /'; }
+source "$(dirname "$0")/lib.sh"
 
 awk 'BEGIN { srand(11); print "x1,x2,user,clicked";
   for (i = 0; i < 300000; i++) { x = rand() * 2 - 1; printf "%.4f,%.4f,u%d,%d\n", x, rand(), i, (rand() < 1 / (1 + exp(-2 * x))) } }' \
@@ -71,5 +65,4 @@ fi
 ls -a "$TMP/run/checkpoints" | grep -q '\.tmp$' && fail "temporary files are cleaned up by the next save" ||
   pass "temporary files are cleaned up by the next save"
 
-echo "kill-during-checkpoint: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish kill-during-checkpoint

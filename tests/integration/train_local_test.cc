@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -204,6 +205,97 @@ TEST(Resume, RequiredWithoutACheckpointFailsAndFreshKeepsTheOldOnes) {
     aside += e.path().filename().string().rfind("checkpoints.replaced-", 0) == 0;
   }
   EXPECT_EQ(aside, 1);
+}
+
+TEST(SparseEmbeddings, LearnAndLeaveUnseenRowsUntouched) {
+  std::string dir = ectrain::testing::TempDir("sparse");
+  ectrain::testing::PrepareSynthetic(dir, 2000, 3, /*users=*/400);
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.train.epochs = 6;
+  RunOutput run = Train(config);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().message();
+  EXPECT_GT(run.result->test_metrics->auc, 0.75);
+  // 32 rows * (4 * 4 + 8) bytes < 300 * 4 * 4: only the touched user rows travel.
+  EXPECT_LT(run.result->sync_bytes_last_step, 300 * 4 * 4);
+
+  // One step touches at most 32 user rows: every other row keeps its initial value.
+  config.train.max_steps = 1;
+  config.train.output_dir = dir + "/one_step";
+  RunOutput one = Train(config);
+  ASSERT_TRUE(one.result.ok());
+  auto feed = DataFeed::Open(config.data, 1, 0, 32, 1);
+  ASSERT_TRUE(feed.ok());
+  model::CtrModel model(config.model, {3, {"user", "color"}, feed->schema().vocab_sizes});
+  ASSERT_GT(feed->schema().vocab_sizes[0], 300);
+  ParamArena initial(model.layout());
+  model.Initialize(initial, static_cast<uint64_t>(config.train.seed));
+  const ParamSpec& users = model.layout().spec(0);
+  int moved = 0;
+  for (int64_t row = 0; row < users.rows; ++row) {
+    moved += std::memcmp(initial.data() + users.offset + row * users.cols,
+                         one.params.data() + users.offset + row * users.cols, users.cols * sizeof(float)) != 0;
+  }
+  EXPECT_GT(moved, 0);
+  EXPECT_LE(moved, 32);
+}
+
+TEST(Accumulation, MicroBatchesFollowTheSameTrajectory) {
+  std::string dir = ectrain::testing::TempDir("accumulation");
+  ectrain::testing::PrepareSynthetic(dir, 1000, 3, /*users=*/400);
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  RunOutput whole = Train(config);
+  config.train.accumulation_steps = 4;
+  config.train.output_dir = dir + "/accumulated";
+  RunOutput accumulated = Train(config);
+  ASSERT_TRUE(whole.result.ok() && accumulated.result.ok());
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < whole.params.size(); ++i) {
+    diff += std::pow(double(whole.params[i]) - accumulated.params[i], 2);
+    norm += std::pow(double(whole.params[i]), 2);
+  }
+  EXPECT_LT(std::sqrt(diff / norm), 1e-5);
+}
+
+// A row whose dense values are near the float maximum overflows the forward pass: the loss of
+// the step that holds it is not finite.
+RunConfig OverflowingConfig(const std::string& dir) {
+  std::vector<double> x1, x2, x3, user, clicked;
+  for (int i = 0; i < 200; ++i) {
+    const double v = i == 57 ? 3.4e38 : (i % 7) / 7.0;
+    x1.push_back(v);
+    x2.push_back(v);
+    x3.push_back(v);
+    user.push_back(i % 5);
+    clicked.push_back(i % 3 == 0);
+  }
+  ectrain::testing::WriteColumns(dir + "/train.h5",
+                                 {{"x1", x1}, {"x2", x2}, {"x3", x3}, {"user", user}, {"color", user}, {"clicked", clicked}});
+  ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
+                                                    {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
+  config.model.hidden_units = {16};
+  config.train.epochs = 1;
+  return config;
+}
+
+TEST(NonFiniteLoss, StopsByDefaultNamingTheStep) {
+  std::string dir = ectrain::testing::TempDir("nan_stop");
+  RunOutput run = Train(OverflowingConfig(dir));
+  ASSERT_FALSE(run.result.ok());
+  EXPECT_NE(run.result.status().message().find("the loss became non-finite at epoch 1, step"), std::string::npos)
+      << run.result.status().message();
+}
+
+TEST(NonFiniteLoss, SkipDropsThatStepAndTrainingGoesOn) {
+  std::string dir = ectrain::testing::TempDir("nan_skip");
+  RunConfig config = OverflowingConfig(dir);
+  config.train.on_nan = "skip";
+  RunOutput run = Train(config);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().message();
+  EXPECT_EQ(run.result->skipped_steps, 1);
+  EXPECT_EQ(run.result->steps, (200 + 31) / 32);
+  for (float p : run.params) ASSERT_TRUE(std::isfinite(p));
 }
 
 TEST(Retention, EveryMinutesCheckpointsWhenTheTimeHasPassed) {

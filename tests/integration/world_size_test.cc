@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
+#include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
 #include "comm_test_env.h"
 #include "model/ctr_model.h"
@@ -94,6 +96,149 @@ TEST(ResumeAcrossWorldSizes, OneRankCheckpointContinuesOnNRanks) {
   ASSERT_EQ(single.params.size(), resumed.params.size());
   EXPECT_LT(RelativeDifference(single.params, resumed.params), 1e-5)
       << "1 rank for 50 steps vs 1 rank for 20 + " << comm.size() << " ranks for 30";
+}
+
+// The configuration the engine tests share: a user table large enough to go row-sparse.
+RunConfig SparseConfig(const std::string& dir) {
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.train.global_batch_size = 36;
+  config.train.epochs = 20;
+  config.train.max_steps = 100;
+  config.comm.bucket_mb = 0.0005;  // ~500-byte buckets: several, reduced by the communication thread
+  config.train.verify_every_steps = 10;  // and all ranks hold bitwise the same parameters throughout
+  return config;
+}
+
+std::string PrepareSparseData(comm::Communicator& comm, const std::string& name) {
+  std::string dir = comm.rank() == 0 ? ectrain::testing::TempDir(name) : "";
+  comm.Broadcast(dir, 0);
+  if (comm.rank() == 0) ectrain::testing::PrepareSynthetic(dir, 1200, 5, /*users=*/400);
+  comm.Barrier();
+  return dir;
+}
+
+// Sparse embeddings and accumulation keep N ranks on the 1-rank trajectory (100 steps).
+TEST(WorldSizeEquivalence, WithSparseEmbeddingsAndAccumulation) {
+  comm::Communicator& comm = TestComm();
+  const std::string dir = PrepareSparseData(comm, "sparse_accum");
+  for (int64_t accumulation : {1, 3}) {
+    RunConfig config = SparseConfig(dir);
+    config.train.accumulation_steps = accumulation;
+    config.train.output_dir = dir + "/distributed_" + std::to_string(accumulation);
+    RunOutput distributed = Train(config, comm);
+    if (comm.rank() == 0) {
+      comm::LocalCommunicator local;
+      config.train.output_dir = dir + "/single_" + std::to_string(accumulation);
+      RunOutput single = Train(config, local);
+      EXPECT_LT(RelativeDifference(single.params, distributed.params), 1e-5)
+          << comm.size() << " ranks vs 1, accumulation_steps " << accumulation;
+    }
+    comm.Barrier();
+  }
+}
+
+TEST(Reproducibility, TwoRunsWithTheSameRankCountAreBitwiseEqual) {
+  comm::Communicator& comm = TestComm();
+  const std::string dir = PrepareSparseData(comm, "repro");
+  RunConfig config = SparseConfig(dir);
+  config.train.output_dir = dir + "/a";
+  RunOutput a = Train(config, comm);
+  config.train.output_dir = dir + "/b";
+  RunOutput b = Train(config, comm);
+  ASSERT_EQ(a.params.size(), b.params.size());
+  EXPECT_EQ(0, std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)));
+}
+
+// The debug mode (ranks as threads) trains bit for bit like mpirun with the same rank count.
+TEST(InProcessEqualsMpi, SameParametersBitwise) {
+  comm::Communicator& comm = TestComm();
+  const std::string dir = PrepareSparseData(comm, "inprocess");
+  RunConfig config = SparseConfig(dir);
+  config.train.accumulation_steps = 2;
+  config.train.output_dir = dir + "/mpi";
+  RunOutput mpi = Train(config, comm);
+  if (comm.rank() != 0) return;
+  std::vector<float> threads_rank0;
+  Status status = comm::RunInProcess(comm.size(), [&](comm::Communicator& rank_comm) -> Status {
+    RunConfig c = config;
+    c.train.output_dir = dir + "/threads";
+    RunOutput out = Train(c, rank_comm);
+    if (rank_comm.rank() == 0) threads_rank0 = out.params;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(threads_rank0.size(), mpi.params.size());
+  EXPECT_EQ(0, std::memcmp(threads_rank0.data(), mpi.params.data(), mpi.params.size() * sizeof(float)));
+}
+
+// One row overflows the forward pass; only the rank whose slice holds it sees a non-finite loss.
+TEST(NonFiniteLossOnOneRank, IsStoppedOrSkippedOnAllRanks) {
+  comm::Communicator& comm = TestComm();
+  std::string dir = comm.rank() == 0 ? ectrain::testing::TempDir("nan_one_rank") : "";
+  comm.Broadcast(dir, 0);
+  if (comm.rank() == 0) {
+    std::vector<double> x, user, clicked;
+    for (int i = 0; i < 240; ++i) {
+      x.push_back(i == 101 ? 3.4e38 : (i % 7) / 7.0);
+      user.push_back(i % 5);
+      clicked.push_back(i % 3 == 0);
+    }
+    ectrain::testing::WriteColumns(dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user},
+                                                       {"color", user}, {"clicked", clicked}});
+    ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
+                                                      {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+  }
+  comm.Barrier();
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
+  config.model.hidden_units = {16};  // as in train_local_test: this row's forward pass overflows
+  config.train.epochs = 1;
+  config.train.output_dir = dir + "/stop";
+  StatusOr<TrainResult> stopped = Internal("not run");
+  {
+    auto feed = DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size, 42);
+    ASSERT_TRUE(feed.ok());
+    model::CtrModel model(config.model, {3, {"user", "color"}, {5, 5}});
+    Trainer trainer(config, comm, model, *feed);
+    stopped = trainer.Run(std::chrono::steady_clock::now());
+  }
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_NE(stopped.status().message().find("non-finite at epoch 1, step"), std::string::npos)
+      << stopped.status().message();
+  EXPECT_NE(stopped.status().message().find("on 1 rank(s)"), std::string::npos) << stopped.status().message();
+
+  config.train.on_nan = "skip";
+  config.train.output_dir = dir + "/skip";
+  auto feed = DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size, 42);
+  model::CtrModel model(config.model, {3, {"user", "color"}, {5, 5}});
+  Trainer trainer(config, comm, model, *feed);
+  auto skipped = trainer.Run(std::chrono::steady_clock::now());
+  ASSERT_TRUE(skipped.ok()) << skipped.status().message();
+  EXPECT_EQ(skipped->skipped_steps, 1);
+  for (int64_t i = 0; i < trainer.params().size(); ++i) ASSERT_TRUE(std::isfinite(trainer.params().data()[i]));
+}
+
+TEST(StartUpAgreement, AConfigurationMismatchIsNamed) {
+  comm::Communicator& comm = TestComm();
+  const std::string dir = PrepareSparseData(comm, "mismatch");
+  RunConfig config = SparseConfig(dir);
+  config.train.output_dir = dir + "/run";
+  if (comm.rank() == comm.size() - 1) config.train.epochs = 7;
+  auto feed = DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size, 1);
+  ASSERT_TRUE(feed.ok());
+  const auto& schema = feed->schema();
+  model::CtrModel model(config.model, {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes});
+  Trainer trainer(config, comm, model, *feed);
+  auto result = trainer.Run(std::chrono::steady_clock::now());
+  ASSERT_FALSE(result.ok());
+  if (comm.rank() == comm.size() - 1) {
+    EXPECT_NE(result.status().message().find("rank " + std::to_string(comm.rank()) +
+                                             " differs from rank 0 in its configuration: here '  epochs: 7'"),
+              std::string::npos)
+        << result.status().message();
+  } else {
+    EXPECT_NE(result.status().message().find("failed on another rank"), std::string::npos);
+  }
 }
 
 }  // namespace

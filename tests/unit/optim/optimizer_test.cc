@@ -52,5 +52,46 @@ TEST(Sgd, StepIsLearningRateTimesGradient) {
   EXPECT_TRUE(sgd->state().empty());
 }
 
+TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
+  ParamLayout layout;
+  layout.Add("table", 4, 2, ParamKind::kEmbedding);
+  layout.Add("w", 1, 3, ParamKind::kDenseWeight);
+  ParamArena lazy_params(layout), dense_params(layout), grads(layout);
+  for (int64_t i = 0; i < lazy_params.size(); ++i) lazy_params.data()[i] = dense_params.data()[i] = 0.5f;
+  const ParamSpec& table = layout.spec(0);
+  grads.data()[table.offset + 1 * 2] = 0.3f;  // row 1
+  grads.data()[table.offset + 3 * 2 + 1] = -0.2f;  // row 3
+  for (int i = 0; i < 3; ++i) grads.data()[layout.spec(1).offset + i] = 0.1f * (i + 1);
+  RowSelection rows;
+  rows.Reset(2);
+  rows.SetSparse(0, true);
+  rows.rows(0) = {1, 3};
+  auto lazy = Optimizer::Create(OptimOptions{}, layout);
+  auto dense = Optimizer::Create(OptimOptions{}, layout);
+  lazy->Step(lazy_params, grads, &rows);
+  dense->Step(dense_params, grads);
+  // Listed rows and whole tensors match the dense update; unlisted rows did not move.
+  for (int64_t row : {1, 3}) {
+    for (int c = 0; c < 2; ++c) {
+      EXPECT_EQ(lazy_params.data()[table.offset + row * 2 + c], dense_params.data()[table.offset + row * 2 + c]);
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(lazy_params.data()[layout.spec(1).offset + i], dense_params.data()[layout.spec(1).offset + i]);
+  }
+  for (int64_t row : {0, 2}) {
+    EXPECT_EQ(lazy_params.data()[table.offset + row * 2], 0.5f);
+    EXPECT_EQ(lazy->state()[0].second->data()[table.offset + row * 2], 0.0f);
+  }
+  // A second lazy step on row 0 only: row 1 keeps its value (its momentum does not carry it on).
+  const float row1 = lazy_params.data()[table.offset + 2];
+  grads.SetZero();
+  grads.data()[table.offset] = 1.0f;
+  rows.rows(0) = {0};
+  lazy->Step(lazy_params, grads, &rows);
+  EXPECT_EQ(lazy_params.data()[table.offset + 2], row1);
+  EXPECT_NE(lazy_params.data()[table.offset], 0.5f);
+}
+
 }  // namespace
 }  // namespace ectrain::optim

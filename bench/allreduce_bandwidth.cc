@@ -1,0 +1,124 @@
+// All-reduce bandwidth: ectrain's deterministic ring (Communicator::AllReduce on floats) against a
+// plain MPI_Allreduce of the same bytes, whole and as back-to-back buckets.
+//
+//   mpirun -np 2 build/bench/allreduce_bandwidth [--sizes-mb 1,4,16,64,256] [--reps 7] [--bucket-mb 25]
+//
+// Per size, the variants alternate within each repetition (so drift on a shared machine hits all
+// of them alike); a repetition's time is the slowest rank's; the table shows medians. Bandwidth is
+// algorithm bandwidth: buffer bytes / time. Prints a markdown table on rank 0.
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "comm/mpi_communicator.h"
+
+namespace {
+
+std::vector<double> ParseSizes(const char* text) {
+  std::vector<double> sizes;
+  for (const char* p = text; *p;) {
+    char* end = nullptr;
+    sizes.push_back(std::strtod(p, &end));
+    p = *end == ',' ? end + 1 : end;
+    if (end == p && *p) break;
+  }
+  return sizes;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Seconds for op() on the slowest rank, started together, on freshly filled data.
+double TimeCollective(std::vector<float>& buffer, const std::function<void()>& op) {
+  std::fill(buffer.begin(), buffer.end(), 1e-3f);
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto start = std::chrono::steady_clock::now();
+  op();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MPI_Allreduce(MPI_IN_PLACE, &seconds, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<double> sizes_mb{1, 4, 16, 64, 256};
+  int reps = 7;
+  double bucket_mb = 25;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--sizes-mb") {
+      sizes_mb = ParseSizes(argv[i + 1]);
+    } else if (flag == "--reps") {
+      reps = std::max(1, std::atoi(argv[i + 1]));
+    } else if (flag == "--bucket-mb") {
+      bucket_mb = std::strtod(argv[i + 1], nullptr);
+    } else {
+      std::fprintf(stderr,
+                   "unknown flag %s; usage: allreduce_bandwidth [--sizes-mb 1,4,16] [--reps 7] [--bucket-mb 25]\n",
+                   argv[i]);
+      return 2;
+    }
+  }
+  auto created = ectrain::comm::MpiCommunicator::Create();
+  if (!created.ok()) {
+    std::fprintf(stderr, "%s\n", created.status().message().c_str());
+    return 1;
+  }
+  auto comm = std::move(created).value();
+  const bool print = comm->rank() == 0;
+  const size_t bucket_floats = std::max<size_t>(1, static_cast<size_t>(bucket_mb * (1 << 20) / sizeof(float)));
+  if (print) {
+    std::printf("%d ranks, %d repetitions (medians), buckets of %g MiB; GB/s = buffer bytes / time (1 GB = 1e9 B)\n\n",
+                comm->size(), reps, bucket_mb);
+    std::printf(
+        "| size (MiB) | MPI_Allreduce GB/s | ectrain GB/s | ectrain / MPI | MPI in %g MiB buckets GB/s | ectrain in %g "
+        "MiB buckets GB/s | bucketed ectrain / MPI |\n",
+        bucket_mb, bucket_mb);
+    std::printf("| --- | --- | --- | --- | --- | --- | --- |\n");
+  }
+  for (double mb : sizes_mb) {
+    const size_t count = static_cast<size_t>(mb * (1 << 20) / sizeof(float));
+    const double bytes = static_cast<double>(count * sizeof(float));
+    std::vector<float> buffer(count);
+    auto mpi_whole = [&] {
+      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    };
+    auto ours_whole = [&] { comm->AllReduce(std::span<float>(buffer)); };
+    auto mpi_buckets = [&] {
+      for (size_t at = 0; at < count; at += bucket_floats) {
+        MPI_Allreduce(MPI_IN_PLACE, buffer.data() + at, static_cast<int>(std::min(bucket_floats, count - at)),
+                      MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      }
+    };
+    auto ours_buckets = [&] {
+      for (size_t at = 0; at < count; at += bucket_floats) {
+        comm->AllReduce(std::span<float>(buffer.data() + at, std::min(bucket_floats, count - at)));
+      }
+    };
+    const std::vector<std::function<void()>> variants{mpi_whole, ours_whole, mpi_buckets, ours_buckets};
+    for (const auto& op : variants) TimeCollective(buffer, op);  // warm up: pages, MPI connections, scratch
+    std::vector<std::vector<double>> seconds(variants.size());
+    for (int rep = 0; rep < reps; ++rep) {
+      for (size_t v = 0; v < variants.size(); ++v) seconds[v].push_back(TimeCollective(buffer, variants[v]));
+    }
+    std::vector<double> gbps;
+    for (const auto& s : seconds) gbps.push_back(bytes / Median(s) / 1e9);
+    if (print) {
+      std::printf("| %g | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", mb, gbps[0], gbps[1], gbps[1] / gbps[0],
+                  gbps[2], gbps[3], gbps[3] / gbps[2]);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,300 @@
+#include "comm/in_process_communicator.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "comm/ring.h"
+#include "core/log.h"
+
+namespace ectrain::comm {
+
+// What a rank is doing in the current collective: checked across ranks, so that ranks calling
+// different collectives (a bug that MPI turns into a hang or garbage) fail with a message.
+struct CollectiveCall {
+  const char* what = "";
+  DataType type = DataType::kUInt8;
+  ReduceOp op = ReduceOp::kSum;
+  size_t count = 0;  // elements or bytes; must agree across ranks
+  int root = -1;
+
+  bool operator==(const CollectiveCall& o) const {
+    return std::strcmp(what, o.what) == 0 && type == o.type && op == o.op && count == o.count && root == o.root;
+  }
+  std::string ToString() const {
+    static constexpr const char* kTypes[] = {"float32", "float64", "int64", "uint8"};
+    static constexpr const char* kOps[] = {"sum", "max", "min"};
+    if (std::strcmp(what, "Barrier") == 0) return "Barrier()";
+    std::ostringstream out;
+    out << what << "(" << kTypes[static_cast<int>(type)] << ", count " << count;
+    if (std::strcmp(what, "AllReduce") == 0) out << ", " << kOps[static_cast<int>(op)];
+    if (root >= 0) out << ", root " << root;
+    out << ")";
+    return out.str();
+  }
+};
+
+// Each collective: every rank publishes its pointers in its slot, then Arrive(); reads the others'
+// slots between that and the next Arrive(); the last Arrive() keeps every buffer alive until all
+// ranks are done with it. The mutex orders the slot writes before the reads.
+class InProcessGroup {
+ public:
+  explicit InProcessGroup(int size)
+      : size_(size), slots_(static_cast<size_t>(size)), ended_(static_cast<size_t>(size)) {}
+
+  int size() const { return size_; }
+
+  struct Slot {
+    CollectiveCall call;
+    const void* in = nullptr;
+    void* out = nullptr;
+  };
+  Slot& slot(int rank) { return slots_[static_cast<size_t>(rank)]; }
+
+  // Waits until every rank has arrived. With `check_calls`, the last rank to arrive checks that all
+  // ranks publish the same call (their slots cannot change until everyone has arrived).
+  void Arrive(int rank, bool check_calls = false) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const uint64_t generation = generation_;
+    if (++arrived_ == size_) {
+      std::string mismatch;
+      for (int r = 1; check_calls && r < size_ && mismatch.empty(); ++r) {
+        const auto& call = slots_[static_cast<size_t>(r)].call;
+        if (!(call == slots_[0].call)) {
+          mismatch =
+              "rank 0 calls " + slots_[0].call.ToString() + ", rank " + std::to_string(r) + " calls " + call.ToString();
+        }
+      }
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      lock.unlock();
+      CHECK(mismatch.empty()) << "in-process ranks call different collectives: " << mismatch;
+      return;
+    }
+    cv_.wait(lock, [&] { return generation_ != generation || num_ended_ > 0; });
+    if (generation_ != generation) return;
+    // Some rank has ended, so this collective can never complete.
+    std::ostringstream message;
+    message << "in-process rank " << rank << " waits in " << slots_[static_cast<size_t>(rank)].call.ToString()
+            << " for ranks that have ended:";
+    for (int r = 0; r < size_; ++r) {
+      const Ended& e = ended_[static_cast<size_t>(r)];
+      if (e.ended) message << " rank " << r << " (" << e.why << ")";
+    }
+    message << "; every rank must call the same collectives (use AgreeOk for failures). Ending the process.";
+    lock.unlock();
+    LOG_ERROR << message.str();
+    std::_Exit(1);
+  }
+
+  void NoteResult(int rank, const Status& status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_[static_cast<size_t>(rank)].why =
+        status.ok() ? "its body returned Ok" : "its body failed: " + status.message();
+  }
+
+  void End(int rank) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& e = ended_[static_cast<size_t>(rank)];
+    if (e.ended) return;
+    e.ended = true;
+    if (e.why.empty()) e.why = "its communicator was destroyed";
+    ++num_ended_;
+    cv_.notify_all();
+  }
+
+ private:
+  struct Ended {
+    bool ended = false;
+    std::string why;
+  };
+  const int size_;
+  std::vector<Slot> slots_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int arrived_ = 0;
+  uint64_t generation_ = 0;
+  int num_ended_ = 0;
+  std::vector<Ended> ended_;
+};
+
+namespace {
+
+// Publishes this rank's call and buffers and waits for all ranks, which must make the same call
+// (AllGatherV's counts differ by design: its `count` is 0).
+void Enter(InProcessGroup& group, int rank, const CollectiveCall& call, const void* in, void* out) {
+  auto& mine = group.slot(rank);
+  mine.call = call;
+  mine.in = in;
+  mine.out = out;
+  group.Arrive(rank, /*check_calls=*/true);
+}
+
+template <typename T>
+T Combine(T partial, T own, ReduceOp op) {
+  switch (op) {
+    case ReduceOp::kSum: return partial + own;
+    case ReduceOp::kMax: return std::max(partial, own);
+    case ReduceOp::kMin: return std::min(partial, own);
+  }
+  return partial;
+}
+
+// This rank's chunk of the reduction, in the ring order (comm/ring.h) for every type and op.
+template <typename T>
+void ReduceOwnChunk(InProcessGroup& group, int rank, size_t count, ReduceOp op) {
+  const int n = group.size();
+  const RingChunk chunk = RingChunkOf(count, n, rank);
+  T* own = static_cast<T*>(group.slot(rank).out) + chunk.begin;
+  if constexpr (std::is_same_v<T, float>) {
+    if (op == ReduceOp::kSum) {
+      std::vector<const float*> inputs(static_cast<size_t>(n));
+      for (int r = 0; r < n; ++r) inputs[static_cast<size_t>(r)] = static_cast<const float*>(group.slot(r).out);
+      RingSumRange(inputs, rank, chunk.begin, chunk.count, own);
+      return;
+    }
+  }
+  for (size_t i = 0; i < chunk.count; ++i) {
+    T partial = static_cast<const T*>(group.slot((rank + 1) % n).out)[chunk.begin + i];
+    for (int k = 2; k <= n; ++k) {
+      partial = Combine(partial, static_cast<const T*>(group.slot((rank + k) % n).out)[chunk.begin + i], op);
+    }
+    own[i] = partial;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<InProcessGroup> MakeInProcessGroup(int size) {
+  CHECK(size >= 1) << "an in-process group needs at least one rank, got " << size;
+  return std::make_shared<InProcessGroup>(size);
+}
+
+InProcessCommunicator::InProcessCommunicator(std::shared_ptr<InProcessGroup> group, int rank)
+    : group_(std::move(group)), rank_(rank) {
+  CHECK(group_ != nullptr && rank >= 0 && rank < group_->size()) << "rank " << rank << " outside the group";
+}
+
+InProcessCommunicator::~InProcessCommunicator() { group_->End(rank_); }
+
+int InProcessCommunicator::size() const { return group_->size(); }
+
+void InProcessCommunicator::Barrier() {
+  if (size() == 1) return;
+  Enter(*group_, rank_, {"Barrier"}, nullptr, nullptr);
+}
+
+void InProcessCommunicator::Abort(int exit_code) { std::_Exit(exit_code); }
+
+void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) {
+  const int n = size();
+  if (n == 1) return;
+  Enter(*group_, rank_, {"AllReduce", type, op, count}, nullptr, data);
+  // Phase 1: each rank reduces its own chunk into its own buffer; nobody else reads that range.
+  switch (type) {
+    case DataType::kFloat32: ReduceOwnChunk<float>(*group_, rank_, count, op); break;
+    case DataType::kFloat64: ReduceOwnChunk<double>(*group_, rank_, count, op); break;
+    case DataType::kInt64: ReduceOwnChunk<int64_t>(*group_, rank_, count, op); break;
+    case DataType::kUInt8: ReduceOwnChunk<uint8_t>(*group_, rank_, count, op); break;
+  }
+  group_->Arrive(rank_);
+  // Phase 2: copy every other chunk from the rank that owns it.
+  const size_t bytes = DataTypeBytes(type);
+  for (int r = 0; r < n; ++r) {
+    if (r == rank_) continue;
+    const RingChunk chunk = RingChunkOf(count, n, r);
+    if (chunk.count == 0) continue;
+    std::memcpy(static_cast<char*>(data) + chunk.begin * bytes,
+                static_cast<const char*>(group_->slot(r).out) + chunk.begin * bytes, chunk.count * bytes);
+  }
+  group_->Arrive(rank_);
+}
+
+void InProcessCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {
+  CHECK(root >= 0 && root < size()) << "broadcast root " << root << " outside world size " << size();
+  if (size() == 1) return;
+  Enter(*group_, rank_, {"Broadcast", DataType::kUInt8, ReduceOp::kSum, num_bytes, root}, nullptr, data);
+  if (rank_ != root && num_bytes > 0) std::memcpy(data, group_->slot(root).out, num_bytes);
+  group_->Arrive(rank_);
+}
+
+void InProcessCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all) {
+  if (size() == 1) {
+    if (mine != all && num_bytes > 0) std::memmove(all, mine, num_bytes);
+    return;
+  }
+  Enter(*group_, rank_, {"AllGather", DataType::kUInt8, ReduceOp::kSum, num_bytes}, mine, all);
+  for (int r = 0; r < size(); ++r) {
+    char* dst = static_cast<char*>(all) + static_cast<size_t>(r) * num_bytes;
+    if (num_bytes > 0 && dst != group_->slot(r).in) std::memmove(dst, group_->slot(r).in, num_bytes);
+  }
+  group_->Arrive(rank_);
+}
+
+void InProcessCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) {
+  const size_t bytes = DataTypeBytes(type);
+  if (size() == 1) {
+    if (counts[0] > 0 && mine != all) std::memmove(all, mine, static_cast<size_t>(counts[0]) * bytes);
+    return;
+  }
+  Enter(*group_, rank_, {"AllGatherV", type}, mine, all);
+  char* dst = static_cast<char*>(all);
+  for (int r = 0; r < size(); ++r) {
+    const size_t n = static_cast<size_t>(counts[static_cast<size_t>(r)]) * bytes;
+    if (n > 0 && dst != group_->slot(r).in) std::memmove(dst, group_->slot(r).in, n);
+    dst += n;
+  }
+  group_->Arrive(rank_);
+}
+
+Status RunInProcess(int ranks, const std::function<Status(Communicator&)>& body) {
+  if (ranks < 1) {
+    return InvalidArgument("the number of in-process ranks must be at least 1, got " + std::to_string(ranks));
+  }
+  auto group = MakeInProcessGroup(ranks);
+  std::vector<Status> results(static_cast<size_t>(ranks));
+  auto run_rank = [&](int rank) {
+    SetLogRank(rank);
+    Status result;
+    {
+      InProcessCommunicator comm(group, rank);
+      try {
+        result = body(comm);
+      } catch (const std::exception& e) {
+        result = Internal(std::string("uncaught exception: ") + e.what());
+      } catch (...) {
+        result = Internal("uncaught exception of unknown type");
+      }
+      group->NoteResult(rank, result);
+    }
+    results[static_cast<size_t>(rank)] = std::move(result);
+  };
+  // Every rank on a thread of its own, so that the caller's thread (and its log rank) is untouched.
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(ranks));
+  for (int rank = 0; rank < ranks; ++rank) threads.emplace_back(run_rank, rank);
+  for (auto& thread : threads) thread.join();
+
+  const Status* chosen = nullptr;
+  int chosen_rank = -1;
+  for (int rank = 0; rank < ranks; ++rank) {
+    const Status& s = results[static_cast<size_t>(rank)];
+    if (s.ok()) continue;
+    if (chosen == nullptr || (IsFailedElsewhere(*chosen) && !IsFailedElsewhere(s))) {
+      chosen = &s;
+      chosen_rank = rank;
+    }
+  }
+  if (chosen == nullptr) return Status::Ok();
+  return Status(chosen->code(), "rank " + std::to_string(chosen_rank) + ": " + chosen->message());
+}
+
+}  // namespace ectrain::comm

@@ -1,0 +1,44 @@
+#include "comm/ring.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ectrain::comm {
+
+RingChunk RingChunkOf(size_t count, int num_ranks, int chunk) {
+  const size_t n = static_cast<size_t>(num_ranks);
+  const size_t c = static_cast<size_t>(chunk);
+  const size_t base = count / n;
+  const size_t extra = count % n;
+  return {c * base + std::min(c, extra), base + (c < extra ? 1 : 0)};
+}
+
+void RingAccumulate(const float* partial, float* mine, size_t n) {
+  for (size_t i = 0; i < n; ++i) mine[i] = partial[i] + mine[i];
+}
+
+void RingSumRange(std::span<const float* const> inputs, int chunk, size_t begin, size_t n, float* out) {
+  const int num_ranks = static_cast<int>(inputs.size());
+  // Blocks small enough to stay in L1 while every rank's contribution is added.
+  constexpr size_t kBlock = 2048;
+  float partial[kBlock];
+  for (size_t done = 0; done < n; done += kBlock) {
+    const size_t m = std::min(kBlock, n - done);
+    const size_t at = begin + done;
+    if (num_ranks == 1) {
+      if (out + done != inputs[0] + at) std::memmove(out + done, inputs[0] + at, m * sizeof(float));
+      continue;
+    }
+    std::memcpy(partial, inputs[(chunk + 1) % num_ranks] + at, m * sizeof(float));
+    for (int k = 2; k < num_ranks; ++k) {
+      const float* x = inputs[(chunk + k) % num_ranks] + at;
+      for (size_t i = 0; i < m; ++i) partial[i] = partial[i] + x[i];
+    }
+    // The last addition is the finishing rank's own value: partial + x_chunk.
+    const float* own = inputs[chunk] + at;
+    float* dst = out + done;
+    for (size_t i = 0; i < m; ++i) dst[i] = partial[i] + own[i];
+  }
+}
+
+}  // namespace ectrain::comm

@@ -1,0 +1,195 @@
+#include "train/grad_sync.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace ectrain::train {
+
+GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size,
+                   bool sparse_embeddings, int64_t bucket_bytes)
+    : comm_(comm), layout_(layout) {
+  selection_.Reset(static_cast<int>(layout.specs().size()));
+  for (size_t i = 0; i < layout.specs().size(); ++i) {
+    const ParamSpec& spec = layout.spec(static_cast<int>(i));
+    const int64_t table_bytes = spec.rows * spec.cols * 4;
+    const int64_t sparse_bytes_at_most = global_batch_size * (spec.cols * 4 + 8);
+    if (sparse_embeddings && spec.kind == ParamKind::kEmbedding && sparse_bytes_at_most < table_bytes) {
+      selection_.SetSparse(static_cast<int>(i), true);
+      sparse_specs_.push_back(static_cast<int>(i));
+    }
+  }
+  dense_ranges_ = DenseRanges(layout, selection_);
+
+  // Buckets from the last tensor backwards, cut at tensor boundaries; a new bucket starts when
+  // the next tensor would overfill it or is not adjacent (a row-sparse table lies between).
+  bucket_of_spec_.assign(layout.specs().size(), -1);
+  if (bucket_bytes <= 0) return;
+  const auto& specs = layout.specs();
+  for (int i = static_cast<int>(specs.size()) - 1; i >= 0; --i) {
+    if (selection_.sparse(i)) continue;
+    const int64_t begin = specs[i].offset;
+    const int64_t end = i + 1 < static_cast<int>(specs.size()) ? specs[i + 1].offset : layout.total_size();
+    const bool adjacent = !buckets_.empty() && buckets_.back().offset == end;
+    if (!adjacent || (buckets_.back().count + end - begin) * 4 > bucket_bytes) buckets_.push_back({end, 0, 0, 0, false});
+    Bucket& b = buckets_.back();
+    b.offset = begin;
+    b.count += end - begin;
+    ++b.num_specs;
+    bucket_of_spec_[i] = static_cast<int>(buckets_.size()) - 1;
+  }
+  if (buckets_.size() > 1) comm_thread_ = std::thread([this] { CommLoop(); });
+}
+
+GradSync::~GradSync() {
+  if (!comm_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  comm_thread_.join();
+}
+
+void GradSync::BeginStep(ParamArena& grads) {
+  grads_data_ = grads.data();
+  next_to_start_ = 0;
+  for (Bucket& b : buckets_) {
+    b.ready_specs = 0;
+    b.started = false;
+  }
+}
+
+void GradSync::OnGradientReady(int spec) {
+  const int bucket = bucket_of_spec_[spec];
+  if (bucket < 0 || buckets_.size() < 2) return;
+  ++buckets_[bucket].ready_specs;
+  // In order only; the last bucket is left to Synchronize on this thread (no hand-over at the end).
+  while (next_to_start_ + 1 < buckets_.size() &&
+         buckets_[next_to_start_].ready_specs == buckets_[next_to_start_].num_specs) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    StartBucket(next_to_start_++);
+  }
+}
+
+void GradSync::StartBucket(size_t bucket) {
+  buckets_[bucket].started = true;
+  queue_.push_back(bucket);
+  ++in_flight_;
+  changed_.notify_all();
+}
+
+void GradSync::CommLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping
+    const Bucket& b = buckets_[queue_.front()];
+    queue_.erase(queue_.begin());
+    lock.unlock();
+    comm_.AllReduce(std::span<float>(grads_data_ + b.offset, static_cast<size_t>(b.count)));  // Collective
+    lock.lock();
+    --in_flight_;
+    changed_.notify_all();
+  }
+}
+
+int GradSync::num_row_sparse_tables() const { return static_cast<int>(sparse_specs_.size()); }
+
+int64_t GradSync::dense_equivalent_bytes() const { return layout_.total_size() * 4; }
+
+void GradSync::Synchronize(ParamArena& grads) {
+  const auto start = std::chrono::steady_clock::now();
+  bytes_last_step_ = 0;
+  if (!buckets_.empty()) {
+    // Buckets in backward order: the thread's, then what is left, here. Collectives stay in the
+    // same order on every rank, and only one thread uses the communicator at a time.
+    grads_data_ = grads.data();
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+      if (buckets_[i].started) continue;
+      changed_.wait(lock, [this] { return in_flight_ == 0; });
+      buckets_[i].started = true;
+      lock.unlock();
+      comm_.AllReduce(std::span<float>(grads.data() + buckets_[i].offset, static_cast<size_t>(buckets_[i].count)));
+      lock.lock();
+    }
+    changed_.wait(lock, [this] { return in_flight_ == 0; });
+    for (const Bucket& b : buckets_) bytes_last_step_ += b.count * 4;
+  }
+  if (!sparse_specs_.empty()) {
+    // This rank's rows: per table, the count and the sorted unique ids; then their gradient rows.
+    ids_send_.clear();
+    rows_send_.clear();
+    for (int t : sparse_specs_) {
+      std::vector<int64_t>& ids = selection_.rows(t);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      const ParamSpec& spec = layout_.spec(t);
+      ids_send_.push_back(static_cast<int64_t>(ids.size()));
+      ids_send_.insert(ids_send_.end(), ids.begin(), ids.end());
+      for (int64_t id : ids) {
+        float* row = grads.data() + spec.offset + id * spec.cols;
+        rows_send_.insert(rows_send_.end(), row, row + spec.cols);
+        std::memset(row, 0, static_cast<size_t>(spec.cols) * sizeof(float));  // re-added below, in rank order
+      }
+    }
+    comm_.AllGatherV(std::span<const int64_t>(ids_send_), ids_all_, ids_counts_);  // Collective
+    comm_.AllGatherV(std::span<const float>(rows_send_), rows_all_, rows_counts_);  // Collective
+    bytes_last_step_ += static_cast<int64_t>(ids_send_.size() * 8 + rows_send_.size() * 4);
+
+    // Every rank adds every rank's rows in rank order, so all hold the same sums.
+    size_t id_at = 0;
+    size_t row_at = 0;
+    for (int r = 0; r < comm_.size(); ++r) {
+      for (int t : sparse_specs_) {
+        const ParamSpec& spec = layout_.spec(t);
+        const int64_t count = ids_all_[id_at++];
+        for (int64_t k = 0; k < count; ++k) {
+          const int64_t id = ids_all_[id_at++];
+          float* row = grads.data() + spec.offset + id * spec.cols;
+          for (int64_t c = 0; c < spec.cols; ++c) row[c] += rows_all_[row_at++];
+        }
+      }
+    }
+    // The rows to update: the union over ranks.
+    id_at = 0;
+    for (int t : sparse_specs_) selection_.rows(t).clear();
+    for (int r = 0; r < comm_.size(); ++r) {
+      for (int t : sparse_specs_) {
+        const int64_t count = ids_all_[id_at++];
+        auto& rows = selection_.rows(t);
+        rows.insert(rows.end(), ids_all_.begin() + static_cast<int64_t>(id_at),
+                    ids_all_.begin() + static_cast<int64_t>(id_at) + count);
+        id_at += static_cast<size_t>(count);
+      }
+    }
+    for (int t : sparse_specs_) {
+      auto& rows = selection_.rows(t);
+      std::sort(rows.begin(), rows.end());
+      rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    }
+  }
+  if (buckets_.empty()) {
+    for (const auto& [offset, count] : dense_ranges_) {
+      comm_.AllReduce(std::span<float>(grads.data() + offset, static_cast<size_t>(count)));  // Collective
+      bytes_last_step_ += count * 4;
+    }
+  }
+  exposed_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void GradSync::ZeroGradients(ParamArena& grads) {
+  for (const auto& [offset, count] : dense_ranges_) {
+    std::memset(grads.data() + offset, 0, static_cast<size_t>(count) * sizeof(float));
+  }
+  for (int t : sparse_specs_) {
+    const ParamSpec& spec = layout_.spec(t);
+    for (int64_t id : selection_.rows(t)) {
+      std::memset(grads.data() + spec.offset + id * spec.cols, 0, static_cast<size_t>(spec.cols) * sizeof(float));
+    }
+  }
+  selection_.ClearRows();
+}
+
+}  // namespace ectrain::train

@@ -1,0 +1,95 @@
+// GradSync: sums gradients over all ranks after backward. Tensors updated whole (dense layers,
+// small embedding tables) are all-reduced as a few contiguous ranges of the gradient arena.
+// Large embedding tables are row-sparse: each rank contributes only the rows its batch looked up
+// (ids + rows, via all-gather-v), every rank adds them up in rank order, and the optimizer then
+// updates only the union of those rows. A table is row-sparse when even a batch of all-distinct
+// ids would move fewer bytes than the whole table: global_batch * (dim * 4 + 8) < rows * dim * 4.
+// The rule depends on sizes only, never on the number of ranks, so training means the same thing
+// at every world size.
+// Buckets: the whole-tensor part is cut, at tensor boundaries, into buckets of about bucket_bytes,
+// from the end of the arena (the output layer, whose gradient is final first). While backward
+// continues, a communication thread all-reduces each bucket as soon as all its tensors are final;
+// the last bucket is reduced by the caller in Synchronize. Every rank issues the same collectives
+// in the same order. One per rank; Synchronize and ZeroGradients from one thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "core/param_arena.h"
+#include "core/row_selection.h"
+
+namespace ectrain::train {
+
+class GradSync final : public GradientReadyListener {
+ public:
+  // bucket_bytes 0: no buckets, the whole-tensor part is reduced in Synchronize.
+  GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size, bool sparse_embeddings,
+           int64_t bucket_bytes);
+  ~GradSync() override;
+
+  // Called by backward (the last micro-batch's) as tensors become final: starts full buckets.
+  void OnGradientReady(int spec) override;
+  // Before the first backward of a step: nothing is final yet. `grads` is where buckets reduce.
+  void BeginStep(ParamArena& grads);
+  int num_buckets() const { return static_cast<int>(buckets_.size()); }
+
+  // Where the model records the ids it looks up (row-sparse tables only) during backward.
+  RowSelection& selection() { return selection_; }
+  const RowSelection& selection() const { return selection_; }
+  int num_row_sparse_tables() const;
+
+  // Collective: all ranks, same order. Sums `grads` over ranks: whole tensors everywhere,
+  // row-sparse tables at the union of the recorded rows (selection() then lists that union, sorted).
+  void Synchronize(ParamArena& grads);
+  // Clears what Synchronize left: whole tensors fully, row-sparse tables at their selected rows;
+  // then forgets the rows. So a step never zeroes a whole large table.
+  void ZeroGradients(ParamArena& grads);
+
+  // Bytes this rank handed to the communicator in the last Synchronize (payload, not wire bytes).
+  int64_t bytes_last_step() const { return bytes_last_step_; }
+  // The same step's bytes if every tensor were all-reduced whole.
+  int64_t dense_equivalent_bytes() const;
+  // Seconds spent inside Synchronize so far: communication not hidden behind backward.
+  double exposed_seconds() const { return exposed_seconds_; }
+
+ private:
+  comm::Communicator& comm_;
+  const ParamLayout& layout_;
+  RowSelection selection_;
+  std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
+  std::vector<int> sparse_specs_;
+  // Reused buffers: no allocation once they have grown.
+  std::vector<int64_t> ids_send_, ids_all_, ids_counts_;
+  std::vector<float> rows_send_, rows_all_;
+  std::vector<int64_t> rows_counts_;
+  int64_t bytes_last_step_ = 0;
+  double exposed_seconds_ = 0;
+
+  struct Bucket {
+    int64_t offset = 0;
+    int64_t count = 0;
+    int num_specs = 0;
+    int ready_specs = 0;
+    bool started = false;
+  };
+  void CommLoop();
+  void StartBucket(size_t bucket);  // caller holds mutex_
+
+  std::vector<Bucket> buckets_;         // in the order backward finishes them
+  std::vector<int> bucket_of_spec_;     // -1: row-sparse
+  size_t next_to_start_ = 0;            // buckets start strictly in order, the same on every rank
+  float* grads_data_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<size_t> queue_;           // buckets for the communication thread
+  size_t in_flight_ = 0;                // queued or being reduced
+  bool stopping_ = false;
+  std::thread comm_thread_;
+};
+
+}  // namespace ectrain::train

@@ -1,0 +1,15 @@
+# Shared by the end-to-end scripts: source it after setting ECTRAIN. Gives $TMP (removed on
+# exit, with any process still using it), pass/fail counters, and `finish` (the closing line).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+TMP=$(mktemp -d "/tmp/ectrain_$(basename "$0" .sh).XXXXXX")
+trap 'pkill -CONT -f "$TMP" 2>/dev/null; pkill -9 -f "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+# fail MESSAGE [LOG]: also shows the end of LOG.
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; [ -n "${2:-}" ] && tail -20 "$2" | sed 's/^/    /'; }
+# finish NAME: "NAME: N passed, M failed", and the exit status.
+finish() {
+  echo "$1: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
