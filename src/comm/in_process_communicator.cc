@@ -156,7 +156,8 @@ void ReduceOwnChunk(InProcessGroup& group, int rank, size_t count, ReduceOp op) 
   T* own = static_cast<T*>(group.slot(rank).out) + chunk.begin;
   if constexpr (std::is_same_v<T, float>) {
     if (op == ReduceOp::kSum) {
-      std::vector<const float*> inputs(static_cast<size_t>(n));
+      thread_local std::vector<const float*> inputs;  // reused: a collective allocates nothing
+      inputs.resize(static_cast<size_t>(n));
       for (int r = 0; r < n; ++r) inputs[static_cast<size_t>(r)] = static_cast<const float*>(group.slot(r).out);
       RingSumRange(inputs, rank, chunk.begin, chunk.count, own);
       return;

@@ -57,6 +57,10 @@ constexpr int kTagAllGather = 2;
 struct MpiCommunicator::Impl {
   MPI_Comm comm = MPI_COMM_NULL;  // a duplicate of MPI_COMM_WORLD: our messages never meet others'
   std::vector<float> scratch;     // grow-only
+  // Reused per call, so that a training step allocates nothing.
+  std::vector<const float*> inputs;
+  std::vector<MPI_Request> sends, requests;
+  std::vector<int> int_counts, displacements;
   size_t ring_segment = kRingSegment;
   float* Scratch(size_t floats) {
     if (scratch.size() < floats) scratch.resize(floats);
@@ -139,7 +143,8 @@ void MpiCommunicator::AllReduceRaw(void* data, size_t count, DataType type, Redu
 void MpiCommunicator::GatherAllReduceSum(float* data, size_t count) {
   float* all = impl_->Scratch(count * static_cast<size_t>(size_));
   MPI_Allgather(data, static_cast<int>(count), MPI_FLOAT, all, static_cast<int>(count), MPI_FLOAT, impl_->comm);
-  std::vector<const float*> inputs(static_cast<size_t>(size_));
+  std::vector<const float*>& inputs = impl_->inputs;
+  inputs.resize(static_cast<size_t>(size_));
   for (int r = 0; r < size_; ++r) inputs[static_cast<size_t>(r)] = all + static_cast<size_t>(r) * count;
   for (int c = 0; c < size_; ++c) {
     const RingChunk chunk = RingChunkOf(count, size_, c);
@@ -159,8 +164,8 @@ void MpiCommunicator::RingAllReduceSum(float* data, size_t count) {
   const size_t largest_chunk = RingChunkOf(count, n, 0).count;
   const size_t stride = std::min(kRingSegment, largest_chunk);  // segment j lands in slot j % kRingDepth
   float* slots = impl_->Scratch(stride * kRingDepth);
-  std::vector<MPI_Request> sends;
-  std::vector<MPI_Request> requests;
+  std::vector<MPI_Request>& sends = impl_->sends;
+  std::vector<MPI_Request>& requests = impl_->requests;
   MPI_Request recvs[kRingDepth];
 
   for (int step = 0; step + 1 < n; ++step) {
@@ -231,8 +236,10 @@ void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all
 
 void MpiCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) {
   const size_t bytes = DataTypeBytes(type);
-  std::vector<int> int_counts(static_cast<size_t>(size_));
-  std::vector<int> displacements(static_cast<size_t>(size_));
+  std::vector<int>& int_counts = impl_->int_counts;
+  std::vector<int>& displacements = impl_->displacements;
+  int_counts.assign(static_cast<size_t>(size_), 0);
+  displacements.assign(static_cast<size_t>(size_), 0);
   int64_t total = 0;
   bool fits = true;
   for (int r = 0; r < size_; ++r) {

@@ -21,7 +21,12 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
     UpdateRange(params, grads, 0, params.size());
     return;
   }
-  for (const auto& [offset, count] : DenseRanges(layout_, *rows)) UpdateRange(params, grads, offset, count);
+  // Which tensors are row-sparse is fixed for a selection's lifetime: compute its ranges once.
+  if (ranges_for_ != rows) {
+    dense_ranges_ = DenseRanges(layout_, *rows);
+    ranges_for_ = rows;
+  }
+  for (const auto& [offset, count] : dense_ranges_) UpdateRange(params, grads, offset, count);
   for (int i = 0; i < rows->num_specs(); ++i) {
     if (!rows->sparse(i)) continue;
     const ParamSpec& spec = layout_.spec(i);

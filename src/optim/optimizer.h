@@ -43,6 +43,9 @@ class Optimizer {
  private:
   const ParamLayout& layout_;
   int64_t step_count_ = 0;
+  // DenseRanges of the last selection seen, kept so that a step allocates nothing.
+  const RowSelection* ranges_for_ = nullptr;
+  std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
 };
 
 // PyTorch's Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;

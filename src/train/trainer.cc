@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -338,8 +339,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       const bool minutes_due = chief_ && config_.checkpoint.every_minutes > 0 &&
                                SecondsSince(last_checkpoint_time) >= 60.0 * config_.checkpoint.every_minutes;
       // The collective decisions of this step, agreed in one small all-reduce.
-      std::vector<double> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
-                                 minutes_due ? 1.0 : 0.0};
+      std::array<double, 4> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
+                                   minutes_due ? 1.0 : 0.0};
       {
         InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 32);
         comm_.AllReduce(std::span<double>(agreed));

@@ -1,0 +1,97 @@
+// The steady-state training step allocates nothing: a run of 220 steps makes exactly as many heap
+// allocations as a run of 20 steps (both inside one epoch, logging and checkpoints off), so
+// nothing allocates per step. Counts every operator new of the process.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "comm/in_process_communicator.h"
+#include "comm/local_communicator.h"
+#include "model/ctr_model.h"
+#include "test_data.h"
+#include "train/trainer.h"
+
+namespace {
+std::atomic<int64_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, std::align_val_t align) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const size_t a = static_cast<size_t>(align);
+  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t align) { return operator new(size, align); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace ectrain::train {
+namespace {
+
+int64_t AllocationsOfARun(const RunConfig& config, comm::Communicator& comm) {
+  auto feed = DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size, 1);
+  EXPECT_TRUE(feed.ok());
+  const auto& schema = feed->schema();
+  model::CtrModel model(config.model, {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes});
+  Trainer trainer(config, comm, model, *feed);
+  const int64_t before = g_allocations.load();
+  auto result = trainer.Run(std::chrono::steady_clock::now());
+  EXPECT_TRUE(result.ok()) << result.status().message();
+  return g_allocations.load() - before;
+}
+
+// Each run trains afresh in its own output folder (same-length names: same string allocations).
+RunConfig Config(const std::string& dir, int64_t steps, int run) {
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.train.global_batch_size = 4;  // 375 steps in the first epoch
+  config.train.max_steps = steps;
+  config.train.log_every_steps = 1000000;
+  config.train.output_dir = dir + "/run_" + std::to_string(run);
+  config.comm.bucket_mb = 0.0005;  // several buckets: the communication thread is exercised
+  return config;
+}
+
+TEST(SteadyStateStep, MakesNoHeapAllocation) {
+  const std::string dir = ectrain::testing::TempDir("allocations");
+  ectrain::testing::PrepareSynthetic(dir, 2000, 3, /*users=*/400);  // the user table is row-sparse
+  comm::LocalCommunicator local;
+  AllocationsOfARun(Config(dir, 20, 0), local);  // first use: library and static set-up
+  const int64_t short_run = AllocationsOfARun(Config(dir, 20, 1), local);
+  const int64_t long_run = AllocationsOfARun(Config(dir, 220, 2), local);
+  EXPECT_EQ(long_run, short_run) << "200 more steps made " << long_run - short_run << " more allocations";
+}
+
+TEST(SteadyStateStep, MakesNoHeapAllocationWithTwoInProcessRanks) {
+  const std::string dir = ectrain::testing::TempDir("allocations_ranks");
+  ectrain::testing::PrepareSynthetic(dir, 2000, 3, /*users=*/400);
+  int64_t counts[3] = {0, 0, 0};
+  for (int run = 0; run < 3; ++run) {  // run 0: first use, library and static set-up
+    const int64_t steps = run < 2 ? 20 : 220;
+    const int64_t before = g_allocations.load();
+    Status status = comm::RunInProcess(2, [&](comm::Communicator& comm) {
+      RunConfig config = Config(dir, steps, run);
+      AllocationsOfARun(config, comm);
+      return Status::Ok();
+    });
+    ASSERT_TRUE(status.ok()) << status.message();
+    counts[run] = g_allocations.load() - before;
+  }
+  EXPECT_EQ(counts[2], counts[1]) << "200 more steps made " << counts[2] - counts[1] << " more allocations";
+}
+
+}  // namespace
+}  // namespace ectrain::train
