@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# ectrain beside PyTorch on the CPU (issue "Speed: an order of magnitude past PyTorch on the CPU"):
+# the same model, optimizer, loss and prepared data, one process with one thread each.
+#
+# Data: ROWS generated rows (default 2,000,000; seed SEED): three categorical columns (user: 60k
+# ids, item: 20k, category: 300, one per item; skewed popularity) and three dense columns; the click
+# label is drawn from a logistic model of per-user, per-item and per-category effects and the dense
+# values, so there is something to learn. Written as CSV with awk and converted once by
+# `ectrain prepare` (1% test rows); both trainers read the same T.h5 / E.h5. Cached under
+# /tmp/ectrain_vs_pytorch/rows<ROWS>_seed<SEED>/ between runs.
+# Model (both): embeddings of width 16 per categorical column + the 3 dense columns -> 64 ReLU ->
+# 32 ReLU -> 1, binary cross-entropy from logits (mean over the global batch), Adam lr 1e-3.
+# ectrain updates tables with global_batch * (16 * 4 + 8) < rows * 16 * 4 lazily (row-sparse);
+# bench/pytorch_reference.py matches it with nn.Embedding(sparse=True) + SparseAdam for exactly
+# those tables and Adam for the rest ("PyTorch sparse"), and is also run with dense embeddings
+# and plain Adam everywhere ("PyTorch dense", how most people write it).
+#
+# For global batch 32, 256 and 4096, each round runs (in an order reversed on even rounds):
+#   ectrain, EC_STEPS steps: its throughput and peak RSS (longer than PyTorch's runs: it is faster);
+#   ectrain, PT_STEPS steps: the test log-loss after exactly PyTorch's number of steps;
+#   PyTorch sparse and PyTorch dense, PT_STEPS steps: throughput, test log-loss, peak RSS.
+# Then (SCALING=1) 2 ranks: ectrain under mpirun -np 2 --bind-to none and PyTorch DDP (gloo, 2
+# processes x 1 thread, sparse variant) at global batch 2B for per-rank batch B = 256 and 4096,
+# against the 1-process runs of the same round. Throughput counts the step loop only in both
+# (forward, backward, gradient exchange, optimizer step), not start-up, data loading, the per-epoch
+# shuffle or the evaluation. Ratios are medians of per-round ratios (both runs from one round).
+# Writes the chart bench/vs_pytorch.png (PNG=path to change): samples/s against batch, log scales.
+#
+# Usage: bench/vs_pytorch.sh [RUNS] [ROWS]   (default 3 rounds, 2,000,000 rows; from anywhere)
+# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), EC_STEPS ("60000 12000 1000"),
+# PT_STEPS ("2000 1200 300"), steps per run for batch 32, 256 and 4096; QUIET_WAIT (5 s), the
+# longest wait before each run for an idle machine; PNG. About 10 minutes with the defaults on a 2-core machine.
+# Installs, when missing: python3-torch python3-h5py python3-matplotlib time libopenblas0-pthread.
+# Debian's torch 1.13 is linked against the generic libblas.so.3; the reference BLAS is 2-3x slower
+# than OpenBLAS at batch 4096, so PyTorch runs with LD_LIBRARY_PATH pointing at OpenBLAS (1 thread).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-3}
+ROWS=${2:-2000000}
+SEED=${SEED:-1}
+SCALING=${SCALING:-1}
+BATCHES=(32 256 4096)
+read -r -a EC_STEPS <<<"${EC_STEPS:-60000 12000 1000}"
+read -r -a PT_STEPS <<<"${PT_STEPS:-2000 1200 300}"
+PNG=${PNG:-bench/vs_pytorch.png}
+BUILD=${ECTRAIN_BUILD_DIR:-build}
+PY=/usr/bin/python3  # Debian's Python, which sees python3-torch and python3-h5py
+OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+NCORES=$(nproc)  # before OMP_NUM_THREADS, which nproc honours
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+TMP=$(mktemp -d /tmp/ectrain_vs_pytorch.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+# Packages.
+if ! $PY -c 'import torch, h5py, matplotlib' 2>/dev/null || [ ! -x /usr/bin/time ] || [ ! -f "$OPENBLAS/libblas.so.3" ]; then
+  pkgs="python3-torch python3-h5py python3-matplotlib time libopenblas0-pthread"
+  echo "installing $pkgs" >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs >"$TMP/apt.log" 2>&1 ||
+    { apt-get update >>"$TMP/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs >>"$TMP/apt.log" 2>&1; } ||
+    { tail -20 "$TMP/apt.log"; exit 1; }
+fi
+TORCH_ENV=(env LD_LIBRARY_PATH="$OPENBLAS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+
+# Others may be editing src/: build if the program is missing, retrying while the tree does not build.
+for try in 1 2 3 4 5; do
+  [ -x "$BUILD/src/ectrain" ] && break
+  cmake --build "$BUILD" -j2 >"$TMP/build.log" 2>&1 && break
+  echo "build failed (try $try), retrying in 60 s: $(grep -m1 -i error "$TMP/build.log")" >&2
+  sleep 60
+done
+# A private copy, so that a rebuild during the benchmark cannot change the program between rounds.
+cp "$BUILD/src/ectrain" "$TMP/ectrain"
+ECTRAIN=$TMP/ectrain
+
+# The data, cached by size and seed.
+DATA=/tmp/ectrain_vs_pytorch/rows${ROWS}_seed$SEED
+if [ ! -f "$DATA/E.h5" ]; then
+  echo "generating $ROWS rows and preparing them into $DATA" >&2
+  mkdir -p "$DATA.tmp"
+  awk -v n="$ROWS" -v seed="$SEED" 'function gauss() { return sqrt(-2 * log(1 - rand())) * cos(6.283185307 * rand()) }
+  BEGIN { srand(seed); NU = 60000; NI = 20000; NC = 300
+    for (c = 0; c < NC; c++) cb[c] = 0.4 * gauss()
+    for (u = 0; u < NU; u++) ub[u] = 0.6 * gauss()
+    for (i = 0; i < NI; i++) { ib[i] = 0.6 * gauss(); ic[i] = int(NC * rand()) }
+    print "user,item,category,d1,d2,d3,clicked"
+    for (r = 0; r < n; r++) {
+      u = int(NU * rand() ^ 2); i = int(NI * rand() ^ 2); c = ic[i]  # popular users and items: small ids
+      d1 = gauss(); d2 = 10 * rand(); d3 = -log(1 - rand())
+      z = -1.2 + ub[u] + ib[i] + cb[c] + 0.7 * d1 - 0.15 * (d2 - 5) + 0.3 * log(1 + d3)
+      printf "u%d,i%d,c%d,%.4f,%.3f,%.4f,%d\n", u, i, c, d1, d2, d3, (rand() < 1 / (1 + exp(-z)))
+    } }' >"$DATA.tmp/data.csv"
+  "$ECTRAIN" prepare --source "$DATA.tmp/data.csv" --label clicked --dense d1,d2,d3 --categorical user,item,category \
+    --train-out "$DATA.tmp/T.h5" --test-out "$DATA.tmp/E.h5" --test-fraction 0.01 >"$DATA.tmp/prepare.log"
+  rm "$DATA.tmp/data.csv"
+  rm -rf "$DATA" && mv "$DATA.tmp" "$DATA"
+fi
+
+# The ectrain configuration (the model of bench/pytorch_reference.py).
+cat >"$TMP/vs_pytorch.yaml" <<EOF
+data:
+  train: $DATA/T.h5
+  test: $DATA/E.h5
+  label: clicked
+  dense: [d1, d2, d3]
+  categorical: [user, item, category]
+model:
+  type: mlp
+  embedding_dim: 16
+  hidden_units: [64, 32]
+optimizer:
+  type: adam
+  learning_rate: 0.001
+  beta1: 0.9
+  beta2: 0.999
+  epsilon: 1.0e-8
+train:
+  epochs: 1000000
+  seed: 42
+  log_every_steps: 1000
+eval:
+  every_epochs: 0
+checkpoint:
+  every_steps: 0
+  keep_last: 1
+EOF
+
+field() { grep "\"event\":\"$2\"" "$1" | tail -1 | sed -E "s/.*\"$3\":([0-9.e+-]+).*/\1/"; }
+jfield() { sed -E "s/.*\"$2\": ([0-9.e+-]+).*/\1/" "$1"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Others share this machine. Before each run the script waits (up to QUIET_WAIT) until at most
+# NOISE_LIMIT (0.10) of all cores are busy over half a second, and records the run's "foreign
+# load": the CPU time that other processes used during it, as a share of the machine (/proc/stat's
+# busy time minus the run's own user+system time from the shell's `times`). Runs are not repeated.
+NOISE_LIMIT=${NOISE_LIMIT:-0.10}
+QUIET_WAIT=${QUIET_WAIT:-5}
+WAITED=0
+TICK=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+cpu_seconds() { awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] } v[NR] = n } END { print v[2] - v[1] }'; }
+wait_quiet() {
+  local start=$SECONDS b0
+  while [ $((SECONDS - start)) -lt "$QUIET_WAIT" ]; do
+    b0=$(busy_ticks); sleep 0.5
+    awk -v b="$(($(busy_ticks) - b0))" -v k="$TICK" -v n="$NCORES" -v l="$NOISE_LIMIT" 'BEGIN { exit !(b / k / 0.5 / n <= l) }' && break
+  done
+  WAITED=$((WAITED + SECONDS - start))
+}
+measured() {  # measured LOG COMMAND...: waits for a quiet machine, runs COMMAND (output to LOG), sets FOREIGN
+  local log=$1 b0 c0 t0 b1 c1 t1 rc=0
+  shift
+  wait_quiet
+  times >"$TMP/times"; c0=$(tail -1 "$TMP/times"); b0=$(busy_ticks); t0=$(date +%s.%N)
+  "$@" >"$log" 2>&1 || rc=$?
+  t1=$(date +%s.%N); b1=$(busy_ticks); times >"$TMP/times"; c1=$(tail -1 "$TMP/times")
+  FOREIGN=$(awk -v b="$((b1 - b0))" -v k="$TICK" -v c="$(printf '%s\n%s\n' "$c0" "$c1" | cpu_seconds)" \
+    -v w="$(awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }')" -v n="$NCORES" \
+    'BEGIN { f = (b / k - c) / (w * n); printf "%.3f", f < 0 ? 0 : f }')
+  [ $rc -eq 0 ] || { echo "failed ($rc): $*" >&2; tail -30 "$log" >&2; exit 1; }
+}
+
+# Each run appends "round samples/s test_log_loss peak_rss_MB foreign_load train_seconds steps" to $TMP/NAME.txt.
+ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
+  local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
+  local cmd=("$ECTRAIN" train "$TMP/vs_pytorch.yaml" --set train.global_batch_size="$batch"
+    --set train.max_steps="$steps" --set "train.output_dir=$dir")
+  [ "$ranks" -gt 1 ] && cmd=(mpirun -np "$ranks" --bind-to none "${cmd[@]}")
+  measured "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${cmd[@]}"
+  local m=$dir/metrics.jsonl
+  echo "$round $(field "$m" "done" samples_per_second) $(field "$m" "eval" log_loss)" \
+    "$(awk '{ print $2 / 1024 }' "$dir.rss") $FOREIGN $(field "$m" "done" train_seconds) $(field "$m" "done" steps)" >>"$TMP/$name.txt"
+  grep -m1 -oE "row-sparse embedding tables [0-9]+" "$dir.log" | grep -oE '[0-9]+$' >"$TMP/$name.tables"
+  rm -rf "$dir"  # the checkpoint
+}
+torch_run() {  # torch_run ROUND NAME RANKS GLOBAL_BATCH STEPS [--dense-adam]
+  local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
+  shift 5
+  measured "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${TORCH_ENV[@]}" "$PY" bench/pytorch_reference.py \
+    --train "$DATA/T.h5" --test "$DATA/E.h5" --batch "$batch" --steps "$steps" --ranks "$ranks" --threads 1 "$@"
+  grep '"trainer": "pytorch"' "$dir.log" >"$dir.json"
+  echo "$round $(jfield "$dir.json" samples_per_second) $(jfield "$dir.json" log_loss)" \
+    "$(awk '{ print $2 / 1024 }' "$dir.rss") $FOREIGN $(jfield "$dir.json" train_seconds) $(jfield "$dir.json" steps)" >>"$TMP/$name.txt"
+  jfield "$dir.json" row_sparse_tables >"$TMP/$name.tables"
+}
+
+# name|kind|ranks|global batch|steps|extra
+CONFIGS=()
+for i in "${!BATCHES[@]}"; do
+  b=${BATCHES[$i]}
+  CONFIGS+=("ec_$b|ectrain|1|$b|${EC_STEPS[$i]}|" "ecm_$b|ectrain|1|$b|${PT_STEPS[$i]}|"
+    "pts_$b|torch|1|$b|${PT_STEPS[$i]}|" "ptd_$b|torch|1|$b|${PT_STEPS[$i]}|--dense-adam")
+  if [ "$SCALING" = 1 ] && [ "$b" -ge 256 ]; then
+    CONFIGS+=("ec2_$b|ectrain|2|$((2 * b))|${EC_STEPS[$i]}|" "pt2_$b|torch|2|$((2 * b))|${PT_STEPS[$i]}|")
+  fi
+done
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+start_time=$SECONDS
+for round in $(seq "$RUNS"); do
+  order=$(seq 0 $((${#CONFIGS[@]} - 1)))
+  [ $((round % 2)) -eq 0 ] && order=$(echo "$order" | tac)
+  for i in $order; do
+    IFS='|' read -r name kind ranks batch steps extra <<<"${CONFIGS[$i]}"
+    echo "round $round/$RUNS: $name ($kind, $ranks rank(s), global batch $batch, $steps steps)" >&2
+    # shellcheck disable=SC2086  # extra is empty or one flag
+    if [ "$kind" = ectrain ]; then ectrain_run "$round" "$name" "$ranks" "$batch" "$steps"
+    else torch_run "$round" "$name" "$ranks" "$batch" "$steps" $extra; fi
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+col() { cut -d' ' -f"$2" "$TMP/$1.txt" | median; }
+ratio() { join <(cut -d' ' -f1,2 "$TMP/$1.txt" | sort) <(cut -d' ' -f1,2 "$TMP/$2.txt" | sort) |
+  awk '{ print $2 / $3 }' | median; }  # per round: samples/s of $1 over $2, then the median
+torch_version=$(grep -h -m1 -oE '"torch": "[^"]+"' "$TMP"/pts_32_1.json | cut -d'"' -f4)
+
+echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+  "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"); $(date -u +%F)"
+echo "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); PyTorch $torch_version (Debian python3-torch, CPU, OpenBLAS" \
+  "$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null)); Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$');" \
+  "1 thread per process (OMP_NUM_THREADS=1, torch.set_num_threads(1))"
+echo "data: $ROWS generated rows (seed $SEED), $(grep -oE 'train: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows' | head -1) for training," \
+  "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test; vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
+echo "rounds: $RUNS (medians; ratios: medians of per-round ratios); $(((SECONDS - start_time) / 60)) min; load average before/after: $load_before / $load_after"
+all=$(cat "$TMP"/*.txt | cut -d' ' -f5)
+echo "foreign load (CPU of other processes during a run, share of the machine): median $(echo "$all" | median)," \
+  "max $(echo "$all" | sort -g | tail -1); waited for a quiet machine: $WAITED s"
+echo
+echo "Throughput, 1 process x 1 thread (samples/s, step loop only)"
+echo
+echo "| global batch | steps ectrain / PyTorch | row-sparse tables | ectrain | PyTorch sparse | PyTorch dense | ectrain / PyTorch sparse | ectrain / PyTorch dense |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for i in "${!BATCHES[@]}"; do
+  b=${BATCHES[$i]}
+  printf '| %s | %s / %s | %s | %.0f | %.0f | %.0f | %.1f | %.1f |\n' "$b" "${EC_STEPS[$i]}" "${PT_STEPS[$i]}" \
+    "$(cat "$TMP/ec_$b.tables")" "$(col "ec_$b" 2)" "$(col "pts_$b" 2)" "$(col "ptd_$b" 2)" \
+    "$(ratio "ec_$b" "pts_$b")" "$(ratio "ec_$b" "ptd_$b")"
+done
+echo
+echo "Same training, same steps (PyTorch's): test log-loss ($(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') of E.h5); peak RSS (/usr/bin/time)"
+echo
+echo "| global batch | steps | log-loss ectrain | PyTorch sparse | PyTorch dense | ectrain vs PyTorch sparse | peak RSS (MB) ectrain | PyTorch sparse | PyTorch dense |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+for i in "${!BATCHES[@]}"; do
+  b=${BATCHES[$i]}
+  ec=$(col "ecm_$b" 3)
+  pts=$(col "pts_$b" 3)
+  printf '| %s | %s | %.4f | %.4f | %.4f | %+.2f%% | %.0f | %.0f | %.0f |\n' "$b" "${PT_STEPS[$i]}" "$ec" "$pts" "$(col "ptd_$b" 3)" \
+    "$(awk -v a="$ec" -v b="$pts" 'BEGIN { print (a / b - 1) * 100 }')" "$(col "ec_$b" 4)" "$(col "pts_$b" 4)" "$(col "ptd_$b" 4)"
+done
+if [ "$SCALING" = 1 ]; then
+  echo
+  echo "2 ranks (global batch 2B) vs 1 (B): ectrain mpirun -np 2 --bind-to none; PyTorch DDP, gloo, sparse variant, 2 processes x 1 thread"
+  echo
+  echo "| per-rank batch | ectrain 1 rank | ectrain 2 ranks | ectrain 2 / 1 | PyTorch 1 process | PyTorch DDP 2 | PyTorch 2 / 1 | ectrain / PyTorch, 2 ranks |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  for b in "${BATCHES[@]}"; do
+    [ -f "$TMP/ec2_$b.txt" ] || continue
+    printf '| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.1f |\n' "$b" "$(col "ec_$b" 2)" "$(col "ec2_$b" 2)" \
+      "$(ratio "ec2_$b" "ec_$b")" "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
+  done
+fi
+echo
+echo "per-round ratios (round: ectrain / PyTorch sparse, ectrain / PyTorch dense):"
+for b in "${BATCHES[@]}"; do
+  echo "  batch $b: $(join <(cut -d' ' -f1,2 "$TMP/ec_$b.txt" | sort) <(cut -d' ' -f1,2 "$TMP/pts_$b.txt" | sort) |
+    join - <(cut -d' ' -f1,2 "$TMP/ptd_$b.txt" | sort) | awk '{ printf "%s: %.1f %.1f; ", $1, $2 / $3, $2 / $4 }')"
+done
+echo "per run (round: samples/s, test log-loss, peak RSS MB, foreign load):"
+for c in "${CONFIGS[@]}"; do
+  name=${c%%|*}
+  echo "  $name: $(awk '{ printf "%s: %.0f %.4f %.0f %.2f; ", $1, $2, $3, $4, $5 }' "$TMP/$name.txt")"
+done
+
+# The chart: samples/s against global batch, log scales.
+{
+  for b in "${BATCHES[@]}"; do
+    echo "$b $(ratio "ec_$b" "pts_$b") $(col "ec_$b" 2) $(col "pts_$b" 2) $(col "ptd_$b" 2)" \
+      "$([ -f "$TMP/ec2_$b.txt" ] && echo "$(col "ec2_$b" 2) $(col "pt2_$b" 2)")"
+  done
+} >"$TMP/chart.txt"
+MPLBACKEND=Agg $PY - "$TMP/chart.txt" "$PNG" "$ROWS" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" <<'EOF'
+import sys
+import matplotlib.pyplot as plt
+rows = [list(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+# Columns: batch, ectrain / PyTorch sparse (median of per-round ratios), medians of ectrain, PyTorch
+# sparse, PyTorch dense, and (when run) ectrain 2 ranks, PyTorch DDP 2 processes.
+b = [r[0] for r in rows]
+for col, label, style in [(2, "ectrain", "o-"), (3, "PyTorch, SparseAdam for large tables", "s--"),
+                          (4, "PyTorch, dense Adam", "^:")]:
+    ax.plot(b, [r[col] for r in rows], style, label=label)
+for r in rows:
+    ax.annotate(f"{r[1]:.1f}x PyTorch sparse", (r[0], r[2]), textcoords="offset points", xytext=(0, 9), ha="center",
+                fontsize=8)
+two = [r for r in rows if len(r) >= 7]
+if two:
+    ax.plot([r[0] for r in two], [r[5] for r in two], "o", mfc="none", ms=9, color="C0", label="ectrain, 2 ranks (batch B each)")
+    ax.plot([r[0] for r in two], [r[6] for r in two], "s", mfc="none", ms=9, color="C1", label="PyTorch DDP, 2 processes")
+ax.margins(x=0.15)
+ax.set_xscale("log", base=2)
+ax.set_yscale("log")
+ax.set_ylim(min(min(r[2:]) for r in rows) / 2, 4 * max(max(r[2:]) for r in rows))  # room for the labels
+ax.set_xticks(b)
+ax.set_xticklabels([str(int(x)) for x in b])
+ax.set_xlabel("batch per process (global batch for 1 process)")
+ax.set_ylabel("training samples / s (step loop)")
+ax.set_title(f"CTR MLP, {int(float(sys.argv[3])):,} rows, 1 thread per process\n{sys.argv[4]}", fontsize=9)
+ax.grid(True, which="both", alpha=0.3)
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig(sys.argv[2])
+EOF
+echo
+echo "chart: $PNG"
