@@ -117,7 +117,14 @@ void GradSync::Synchronize(ParamArena& grads) {
     changed_.wait(lock, [this] { return in_flight_ == 0; });
     for (const Bucket& b : buckets_) bytes_last_step_ += b.count * 4;
   }
-  if (!sparse_specs_.empty()) {
+  if (!sparse_specs_.empty() && comm_.size() == 1) {
+    // One rank: its rows are the sums already; only the optimizer's row list is needed.
+    for (int t : sparse_specs_) {
+      std::vector<int64_t>& ids = selection_.rows(t);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    }
+  } else if (!sparse_specs_.empty()) {
     // This rank's rows: per table, the count and the sorted unique ids; then their gradient rows.
     ids_send_.clear();
     rows_send_.clear();
