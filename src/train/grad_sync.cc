@@ -38,6 +38,9 @@ GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t 
     ++b.num_specs;
     bucket_of_spec_[i] = static_cast<int>(buckets_.size()) - 1;
   }
+  // The queue never holds more than every bucket: reserved now, so how far the communication
+  // thread lags behind (load, scheduling) never makes a step allocate.
+  queue_.reserve(buckets_.size());
   if (buckets_.size() > 1) comm_thread_ = std::thread([this] { CommLoop(); });
 }
 
