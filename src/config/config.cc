@@ -206,6 +206,8 @@ std::vector<Key> Keys(RunConfig& c) {
       StringKey("data", "label", &c.data.label, {}, "label column (values in [0, 1])"),
       StringListKey("data", "dense", &c.data.dense, "numeric input columns"),
       StringListKey("data", "categorical", &c.data.categorical, "categorical id columns (one embedding each)"),
+      StringListKey("data", "multi_valued", &c.data.multi_valued,
+                    "multi-valued categorical columns, e.g. genres or title tokens (one pooled embedding each)"),
       IntMapKey("data", "vocab_sizes", &c.data.vocab_sizes, 1,
                 "ids per categorical column, for files not written by `ectrain prepare`"),
       StringKey("prepare", "source", &c.prepare.source, {}, "CSV file with a header row, for `ectrain prepare`"),

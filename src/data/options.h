@@ -14,6 +14,8 @@ struct DataOptions {
   std::string label;
   std::vector<std::string> dense;
   std::vector<std::string> categorical;
+  // Multi-valued categorical columns (CSR groups: NAME/values, NAME/offsets); one pooled embedding each.
+  std::vector<std::string> multi_valued;
   // For files not written by `ectrain prepare`: ids of column c lie in [0, vocab_sizes[c]).
   std::map<std::string, int64_t> vocab_sizes;
 };

@@ -41,6 +41,8 @@ std::string FeatureSchema::ToJson() const {
                     {"dense", dense},
                     {"categorical", categorical},
                     {"vocab_sizes", vocab_sizes},
+                    {"multi_valued", multi_valued},
+                    {"multi_vocab_sizes", multi_vocab_sizes},
                     {"dense_stats", stats},
                     {"vocabularies", vocabularies}};
   return doc.dump(2);
@@ -57,6 +59,8 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
     schema.dense = doc.at("dense").get<std::vector<std::string>>();
     schema.categorical = doc.at("categorical").get<std::vector<std::string>>();
     schema.vocab_sizes = doc.at("vocab_sizes").get<std::vector<int64_t>>();
+    schema.multi_valued = doc.value("multi_valued", json::array()).get<std::vector<std::string>>();
+    schema.multi_vocab_sizes = doc.value("multi_vocab_sizes", json::array()).get<std::vector<int64_t>>();
     for (const json& s : doc.value("dense_stats", json::array())) {
       schema.dense_stats.push_back({s.at("fill_value").get<double>(), s.at("mean").get<double>(),
                                     s.at("stddev").get<double>()});
@@ -71,6 +75,11 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
     return DataError(where + ": feature schema has " + std::to_string(schema.vocab_sizes.size()) +
                      " vocab_sizes for " + std::to_string(schema.categorical.size()) +
                      " categorical columns; re-run `ectrain prepare`");
+  }
+  if (schema.multi_vocab_sizes.size() != schema.multi_valued.size()) {
+    return DataError(where + ": feature schema has " + std::to_string(schema.multi_vocab_sizes.size()) +
+                     " multi_vocab_sizes for " + std::to_string(schema.multi_valued.size()) +
+                     " multi-valued columns; re-run `ectrain prepare`");
   }
   if (schema.has_preprocessing() && (schema.dense_stats.size() != schema.dense.size() ||
                                      schema.vocabularies.size() != schema.categorical.size())) {

@@ -28,6 +28,10 @@ struct FeatureSchema {
   std::vector<std::string> dense;        // model order
   std::vector<std::string> categorical;  // model order
   std::vector<int64_t> vocab_sizes;      // per categorical column: ids lie in [0, size)
+  // Multi-valued categorical columns (genres, title tokens): CSR in the file (a group NAME with
+  // datasets `values` and `offsets`), one pooled embedding each in the model.
+  std::vector<std::string> multi_valued;  // model order
+  std::vector<int64_t> multi_vocab_sizes;  // parallel to multi_valued: ids lie in [0, size)
 
   // Preprocessing, present when the data was written by `ectrain prepare` (empty otherwise).
   std::vector<DenseColumnStats> dense_stats;            // parallel to `dense`

@@ -315,13 +315,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       double local_loss = 0;
       grad_sync_.BeginStep(grads_);
       for (int64_t k = 0; k < micro_batches; ++k) {
-        BatchView micro = batch;
-        const int64_t begin = batch.num_rows * k / micro_batches;
-        const int64_t end = batch.num_rows * (k + 1) / micro_batches;
-        micro.num_rows = end - begin;
-        micro.dense += begin * batch.num_dense;
-        micro.categorical += begin * batch.num_categorical;
-        micro.labels += begin;
+        const BatchView micro = SliceRows(batch, batch.num_rows * k / micro_batches,
+                                          batch.num_rows * (k + 1) / micro_batches);
         // Buckets may start only once the last micro-batch has made the gradients final.
         local_loss += model_.ForwardBackward(micro, params_, grads_, 1.0f / static_cast<float>(global_rows),
                                              &grad_sync_.selection(), k + 1 == micro_batches ? &grad_sync_ : nullptr);
