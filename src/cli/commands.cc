@@ -19,7 +19,8 @@ namespace ectrain::cli {
 namespace {
 
 model::FeatureShape ShapeOf(const data::FeatureSchema& schema) {
-  return {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes};
+  return {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes, schema.multi_valued,
+          schema.multi_vocab_sizes};
 }
 
 comm::Backend BackendOf(const std::string& name) {

@@ -55,6 +55,32 @@ void EmbeddingScatterAdd(const int32_t* ids, int64_t id_stride, int64_t batch, c
   }
 }
 
+void EmbeddingBagMean(const int64_t* offsets, const int32_t* ids, int64_t batch, const float* table, int64_t dim,
+                      float* out, int64_t out_stride, int64_t col_offset) {
+  for (int64_t r = 0; r < batch; ++r) {
+    auto pooled = Row(out + r * out_stride + col_offset, dim);
+    pooled.setZero();
+    const int64_t begin = offsets[r];
+    const int64_t end = offsets[r + 1];
+    if (begin == end) continue;
+    for (int64_t k = begin; k < end; ++k) pooled += ConstRow(table + static_cast<int64_t>(ids[k]) * dim, dim);
+    pooled *= 1.0f / static_cast<float>(end - begin);
+  }
+}
+
+void EmbeddingBagMeanBackward(const int64_t* offsets, const int32_t* ids, int64_t batch, const float* dout,
+                              int64_t dout_stride, int64_t col_offset, int64_t dim, float* dtable) {
+  for (int64_t r = 0; r < batch; ++r) {
+    const int64_t begin = offsets[r];
+    const int64_t end = offsets[r + 1];
+    if (begin == end) continue;
+    const float share = 1.0f / static_cast<float>(end - begin);
+    for (int64_t k = begin; k < end; ++k) {
+      Row(dtable + static_cast<int64_t>(ids[k]) * dim, dim) += share * ConstRow(dout + r * dout_stride + col_offset, dim);
+    }
+  }
+}
+
 float Sigmoid(float z) {
   if (z >= 0) return 1.0f / (1.0f + std::exp(-z));
   float e = std::exp(z);

@@ -28,6 +28,14 @@ void EmbeddingGather(const int32_t* ids, int64_t id_stride, int64_t batch, const
 void EmbeddingScatterAdd(const int32_t* ids, int64_t id_stride, int64_t batch, const float* dout,
                          int64_t dout_stride, int64_t col_offset, int64_t dim, float* dtable);
 
+// Embedding bag, mean pooling: out(r, col_offset + 0..dim) = mean of table(ids, :) over row r's
+// ids (CSR: offsets[r] .. offsets[r + 1] into `ids`); a row with no ids gives zeros.
+void EmbeddingBagMean(const int64_t* offsets, const int32_t* ids, int64_t batch, const float* table, int64_t dim,
+                      float* out, int64_t out_stride, int64_t col_offset);
+// The adjoint: dtable(id, :) += dout(r, col_offset + 0..dim) / (number of row r's ids), for each id of row r.
+void EmbeddingBagMeanBackward(const int64_t* offsets, const int32_t* ids, int64_t batch, const float* dout,
+                              int64_t dout_stride, int64_t col_offset, int64_t dim, float* dtable);
+
 // Binary cross-entropy from logits, computed stably: max(z,0) - z*y + log(1 + exp(-|z|)).
 // Returns the sum over the batch; writes dlogits = (sigmoid(z) - y) * scale when not null.
 double BceWithLogits(const float* logits, const float* labels, int64_t n, float scale, float* dlogits);

@@ -10,11 +10,16 @@ namespace ectrain::model {
 
 CtrModel::CtrModel(const ModelOptions& options, FeatureShape features)
     : features_(std::move(features)), embedding_dim_(options.embedding_dim) {
-  const int64_t num_fields = static_cast<int64_t>(features_.categorical_names.size());
+  // Input row: [categorical embeddings | pooled bag embeddings | dense columns].
+  const int64_t num_fields = static_cast<int64_t>(features_.categorical_names.size() + features_.bag_names.size());
   input_width_ = num_fields * embedding_dim_ + features_.num_dense;
-  for (int64_t f = 0; f < num_fields; ++f) {
+  for (size_t f = 0; f < features_.categorical_names.size(); ++f) {
     embedding_tables_.push_back(layout_.Add("embedding/" + features_.categorical_names[f],
                                             features_.vocab_sizes[f], embedding_dim_, ParamKind::kEmbedding));
+  }
+  for (size_t b = 0; b < features_.bag_names.size(); ++b) {
+    bag_tables_.push_back(layout_.Add("embedding_bag/" + features_.bag_names[b], features_.bag_vocab_sizes[b],
+                                      embedding_dim_, ParamKind::kEmbedding));
   }
   int64_t in = input_width_;
   std::vector<int64_t> widths = options.hidden_units;
@@ -66,7 +71,13 @@ void CtrModel::ForwardInto(const BatchView& batch, const ParamArena& params) {
     kernels::EmbeddingGather(batch.categorical + f, batch.num_categorical, rows, params.data() + table.offset,
                              embedding_dim_, input, input_width_, static_cast<int64_t>(f) * embedding_dim_);
   }
-  const int64_t dense_offset = static_cast<int64_t>(embedding_tables_.size()) * embedding_dim_;
+  for (size_t b = 0; b < bag_tables_.size(); ++b) {
+    const BagColumnView& bag = batch.bags[b];
+    kernels::EmbeddingBagMean(bag.offsets + batch.bag_row_begin, bag.values, rows,
+                              params.data() + layout_.spec(bag_tables_[b]).offset, embedding_dim_, input, input_width_,
+                              BagColumn(b));
+  }
+  const int64_t dense_offset = BagColumn(bag_tables_.size());
   for (int64_t r = 0; r < rows; ++r) {
     std::memcpy(input + r * input_width_ + dense_offset, batch.dense + r * batch.num_dense,
                 static_cast<size_t>(batch.num_dense) * sizeof(float));
@@ -103,7 +114,7 @@ double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& param
     float* dy = gradients_[i + 1].data();  // (rows, l.out)
     if (i + 1 < layers_.size()) kernels::ReluBackward(activations_[i + 1].data(), dy, rows * l.out);
     // The input gradient is needed below the first layer only when there are embeddings.
-    bool need_dx = i > 0 || !embedding_tables_.empty();
+    bool need_dx = i > 0 || !embedding_tables_.empty() || !bag_tables_.empty();
     kernels::DenseBackward(activations_[i].data(), params.data() + layout_.spec(l.weight).offset, dy, rows, l.in,
                            l.out, grads.data() + layout_.spec(l.weight).offset,
                            grads.data() + layout_.spec(l.bias).offset, need_dx ? gradients_[i].data() : nullptr);
@@ -122,6 +133,17 @@ double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& param
       for (int64_t r = 0; r < rows; ++r) ids.push_back(batch.categorical[r * batch.num_categorical + f]);
     }
     if (ready != nullptr) ready->OnGradientReady(embedding_tables_[f]);
+  }
+  for (size_t b = 0; b < bag_tables_.size(); ++b) {
+    const BagColumnView& bag = batch.bags[b];
+    const int64_t* offsets = bag.offsets + batch.bag_row_begin;
+    kernels::EmbeddingBagMeanBackward(offsets, bag.values, rows, gradients_[0].data(), input_width_, BagColumn(b),
+                                      embedding_dim_, grads.data() + layout_.spec(bag_tables_[b]).offset);
+    if (touched != nullptr && touched->sparse(bag_tables_[b])) {
+      std::vector<int64_t>& ids = touched->rows(bag_tables_[b]);
+      for (int64_t k = offsets[0]; k < offsets[rows]; ++k) ids.push_back(bag.values[k]);
+    }
+    if (ready != nullptr) ready->OnGradientReady(bag_tables_[b]);
   }
   return loss;
 }

@@ -1,4 +1,5 @@
-// CtrModel: the seed's click/purchase model. Each categorical field has an embedding table;
+// CtrModel: the seed's click/purchase model. Each categorical field has an embedding table, and
+// each multi-valued field (genres, title tokens) one whose rows are averaged over the row's ids;
 // the embeddings and the dense columns are concatenated and go through Dense+ReLU hidden
 // layers and a Dense(1) output whose logit is scored with binary cross-entropy.
 // (The seed's one-hot -> Dense(64) is this with per-field embeddings feeding the first layer.)
@@ -21,6 +22,8 @@ struct FeatureShape {
   int num_dense = 0;
   std::vector<std::string> categorical_names;
   std::vector<int64_t> vocab_sizes;  // parallel to categorical_names
+  std::vector<std::string> bag_names;    // multi-valued fields: one mean-pooled embedding each
+  std::vector<int64_t> bag_vocab_sizes;  // parallel to bag_names
 };
 
 class CtrModel {
@@ -52,6 +55,10 @@ class CtrModel {
   };
 
   void EnsureWorkspace(int64_t rows);
+  // First input column of multi-valued field `b` (b == number of fields: the dense columns').
+  int64_t BagColumn(size_t b) const {
+    return static_cast<int64_t>(embedding_tables_.size() + b) * embedding_dim_;
+  }
   void ForwardInto(const BatchView& batch, const ParamArena& params);
 
   FeatureShape features_;
@@ -59,6 +66,7 @@ class CtrModel {
   int64_t input_width_;
   ParamLayout layout_;
   std::vector<int> embedding_tables_;  // ParamSpec index per categorical field
+  std::vector<int> bag_tables_;        // ParamSpec index per multi-valued field
   std::vector<DenseLayer> layers_;     // hidden layers, then the output layer
 
   int64_t workspace_rows_ = 0;

@@ -125,6 +125,33 @@ TEST(EmbeddingKernels, GatherAndScatterAddAreAdjoint) {
   EXPECT_FLOAT_EQ(out[3 * out_width + dim + 2], table[0 * dim + 2]);
 }
 
+TEST(EmbeddingKernels, BagMeanAndItsBackwardAreAdjoint) {
+  const int64_t vocab = 6, dim = 3, batch = 4;
+  auto table = RandomVector(vocab * dim, 9);
+  const std::vector<int64_t> offsets{0, 3, 3, 4, 6};  // rows with 3, 0, 1 and 2 ids
+  const std::vector<int32_t> ids{5, 1, 5, 2, 0, 4};
+  const int64_t out_width = dim + 2;
+  auto r = RandomVector(batch * out_width, 10);
+  auto loss = [&] {
+    std::vector<float> out(batch * out_width, 7.0f);
+    EmbeddingBagMean(offsets.data(), ids.data(), batch, table.data(), dim, out.data(), out_width, 1);
+    double s = 0;
+    for (int64_t row = 0; row < batch; ++row) {
+      for (int64_t c = 1; c <= dim; ++c) s += static_cast<double>(r[row * out_width + c]) * out[row * out_width + c];
+    }
+    return s;
+  };
+  std::vector<float> dtable(vocab * dim, 0.0f);
+  EmbeddingBagMeanBackward(offsets.data(), ids.data(), batch, r.data(), out_width, 1, dim, dtable.data());
+  ExpectClose(dtable, NumericGradient(table, loss), 1e-3);
+  std::vector<float> out(batch * out_width, 7.0f);
+  EmbeddingBagMean(offsets.data(), ids.data(), batch, table.data(), dim, out.data(), out_width, 1);
+  EXPECT_FLOAT_EQ(out[0 * out_width + 1], (2 * table[5 * dim] + table[1 * dim]) / 3);  // a repeated id counts twice
+  EXPECT_FLOAT_EQ(out[1 * out_width + 2], 0.0f) << "a row without ids pools to zeros";
+  EXPECT_FLOAT_EQ(out[1 * out_width + 0], 7.0f) << "columns outside the field are left alone";
+  EXPECT_FLOAT_EQ(out[2 * out_width + 3], table[2 * dim + 2]);
+}
+
 TEST(BceWithLogits, MatchesDefinitionAndIsStableForLargeLogits) {
   std::vector<float> z{0.0f, 2.0f, -3.0f}, y{1.0f, 0.0f, 1.0f};
   double expected = 0;

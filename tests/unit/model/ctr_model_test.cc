@@ -73,6 +73,55 @@ TEST(CtrModel, GradientMatchesFiniteDifferences) {
   EXPECT_EQ(checked, model.layout().num_parameters());
 }
 
+// The same check with a multi-valued field (rows of 0..3 ids, repeats included), pooled by mean.
+TEST(CtrModel, GradientMatchesFiniteDifferencesWithAMultiValuedField) {
+  Fixture f(7);
+  f.shape.bag_names = {"genres"};
+  f.shape.bag_vocab_sizes = {5};
+  std::vector<int64_t> offsets{0};
+  std::vector<int32_t> values;
+  Rng rng(21);
+  for (int r = 0; r < 7; ++r) {
+    const int n = r % 4;
+    for (int k = 0; k < n; ++k) values.push_back(static_cast<int32_t>(rng.Below(5)));
+    offsets.push_back(static_cast<int64_t>(values.size()));
+  }
+  const BagColumnView bag{offsets.data(), values.data()};
+  BatchView batch = f.batch;
+  batch.bags = &bag;
+  batch.num_bags = 1;
+  CtrModel model(ModelOptions{"mlp", 3, {5}}, f.shape);
+  EXPECT_EQ(model.layout().spec(2).name, "embedding_bag/genres");
+  EXPECT_EQ(model.layout().spec(3).rows, 3 * 3 + 3);  // two embeddings + one pooled bag + three dense
+  ParamArena params(model.layout()), grads(model.layout()), scratch(model.layout());
+  model.Initialize(params, 8);
+  for (int64_t i = 0; i < params.size(); ++i) params.data()[i] += static_cast<float>(rng.Uniform(-0.2, 0.2));
+  const float scale = 1.0f / 7;
+  // Rows 2..6 only: the bag's row numbering starts where the view does.
+  const BatchView slice = SliceRows(batch, 2, 7);
+  RowSelection touched;
+  touched.Reset(static_cast<int>(model.layout().specs().size()));
+  touched.SetSparse(2, true);
+  model.ForwardBackward(slice, params, grads, scale, &touched);
+  std::vector<int64_t> expected_ids(values.begin() + offsets[2], values.end());
+  EXPECT_EQ(touched.rows(2), expected_ids);
+  auto loss = [&] { return scale * model.ForwardBackward(slice, params, scratch, scale); };
+  const double h = 1e-3;
+  for (const auto& spec : model.layout().specs()) {
+    for (int64_t j = 0; j < spec.size(); ++j) {
+      float& p = params.data()[spec.offset + j];
+      const float saved = p;
+      p = static_cast<float>(saved + h);
+      const double up = loss();
+      p = static_cast<float>(saved - h);
+      const double down = loss();
+      p = saved;
+      const double numeric = (up - down) / (2 * h);
+      EXPECT_NEAR(grads.data()[spec.offset + j], numeric, 2e-3 * (1 + std::fabs(numeric))) << spec.name << "[" << j << "]";
+    }
+  }
+}
+
 TEST(CtrModel, ForwardGivesTheLogitsTheLossUses) {
   Fixture f(5);
   CtrModel model(ModelOptions{"mlp", 4, {8}}, f.shape);
