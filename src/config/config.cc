@@ -219,11 +219,33 @@ std::vector<Key> Keys(RunConfig& c) {
       StringKey("model", "type", &c.model.type, {"mlp"}, "model architecture"),
       IntKey("model", "embedding_dim", &c.model.embedding_dim, 1, 4096, "width of each categorical embedding"),
       IntListKey("model", "hidden_units", &c.model.hidden_units, 1, 65536, "hidden layer widths (ReLU)"),
-      StringKey("optimizer", "type", &c.optimizer.type, {"adam", "sgd"}, "optimizer"),
-      RealKey("optimizer", "learning_rate", &c.optimizer.learning_rate, 0.0, true, 100.0, "step size"),
-      RealKey("optimizer", "beta1", &c.optimizer.beta1, 0.0, false, 0.999999, "Adam first-moment decay"),
-      RealKey("optimizer", "beta2", &c.optimizer.beta2, 0.0, false, 0.999999999, "Adam second-moment decay"),
-      RealKey("optimizer", "epsilon", &c.optimizer.epsilon, 0.0, true, 1.0, "Adam denominator guard"),
+      StringKey("optimizer", "type", &c.optimizer.type, {"sgd", "rmsprop", "adagrad", "adam", "adamw"}, "optimizer"),
+      RealKey("optimizer", "learning_rate", &c.optimizer.learning_rate, 0.0, true, 100.0,
+              "step size (the peak, after warm-up)"),
+      RealKey("optimizer", "beta1", &c.optimizer.beta1, 0.0, false, 0.999999, "Adam/AdamW first-moment decay"),
+      RealKey("optimizer", "beta2", &c.optimizer.beta2, 0.0, false, 0.999999999, "Adam/AdamW second-moment decay"),
+      RealKey("optimizer", "epsilon", &c.optimizer.epsilon, 0.0, true, 1.0,
+              "denominator guard of RMSprop, Adagrad, Adam, AdamW"),
+      RealKey("optimizer", "momentum", &c.optimizer.momentum, 0.0, false, 0.999999, "SGD momentum (0: none)"),
+      BoolKey("optimizer", "nesterov", &c.optimizer.nesterov, "SGD: Nesterov momentum (needs momentum > 0)"),
+      RealKey("optimizer", "rho", &c.optimizer.rho, 0.0, false, 0.999999, "RMSprop: decay of the mean square"),
+      RealKey("optimizer", "weight_decay", &c.optimizer.weight_decay, 0.0, false, 1.0,
+              "decay of dense weights: L2 (decoupled for adamw); biases never decay"),
+      RealKey("optimizer", "embedding_weight_decay", &c.optimizer.embedding_weight_decay, 0.0, false, 1.0,
+              "decay of embedding tables (touched rows only when row-sparse)"),
+      RealKey("optimizer", "clip_norm", &c.optimizer.clip_norm, 0.0, false, 1e9,
+              "clip the global gradient norm (over all ranks) to this; 0: off"),
+      StringKey("optimizer", "schedule", &c.optimizer.schedule, {"constant", "step", "cosine"},
+                "learning-rate schedule after the warm-up"),
+      IntKey("optimizer", "warmup_steps", &c.optimizer.warmup_steps, 0, kMaxInt,
+             "linear warm-up from 0 over this many steps"),
+      IntKey("optimizer", "decay_every_steps", &c.optimizer.decay_every_steps, 1, kMaxInt,
+             "step schedule: multiply by decay_factor every this many steps"),
+      RealKey("optimizer", "decay_factor", &c.optimizer.decay_factor, 0.0, false, 1.0, "step schedule factor"),
+      RealKey("optimizer", "min_learning_rate", &c.optimizer.min_learning_rate, 0.0, false, 100.0,
+              "cosine schedule: the rate at the last step"),
+      IntKey("optimizer", "scale_with_batch", &c.optimizer.scale_with_batch, 0, 1 << 24,
+             "if > 0: learning_rate is for this global batch and scales linearly with train.global_batch_size"),
       IntKey("train", "epochs", &c.train.epochs, 1, 1000000, "passes over the training data"),
       IntKey("train", "global_batch_size", &c.train.global_batch_size, 1, 1 << 24,
              "rows per step summed over all ranks"),
@@ -328,6 +350,12 @@ Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::
 }
 
 Status CrossCheck(const RunConfig& c, const std::string& source) {
+  if (c.optimizer.nesterov && (c.optimizer.type != "sgd" || c.optimizer.momentum <= 0)) {
+    return InvalidArgument(source + ": optimizer.nesterov needs optimizer.type: sgd and optimizer.momentum > 0");
+  }
+  if (c.optimizer.schedule == "cosine" && c.optimizer.min_learning_rate > c.optimizer.learning_rate) {
+    return InvalidArgument(source + ": optimizer.min_learning_rate is above optimizer.learning_rate; lower it");
+  }
   if (c.prepare.delimiter.size() != 1) {
     return InvalidArgument(source + ": prepare.delimiter: must be one character, got '" + c.prepare.delimiter + "'");
   }

@@ -9,56 +9,145 @@ using Array = Eigen::Map<Eigen::ArrayXf>;
 using ConstArray = Eigen::Map<const Eigen::ArrayXf>;
 }  // namespace
 
-std::unique_ptr<Optimizer> Optimizer::Create(const OptimOptions& options, const ParamLayout& layout) {
-  if (options.type == "sgd") return std::make_unique<Sgd>(options, layout);
-  return std::make_unique<Adam>(options, layout);
+std::unique_ptr<Optimizer> Optimizer::Create(const OptimOptions& options, const ParamLayout& layout, RunShape shape) {
+  if (options.type == "sgd") return std::make_unique<Sgd>(options, layout, shape);
+  if (options.type == "rmsprop") return std::make_unique<RmsProp>(options, layout, shape);
+  if (options.type == "adagrad") return std::make_unique<Adagrad>(options, layout, shape);
+  return std::make_unique<Adam>(options, layout, shape, /*decoupled_decay=*/options.type == "adamw");
+}
+
+float Optimizer::DecayOf(const ParamSpec& spec) const {
+  switch (spec.kind) {
+    case ParamKind::kDenseWeight: return static_cast<float>(options_.weight_decay);
+    case ParamKind::kEmbedding: return static_cast<float>(options_.embedding_weight_decay);
+    case ParamKind::kBias: return 0.0f;
+  }
+  return 0.0f;
+}
+
+double Optimizer::GradientNorm(const ParamArena& grads, const RowSelection* rows) const {
+  double sum = 0;
+  for (const Range& r : ranges_) sum += ConstArray(grads.data() + r.offset, r.count).matrix().squaredNorm();
+  if (rows != nullptr) {
+    for (int i = 0; i < rows->num_specs(); ++i) {
+      if (!rows->sparse(i)) continue;
+      const ParamSpec& spec = layout_.spec(i);
+      for (int64_t row : rows->rows(i)) {
+        sum += ConstArray(grads.data() + spec.offset + row * spec.cols, spec.cols).matrix().squaredNorm();
+      }
+    }
+  }
+  return std::sqrt(sum);
 }
 
 void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelection* rows) {
   ++step_count_;
-  BeginStep();
-  if (rows == nullptr) {
-    UpdateRange(params, grads, 0, params.size());
-    return;
-  }
   // Which tensors are row-sparse is fixed for a selection's lifetime: compute its ranges once.
-  if (ranges_for_ != rows) {
-    dense_ranges_ = DenseRanges(layout_, *rows);
+  if (!ranges_ready_ || ranges_for_ != rows) {
+    ranges_.clear();
+    const auto& specs = layout_.specs();
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (rows != nullptr && rows->num_specs() > 0 && rows->sparse(static_cast<int>(i))) continue;
+      const int64_t begin = specs[i].offset;
+      const int64_t end = i + 1 < specs.size() ? specs[i + 1].offset : layout_.total_size();
+      const float decay = DecayOf(specs[i]);
+      if (!ranges_.empty() && ranges_.back().offset + ranges_.back().count == begin && ranges_.back().decay == decay) {
+        ranges_.back().count += end - begin;
+      } else {
+        ranges_.push_back({begin, end - begin, decay});
+      }
+    }
     ranges_for_ = rows;
+    ranges_ready_ = true;
   }
-  for (const auto& [offset, count] : dense_ranges_) UpdateRange(params, grads, offset, count);
+  lr_ = static_cast<float>(LearningRateAt(options_, shape_, step_count_));
+  clip_scale_ = 1.0f;
+  if (options_.clip_norm > 0) {
+    grad_norm_ = GradientNorm(grads, rows);
+    if (grad_norm_ > options_.clip_norm) clip_scale_ = static_cast<float>(options_.clip_norm / grad_norm_);
+  }
+  BeginStep();
+  for (const Range& r : ranges_) UpdateRange(params, grads, r.offset, r.count, r.decay);
+  if (rows == nullptr) return;
   for (int i = 0; i < rows->num_specs(); ++i) {
     if (!rows->sparse(i)) continue;
     const ParamSpec& spec = layout_.spec(i);
-    for (int64_t row : rows->rows(i)) UpdateRange(params, grads, spec.offset + row * spec.cols, spec.cols);
+    const float decay = DecayOf(spec);
+    for (int64_t row : rows->rows(i)) UpdateRange(params, grads, spec.offset + row * spec.cols, spec.cols, decay);
   }
 }
 
-Adam::Adam(const OptimOptions& options, const ParamLayout& layout)
-    : Optimizer(layout), options_(options), m_(layout), v_(layout) {}
+Sgd::Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape) : Optimizer(options, layout, shape) {
+  if (options.momentum > 0) momentum_ = std::make_unique<ParamArena>(layout);
+}
+
+std::vector<std::pair<std::string, ParamArena*>> Sgd::state() {
+  if (!momentum_) return {};
+  return {{"sgd_momentum", momentum_.get()}};
+}
+
+void Sgd::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+  Array p(params.data() + offset, count);
+  ConstArray g(grads.data() + offset, count);
+  if (!momentum_) {
+    p -= lr_ * (clip_scale_ * g + decay * p);
+    return;
+  }
+  const auto mu = static_cast<float>(options_.momentum);
+  Array buf(momentum_->data() + offset, count);
+  if (options_.nesterov) {
+    // buf = mu buf + d; p -= lr (d + mu buf), with d the decayed, clipped gradient.
+    buf = mu * buf + clip_scale_ * g + decay * p;
+    p -= lr_ * (clip_scale_ * g + decay * p + mu * buf);
+  } else {
+    buf = mu * buf + clip_scale_ * g + decay * p;
+    p -= lr_ * buf;
+  }
+}
+
+void RmsProp::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+  const auto rho = static_cast<float>(options_.rho);
+  const auto eps = static_cast<float>(options_.epsilon);
+  Array p(params.data() + offset, count);
+  Array v(square_.data() + offset, count);
+  const auto g = clip_scale_ * ConstArray(grads.data() + offset, count) + decay * p;
+  v = rho * v + (1.0f - rho) * g.square();
+  p -= lr_ * g / (v.sqrt() + eps);
+}
+
+void Adagrad::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+  const auto eps = static_cast<float>(options_.epsilon);
+  Array p(params.data() + offset, count);
+  Array s(sum_.data() + offset, count);
+  const auto g = clip_scale_ * ConstArray(grads.data() + offset, count) + decay * p;
+  s += g.square();
+  p -= lr_ * g / (s.sqrt() + eps);
+}
 
 void Adam::BeginStep() {
   const auto t = static_cast<double>(step_count());
-  step_size_ = static_cast<float>(options_.learning_rate / (1.0 - std::pow(options_.beta1, t)));
+  step_size_ = static_cast<float>(lr_ / (1.0 - std::pow(options_.beta1, t)));
   inv_sqrt_bias2_ = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
 }
 
-void Adam::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count) {
+void Adam::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
   const auto b1 = static_cast<float>(options_.beta1);
   const auto b2 = static_cast<float>(options_.beta2);
   const auto eps = static_cast<float>(options_.epsilon);
   Array p(params.data() + offset, count);
-  ConstArray g(grads.data() + offset, count);
+  ConstArray raw(grads.data() + offset, count);
   Array m(m_.data() + offset, count);
   Array v(v_.data() + offset, count);
-  m = b1 * m + (1.0f - b1) * g;
-  v = b2 * v + (1.0f - b2) * g.square();
+  if (decoupled_) {
+    if (decay != 0) p *= 1.0f - lr_ * decay;
+    m = b1 * m + (1.0f - b1) * clip_scale_ * raw;
+    v = b2 * v + (1.0f - b2) * (clip_scale_ * raw).square();
+  } else {
+    const auto g = clip_scale_ * raw + decay * p;
+    m = b1 * m + (1.0f - b1) * g;
+    v = b2 * v + (1.0f - b2) * g.square();
+  }
   p -= step_size_ * m / (v.sqrt() * inv_sqrt_bias2_ + eps);
-}
-
-void Sgd::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count) {
-  Array(params.data() + offset, count) -=
-      static_cast<float>(options_.learning_rate) * ConstArray(grads.data() + offset, count);
 }
 
 }  // namespace ectrain::optim

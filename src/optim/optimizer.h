@@ -1,8 +1,11 @@
 // Optimizers over flat spans. Every rank holds the same summed gradients and takes the same step,
 // so parameters stay identical. Tensors updated whole run as a few long contiguous passes; row-sparse
 // embedding tables are updated only at the rows the step looked up (lazy updates, as in
-// TensorFlow's LazyAdam or PyTorch's SparseAdam: an untouched row's parameters and moments stay put).
-// State (Adam's moments) lives in arenas of the parameter layout, exposed for checkpoints.
+// TensorFlow's LazyAdam or PyTorch's SparseAdam: an untouched row's parameters, moments and weight
+// decay stay put). Each step also applies the learning-rate schedule (optim/schedule.h) and, when
+// asked, clips the gradient's global norm: the gradients are already summed over ranks, so that
+// norm is the same on every rank without another collective.
+// State (moments, accumulators) lives in arenas of the parameter layout, exposed for checkpoints.
 // One instance per model; not thread-safe.
 #pragma once
 
@@ -13,74 +16,130 @@
 #include "core/param_arena.h"
 #include "core/row_selection.h"
 #include "optim/options.h"
+#include "optim/schedule.h"
 
 namespace ectrain::optim {
 
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
-  // options.type must be "adam" or "sgd" (config/ validates it).
-  static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout);
+  // options.type is one of sgd, rmsprop, adagrad, adam, adamw (config/ validates it).
+  static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout,
+                                           RunShape shape = {});
 
   virtual std::string type() const = 0;
   // One step. Without `rows` (or for tensors it does not mark sparse) every element is updated;
   // a row-sparse tensor only at its listed rows (sorted, unique).
   void Step(ParamArena& params, const ParamArena& grads, const RowSelection* rows = nullptr);
 
-  // Steps taken so far (Adam's bias correction depends on it).
+  // Steps taken so far (the schedule and Adam's bias correction depend on it).
   int64_t step_count() const { return step_count_; }
   void set_step_count(int64_t steps) { step_count_ = steps; }
-  // Named state arenas, in a fixed order ("adam_m", "adam_v"); empty for plain SGD.
+  // The learning rate and the clipping factor the last step used (for logs and tests).
+  double last_learning_rate() const { return lr_; }
+  double last_gradient_norm() const { return grad_norm_; }
+  // Named state arenas, in a fixed order (e.g. "adam_m", "adam_v"); empty for plain SGD.
   virtual std::vector<std::pair<std::string, ParamArena*>> state() { return {}; }
 
  protected:
-  explicit Optimizer(const ParamLayout& layout) : layout_(layout) {}
-  // Once per step, before its UpdateRange calls: per-step coefficients.
+  Optimizer(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
+      : options_(options), layout_(layout), shape_(shape) {}
+  // Once per step, after lr_ is set and before its UpdateRange calls: per-step coefficients.
   virtual void BeginStep() {}
-  // Updates arena elements [offset, offset + count) at the current step_count_.
-  virtual void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count) = 0;
+  // Updates arena elements [offset, offset + count) with gradient clip_scale_ * g and weight decay
+  // `decay` (L2 unless the optimizer decouples it).
+  virtual void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count,
+                           float decay) = 0;
+
+  const OptimOptions options_;
+  float lr_ = 0;
+  float clip_scale_ = 1;
 
  private:
+  struct Range {
+    int64_t offset;
+    int64_t count;
+    float decay;
+  };
+  float DecayOf(const ParamSpec& spec) const;
+  double GradientNorm(const ParamArena& grads, const RowSelection* rows) const;
+
   const ParamLayout& layout_;
+  const RunShape shape_;
   int64_t step_count_ = 0;
-  // DenseRanges of the last selection seen, kept so that a step allocates nothing.
+  double grad_norm_ = 0;
+  // The dense ranges (split where the decay changes) of the last selection seen, kept so that a
+  // step allocates nothing.
   const RowSelection* ranges_for_ = nullptr;
-  std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
+  bool ranges_ready_ = false;
+  std::vector<Range> ranges_;
 };
 
-// PyTorch's Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-// p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps), t the global step count.
+// PyTorch's SGD: g += decay p; buf = momentum buf + g; p -= lr (nesterov ? g + momentum buf : buf).
+class Sgd final : public Optimizer {
+ public:
+  Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape);
+  std::string type() const override { return "sgd"; }
+  std::vector<std::pair<std::string, ParamArena*>> state() override;
+
+ protected:
+  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+
+ private:
+  std::unique_ptr<ParamArena> momentum_;  // only with momentum > 0
+};
+
+// PyTorch's RMSprop: g += decay p; v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps).
+class RmsProp final : public Optimizer {
+ public:
+  RmsProp(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
+      : Optimizer(options, layout, shape), square_(layout) {}
+  std::string type() const override { return "rmsprop"; }
+  std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"rmsprop_square", &square_}}; }
+
+ protected:
+  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+
+ private:
+  ParamArena square_;
+};
+
+// Adagrad: g += decay p; s += g^2; p -= lr g / (sqrt(s) + eps).
+class Adagrad final : public Optimizer {
+ public:
+  Adagrad(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
+      : Optimizer(options, layout, shape), sum_(layout) {}
+  std::string type() const override { return "adagrad"; }
+  std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adagrad_sum", &sum_}}; }
+
+ protected:
+  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+
+ private:
+  ParamArena sum_;
+};
+
+// PyTorch's Adam (L2 decay: g += decay p) and AdamW (decoupled: p -= lr decay p first):
+// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
 class Adam final : public Optimizer {
  public:
-  Adam(const OptimOptions& options, const ParamLayout& layout);
-  std::string type() const override { return "adam"; }
+  Adam(const OptimOptions& options, const ParamLayout& layout, RunShape shape, bool decoupled_decay)
+      : Optimizer(options, layout, shape), decoupled_(decoupled_decay), m_(layout), v_(layout) {}
+  std::string type() const override { return decoupled_ ? "adamw" : "adam"; }
   std::vector<std::pair<std::string, ParamArena*>> state() override {
     return {{"adam_m", &m_}, {"adam_v", &v_}};
   }
 
  protected:
   void BeginStep() override;
-  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count) override;
+  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
 
  private:
-  OptimOptions options_;
+  bool decoupled_;
   ParamArena m_;
   ParamArena v_;
   float step_size_ = 0;       // lr / (1 - b1^t)
   float inv_sqrt_bias2_ = 0;  // 1 / sqrt(1 - b2^t)
-};
-
-// p -= lr * g
-class Sgd final : public Optimizer {
- public:
-  Sgd(const OptimOptions& options, const ParamLayout& layout) : Optimizer(layout), options_(options) {}
-  std::string type() const override { return "sgd"; }
-
- protected:
-  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count) override;
-
- private:
-  OptimOptions options_;
 };
 
 }  // namespace ectrain::optim

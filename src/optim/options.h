@@ -1,16 +1,32 @@
 // Settings of the optim module, filled and validated by config/; plain values.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace ectrain::optim {
 
 struct OptimOptions {
-  std::string type = "adam";  // adam | sgd
+  std::string type = "adam";  // sgd | rmsprop | adagrad | adam | adamw
   double learning_rate = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double epsilon = 1e-8;
+  double beta1 = 0.9;      // adam, adamw
+  double beta2 = 0.999;    // adam, adamw
+  double epsilon = 1e-8;   // rmsprop, adagrad, adam, adamw
+  double momentum = 0.0;   // sgd
+  bool nesterov = false;   // sgd, with momentum > 0
+  double rho = 0.99;       // rmsprop: decay of the mean square
+  // Weight decay per parameter kind (biases never decay): L2 added to the gradient, except for
+  // adamw where it is decoupled (p -= lr * decay * p).
+  double weight_decay = 0.0;            // dense weights
+  double embedding_weight_decay = 0.0;  // embedding tables
+  double clip_norm = 0.0;               // clip the global gradient norm to this (0: off)
+  // Learning-rate schedule: `schedule` shapes it after a linear warm-up of warmup_steps.
+  std::string schedule = "constant";  // constant | step | cosine
+  int64_t warmup_steps = 0;
+  int64_t decay_every_steps = 1000;  // step: multiply by decay_factor every this many steps
+  double decay_factor = 0.1;         // step
+  double min_learning_rate = 0.0;    // cosine: the floor at the last step
+  int64_t scale_with_batch = 0;      // if > 0: learning_rate is for this global batch; scaled linearly
 };
 
 }  // namespace ectrain::optim

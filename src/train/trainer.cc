@@ -48,6 +48,12 @@ std::string UtcStamp() {
   std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
   return buf;
 }
+// The run's last step: all epochs, or train.max_steps when that comes first.
+int64_t TotalSteps(const TrainOptions& train, int64_t steps_per_epoch) {
+  const int64_t all = train.epochs * steps_per_epoch;
+  return train.max_steps > 0 ? std::min(all, train.max_steps) : all;
+}
+
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrModel& model, DataFeed& feed)
@@ -58,7 +64,9 @@ Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrMo
       chief_(comm.rank() == 0),
       params_(model.layout()),
       grads_(model.layout()),
-      optimizer_(optim::Optimizer::Create(config.optimizer, model.layout())),
+      optimizer_(optim::Optimizer::Create(
+          config.optimizer, model.layout(),
+          {TotalSteps(config.train, feed.steps_per_epoch()), config.train.global_batch_size})),
       grad_sync_(comm, model.layout(), config.train.global_batch_size, config.comm.sparse_embeddings,
                  static_cast<int64_t>(config.comm.bucket_mb * 1024 * 1024)),
       watchdog_(comm, config.comm.timeout_seconds) {
@@ -265,8 +273,7 @@ Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best) {
 StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mode) {
   const auto& train = config_.train;
   const int64_t steps_per_epoch = feed_.steps_per_epoch();
-  int64_t total_steps = train.epochs * steps_per_epoch;
-  if (train.max_steps > 0) total_steps = std::min(total_steps, train.max_steps);
+  const int64_t total_steps = TotalSteps(train, steps_per_epoch);
   const int64_t num_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   InstallStopSignalHandlers();
 

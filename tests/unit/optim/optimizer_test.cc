@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace ectrain::optim {
 namespace {
 
@@ -91,6 +93,157 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   lazy->Step(lazy_params, grads, &rows);
   EXPECT_EQ(lazy_params.data()[table.offset + 2], row1);
   EXPECT_NE(lazy_params.data()[table.offset], 0.5f);
+}
+
+// One parameter p with gradient g, and a second tensor of each kind, for the formulas below.
+struct Scalar {
+  ParamLayout layout;
+  Scalar() { layout.Add("w", 1, 1, ParamKind::kDenseWeight); }
+};
+
+double StepOnce(OptimOptions options, double p0, double g, int steps = 1) {
+  Scalar s;
+  ParamArena params(s.layout), grads(s.layout);
+  auto opt = Optimizer::Create(options, s.layout);
+  params.data()[0] = static_cast<float>(p0);
+  grads.data()[0] = static_cast<float>(g);
+  for (int i = 0; i < steps; ++i) opt->Step(params, grads);
+  return params.data()[0];
+}
+
+TEST(Sgd, MomentumAndNesterovMatchHandComputedValues) {
+  OptimOptions o;
+  o.type = "sgd";
+  o.learning_rate = 0.1;
+  o.momentum = 0.9;
+  // buf1 = 1, p1 = 1 - 0.1 = 0.9; buf2 = 0.9 + 1 = 1.9, p2 = 0.9 - 0.19 = 0.71
+  EXPECT_NEAR(StepOnce(o, 1.0, 1.0, 2), 0.71, 1e-6);
+  o.nesterov = true;
+  // buf1 = 1, p1 = 1 - 0.1 (1 + 0.9) = 0.81; buf2 = 1.9, p2 = 0.81 - 0.1 (1 + 1.71) = 0.539
+  EXPECT_NEAR(StepOnce(o, 1.0, 1.0, 2), 0.539, 1e-6);
+}
+
+TEST(RmsPropAndAdagrad, MatchHandComputedValues) {
+  OptimOptions o;
+  o.type = "rmsprop";
+  o.learning_rate = 0.01;
+  o.rho = 0.99;
+  o.epsilon = 0;
+  // v = 0.01 * 4 = 0.04; p = 1 - 0.01 * 2 / 0.2 = 0.9
+  EXPECT_NEAR(StepOnce(o, 1.0, 2.0), 0.9, 1e-6);
+  o.type = "adagrad";
+  o.learning_rate = 0.5;
+  // s1 = 4, p1 = 1 - 0.5 * 2/2 = 0.5; s2 = 8, p2 = 0.5 - 0.5 * 2/sqrt(8) = 0.1464466
+  EXPECT_NEAR(StepOnce(o, 1.0, 2.0, 2), 0.1464466094, 1e-6);
+}
+
+TEST(WeightDecay, IsL2ForAdamAndDecoupledForAdamW) {
+  OptimOptions o;
+  o.learning_rate = 0.1;
+  o.weight_decay = 0.5;
+  o.type = "adam";
+  // g' = 0 + 0.5 * 2 = 1: Adam's first step moves by lr whatever the gradient's size: p = 1.9
+  EXPECT_NEAR(StepOnce(o, 2.0, 0.0), 1.9, 1e-6);
+  o.type = "adamw";
+  // p = 2 (1 - 0.1 * 0.5) = 1.9, then g = 0 leaves it there (m = 0)
+  EXPECT_NEAR(StepOnce(o, 2.0, 0.0), 1.9, 1e-6);
+  // With g = 1: adamw 1.9 - 0.1 = 1.8; adam g' = 2, one step of lr: 1.9.
+  EXPECT_NEAR(StepOnce(o, 2.0, 1.0), 1.8, 1e-6);
+  o.type = "adam";
+  EXPECT_NEAR(StepOnce(o, 2.0, 1.0), 1.9, 1e-6);
+}
+
+TEST(WeightDecay, FollowsTheParameterKind) {
+  ParamLayout layout;
+  layout.Add("table", 2, 1, ParamKind::kEmbedding);
+  layout.Add("w", 1, 1, ParamKind::kDenseWeight);
+  layout.Add("b", 1, 1, ParamKind::kBias);
+  ParamArena params(layout), grads(layout);
+  const int64_t table = layout.spec(0).offset, w = layout.spec(1).offset, b = layout.spec(2).offset;
+  for (int64_t i : {table, table + 1, w, b}) params.data()[i] = 1.0f;
+  OptimOptions o;
+  o.type = "sgd";
+  o.learning_rate = 0.1;
+  o.weight_decay = 0.5;
+  o.embedding_weight_decay = 0.2;
+  auto sgd = Optimizer::Create(o, layout);
+  RowSelection rows;
+  rows.Reset(3);
+  rows.SetSparse(0, true);
+  rows.rows(0) = {1};
+  sgd->Step(params, grads, &rows);
+  EXPECT_FLOAT_EQ(params.data()[table], 1.0f) << "an untouched row of a row-sparse table does not decay";
+  EXPECT_FLOAT_EQ(params.data()[table + 1], 1.0f - 0.1f * 0.2f);
+  EXPECT_FLOAT_EQ(params.data()[w], 1.0f - 0.1f * 0.5f);
+  EXPECT_FLOAT_EQ(params.data()[b], 1.0f) << "biases never decay";
+}
+
+TEST(ClipNorm, ScalesTheGlobalNormDownButNeverUp) {
+  ParamLayout layout;
+  layout.Add("table", 3, 1, ParamKind::kEmbedding);
+  layout.Add("w", 1, 1, ParamKind::kDenseWeight);
+  ParamArena params(layout), grads(layout);
+  const int64_t table = layout.spec(0).offset, w = layout.spec(1).offset;
+  grads.data()[table + 1] = 3.0f;    // row 1 of the table
+  grads.data()[table + 2] = 100.0f;  // row 2: not in the selection, so not part of this step
+  grads.data()[w] = 4.0f;
+  OptimOptions o;
+  o.type = "sgd";
+  o.learning_rate = 1.0;
+  o.clip_norm = 1.0;
+  auto sgd = Optimizer::Create(o, layout);
+  RowSelection rows;
+  rows.Reset(2);
+  rows.SetSparse(0, true);
+  rows.rows(0) = {1};
+  sgd->Step(params, grads, &rows);
+  EXPECT_NEAR(sgd->last_gradient_norm(), 5.0, 1e-6);
+  EXPECT_NEAR(params.data()[table + 1], -0.6, 1e-6);
+  EXPECT_NEAR(params.data()[w], -0.8, 1e-6);
+  o.clip_norm = 10.0;
+  auto loose = Optimizer::Create(o, layout);
+  params.SetZero();
+  loose->Step(params, grads, &rows);
+  EXPECT_NEAR(params.data()[w], -4.0, 1e-6) << "a norm under the limit is left alone";
+}
+
+TEST(Schedule, WarmupStepAndCosine) {
+  OptimOptions o;
+  o.learning_rate = 1.0;
+  o.warmup_steps = 4;
+  const RunShape shape{104, 256};
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 1), 0.25);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 4), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 50), 1.0);  // constant
+  o.schedule = "step";
+  o.decay_every_steps = 10;
+  o.decay_factor = 0.5;
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 14), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 15), 0.5);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 34), 0.25);
+  o.schedule = "cosine";
+  o.min_learning_rate = 0.1;
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 5), 1.0);
+  EXPECT_NEAR(LearningRateAt(o, shape, 104), 0.1, 1e-12);
+  EXPECT_NEAR(LearningRateAt(o, shape, 5 + 99 / 2.0), 0.55, 0.02);  // half way
+  o.scale_with_batch = 128;  // linear scaling rule: 256 / 128
+  EXPECT_NEAR(LearningRateAt(o, shape, 5), 2.0, 1e-12);
+}
+
+TEST(Schedule, TheOptimizerStepsWithIt) {
+  OptimOptions o;
+  o.type = "sgd";
+  o.learning_rate = 1.0;
+  o.warmup_steps = 2;
+  Scalar s;
+  ParamArena params(s.layout), grads(s.layout);
+  grads.data()[0] = 1.0f;
+  auto sgd = Optimizer::Create(o, s.layout, {10, 32});
+  sgd->Step(params, grads);
+  EXPECT_FLOAT_EQ(params.data()[0], -0.5f);
+  EXPECT_DOUBLE_EQ(sgd->last_learning_rate(), 0.5);
+  sgd->Step(params, grads);
+  EXPECT_FLOAT_EQ(params.data()[0], -1.5f);
 }
 
 }  // namespace
