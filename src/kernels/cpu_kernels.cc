@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/log.h"
+
 namespace ectrain::kernels {
 namespace {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -79,6 +81,177 @@ void EmbeddingBagMeanBackward(const int64_t* offsets, const int32_t* ids, int64_
       Row(dtable + static_cast<int64_t>(ids[k]) * dim, dim) += share * ConstRow(dout + r * dout_stride + col_offset, dim);
     }
   }
+}
+
+void EmbeddingBagSum(const int64_t* offsets, const int32_t* ids, int64_t batch, const float* table, int64_t dim,
+                     float* out, int64_t out_stride, int64_t col_offset) {
+  for (int64_t r = 0; r < batch; ++r) {
+    auto pooled = Row(out + r * out_stride + col_offset, dim);
+    pooled.setZero();
+    for (int64_t k = offsets[r]; k < offsets[r + 1]; ++k) {
+      pooled += ConstRow(table + static_cast<int64_t>(ids[k]) * dim, dim);
+    }
+  }
+}
+
+void EmbeddingBagSumBackward(const int64_t* offsets, const int32_t* ids, int64_t batch, const float* dout,
+                             int64_t dout_stride, int64_t col_offset, int64_t dim, float* dtable) {
+  for (int64_t r = 0; r < batch; ++r) {
+    for (int64_t k = offsets[r]; k < offsets[r + 1]; ++k) {
+      Row(dtable + static_cast<int64_t>(ids[k]) * dim, dim) += ConstRow(dout + r * dout_stride + col_offset, dim);
+    }
+  }
+}
+
+void SigmoidForward(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = Sigmoid(x[i]);
+}
+
+void SigmoidBackward(const float* y, float* dy, int64_t n) {
+  Eigen::Map<const Eigen::ArrayXf> ya(y, n);
+  Eigen::Map<Eigen::ArrayXf> dya(dy, n);
+  dya *= ya * (1.0f - ya);
+}
+
+uint64_t MixKey(uint64_t key, uint64_t counter) {
+  uint64_t z = key + (counter + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void DropoutMask(uint64_t key, int64_t rows, int64_t width, float rate, float* mask) {
+  const float keep_scale = 1.0f / (1.0f - rate);
+  // Compare the top 24 bits with the rate in the same units, so the draw is exact in float.
+  const uint32_t threshold = static_cast<uint32_t>(static_cast<double>(rate) * (1u << 24));
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint64_t row_key = MixKey(key, static_cast<uint64_t>(r));
+    for (int64_t c = 0; c < width; ++c) {
+      const uint32_t draw = static_cast<uint32_t>(MixKey(row_key, static_cast<uint64_t>(c)) >> 40);
+      mask[r * width + c] = draw < threshold ? 0.0f : keep_scale;
+    }
+  }
+}
+
+void ScaleBy(float* x, const float* m, int64_t n) {
+  Eigen::Map<Eigen::ArrayXf>(x, n) *= Eigen::Map<const Eigen::ArrayXf>(m, n);
+}
+
+void LayerNormForward(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t width, float eps,
+                      float* y, float* xhat, float* inv_std) {
+  ConstMap x_map(x, rows, width);
+  Map xhat_map(xhat, rows, width);
+  Map y_map(y, rows, width);
+  const ConstRow g(gamma, width), b(beta, width);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float mean = x_map.row(r).mean();
+    xhat_map.row(r) = x_map.row(r).array() - mean;
+    const float var = xhat_map.row(r).squaredNorm() / static_cast<float>(width);
+    inv_std[r] = 1.0f / std::sqrt(var + eps);
+    xhat_map.row(r) *= inv_std[r];
+    y_map.row(r) = xhat_map.row(r).cwiseProduct(g) + b;
+  }
+}
+
+void LayerNormBackward(const float* xhat, const float* inv_std, const float* gamma, const float* dy, int64_t rows,
+                       int64_t width, float* dgamma, float* dbeta, float* dx) {
+  ConstMap xhat_map(xhat, rows, width);
+  ConstMap dy_map(dy, rows, width);
+  Map dx_map(dx, rows, width);
+  Row(dgamma, width) += dy_map.cwiseProduct(xhat_map).colwise().sum();
+  Row(dbeta, width) += dy_map.colwise().sum();
+  const ConstRow g(gamma, width);
+  const float n = static_cast<float>(width);
+  for (int64_t r = 0; r < rows; ++r) {
+    // dxhat = dy * gamma; dx = inv_std * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+    dx_map.row(r) = dy_map.row(r).cwiseProduct(g);
+    const float mean_d = dx_map.row(r).sum() / n;
+    const float mean_dx = dx_map.row(r).dot(xhat_map.row(r)) / n;
+    dx_map.row(r) = inv_std[r] * ((dx_map.row(r).array() - mean_d) - xhat_map.row(r).array() * mean_dx).matrix();
+  }
+}
+
+void FmInteractionForward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
+                          int64_t dim, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    // The row's fields as a (fields, dim) block.
+    ConstMap v(x + r * x_stride + col_offset, fields, dim);
+    out[r] = 0.5f * (v.colwise().sum().squaredNorm() - v.squaredNorm());
+  }
+}
+
+void FmInteractionBackward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
+                           int64_t dim, const float* dout, float* dx) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* v = x + r * x_stride + col_offset;  // (fields, dim)
+    float* dv = dx + r * x_stride + col_offset;
+    for (int64_t k = 0; k < dim; ++k) {
+      float sum = 0.0f;
+      for (int64_t f = 0; f < fields; ++f) sum += v[f * dim + k];
+      for (int64_t f = 0; f < fields; ++f) dv[f * dim + k] += dout[r] * (sum - v[f * dim + k]);
+    }
+  }
+}
+
+void CrossLayerForward(const float* x0, const float* xl, const float* w, const float* b, int64_t rows, int64_t d,
+                       float* u, float* x_next) {
+  DenseForward(xl, w, b, rows, d, d, u);
+  Map(x_next, rows, d) = ConstMap(x0, rows, d).cwiseProduct(ConstMap(u, rows, d)) + ConstMap(xl, rows, d);
+}
+
+void CrossLayerBackward(const float* x0, const float* xl, const float* u, const float* w, float* dnext, int64_t rows,
+                        int64_t d, float* dw, float* db, float* dxl, float* dx0) {
+  Map g(dnext, rows, d);
+  Map(dx0, rows, d) += g.cwiseProduct(ConstMap(u, rows, d));
+  Map dxl_map(dxl, rows, d);
+  dxl_map = g;
+  g = g.cwiseProduct(ConstMap(x0, rows, d));  // now du = dnext * x0
+  Map(dw, d, d).noalias() += ConstMap(xl, rows, d).transpose() * g;
+  Row(db, d) += g.colwise().sum();
+  dxl_map.noalias() += g * ConstMap(w, d, d).transpose();
+}
+
+void RowDotForward(const float* a, const float* b, int64_t rows, int64_t dim, float* out) {
+  Eigen::Map<Eigen::VectorXf>(out, rows) = ConstMap(a, rows, dim).cwiseProduct(ConstMap(b, rows, dim)).rowwise().sum();
+}
+
+void RowDotBackward(const float* a, const float* b, const float* dout, int64_t rows, int64_t dim, float* da,
+                    float* db) {
+  Eigen::Map<const Eigen::VectorXf> d(dout, rows);
+  Map(da, rows, dim) += d.asDiagonal() * ConstMap(b, rows, dim);
+  Map(db, rows, dim) += d.asDiagonal() * ConstMap(a, rows, dim);
+}
+
+double SoftmaxCrossEntropy(const float* logits, const float* labels, int64_t rows, int64_t classes,
+                           const float* class_weights, float scale, float* dlogits) {
+  double loss = 0.0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const ConstRow z(logits + r * classes, classes);
+    const int64_t label = static_cast<int64_t>(labels[r]);
+    CHECK(label >= 0 && label < classes && static_cast<float>(label) == labels[r])
+        << "label " << labels[r] << " is not a class id in [0, " << classes << ")";
+    const float weight = class_weights != nullptr ? class_weights[label] : 1.0f;
+    // log-sum-exp shifted by the row maximum, so large logits do not overflow.
+    const float max = z.maxCoeff();
+    const double sum_exp = (z.array() - max).exp().sum();
+    loss += weight * (std::log(sum_exp) + max - z[label]);
+    if (dlogits != nullptr) {
+      Row dz(dlogits + r * classes, classes);
+      dz = ((z.array() - max).exp() * static_cast<float>(weight * scale / sum_exp)).matrix();
+      dz[label] -= weight * scale;
+    }
+  }
+  return loss;
+}
+
+double SquaredError(const float* predictions, const float* labels, int64_t n, float scale, float* dpred) {
+  double loss = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float diff = predictions[i] - labels[i];
+    loss += static_cast<double>(diff) * diff;
+    if (dpred != nullptr) dpred[i] = 2.0f * diff * scale;
+  }
+  return loss;
 }
 
 float Sigmoid(float z) {

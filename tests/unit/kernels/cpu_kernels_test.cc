@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -173,6 +174,221 @@ TEST(BceWithLogits, GradientMatchesFiniteDifferences) {
   BceWithLogits(z.data(), y.data(), 6, 0.5f, dz.data());
   auto loss = [&] { return 0.5 * BceWithLogits(z.data(), y.data(), 6, 1.0f, nullptr); };
   ExpectClose(dz, NumericGradient(z, loss), 1e-3);
+}
+
+// Sum of r * y over a buffer: a loss whose gradient with respect to y is r.
+double Weighted(const std::vector<float>& r, const std::vector<float>& y) {
+  double s = 0;
+  for (size_t i = 0; i < y.size(); ++i) s += static_cast<double>(r[i]) * y[i];
+  return s;
+}
+
+TEST(EmbeddingKernels, BagSumAndItsBackwardAreAdjoint) {
+  const int64_t vocab = 6, dim = 2, batch = 3;
+  auto table = RandomVector(vocab * dim, 11);
+  const std::vector<int64_t> offsets{0, 2, 2, 5};
+  const std::vector<int32_t> ids{3, 3, 0, 5, 1};
+  auto r = RandomVector(batch * dim, 12);
+  auto loss = [&] {
+    std::vector<float> out(batch * dim);
+    EmbeddingBagSum(offsets.data(), ids.data(), batch, table.data(), dim, out.data(), dim, 0);
+    return Weighted(r, out);
+  };
+  std::vector<float> dtable(vocab * dim, 0.0f);
+  EmbeddingBagSumBackward(offsets.data(), ids.data(), batch, r.data(), dim, 0, dim, dtable.data());
+  ExpectClose(dtable, NumericGradient(table, loss), 1e-3);
+  std::vector<float> out(batch * dim, 7.0f);
+  EmbeddingBagSum(offsets.data(), ids.data(), batch, table.data(), dim, out.data(), dim, 0);
+  EXPECT_FLOAT_EQ(out[0], 2 * table[3 * dim]);
+  EXPECT_FLOAT_EQ(out[2], 0.0f) << "a row without ids pools to zeros";
+  EXPECT_FLOAT_EQ(out[5], table[0 * dim + 1] + table[5 * dim + 1] + table[1 * dim + 1]);
+}
+
+TEST(SigmoidKernels, ForwardAndBackwardMatchFiniteDifferences) {
+  auto x = RandomVector(10, 13);
+  for (auto& v : x) v *= 4;
+  auto r = RandomVector(10, 14);
+  auto loss = [&] {
+    std::vector<float> y(10);
+    SigmoidForward(x.data(), y.data(), 10);
+    return Weighted(r, y);
+  };
+  std::vector<float> y(10);
+  SigmoidForward(x.data(), y.data(), 10);
+  EXPECT_NEAR(y[0], 1.0 / (1.0 + std::exp(-static_cast<double>(x[0]))), 1e-6);
+  std::vector<float> dx = r;
+  SigmoidBackward(y.data(), dx.data(), 10);
+  ExpectClose(dx, NumericGradient(x, loss), 1e-3);
+}
+
+TEST(DropoutKernels, MaskIsReproducibleScaledAndDropsAboutTheRate) {
+  const int64_t rows = 200, width = 50;
+  std::vector<float> a(rows * width), b(rows * width), c(rows * width);
+  DropoutMask(MixKey(7, 3), rows, width, 0.25f, a.data());
+  DropoutMask(MixKey(7, 3), rows, width, 0.25f, b.data());
+  DropoutMask(MixKey(7, 4), rows, width, 0.25f, c.data());
+  EXPECT_EQ(a, b) << "the same key gives the same mask";
+  EXPECT_NE(a, c) << "another step gives another mask";
+  int64_t dropped = 0;
+  for (float m : a) {
+    ASSERT_TRUE(m == 0.0f || m == 1.0f / 0.75f) << m;
+    dropped += m == 0.0f;
+  }
+  EXPECT_NEAR(static_cast<double>(dropped) / (rows * width), 0.25, 0.02);
+  // A row's mask depends on its index only, not on how many rows came before it in the call.
+  std::vector<float> head(3 * width);
+  DropoutMask(MixKey(7, 3), 3, width, 0.25f, head.data());
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), a.begin()));
+  std::vector<float> none(width);
+  DropoutMask(1, 1, width, 0.0f, none.data());
+  for (float m : none) EXPECT_EQ(m, 1.0f);
+}
+
+TEST(DropoutKernels, BackwardIsTheSameMaskAndMatchesFiniteDifferences) {
+  const int64_t n = 40;
+  std::vector<float> mask(n);
+  DropoutMask(99, 4, 10, 0.5f, mask.data());
+  auto x = RandomVector(n, 15);
+  auto r = RandomVector(n, 16);
+  auto loss = [&] {
+    std::vector<float> y = x;
+    ScaleBy(y.data(), mask.data(), n);
+    return Weighted(r, y);
+  };
+  std::vector<float> dx = r;
+  ScaleBy(dx.data(), mask.data(), n);
+  ExpectClose(dx, NumericGradient(x, loss), 1e-3);
+}
+
+TEST(LayerNormKernels, NormalisesRowsAndMatchesFiniteDifferences) {
+  const int64_t rows = 3, width = 5;
+  auto x = RandomVector(rows * width, 17), gamma = RandomVector(width, 18), beta = RandomVector(width, 19);
+  auto r = RandomVector(rows * width, 20);
+  std::vector<float> y(rows * width), xhat(rows * width), inv_std(rows);
+  auto loss = [&] {
+    LayerNormForward(x.data(), gamma.data(), beta.data(), rows, width, 1e-5f, y.data(), xhat.data(), inv_std.data());
+    return Weighted(r, y);
+  };
+  loss();
+  for (int64_t row = 0; row < rows; ++row) {
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < width; ++c) mean += xhat[row * width + c] / width;
+    for (int64_t c = 0; c < width; ++c) var += (xhat[row * width + c] - mean) * (xhat[row * width + c] - mean) / width;
+    EXPECT_NEAR(mean, 0.0, 1e-5);
+    EXPECT_NEAR(var, 1.0, 1e-3);
+  }
+  std::vector<float> dgamma(width, 0.0f), dbeta(width, 0.0f), dx(rows * width);
+  LayerNormBackward(xhat.data(), inv_std.data(), gamma.data(), r.data(), rows, width, dgamma.data(), dbeta.data(),
+                    dx.data());
+  ExpectClose(dx, NumericGradient(x, loss), 2e-3);
+  ExpectClose(dgamma, NumericGradient(gamma, loss), 1e-3);
+  ExpectClose(dbeta, NumericGradient(beta, loss), 1e-3);
+}
+
+TEST(FmInteraction, EqualsTheSumOfPairwiseDotsAndMatchesFiniteDifferences) {
+  const int64_t rows = 3, fields = 4, dim = 3, stride = fields * dim + 2;  // two columns outside the fields
+  auto x = RandomVector(rows * stride, 21);
+  std::vector<float> out(rows);
+  FmInteractionForward(x.data(), stride, 1, rows, fields, dim, out.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    double pairs = 0;
+    for (int64_t f = 0; f < fields; ++f) {
+      for (int64_t g = f + 1; g < fields; ++g) {
+        for (int64_t k = 0; k < dim; ++k) pairs += x[r * stride + 1 + f * dim + k] * x[r * stride + 1 + g * dim + k];
+      }
+    }
+    EXPECT_NEAR(out[r], pairs, 1e-5);
+  }
+  auto weights = RandomVector(rows, 22);
+  auto loss = [&] {
+    std::vector<float> o(rows);
+    FmInteractionForward(x.data(), stride, 1, rows, fields, dim, o.data());
+    return Weighted(weights, o);
+  };
+  std::vector<float> dx(rows * stride, 0.0f);
+  FmInteractionBackward(x.data(), stride, 1, rows, fields, dim, weights.data(), dx.data());
+  ExpectClose(dx, NumericGradient(x, loss), 1e-3);
+}
+
+TEST(CrossLayer, MatchesItsDefinitionAndFiniteDifferences) {
+  const int64_t rows = 3, d = 4;
+  auto x0 = RandomVector(rows * d, 23), xl = RandomVector(rows * d, 24);
+  auto w = RandomVector(d * d, 25), b = RandomVector(d, 26), r = RandomVector(rows * d, 27);
+  std::vector<float> u(rows * d), next(rows * d);
+  auto loss = [&] {
+    CrossLayerForward(x0.data(), xl.data(), w.data(), b.data(), rows, d, u.data(), next.data());
+    return Weighted(r, next);
+  };
+  loss();
+  double u01 = b[1];
+  for (int64_t i = 0; i < d; ++i) u01 += xl[i] * w[i * d + 1];
+  EXPECT_NEAR(next[1], x0[1] * u01 + xl[1], 1e-5);
+  std::vector<float> dnext = r, dw(d * d, 0.0f), db(d, 0.0f), dxl(rows * d), dx0(rows * d, 0.0f);
+  CrossLayerBackward(x0.data(), xl.data(), u.data(), w.data(), dnext.data(), rows, d, dw.data(), db.data(),
+                     dxl.data(), dx0.data());
+  ExpectClose(dw, NumericGradient(w, loss), 1e-3);
+  ExpectClose(db, NumericGradient(b, loss), 1e-3);
+  ExpectClose(dxl, NumericGradient(xl, loss), 1e-3);
+  ExpectClose(dx0, NumericGradient(x0, loss), 1e-3);
+}
+
+TEST(RowDot, MatchesFiniteDifferences) {
+  const int64_t rows = 4, dim = 3;
+  auto a = RandomVector(rows * dim, 28), b = RandomVector(rows * dim, 29), weights = RandomVector(rows, 30);
+  auto loss = [&] {
+    std::vector<float> out(rows);
+    RowDotForward(a.data(), b.data(), rows, dim, out.data());
+    return Weighted(weights, out);
+  };
+  std::vector<float> out(rows);
+  RowDotForward(a.data(), b.data(), rows, dim, out.data());
+  EXPECT_NEAR(out[2], a[6] * b[6] + a[7] * b[7] + a[8] * b[8], 1e-6);
+  std::vector<float> da(rows * dim, 0.0f), db(rows * dim, 0.0f);
+  RowDotBackward(a.data(), b.data(), weights.data(), rows, dim, da.data(), db.data());
+  ExpectClose(da, NumericGradient(a, loss), 1e-3);
+  ExpectClose(db, NumericGradient(b, loss), 1e-3);
+}
+
+TEST(SoftmaxCrossEntropy, MatchesDefinitionWithClassWeightsAndIsStable) {
+  std::vector<float> z{1.0f, -0.5f, 2.0f, 0.0f, 0.3f, -1.0f}, labels{2, 0}, weights{2.0f, 1.0f, 0.5f};
+  double expected = 0;
+  for (int r = 0; r < 2; ++r) {
+    double sum = 0;
+    for (int k = 0; k < 3; ++k) sum += std::exp(static_cast<double>(z[r * 3 + k]));
+    const int y = static_cast<int>(labels[r]);
+    expected += weights[y] * -std::log(std::exp(static_cast<double>(z[r * 3 + y])) / sum);
+  }
+  EXPECT_NEAR(SoftmaxCrossEntropy(z.data(), labels.data(), 2, 3, weights.data(), 1.0f, nullptr), expected, 1e-5);
+  std::vector<float> big{1000.0f, -1000.0f}, one{1};
+  const double loss = SoftmaxCrossEntropy(big.data(), one.data(), 1, 2, nullptr, 1.0f, nullptr);
+  EXPECT_TRUE(std::isfinite(loss));
+  EXPECT_NEAR(loss, 2000.0, 1e-2);
+}
+
+TEST(SoftmaxCrossEntropy, GradientMatchesFiniteDifferences) {
+  const int64_t rows = 4, classes = 3;
+  auto z = RandomVector(rows * classes, 31);
+  std::vector<float> labels{0, 2, 1, 2}, weights{0.5f, 1.5f, 3.0f};
+  std::vector<float> dz(rows * classes);
+  SoftmaxCrossEntropy(z.data(), labels.data(), rows, classes, weights.data(), 0.25f, dz.data());
+  auto loss = [&] { return 0.25 * SoftmaxCrossEntropy(z.data(), labels.data(), rows, classes, weights.data(), 1.0f, nullptr); };
+  ExpectClose(dz, NumericGradient(z, loss), 1e-3);
+}
+
+TEST(SoftmaxCrossEntropy, ALabelThatIsNotAClassIdStopsTheJob) {
+  std::vector<float> z{0.0f, 0.0f}, labels{2};
+  EXPECT_DEATH(SoftmaxCrossEntropy(z.data(), labels.data(), 1, 2, nullptr, 1.0f, nullptr), "not a class id");
+}
+
+TEST(SquaredError, MatchesDefinitionAndFiniteDifferences) {
+  auto p = RandomVector(5, 32);
+  std::vector<float> y{0.5f, 1, -1, 2, 0};
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) expected += (p[i] - y[i]) * (p[i] - y[i]);
+  std::vector<float> dp(5);
+  EXPECT_NEAR(SquaredError(p.data(), y.data(), 5, 0.5f, dp.data()), expected, 1e-5);
+  auto loss = [&] { return 0.5 * SquaredError(p.data(), y.data(), 5, 1.0f, nullptr); };
+  ExpectClose(dp, NumericGradient(p, loss), 1e-3);
 }
 
 }  // namespace
