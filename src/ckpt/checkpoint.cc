@@ -33,7 +33,8 @@ const IntField kIntFields[] = {
     {"format_version", &CheckpointInfo::format_version}, {"step", &CheckpointInfo::step},
     {"epoch", &CheckpointInfo::epoch}, {"step_in_epoch", &CheckpointInfo::step_in_epoch},
     {"global_batch_size", &CheckpointInfo::global_batch_size}, {"train_rows", &CheckpointInfo::train_rows},
-    {"world_size", &CheckpointInfo::world_size}, {"epoch_rows", &CheckpointInfo::epoch_rows}};
+    {"world_size", &CheckpointInfo::world_size}, {"epoch_rows", &CheckpointInfo::epoch_rows},
+    {"evals_since_best", &CheckpointInfo::evals_since_best}};
 const RealField kRealFields[] = {{"epoch_loss_sum", &CheckpointInfo::epoch_loss_sum},
                                  {"best_metric", &CheckpointInfo::best_metric}};
 

@@ -27,7 +27,7 @@
 
 namespace ectrain::ckpt {
 
-inline constexpr int64_t kFormatVersion = 1;
+inline constexpr int64_t kFormatVersion = 2;  // 2: evals_since_best
 
 struct CheckpointInfo {
   int64_t format_version = kFormatVersion;
@@ -45,6 +45,7 @@ struct CheckpointInfo {
   double epoch_loss_sum = 0;  // the current epoch's loss so far, so its mean is reported exactly
   int64_t epoch_rows = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();  // checkpoint.keep_best's value so far
+  int64_t evals_since_best = 0;  // evaluations without improvement (early stopping)
 };
 
 // A checkpoint's tensors: parameters and named optimizer state, all of one layout.

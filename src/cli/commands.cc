@@ -164,7 +164,7 @@ Status RunEval(const EvalArgs& args) {
   const std::string path = args.data.empty() ? loaded.config.data.test : args.data;
   ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
   ASSIGN_OR_RETURN(data::Table table, file.ReadAll(loaded.schema, /*with_labels=*/true));
-  train::BinaryMetrics m = train::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
+  train::Metrics m = train::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
   std::printf("checkpoint %s on %s: %s\n", loaded.path.c_str(), path.c_str(), train::FormatMetrics(m).c_str());
   return Status::Ok();
 }

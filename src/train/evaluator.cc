@@ -20,7 +20,7 @@ std::vector<float> ScoreTable(model::CtrModel& model, const ParamArena& params, 
   return logits;
 }
 
-BinaryMetrics EvaluateTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
+Metrics EvaluateTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
                             int64_t batch_size) {
   std::vector<float> logits = ScoreTable(model, params, table, batch_size);
   return ComputeBinaryMetrics(logits, table.labels);

@@ -17,7 +17,7 @@ namespace ectrain::train {
 std::vector<float> ScoreTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
                               int64_t batch_size);
 
-BinaryMetrics EvaluateTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
+Metrics EvaluateTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
                             int64_t batch_size);
 
 // Writes "probability" and one sigmoid(logit) per line, "-" or "" meaning standard output.

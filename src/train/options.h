@@ -21,6 +21,8 @@ struct TrainOptions {
 struct EvalOptions {
   int64_t every_epochs = 1;  // 0: only at the end
   int64_t batch_size = 4096;
+  // Stop when checkpoint.keep_best's metric has not improved for this many evaluations (0: never).
+  int64_t early_stopping_patience = 0;
 };
 
 }  // namespace ectrain::train

@@ -28,16 +28,18 @@ std::string FormatSeconds(double seconds) {
   return buf;
 }
 
-nlohmann::json MetricsJson(const BinaryMetrics& m) {
-  return {{"auc", m.auc},           {"log_loss", m.log_loss},           {"accuracy", m.accuracy},
-          {"positive_rate", m.positive_rate}, {"mean_prediction", m.mean_prediction}, {"count", m.count}};
+nlohmann::json MetricsJson(const Metrics& m) {
+  nlohmann::json out = {{"count", m.count}};
+  for (const auto& [name, value] : m.values) out[name] = value;
+  if (m.num_classes > 0) out["confusion"] = m.confusion;
+  return out;
 }
 
-// Larger is better for AUC, smaller for log-loss; NaN (no value yet) is beaten by anything.
+// NaN (no value yet) is beaten by anything.
 bool Improves(const std::string& metric, double value, double best) {
   if (std::isnan(value)) return false;
   if (std::isnan(best)) return true;
-  return metric == "auc" ? value > best : value < best;
+  return HigherIsBetter(metric) ? value > best : value < best;
 }
 
 std::string UtcStamp() {
@@ -213,6 +215,7 @@ StatusOr<bool> Trainer::LoadResumeState(ResumeMode mode, Cursor& cursor) {
   cursor.epoch_loss_sum = info.epoch_loss_sum;
   cursor.epoch_rows = info.epoch_rows;
   cursor.best_metric = info.best_metric;
+  cursor.evals_since_best = info.evals_since_best;
   LOG_INFO << "resuming from " << *path << ": step " << info.step << " (epoch " << info.epoch + 1 << ", step "
            << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now "
            << comm_.size() << " rank(s)";
@@ -223,13 +226,14 @@ void Trainer::ShareState(Cursor& cursor) {
   // Collective: all ranks, same order.
   comm_.Broadcast(params_.span(), 0);
   for (auto& [name, arena] : optimizer_->state()) comm_.Broadcast(arena->span(), 0);
-  std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count()};
+  std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count(), cursor.evals_since_best};
   comm_.Broadcast(std::span<int64_t>(counts), 0);
   std::vector<double> sums{cursor.epoch_loss_sum, cursor.best_metric};
   comm_.Broadcast(std::span<double>(sums), 0);
   cursor.step = counts[0];
   cursor.epoch_rows = counts[1];
   optimizer_->set_step_count(counts[2]);
+  cursor.evals_since_best = counts[3];
   cursor.epoch_loss_sum = sums[0];
   cursor.best_metric = sums[1];
 }
@@ -238,8 +242,15 @@ Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool la
   if (!chief_) return Status::Ok();
   auto start = Clock::now();
   std::vector<float> logits = ScoreTable(model_, params_, test_, config_.eval.batch_size);
-  BinaryMetrics m = ComputeBinaryMetrics(logits, test_.labels);
+  Metrics m = ComputeBinaryMetrics(logits, test_.labels);
   if (last) RETURN_IF_ERROR(WriteProbabilities(logits, config_.train.output_dir + "/test_predictions.csv"));
+  const std::string& keep_best = config_.checkpoint.keep_best;
+  if (!keep_best.empty() && !m.Has(keep_best)) {
+    std::string reported;
+    for (const auto& [name, value] : m.values) reported += (reported.empty() ? "" : ", ") + name;
+    return InvalidArgument("checkpoint.keep_best: this model's evaluation does not report '" + keep_best +
+                           "'; choose one of: " + reported);
+  }
   result.test_metrics = m;
   LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
            << train_loss << "  test: " << FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start)) << "]";
@@ -267,6 +278,7 @@ Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best) {
   info.epoch_loss_sum = info.step_in_epoch == 0 ? 0.0 : cursor.epoch_loss_sum;
   info.epoch_rows = info.step_in_epoch == 0 ? 0 : cursor.epoch_rows;
   info.best_metric = cursor.best_metric;
+  info.evals_since_best = cursor.evals_since_best;
   return writer_->Submit(info, params_, *optimizer_, is_best);
 }
 
@@ -293,7 +305,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
              << "  row-sparse embedding tables " << grad_sync_.num_row_sparse_tables();
   }
   if (cursor.step > 0) result.resumed_from_step = cursor.step;
-  if (cursor.step >= total_steps) {
+  const int64_t patience = config_.eval.early_stopping_patience;
+  if (cursor.step >= total_steps || (patience > 0 && cursor.evals_since_best >= patience)) {
     result.already_complete = true;
     result.steps = cursor.step;
     result.epochs = num_epochs;
@@ -410,19 +423,34 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     const int64_t every = config_.eval.every_epochs;
     if (last_epoch || (every > 0 && (epoch + 1) % every == 0)) {
       RETURN_IF_ERROR(AgreeOk(Evaluate(epoch, cursor.step, mean_loss, last_epoch, result), "evaluation"));
-      // Rank 0 decides whether this is the best checkpoint so far; all ranks learn it.
-      std::vector<int64_t> is_best{0};
+      // Rank 0 decides whether this is the best checkpoint so far and whether to stop early;
+      // all ranks learn both.
+      std::vector<int64_t> decided{0, 0, cursor.evals_since_best};  // is best, stop early, evals since best
       if (chief_ && !keep_best.empty()) {
-        const double value = keep_best == "auc" ? result.test_metrics->auc : result.test_metrics->log_loss;
+        const double value = result.test_metrics->Get(keep_best);
         if (Improves(keep_best, value, cursor.best_metric)) {
           cursor.best_metric = value;
-          is_best[0] = 1;
+          decided[0] = 1;
+          decided[2] = 0;
+        } else {
+          ++decided[2];
         }
+        decided[1] = patience > 0 && decided[2] >= patience && !last_epoch;
       }
-      comm_.Broadcast(std::span<int64_t>(is_best), 0);
-      if (is_best[0] != 0) {
+      comm_.Broadcast(std::span<int64_t>(decided), 0);
+      cursor.evals_since_best = decided[2];
+      if (decided[0] != 0) {
         RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, true), "writing the best checkpoint"));
         last_saved_step = cursor.step;
+      }
+      if (decided[1] != 0) {
+        if (chief_) {
+          LOG_INFO << "early stopping: test " << keep_best << " has not improved for " << decided[2]
+                   << " evaluation(s) (eval.early_stopping_patience); the best checkpoint has " << keep_best << " "
+                   << cursor.best_metric;
+        }
+        result.stopped_early = true;
+        break;
       }
     }
   }
@@ -447,6 +475,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"seconds_to_first_step", result.seconds_to_first_step},
                            {"checkpoint_stall_seconds", result.checkpoint_stall_seconds},
                            {"skipped_steps", result.skipped_steps},
+                           {"stopped_early", result.stopped_early},
                            {"sync_bytes_per_step", result.sync_bytes_last_step},
                            {"sync_exposed_seconds", result.sync_exposed_seconds},
                            {"checkpoint", result.checkpoint_path}};

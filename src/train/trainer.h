@@ -33,6 +33,7 @@ struct TrainResult {
   int64_t steps = 0;
   int64_t epochs = 0;
   int64_t resumed_from_step = -1;      // -1: a fresh start
+  bool stopped_early = false;          // eval.early_stopping_patience ended the run
   bool already_complete = false;       // resumed a run that had finished: nothing trained
   double train_seconds = 0.0;          // this run's step loop, without evaluation
   double samples_per_second = 0.0;     // global rows trained by this run / train_seconds
@@ -42,7 +43,7 @@ struct TrainResult {
   int64_t skipped_steps = 0;                   // steps skipped for a non-finite loss (train.on_nan: skip)
   int64_t sync_bytes_last_step = 0;            // gradient bytes this rank handed to the communicator
   double sync_exposed_seconds = 0.0;           // time in gradient sync not hidden behind backward
-  std::optional<BinaryMetrics> test_metrics;  // rank 0 only
+  std::optional<Metrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only
 };
 
@@ -64,6 +65,7 @@ class Trainer {
     double epoch_loss_sum = 0;
     int64_t epoch_rows = 0;
     double best_metric = std::numeric_limits<double>::quiet_NaN();
+    int64_t evals_since_best = 0;
   };
 
   Status PrepareOutputs(ResumeMode mode);  // rank 0

@@ -1,6 +1,7 @@
 // The training loop on one local rank: it learns, it is deterministic, and it leaves its outputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cmath>
 #include <cstring>
@@ -42,7 +43,7 @@ TEST(TrainLocal, LearnsTheSyntheticSignal) {
   RunOutput run = Train(config);
   ASSERT_TRUE(run.result.ok()) << run.result.status().message();
   ASSERT_TRUE(run.result->test_metrics);
-  EXPECT_GT(run.result->test_metrics->auc, 0.75);
+  EXPECT_GT(run.result->test_metrics->Get("auc"), 0.75);
   EXPECT_LT(run.result->final_train_loss, 0.6);
   EXPECT_EQ(run.result->steps, 8 * ((1500 + 31) / 32));
 }
@@ -133,7 +134,7 @@ TEST(Resume, StoppingAnywhereAndResumingIsBitwiseExact) {
     EXPECT_EQ(rest.result->steps, whole.result->steps);
     EXPECT_TRUE(SameParams(whole, rest)) << "resumed after " << k << " steps";
     EXPECT_DOUBLE_EQ(rest.result->final_train_loss, whole.result->final_train_loss) << k;
-    EXPECT_DOUBLE_EQ(rest.result->test_metrics->auc, whole.result->test_metrics->auc) << k;
+    EXPECT_DOUBLE_EQ(rest.result->test_metrics->Get("auc"), whole.result->test_metrics->Get("auc")) << k;
   }
 }
 
@@ -167,7 +168,7 @@ TEST(Resume, AFinishedRunIsNotTrainedAgain) {
   ASSERT_TRUE(again.result.ok()) << again.result.status().message();
   EXPECT_TRUE(again.result->already_complete);
   EXPECT_TRUE(SameParams(first, again));
-  EXPECT_DOUBLE_EQ(again.result->test_metrics->auc, first.result->test_metrics->auc);
+  EXPECT_DOUBLE_EQ(again.result->test_metrics->Get("auc"), first.result->test_metrics->Get("auc"));
 }
 
 TEST(Resume, IncompatibleChangesAreRefusedNamingTheKey) {
@@ -214,7 +215,7 @@ TEST(SparseEmbeddings, LearnAndLeaveUnseenRowsUntouched) {
   config.train.epochs = 6;
   RunOutput run = Train(config);
   ASSERT_TRUE(run.result.ok()) << run.result.status().message();
-  EXPECT_GT(run.result->test_metrics->auc, 0.75);
+  EXPECT_GT(run.result->test_metrics->Get("auc"), 0.75);
   // 32 rows * (4 * 4 + 8) bytes < 300 * 4 * 4: only the touched user rows travel.
   EXPECT_LT(run.result->sync_bytes_last_step, 300 * 4 * 4);
 
@@ -309,6 +310,46 @@ TEST(Retention, EveryMinutesCheckpointsWhenTheTimeHasPassed) {
     files += e.path().extension() == ".h5";
   }
   EXPECT_EQ(files, 15);
+}
+
+// Large steps make the test log-loss rise after its best; with patience 2 the run stops two
+// evaluations later, keeps the best checkpoint, and a second run of the same command trains nothing.
+TEST(EarlyStopping, StopsAfterPatienceEvaluationsWithoutImprovement) {
+  std::string dir = ectrain::testing::TempDir("early_stopping");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  config.train.epochs = 40;
+  config.optimizer.learning_rate = 0.3;
+  config.checkpoint.keep_best = "log_loss";
+  config.eval.early_stopping_patience = 2;
+  RunOutput run = Train(config);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().message();
+  EXPECT_TRUE(run.result->stopped_early);
+  const int64_t steps_per_epoch = (1500 + 31) / 32;
+  EXPECT_LT(run.result->steps, 40 * steps_per_epoch);
+  // The last two evaluations are no better than the best one before them.
+  std::ifstream metrics(config.train.output_dir + "/metrics.jsonl");
+  std::vector<double> losses;
+  for (std::string line; std::getline(metrics, line);) {
+    auto at = line.find("\"log_loss\":");
+    if (line.find("\"event\":\"eval\"") != std::string::npos) losses.push_back(std::stod(line.substr(at + 11)));
+  }
+  ASSERT_GE(losses.size(), 3u);
+  const double best = *std::min_element(losses.begin(), losses.end() - 2);
+  EXPECT_GE(losses[losses.size() - 1], best);
+  EXPECT_GE(losses[losses.size() - 2], best);
+  EXPECT_EQ(static_cast<int64_t>(losses.size()) * steps_per_epoch, run.result->steps);
+  RunOutput again = Train(config);
+  ASSERT_TRUE(again.result.ok()) << again.result.status().message();
+  EXPECT_TRUE(again.result->already_complete) << "an early-stopped run is finished";
+}
+
+TEST(EarlyStopping, AMetricTheTaskDoesNotReportIsAnError) {
+  RunConfig config = ectrain::testing::SyntheticRunConfig(ectrain::testing::TempDir("keep_best_rmse"));
+  config.checkpoint.keep_best = "rmse";
+  RunOutput run = Train(config);
+  ASSERT_FALSE(run.result.ok());
+  EXPECT_NE(run.result.status().message().find("checkpoint.keep_best"), std::string::npos) << run.result.status().message();
+  EXPECT_NE(run.result.status().message().find("auc"), std::string::npos) << "lists what is reported";
 }
 
 TEST(Retention, TheBestCheckpointSurvivesPruning) {
