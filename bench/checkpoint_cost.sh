@@ -6,19 +6,19 @@
 # Runs 2 ranks (mpirun), 200 steps of global batch 1024, a checkpoint every 50 steps; RUNS repeats.
 # Usage: bench/checkpoint_cost.sh [RUNS]   (after launch/setup.sh; from the repository top)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 ECTRAIN=$(realpath "${ECTRAIN_BUILD_DIR:-build}/src/ectrain")
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-TMP=$(mktemp -d /tmp/ectrain_ckbench.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+bench_tmp ectrain_ckbench
 
 awk 'BEGIN { srand(7); print "x1,x2,user,clicked";
   for (i = 0; i < 1000000; i++) { x = rand() * 2 - 1; printf "%.4f,%.4f,u%d,%d\n", x, rand(), i, (rand() < 1 / (1 + exp(-2 * x))) } }' \
   >"$TMP/users.csv"
 "$ECTRAIN" prepare --source "$TMP/users.csv" --label clicked --dense x1,x2 --categorical user \
   --train-out "$TMP/train.h5" --test-out "$TMP/test.h5" --test-fraction 0.001 >/dev/null
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 for run in $(seq "$RUNS"); do
   out="$TMP/run$run"

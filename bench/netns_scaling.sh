@@ -17,8 +17,12 @@
 # Environment: POINTS (CSV output), CAPS ("1gbit 100mbit": tc rates; "" for none), MLP_ROWS (131072),
 # BATCH (512 per rank), STEP_SECONDS (2.5: each run's step count is chosen for about this long a
 # step loop, from rough per-model and per-link costs; at least 4 steps). About 3 minutes with the
-# defaults on an idle 2-core machine (plus any wait for it to be idle, see below).
+# defaults on an idle 2-core machine (plus any wait for it to be idle). Each run waits for a quiet
+# machine and is repeated when other processes were busy during it (NOISE_LIMIT, TRIES, QUIET_WAIT:
+# see bench/lib.sh).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 CAPS=${CAPS-1gbit 100mbit}
@@ -26,39 +30,26 @@ MLP_ROWS=${MLP_ROWS:-131072}
 BATCH=${BATCH:-512}
 STEP_SECONDS=${STEP_SECONDS:-2.5}
 POINTS=${POINTS:-}
-BUILD=${ECTRAIN_BUILD_DIR:-build}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [ "$(id -u)" -eq 0 ] || { echo "netns_scaling.sh: needs root (ip netns, tc, unshare)" >&2; exit 2; }
-TMP=$(mktemp -d /tmp/ectrain_netnsbench.XXXXXX)
 # Names carry the pid so that runs side by side do not collide; veth names have at most 15 chars.
 NS_A=ectbench-a-$$
 NS_B=ectbench-b-$$
 VETH_A=ebA$$
 VETH_B=ebB$$
 CIDR=10.201.7.0/24
-cleanup() {
+on_exit() {  # before the library's clean-up (TMP, the cgroup)
   # Deleting a namespace kills nothing: stop what still runs in them first; the veth pair goes with them.
   for ns in "$NS_A" "$NS_B"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
     ip netns del "$ns" 2>/dev/null
   done
-  rm -rf "$TMP"
-  [ -z "${CG:-}" ] || rmdir "$CG" 2>/dev/null
 }
-trap cleanup EXIT
+bench_tmp ectrain_netnsbench
 trap 'exit 130' INT TERM
-
-# Others may be editing src/: build if the program is missing, retrying while the tree does not build.
-for try in 1 2 3 4 5; do
-  [ -x "$BUILD/src/ectrain" ] && break
-  cmake --build "$BUILD" -j2 >"$TMP/build.log" 2>&1 && break
-  echo "build failed (try $try), retrying in 60 s: $(grep -m1 -i error "$TMP/build.log")" >&2
-  sleep 60
-done
-# A private copy (the same path on both "hosts"), so that a rebuild during the benchmark cannot
-# change the program between rounds.
-cp "$BUILD/src/ectrain" "$TMP/ectrain"
-ECTRAIN=$TMP/ectrain
+# ECTRAIN is under TMP: the same path on both "hosts".
+private_ectrain
+cpu_cgroup
 
 # The two hosts.
 ip netns add "$NS_A"
@@ -99,13 +90,7 @@ set_link() {
 rate_bps() { awk -v r="$1" 'BEGIN { n = r + 0; u = tolower(substr(r, length(n "") + 1));
   m = (u ~ /^g/) ? 1e9 : (u ~ /^m/) ? 1e6 : (u ~ /^k/) ? 1e3 : 1; print n * m }'; }
 
-# The larger MLP's data (as bench/engine_scaling.sh).
-awk -v n="$MLP_ROWS" 'BEGIN { srand(11); printf "label"; for (j = 1; j <= 13; j++) printf ",d%d", j; print ",c1,c2,c3";
-  for (i = 0; i < n; i++) { s = 0; for (j = 1; j <= 13; j++) { x[j] = rand() * 2 - 1; s += x[j] * (j % 3 - 1) }
-    printf "%d", (rand() < 1 / (1 + exp(-s))); for (j = 1; j <= 13; j++) printf ",%.4f", x[j];
-    printf ",a%d,b%d,c%d\n", int(rand() * 7), int(rand() * 50), int(rand() * 500) } }' >"$TMP/mlp.csv"
-"$ECTRAIN" prepare --source "$TMP/mlp.csv" --label label --dense d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,d11,d12,d13 \
-  --categorical c1,c2,c3 --train-out "$TMP/train.h5" --test-out "$TMP/test.h5" --test-fraction 0.01 >/dev/null
+mlp_data "$MLP_ROWS"  # the larger MLP's data (as bench/engine_scaling.sh)
 
 DATA=(configs/quickstart.yaml --set "data.train=$TMP/train.h5" --set "data.test=$TMP/test.h5" --set data.label=label
   --set 'data.dense=[d1,d2,d3,d4,d5,d6,d7,d8,d9,d10,d11,d12,d13]' --set model.embedding_dim=16 --set train.epochs=1000
@@ -119,58 +104,6 @@ declare -A ROW_S=([mid]=4.7e-5 [tiny]=1e-6 [big]=1.6e-4)
 declare -A STEP_S=([mid]=2e-3 [tiny]=5e-6 [big]=1e-2)
 declare -A BYTES=([mid]=2.9e6 [tiny]=1e3 [big]=1.13e7)
 
-field() { grep '"event":"done"' "$1" | sed -E "s/.*\"$2\":([0-9.e+-]+).*/\1/"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-# Others share this machine (builds, tests). Before each run the script waits (up to QUIET_WAIT,
-# 120 s) until the machine is idle (at most NOISE_LIMIT, 0.10, of all cores busy over half a
-# second). Each run's "foreign load" is the CPU time that other processes used during it, as a
-# share of all cores: /proc/stat's busy time less the run's own CPU time, which a cgroup counts
-# (cpuacct, or cgroup v2 where that is what the machine has; ranks started through mpirun's rsh
-# agent are not all waited for, so the shell's `times` would miss them and is only the fallback).
-# A run with more than NOISE_LIMIT is repeated, up to TRIES (3) times, and the last try is kept
-# either way (the per-run lines at the end show each kept run's load).
-NOISE_LIMIT=${NOISE_LIMIT:-0.10}
-TRIES=${TRIES:-3}
-QUIET_WAIT=${QUIET_WAIT:-120}
-WAITED=0
-TICK=$(getconf CLK_TCK)
-CG=""
-if mkdir "/sys/fs/cgroup/cpuacct/ectrain_bench_$$" 2>/dev/null; then
-  CG=/sys/fs/cgroup/cpuacct/ectrain_bench_$$
-elif v2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts) && [ -n "$v2" ] && mkdir "$v2/ectrain_bench_$$" 2>/dev/null; then
-  CG=$v2/ectrain_bench_$$
-fi
-cg_seconds() {  # CPU seconds used so far by the processes started in $CG
-  if [ -f "$CG/cpuacct.usage" ]; then awk '{ print $1 / 1e9 }' "$CG/cpuacct.usage"
-  else awk '$1 == "usage_usec" { print $2 / 1e6 }' "$CG/cpu.stat"; fi
-}
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-# The shell's children's user+system seconds: from two lines of `times` (before, after) their difference.
-times_seconds() { awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] } v[NR] = n } END { print v[2] - v[1] }'; }
-wait_quiet() {
-  local start=$SECONDS b0
-  while [ $((SECONDS - start)) -lt "$QUIET_WAIT" ]; do
-    b0=$(busy_ticks); sleep 0.5
-    awk -v b="$(($(busy_ticks) - b0))" -v k="$TICK" -v n="$(nproc)" -v l="$NOISE_LIMIT" 'BEGIN { exit !(b / k / 0.5 / n <= l) }' && break
-  done
-  WAITED=$((WAITED + SECONDS - start))
-}
-measured() {  # measured COMMAND...: waits for a quiet machine, runs COMMAND, sets FOREIGN
-  local b0 c0 t0 b1 c1 t1 own rc=0
-  wait_quiet
-  if [ -n "$CG" ]; then c0=$(cg_seconds); else times >"$TMP/times"; c0=$(tail -1 "$TMP/times"); fi
-  b0=$(busy_ticks); t0=$(date +%s.%N)
-  if [ -n "$CG" ]; then (echo "$BASHPID" >"$CG/cgroup.procs" && "$@") || rc=$?; else "$@" || rc=$?; fi
-  t1=$(date +%s.%N); b1=$(busy_ticks)
-  if [ -n "$CG" ]; then own=$(awk -v a="$(cg_seconds)" -v b="$c0" 'BEGIN { print a - b }')
-  else times >"$TMP/times"; c1=$(tail -1 "$TMP/times"); own=$(printf '%s\n%s\n' "$c0" "$c1" | times_seconds); fi
-  FOREIGN=$(awk -v b="$((b1 - b0))" -v k="$TICK" -v c="$own" -v w="$(awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }')" \
-    -v n="$(nproc)" 'BEGIN { f = (b / k - c) / (w * n); printf "%.3f", f < 0 ? 0 : f }')
-  return $rc
-}
-REPEATS=0
-
 # link name -> tc rate ("" uncapped); shm runs on the host.
 LINKS=(shm veth)
 declare -A RATE=([shm]="" [veth]="")
@@ -183,17 +116,9 @@ for link in "${LINKS[@]}"; do
 done
 [ -n "$POINTS" ] && echo "link,ranks,model,hidden,per_rank_batch,bucket_mb,round,steps,train_seconds,sync_exposed_seconds,sync_bytes_per_step,samples_per_second,foreign_load" >"$POINTS"
 
-pair() {  # pair COMMAND... --set train.output_dir=DIR: COMMAND twice at once, the second into DIR.b
-  local dir=${*: -1} rc=0 p
-  "${@:1:$#-1}" "${dir}.b" >"${dir#train.output_dir=}.b.log" 2>&1 &
-  p=$!
-  "$@" || rc=$?
-  wait "$p" || rc=$?
-  return $rc
-}
-
-run() {  # run ROUND LINK MODEL RANKS PER_RANK_BATCH BUCKET
-  local round=$1 link=$2 model=$3 ranks=$4 batch=$5 bucket=$6 dir try steps launch=() name
+run() {  # run ROUND "LINK MODEL RANKS PER_RANK_BATCH BUCKET"
+  local round=$1 link model ranks batch bucket steps launch=() name
+  read -r link model ranks batch bucket <<<"$2"
   name="${link}_${model}_${ranks}_${bucket}"
   # Steps for about STEP_SECONDS: compute per step from the model, all-reduce from the link's rate
   # (shared memory and uncapped veth: taken as 2 GB/s).
@@ -209,23 +134,15 @@ run() {  # run ROUND LINK MODEL RANKS PER_RANK_BATCH BUCKET
          --mca btl tcp,self --mca btl_tcp_if_include "$CIDR" --mca oob_tcp_if_include "$CIDR") ;;
   esac
   [[ $link = r1* ]] || set_link "${RATE[$link]:-}"
-  for try in $(seq "$TRIES"); do
-    dir="$TMP/${name}_${round}_$try"
-    measured "${launch[@]}" "$ECTRAIN" train "${DATA[@]}" --set "data.categorical=${CATEG[$model]}" \
-      --set "model.hidden_units=${HIDDEN[$model]}" --set comm.sparse_embeddings=false \
-      --set train.global_batch_size=$((batch * ranks)) --set comm.bucket_mb="$bucket" --set train.max_steps="$steps" \
-      --set "train.output_dir=$dir" >"$dir.log" 2>&1 || { tail -30 "$dir.log"; exit 1; }
-    awk -v f="$FOREIGN" -v l="$NOISE_LIMIT" 'BEGIN { exit !(f <= l) }' && break
-    [ "$try" -lt "$TRIES" ] && REPEATS=$((REPEATS + 1))
-  done
-  local m=$dir/metrics.jsonl
+  train_measured "$TMP/${name}_$round" "${launch[@]}" "$ECTRAIN" train "${DATA[@]}" --set "data.categorical=${CATEG[$model]}" \
+    --set "model.hidden_units=${HIDDEN[$model]}" --set comm.sparse_embeddings=false \
+    --set train.global_batch_size=$((batch * ranks)) --set comm.bucket_mb="$bucket" --set train.max_steps="$steps"
+  local dir=$RUN_DIR m=$RUN_DIR/metrics.jsonl
   [[ $link = r1* ]] || grep -q '"world_size":2' "$m" || { echo "not 2 ranks: $dir" >&2; exit 1; }
-  # A pair: the mean of its two jobs (their done lines, one after the other, as one file).
+  # A pair: the mean of its two jobs.
   if [ "$link" = r1pair ]; then
-    awk '/"event":"done"/' "$dir/metrics.jsonl" "$dir.b/metrics.jsonl" >"$dir/both.jsonl"
     m=$dir/mean.jsonl
-    echo "{\"event\":\"done\",$(for k in samples_per_second train_seconds sync_exposed_seconds sync_bytes_per_step steps; do
-      printf '"%s":%s,' "$k" "$(sed -E "s/.*\"$k\":([0-9.e+-]+).*/\1/" "$dir/both.jsonl" | awk '{ s += $1 } END { print s / NR }')"; done)\"x\":0}" >"$m"
+    pair_done "$dir" "$m"
   fi
   # round samples/s step_s exposed_s_per_step bytes foreign
   echo "$round $(field "$m" samples_per_second) $(awk -v t="$(field "$m" train_seconds)" -v s="$(field "$m" steps)" \
@@ -242,31 +159,21 @@ on_node_a timeout 30 mpirun --hostfile "$TMP/hostfile" -np 2 --mca plm_rsh_agent
 [ "$(cat "$TMP/hosts")" = "nodeA nodeB " ] || { echo "two-host mpirun failed: $(cat "$TMP/hosts")" >&2; exit 1; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-for round in $(seq "$ROUNDS"); do
-  order=$(seq 0 $((${#CONFIGS[@]} - 1)))
-  [ $((round % 2)) -eq 0 ] && order=$(echo "$order" | tac)
-  for i in $order; do
-    # shellcheck disable=SC2086  # word splitting of the configuration line is intended
-    run "$round" ${CONFIGS[$i]}
-  done
-done
+in_rounds "$ROUNDS" run
 set_link ""
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-col() { cut -d' ' -f"$2" "$TMP/$1.txt" | median; }
-ratio() { join <(cut -d' ' -f1,2 "$TMP/$1.txt" | sort) <(cut -d' ' -f1,2 "$TMP/$2.txt" | sort) | awk '{ print $3 / $2 }' | median; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
   "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r);" \
   "Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$'); two network namespaces joined by veth (TCP, btl tcp,self), tc tbf caps on both ends; $(date -u +%F)"
 echo "program: $(git describe --always --dirty 2>/dev/null || echo unknown); rounds: $ROUNDS (medians); load average before/after: $load_before / $load_after"
-echo "foreign load (CPU used by other processes during a run, share of the machine): median $(cat "$TMP"/*.txt | cut -d' ' -f6 | median)," \
-  "max of kept runs $(cat "$TMP"/*.txt | cut -d' ' -f6 | sort -g | tail -1); runs repeated for foreign load > $NOISE_LIMIT: $REPEATS; waited for a quiet machine: $WAITED s"
+foreign_summary 6 "$TMP"/*.txt
 echo
 echo "Weak scaling, MLP 1024-512-256 ($(col "shm_mid_2_0" 5) gradient bytes per step), per-rank batch $BATCH: 1 rank $(printf '%.0f' "$(col r1_mid_1_4 2)") samples/s" \
   "(step $(awk -v s="$(col r1_mid_1_4 3)" 'BEGIN { printf "%.1f", s * 1000 }') ms)"
 echo "Two independent 1-rank jobs at once (no communication): $(printf '%.0f' "$(col r1pair_mid_1_4 2)") samples/s per job" \
   "(step $(awk -v s="$(col r1pair_mid_1_4 3)" 'BEGIN { printf "%.1f", s * 1000 }') ms), so 2 ranks on this machine can reach at most" \
-  "$(printf '%.2f' "$(ratio r1_mid_1_4 r1pair_mid_1_4 | awk '{ print $1 * 2 }')") x 1 rank (median of per-round ratios)"
+  "$(printf '%.2f' "$(ratio r1pair_mid_1_4 r1_mid_1_4 | awk '{ print $1 * 2 }')") x 1 rank (median of per-round ratios)"
 echo
 echo "| link | 2 ranks, bucket_mb 0: samples/s | step (ms) | exposed sync (ms/step) | 2 / 1 rank | 2 ranks, bucket_mb 4: samples/s | step (ms) | exposed sync (ms/step) | 2 / 1 rank |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -279,7 +186,7 @@ for link in "${LINKS[@]}"; do
   for bucket in 0 4; do
     n="${link}_mid_2_$bucket"
     row+=$(printf ' | %.0f | %.1f | %.1f | %.2f' "$(col "$n" 2)" "$(awk -v s="$(col "$n" 3)" 'BEGIN { print s * 1000 }')" \
-      "$(awk -v s="$(col "$n" 4)" 'BEGIN { print s * 1000 }')" "$(ratio r1_mid_1_4 "$n")")
+      "$(awk -v s="$(col "$n" 4)" 'BEGIN { print s * 1000 }')" "$(ratio "$n" r1_mid_1_4)")
   done
   echo "$row |"
 done

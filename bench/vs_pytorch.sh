@@ -34,6 +34,9 @@
 # Debian's torch 1.13 is linked against the generic libblas.so.3; the reference BLAS is 2-3x slower
 # than OpenBLAS at batch 4096, so PyTorch runs with LD_LIBRARY_PATH pointing at OpenBLAS (1 thread).
 set -euo pipefail
+QUIET_WAIT=${QUIET_WAIT:-5}  # the library's default is 120 s; these runs are many and short
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 ROWS=${2:-2000000}
@@ -43,14 +46,11 @@ BATCHES=(32 256 4096)
 read -r -a EC_STEPS <<<"${EC_STEPS:-60000 12000 1000}"
 read -r -a PT_STEPS <<<"${PT_STEPS:-2000 1200 300}"
 PNG=${PNG:-bench/vs_pytorch.png}
-BUILD=${ECTRAIN_BUILD_DIR:-build}
 PY=/usr/bin/python3  # Debian's Python, which sees python3-torch and python3-h5py
 OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-pthread
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-NCORES=$(nproc)  # before OMP_NUM_THREADS, which nproc honours
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-TMP=$(mktemp -d /tmp/ectrain_vs_pytorch.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+bench_tmp ectrain_vs_pytorch
 
 # Packages.
 if ! $PY -c 'import torch, h5py, matplotlib' 2>/dev/null || [ ! -x /usr/bin/time ] || [ ! -f "$OPENBLAS/libblas.so.3" ]; then
@@ -63,16 +63,7 @@ if ! $PY -c 'import torch, h5py, matplotlib' 2>/dev/null || [ ! -x /usr/bin/time
 fi
 TORCH_ENV=(env LD_LIBRARY_PATH="$OPENBLAS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 
-# Others may be editing src/: build if the program is missing, retrying while the tree does not build.
-for try in 1 2 3 4 5; do
-  [ -x "$BUILD/src/ectrain" ] && break
-  cmake --build "$BUILD" -j2 >"$TMP/build.log" 2>&1 && break
-  echo "build failed (try $try), retrying in 60 s: $(grep -m1 -i error "$TMP/build.log")" >&2
-  sleep 60
-done
-# A private copy, so that a rebuild during the benchmark cannot change the program between rounds.
-cp "$BUILD/src/ectrain" "$TMP/ectrain"
-ECTRAIN=$TMP/ectrain
+private_ectrain
 
 # The data, cached by size and seed.
 DATA=/tmp/ectrain_vs_pytorch/rows${ROWS}_seed$SEED
@@ -126,38 +117,15 @@ checkpoint:
   keep_last: 1
 EOF
 
-field() { grep "\"event\":\"$2\"" "$1" | tail -1 | sed -E "s/.*\"$3\":([0-9.e+-]+).*/\1/"; }
 jfield() { sed -E "s/.*\"$2\": ([0-9.e+-]+).*/\1/" "$1"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# Others share this machine. Before each run the script waits (up to QUIET_WAIT) until at most
-# NOISE_LIMIT (0.10) of all cores are busy over half a second, and records the run's "foreign
-# load": the CPU time that other processes used during it, as a share of the machine (/proc/stat's
-# busy time minus the run's own user+system time from the shell's `times`). Runs are not repeated.
-NOISE_LIMIT=${NOISE_LIMIT:-0.10}
-QUIET_WAIT=${QUIET_WAIT:-5}
-WAITED=0
-TICK=$(getconf CLK_TCK)
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-cpu_seconds() { awk '{ n = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] } v[NR] = n } END { print v[2] - v[1] }'; }
-wait_quiet() {
-  local start=$SECONDS b0
-  while [ $((SECONDS - start)) -lt "$QUIET_WAIT" ]; do
-    b0=$(busy_ticks); sleep 0.5
-    awk -v b="$(($(busy_ticks) - b0))" -v k="$TICK" -v n="$NCORES" -v l="$NOISE_LIMIT" 'BEGIN { exit !(b / k / 0.5 / n <= l) }' && break
-  done
-  WAITED=$((WAITED + SECONDS - start))
-}
-measured() {  # measured LOG COMMAND...: waits for a quiet machine, runs COMMAND (output to LOG), sets FOREIGN
-  local log=$1 b0 c0 t0 b1 c1 t1 rc=0
+# Others share this machine: each run waits for a quiet machine and records its foreign load (see
+# bench/lib.sh), measured with the shell's `times` (no cgroup: /usr/bin/time waits for everything
+# it starts). Runs are not repeated.
+measured_to() {  # measured_to LOG COMMAND...: measured COMMAND, output to LOG; stops the benchmark if it fails
+  local log=$1 rc=0
   shift
-  wait_quiet
-  times >"$TMP/times"; c0=$(tail -1 "$TMP/times"); b0=$(busy_ticks); t0=$(date +%s.%N)
-  "$@" >"$log" 2>&1 || rc=$?
-  t1=$(date +%s.%N); b1=$(busy_ticks); times >"$TMP/times"; c1=$(tail -1 "$TMP/times")
-  FOREIGN=$(awk -v b="$((b1 - b0))" -v k="$TICK" -v c="$(printf '%s\n%s\n' "$c0" "$c1" | cpu_seconds)" \
-    -v w="$(awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }')" -v n="$NCORES" \
-    'BEGIN { f = (b / k - c) / (w * n); printf "%.3f", f < 0 ? 0 : f }')
+  measured "$@" >"$log" 2>&1 || rc=$?
   [ $rc -eq 0 ] || { echo "failed ($rc): $*" >&2; tail -30 "$log" >&2; exit 1; }
 }
 
@@ -167,17 +135,17 @@ ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
   local cmd=("$ECTRAIN" train "$TMP/vs_pytorch.yaml" --set train.global_batch_size="$batch"
     --set train.max_steps="$steps" --set "train.output_dir=$dir")
   [ "$ranks" -gt 1 ] && cmd=(mpirun -np "$ranks" --bind-to none "${cmd[@]}")
-  measured "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${cmd[@]}"
+  measured_to "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${cmd[@]}"
   local m=$dir/metrics.jsonl
-  echo "$round $(field "$m" "done" samples_per_second) $(field "$m" "eval" log_loss)" \
-    "$(awk '{ print $2 / 1024 }' "$dir.rss") $FOREIGN $(field "$m" "done" train_seconds) $(field "$m" "done" steps)" >>"$TMP/$name.txt"
+  echo "$round $(field "$m" samples_per_second) $(event_field "$m" eval log_loss)" \
+    "$(awk '{ print $2 / 1024 }' "$dir.rss") $FOREIGN $(field "$m" train_seconds) $(field "$m" steps)" >>"$TMP/$name.txt"
   grep -m1 -oE "row-sparse embedding tables [0-9]+" "$dir.log" | grep -oE '[0-9]+$' >"$TMP/$name.tables"
   rm -rf "$dir"  # the checkpoint
 }
 torch_run() {  # torch_run ROUND NAME RANKS GLOBAL_BATCH STEPS [--dense-adam]
   local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
   shift 5
-  measured "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${TORCH_ENV[@]}" "$PY" bench/pytorch_reference.py \
+  measured_to "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${TORCH_ENV[@]}" "$PY" bench/pytorch_reference.py \
     --train "$DATA/T.h5" --test "$DATA/E.h5" --batch "$batch" --steps "$steps" --ranks "$ranks" --threads 1 "$@"
   grep '"trainer": "pytorch"' "$dir.log" >"$dir.json"
   echo "$round $(jfield "$dir.json" samples_per_second) $(jfield "$dir.json" log_loss)" \
@@ -198,22 +166,17 @@ done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start_time=$SECONDS
-for round in $(seq "$RUNS"); do
-  order=$(seq 0 $((${#CONFIGS[@]} - 1)))
-  [ $((round % 2)) -eq 0 ] && order=$(echo "$order" | tac)
-  for i in $order; do
-    IFS='|' read -r name kind ranks batch steps extra <<<"${CONFIGS[$i]}"
-    echo "round $round/$RUNS: $name ($kind, $ranks rank(s), global batch $batch, $steps steps)" >&2
-    # shellcheck disable=SC2086  # extra is empty or one flag
-    if [ "$kind" = ectrain ]; then ectrain_run "$round" "$name" "$ranks" "$batch" "$steps"
-    else torch_run "$round" "$name" "$ranks" "$batch" "$steps" $extra; fi
-  done
-done
+one_run() {  # one_run ROUND "NAME|KIND|RANKS|GLOBAL_BATCH|STEPS|EXTRA"
+  local round=$1 name kind ranks batch steps extra
+  IFS='|' read -r name kind ranks batch steps extra <<<"$2"
+  echo "round $round/$RUNS: $name ($kind, $ranks rank(s), global batch $batch, $steps steps)" >&2
+  # shellcheck disable=SC2086  # extra is empty or one flag
+  if [ "$kind" = ectrain ]; then ectrain_run "$round" "$name" "$ranks" "$batch" "$steps"
+  else torch_run "$round" "$name" "$ranks" "$batch" "$steps" $extra; fi
+}
+in_rounds "$RUNS" one_run
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-col() { cut -d' ' -f"$2" "$TMP/$1.txt" | median; }
-ratio() { join <(cut -d' ' -f1,2 "$TMP/$1.txt" | sort) <(cut -d' ' -f1,2 "$TMP/$2.txt" | sort) |
-  awk '{ print $2 / $3 }' | median; }  # per round: samples/s of $1 over $2, then the median
 torch_version=$(grep -h -m1 -oE '"torch": "[^"]+"' "$TMP"/pts_32_1.json | cut -d'"' -f4)
 
 echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
@@ -224,7 +187,7 @@ echo "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); PyTo
 echo "data: $ROWS generated rows (seed $SEED), $(grep -oE 'train: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows' | head -1) for training," \
   "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test; vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
 echo "rounds: $RUNS (medians; ratios: medians of per-round ratios); $(((SECONDS - start_time) / 60)) min; load average before/after: $load_before / $load_after"
-all=$(cat "$TMP"/*.txt | cut -d' ' -f5)
+all=$(foreign_loads 5 "$TMP"/*.txt)
 echo "foreign load (CPU of other processes during a run, share of the machine): median $(echo "$all" | median)," \
   "max $(echo "$all" | sort -g | tail -1); waited for a quiet machine: $WAITED s"
 echo
