@@ -1,78 +1,62 @@
-// CtrModel: the seed's click/purchase model. Each categorical field has an embedding table, and
-// each multi-valued field (genres, title tokens) one whose rows are averaged over the row's ids;
-// the embeddings and the dense columns are concatenated and go through Dense+ReLU hidden
-// layers and a Dense(1) output whose logit is scored with binary cross-entropy.
-// (The seed's one-hot -> Dense(64) is this with per-field embeddings feeding the first layer.)
-// Parameters live in a ParamArena of layout(); the model holds only its workspace, so one
-// instance per thread. The workspace grows to the largest batch seen and is then reused.
+// CtrModel: the feature-interaction family, one stack of optional parts over the same inputs.
+// Each categorical field has an embedding table and each multi-valued field (genres, title
+// tokens) one whose rows are pooled over the row's ids; with the dense columns they form the input
+// row x0 = [field embeddings | pooled bags | dense]. The output is the sum of the parts present:
+//   mlp, classifier  deep(x0)                       deep = hidden Dense+ReLU layers, Dense(outputs)
+//   logistic         wide                           wide = a learned weight per id + linear(dense) + bias
+//   wide_deep        wide + deep(x0)
+//   deepfm           wide + FM(field embeddings) + deep(x0)   (FM and deep share the embeddings)
+//   dcn              deep(cross(x0))                cross = DCN-v2 cross layers, stacked under deep
+// The classifier has num_classes outputs (softmax); the others one (bce, or mse for ratings).
+// Layout: embeddings, wide, cross, deep, output, so the tensors whose gradients are final first
+// sit at the arena's end. One instance per thread; not copyable (the parts refer to the layout).
 #pragma once
 
 #include <cstdint>
-#include <string>
+#include <optional>
 #include <vector>
 
-#include "core/batch.h"
-#include "core/param_arena.h"
-#include "core/row_selection.h"
-#include "model/options.h"
+#include "model/layers.h"
+#include "model/model.h"
 
 namespace ectrain::model {
 
-struct FeatureShape {
-  int num_dense = 0;
-  std::vector<std::string> categorical_names;
-  std::vector<int64_t> vocab_sizes;  // parallel to categorical_names
-  std::vector<std::string> bag_names;    // multi-valued fields: one mean-pooled embedding each
-  std::vector<int64_t> bag_vocab_sizes;  // parallel to bag_names
-};
-
-class CtrModel {
+class CtrModel final : public Model {
  public:
+  // `options` must pass CheckModelOptions and be of a type above (CreateModel checks both).
   CtrModel(const ModelOptions& options, FeatureShape features);
+  CtrModel(const CtrModel&) = delete;
+  CtrModel& operator=(const CtrModel&) = delete;
 
-  const ParamLayout& layout() const { return layout_; }
-  const FeatureShape& features() const { return features_; }
-
-  // Glorot-uniform dense weights, zero biases, uniform(-0.05, 0.05) embeddings; from `seed` only.
-  void Initialize(ParamArena& params, uint64_t seed) const;
-
-  // Adds d(loss_scale * sum of row losses)/d(params) into `grads` and returns the sum of row
-  // losses. A batch of zero rows adds nothing. For each embedding table that `touched` marks
-  // row-sparse, appends the ids this batch looked up. `ready` hears of each tensor as soon as
-  // its gradient is final (output layer first).
+  const ParamLayout& layout() const override { return layout_; }
+  const FeatureShape& features() const override { return features_; }
+  Task task() const override { return TaskOf(loss_); }
+  int64_t num_outputs() const override { return num_outputs_; }
+  void Initialize(ParamArena& params, uint64_t seed) const override;
   double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
-                         RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr);
-
-  // logits(batch.num_rows); probabilities are Sigmoid(logit).
-  void Forward(const BatchView& batch, const ParamArena& params, float* logits);
+                         RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) override;
+  void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
 
  private:
-  struct DenseLayer {
-    int weight = 0;  // ParamSpec indices
-    int bias = 0;
-    int64_t in = 0;
-    int64_t out = 0;
-  };
-
-  void EnsureWorkspace(int64_t rows);
-  // First input column of multi-valued field `b` (b == number of fields: the dense columns').
-  int64_t BagColumn(size_t b) const {
-    return static_cast<int64_t>(embedding_tables_.size() + b) * embedding_dim_;
-  }
-  void ForwardInto(const BatchView& batch, const ParamArena& params);
+  // outputs_ (rows, num_outputs) = the sum of the parts; with dropout when `train`.
+  void ForwardInto(const BatchView& batch, const ParamArena& params, bool train);
 
   FeatureShape features_;
-  int64_t embedding_dim_;
-  int64_t input_width_;
+  Loss loss_;
+  int64_t num_outputs_;
+  std::vector<float> class_weights_;
   ParamLayout layout_;
-  std::vector<int> embedding_tables_;  // ParamSpec index per categorical field
-  std::vector<int> bag_tables_;        // ParamSpec index per multi-valued field
-  std::vector<DenseLayer> layers_;     // hidden layers, then the output layer
+  std::optional<FieldEmbeddings> embeddings_;  // x0, for deep, FM and cross
+  std::optional<WideLinear> wide_;
+  bool fm_ = false;
+  std::optional<CrossNetwork> cross_;
+  std::optional<Mlp> deep_;
 
   int64_t workspace_rows_ = 0;
-  // activations_[0] is the input (rows, input_width); activations_[i + 1] is layers_[i]'s output.
-  std::vector<std::vector<float>> activations_;
-  std::vector<std::vector<float>> gradients_;  // same shapes as activations_
+  std::vector<float> x0_, dx0_;              // (rows, embeddings width)
+  std::vector<float> outputs_, doutputs_;    // (rows, num_outputs)
+  std::vector<float> part_;                  // (rows): the wide or FM term
+  const float* deep_input_ = nullptr;        // x0, or the cross network's output
 };
 
 }  // namespace ectrain::model

@@ -1,0 +1,49 @@
+// MatrixFactorizationModel: score = global bias + user bias + item bias + <user vector, item
+// vector>, the classic rating model (mse by default; bce for implicit feedback). The biases are
+// the wide part (model.user_field's and model.item_field's 1-wide tables), which also gives every
+// other field a learned weight per id, every multi-valued field a pooled one and the dense columns
+// a linear term. Tensors: wide/*, then "mf/embedding/<user_field>" and "mf/embedding/<item_field>"
+// (embedding_dim wide).
+// One instance per thread; not copyable.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/layers.h"
+#include "model/model.h"
+
+namespace ectrain::model {
+
+class MatrixFactorizationModel final : public Model {
+ public:
+  // `options` must pass CheckModelOptions and CheckModelFields (CreateModel checks both).
+  MatrixFactorizationModel(const ModelOptions& options, FeatureShape features);
+  MatrixFactorizationModel(const MatrixFactorizationModel&) = delete;
+  MatrixFactorizationModel& operator=(const MatrixFactorizationModel&) = delete;
+
+  const ParamLayout& layout() const override { return layout_; }
+  const FeatureShape& features() const override { return features_; }
+  Task task() const override { return TaskOf(loss_); }
+  int64_t num_outputs() const override { return 1; }
+  void Initialize(ParamArena& params, uint64_t seed) const override;
+  double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
+                         RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) override;
+  void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
+
+ private:
+  void ForwardInto(const BatchView& batch, const ParamArena& params);
+
+  FeatureShape features_;
+  Loss loss_;
+  int64_t dim_;
+  ParamLayout layout_;
+  WideLinear wide_;
+  FieldEmbeddings user_factors_;
+  FieldEmbeddings item_factors_;
+  int64_t workspace_rows_ = 0;
+  std::vector<float> users_, items_, dusers_, ditems_;  // (rows, dim)
+  std::vector<float> dots_, scores_, dscores_;  // (rows)
+};
+
+}  // namespace ectrain::model

@@ -1,0 +1,42 @@
+#include "model/model.h"
+
+#include "kernels/cpu_kernels.h"
+#include "model/ctr_model.h"
+#include "model/mf_model.h"
+#include "model/two_tower_model.h"
+
+namespace ectrain::model {
+
+const char* TaskName(Task task) {
+  switch (task) {
+    case Task::kBinary: return "binary";
+    case Task::kMulticlass: return "multiclass";
+    case Task::kRegression: return "regression";
+  }
+  return "?";
+}
+
+uint64_t Model::NextDropoutKey() {
+  using kernels::MixKey;
+  return MixKey(MixKey(MixKey(dropout_seed_, static_cast<uint64_t>(dropout_step_)), static_cast<uint64_t>(dropout_calls_++)),
+                0xd20);
+}
+
+StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features) {
+  RETURN_IF_ERROR(CheckModelOptions(options));
+  RETURN_IF_ERROR(CheckModelFields(options, features.categorical_names, features.bag_names));
+  if (features.num_dense == 0 && features.categorical_names.empty() && features.bag_names.empty()) {
+    return InvalidArgument("model: there are no inputs; name columns in data.dense, data.categorical or data.multi_valued");
+  }
+  std::unique_ptr<Model> model;
+  if (options.type == "two_tower") {
+    model = std::make_unique<TwoTowerModel>(options, features);
+  } else if (options.type == "mf") {
+    model = std::make_unique<MatrixFactorizationModel>(options, features);
+  } else {
+    model = std::make_unique<CtrModel>(options, features);
+  }
+  return model;
+}
+
+}  // namespace ectrain::model

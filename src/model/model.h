@@ -1,0 +1,83 @@
+// Model: the interface every architecture of the zoo implements (CtrModel for logistic, mlp,
+// wide_deep, deepfm, dcn and classifier; TwoTowerModel; MatrixFactorizationModel), and
+// CreateModel, which picks one by model.type after checking the options against the features.
+// Parameters live in a ParamArena of layout(); a model holds only its workspace (grown to the
+// largest batch seen, then reused, so a training step does not allocate). One instance per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/batch.h"
+#include "core/param_arena.h"
+#include "core/row_selection.h"
+#include "core/status.h"
+#include "model/options.h"
+
+namespace ectrain::model {
+
+// The inputs a model sees, in BatchView order.
+struct FeatureShape {
+  int num_dense = 0;
+  std::vector<std::string> categorical_names;
+  std::vector<int64_t> vocab_sizes;      // parallel to categorical_names
+  std::vector<std::string> bag_names;    // multi-valued fields: one pooled embedding each
+  std::vector<int64_t> bag_vocab_sizes;  // parallel to bag_names
+};
+
+// What the outputs mean: kBinary one logit (probability = sigmoid), kMulticlass num_outputs()
+// logits (probabilities = softmax), kRegression one predicted value.
+enum class Task { kBinary, kMulticlass, kRegression };
+const char* TaskName(Task task);
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual const ParamLayout& layout() const = 0;
+  virtual const FeatureShape& features() const = 0;
+  virtual Task task() const = 0;
+  virtual int64_t num_outputs() const = 0;
+
+  // Glorot-uniform dense weights, zero biases, uniform(-0.05, 0.05) embeddings, layer-norm
+  // scales 1; from `seed` only.
+  virtual void Initialize(ParamArena& params, uint64_t seed) const = 0;
+
+  // Adds d(loss_scale * sum of row losses)/d(params) into `grads` and returns the sum of row
+  // losses. A batch of zero rows adds nothing. For each embedding table that `touched` marks
+  // row-sparse, appends the ids this batch looked up. `ready` hears of each tensor exactly once,
+  // as soon as its gradient is final (output layer first). Dropout is on here, keyed as
+  // SetTrainingStep says.
+  virtual double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
+                                 float loss_scale, RowSelection* touched = nullptr,
+                                 GradientReadyListener* ready = nullptr) = 0;
+
+  // outputs (batch.num_rows, num_outputs()), row-major: logits, or predictions for regression.
+  // Never drops out.
+  virtual void Forward(const BatchView& batch, const ParamArena& params, float* outputs) = 0;
+
+  // Keys the dropout masks of the ForwardBackward calls that follow by (seed, step, call since
+  // this one, row), so a run, and a resumed run, draw the same masks. Until called, (0, 0, call).
+  void SetTrainingStep(uint64_t seed, int64_t step) {
+    dropout_seed_ = seed;
+    dropout_step_ = step;
+    dropout_calls_ = 0;
+  }
+
+ protected:
+  // The key of this ForwardBackward call's dropout masks; counts the call.
+  uint64_t NextDropoutKey();
+
+ private:
+  uint64_t dropout_seed_ = 0;
+  int64_t dropout_step_ = 0;
+  int64_t dropout_calls_ = 0;
+};
+
+// The model.type model over `features`, after CheckModelOptions and the checks of the options
+// that name fields (an error names the config key).
+StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features);
+
+}  // namespace ectrain::model

@@ -1,0 +1,114 @@
+#include "model/two_tower_model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu_kernels.h"
+
+namespace ectrain::model {
+namespace {
+// The fields named in `names`, in feature order; the item side, when `names` is empty, is every
+// field not in `user_names`.
+FieldSet FieldsOf(const FeatureShape& features, const std::vector<std::string>& names,
+                  const std::vector<std::string>* user_names, bool dense) {
+  auto on_side = [&](const std::string& name) {
+    if (user_names != nullptr && names.empty()) {
+      return std::find(user_names->begin(), user_names->end(), name) == user_names->end();
+    }
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  FieldSet set;
+  for (size_t f = 0; f < features.categorical_names.size(); ++f) {
+    if (on_side(features.categorical_names[f])) set.categorical.push_back(static_cast<int>(f));
+  }
+  for (size_t b = 0; b < features.bag_names.size(); ++b) {
+    if (on_side(features.bag_names[b])) set.bags.push_back(static_cast<int>(b));
+  }
+  set.dense = dense;
+  return set;
+}
+}  // namespace
+
+TwoTowerModel::TwoTowerModel(const ModelOptions& options, FeatureShape features)
+    : features_(std::move(features)), loss_(LossOf(options)) {
+  const bool sum_bags = options.bag_pooling == "sum";
+  const bool dense_to_user = options.dense_tower == "user" && features_.num_dense > 0;
+  const bool dense_to_item = options.dense_tower == "item" && features_.num_dense > 0;
+  user_.inputs.emplace(features_, FieldsOf(features_, options.user_fields, nullptr, dense_to_user),
+                       options.embedding_dim, sum_bags, "", layout_);
+  item_.inputs.emplace(features_, FieldsOf(features_, options.item_fields, &options.user_fields, dense_to_item),
+                       options.embedding_dim, sum_bags, "", layout_);
+  const std::vector<int64_t> hidden(options.tower_units.begin(), options.tower_units.end() - 1);
+  for (auto [tower, name] : {std::pair{&user_, "user_tower/"}, {&item_, "item_tower/"}}) {
+    tower->mlp.emplace(tower->inputs->width(), hidden, options.tower_units.back(), name, std::string(name) + "output",
+                       options.layer_norm, options.dropout, layout_);
+  }
+  bias_ = layout_.Add("output/bias", 1, 1, ParamKind::kBias);
+}
+
+void TwoTowerModel::Initialize(ParamArena& params, uint64_t seed) const {
+  std::vector<int> ones = user_.mlp->unit_scales();
+  ones.insert(ones.end(), item_.mlp->unit_scales().begin(), item_.mlp->unit_scales().end());
+  InitializeParams(layout_, params, seed, ones);
+}
+
+void TwoTowerModel::ForwardInto(const BatchView& batch, const ParamArena& params, bool train) {
+  const int64_t rows = batch.num_rows;
+  if (rows > workspace_rows_) {
+    workspace_rows_ = rows;
+    for (Tower* tower : {&user_, &item_}) {
+      Reserve(tower->x, rows * tower->inputs->width());
+      Reserve(tower->dx, rows * tower->inputs->width());
+    }
+    Reserve(scores_, rows);
+    Reserve(dscores_, rows);
+  }
+  const uint64_t key = train ? NextDropoutKey() : 0;
+  for (Tower* tower : {&user_, &item_}) {
+    tower->inputs->Forward(batch, params, tower->x.data(), tower->inputs->width());
+    // Each tower draws its own masks.
+    tower->out = tower->mlp->Forward(tower->x.data(), rows, params, train, kernels::MixKey(key, tower == &item_));
+  }
+  kernels::RowDotForward(user_.out, item_.out, rows, user_.mlp->out_width(), scores_.data());
+  const float bias = params.data()[layout_.spec(bias_).offset];
+  for (int64_t r = 0; r < rows; ++r) scores_[r] += bias;
+}
+
+void TwoTowerModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
+  if (batch.num_rows == 0) return;
+  ForwardInto(batch, params, /*train=*/false);
+  std::memcpy(outputs, scores_.data(), static_cast<size_t>(batch.num_rows) * sizeof(float));
+}
+
+double TwoTowerModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
+                                      float loss_scale, RowSelection* touched, GradientReadyListener* ready) {
+  const int64_t rows = batch.num_rows;
+  if (rows == 0) {
+    AnnounceAll(layout_, ready);
+    return 0.0;
+  }
+  ForwardInto(batch, params, /*train=*/true);
+  const double loss =
+      LossAndGradient(loss_, scores_.data(), batch.labels, rows, 1, nullptr, loss_scale, dscores_.data());
+  float& dbias = grads.data()[layout_.spec(bias_).offset];
+  for (int64_t r = 0; r < rows; ++r) dbias += dscores_[r];
+  if (ready != nullptr) ready->OnGradientReady(bias_);
+  const int64_t width = user_.mlp->out_width();
+  std::fill_n(user_.mlp->output_gradient(), rows * width, 0.0f);
+  std::fill_n(item_.mlp->output_gradient(), rows * width, 0.0f);
+  kernels::RowDotBackward(user_.out, item_.out, dscores_.data(), rows, width, user_.mlp->output_gradient(),
+                          item_.mlp->output_gradient());
+  // Item tower first: its tensors sit later in the layout.
+  for (Tower* tower : {&item_, &user_}) {
+    const bool need_dx = tower->inputs->num_fields() > 0;
+    tower->mlp->Backward(tower->x.data(), rows, params, grads, need_dx ? tower->dx.data() : nullptr, ready);
+  }
+  for (Tower* tower : {&item_, &user_}) {
+    if (tower->inputs->num_fields() > 0) {
+      tower->inputs->Backward(batch, tower->dx.data(), tower->inputs->width(), grads, touched, ready);
+    }
+  }
+  return loss;
+}
+
+}  // namespace ectrain::model
