@@ -173,6 +173,29 @@ Key IntListKey(std::string section, std::string name, std::vector<int64_t>* fiel
   return k;
 }
 
+// A list of numbers, each greater than 0.
+Key PositiveRealListKey(std::string section, std::string name, std::vector<double>* field, std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsSequence()) return TypeError(where, "a list of numbers", node);
+    std::vector<double> values;
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item_where = where + "[" + std::to_string(i) + "]";
+      ASSIGN_OR_RETURN(double v, ReadDouble(node[i], item_where));
+      if (v <= 0) return InvalidArgument(item_where + ": " + ShortestDouble(v) + " must be greater than 0");
+      values.push_back(v);
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginSeq;
+    for (double v : *field) out << ShortestDouble(v);
+    out << YAML::EndSeq;
+  };
+  return k;
+}
+
 Key IntMapKey(std::string section, std::string name, std::map<std::string, int64_t>* field, int64_t lo,
               std::string help) {
   Key k{section, name, std::move(help), nullptr, nullptr};
@@ -216,9 +239,33 @@ std::vector<Key> Keys(RunConfig& c) {
               "share of rows held out as the test set"),
       IntKey("prepare", "seed", &c.prepare.seed, 0, kMaxInt, "seed of the train/test split"),
       BoolKey("prepare", "drop_duplicates", &c.prepare.drop_duplicates, "drop exact duplicate rows"),
-      StringKey("model", "type", &c.model.type, {"mlp"}, "model architecture"),
+      StringKey("model", "type", &c.model.type, model::ModelTypes(),
+                "architecture: logistic, mlp, wide_deep, deepfm, dcn, two_tower, mf or classifier (README: Models)"),
       IntKey("model", "embedding_dim", &c.model.embedding_dim, 1, 4096, "width of each categorical embedding"),
-      IntListKey("model", "hidden_units", &c.model.hidden_units, 1, 65536, "hidden layer widths (ReLU)"),
+      IntListKey("model", "hidden_units", &c.model.hidden_units, 1, 65536,
+                 "hidden layer widths (ReLU) of the deep part (mlp, wide_deep, deepfm, dcn, classifier)"),
+      StringKey("model", "loss", &c.model.loss, {"auto", "bce", "mse", "softmax"},
+                "auto: softmax for classifier, mse for mf, else bce; mse for ratings, softmax only for classifier"),
+      StringKey("model", "bag_pooling", &c.model.bag_pooling, {"mean", "sum"},
+                "how a multi-valued field pools its ids' embeddings"),
+      RealKey("model", "dropout", &c.model.dropout, 0.0, false, 0.95,
+              "share of hidden units dropped in training (inverted dropout; 0: off)"),
+      BoolKey("model", "layer_norm", &c.model.layer_norm, "layer normalisation after each hidden dense layer"),
+      IntKey("model", "cross_layers", &c.model.cross_layers, 1, 64, "dcn: cross layers under the deep part"),
+      StringListKey("model", "user_fields", &c.model.user_fields,
+                    "two_tower: the user tower's categorical and multi-valued fields"),
+      StringListKey("model", "item_fields", &c.model.item_fields,
+                    "two_tower: the item tower's fields ([]: every field not in user_fields)"),
+      IntListKey("model", "tower_units", &c.model.tower_units, 1, 65536,
+                 "two_tower: each tower's hidden widths, then its output width (the dot product's)"),
+      StringKey("model", "dense_tower", &c.model.dense_tower, {"user", "item"},
+                "two_tower: the tower the dense columns feed"),
+      StringKey("model", "user_field", &c.model.user_field, {}, "mf: the user id column (categorical)"),
+      StringKey("model", "item_field", &c.model.item_field, {}, "mf: the item id column (categorical)"),
+      IntKey("model", "num_classes", &c.model.num_classes, 2, 1 << 24,
+             "classifier: classes; labels are class ids 0..num_classes-1"),
+      PositiveRealListKey("model", "class_weights", &c.model.class_weights,
+                          "classifier: a loss weight per class ([]: all 1)"),
       StringKey("optimizer", "type", &c.optimizer.type, {"sgd", "rmsprop", "adagrad", "adam", "adamw"}, "optimizer"),
       RealKey("optimizer", "learning_rate", &c.optimizer.learning_rate, 0.0, true, 100.0,
               "step size (the peak, after warm-up)"),
@@ -373,6 +420,16 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
     if (std::find(c.data.categorical.begin(), c.data.categorical.end(), name) == c.data.categorical.end()) {
       return InvalidArgument(source + ": data.vocab_sizes." + name + ": '" + name +
                              "' is not one of data.categorical");
+    }
+  }
+  if (Status model = model::CheckModelOptions(c.model); !model.ok()) {
+    return InvalidArgument(source + ": " + model.message());
+  }
+  // Fields are checked here only when the config names them; otherwise (a format's default
+  // columns) CreateModel checks them against the data's schema.
+  if (!c.data.categorical.empty() || !c.data.multi_valued.empty()) {
+    if (Status fields = model::CheckModelFields(c.model, c.data.categorical, c.data.multi_valued); !fields.ok()) {
+      return InvalidArgument(source + ": " + fields.message());
     }
   }
   return Status::Ok();
