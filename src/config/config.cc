@@ -422,8 +422,8 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
                              "' is not one of data.categorical");
     }
   }
-  if (Status model = model::CheckModelOptions(c.model); !model.ok()) {
-    return InvalidArgument(source + ": " + model.message());
+  if (Status options = model::CheckModelOptions(c.model); !options.ok()) {
+    return InvalidArgument(source + ": " + options.message());
   }
   // Fields are checked here only when the config names them; otherwise (a format's default
   // columns) CreateModel checks them against the data's schema.
