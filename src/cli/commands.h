@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "data/generate.h"
 
 namespace ectrain::cli {
 
@@ -37,10 +38,25 @@ struct PrepareArgs {
   std::vector<std::string> overrides;  // from --set and the shorthand flags
 };
 
+struct GenerateArgs {
+  data::GenerateOptions options;  // command_line and progress are filled by RunGenerate
+  std::vector<std::string> argv;  // the command line, stored as provenance
+};
+
+struct InspectArgs {
+  std::vector<std::string> paths;  // files or directories
+  std::string label;               // label column (default: the stored schema's)
+  bool json = false;
+};
+
 Status RunTrain(const TrainArgs& args);
 Status RunEval(const EvalArgs& args);
 Status RunPredict(const PredictArgs& args);
 Status RunPrepare(const PrepareArgs& args);
+// Synthetic click data to sharded HDF5 (src/data/generate.h); a summary line on stdout.
+Status RunGenerate(const GenerateArgs& args);
+// Summarises HDF5 data files (src/data/inspect.h) as text or JSON on stdout.
+Status RunInspect(const InspectArgs& args);
 // Validates a config and prints it resolved; with `list_keys`, prints every key instead.
 Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys);
 

@@ -112,6 +112,50 @@ int main(int argc, char** argv) {
   AddSetOption(config_cmd, config_overrides, "override a key: section.key=value");
   config_cmd->add_flag("--keys", list_keys, "list every key with its default and meaning");
 
+  ectrain::cli::GenerateArgs generate;
+  generate.argv.assign(argv, argv + argc);
+  {
+    auto& g = generate.options;
+    auto* cmd = app.add_subcommand(
+        "generate", "write a synthetic e-commerce click data set of any size to sharded HDF5 (benchmarks, tests)");
+    cmd->add_option("--out", g.out, "output directory (part-00000.h5, ...), or a .h5 file when there is one shard")
+        ->required();
+    cmd->add_option("--rows", g.rows, "training rows over all shards")->capture_default_str();
+    cmd->add_option("--users", g.users, "users (ids 0..users-1)")->capture_default_str();
+    cmd->add_option("--items", g.items, "items (ids 0..items-1)")->capture_default_str();
+    cmd->add_option("--categories", g.categories, "item categories")->capture_default_str();
+    cmd->add_option("--dense", g.num_dense, "dense columns d0.. (price, activity, recency, position, discount, "
+                                            "then Gaussian)")->capture_default_str();
+    cmd->add_option("--recent-items", g.max_recent_items,
+                    "most ids per row of the multi-valued column recent_items (0: no such column)")
+        ->capture_default_str();
+    auto* shards = cmd->add_option("--shards", g.num_shards, "files, rows split evenly")->capture_default_str();
+    cmd->add_option("--rows-per-shard", g.rows_per_shard, "rows per file (the last one shorter)")->excludes(shards);
+    cmd->add_option("--test-rows", g.test_rows, "also write a test file of this many independent rows");
+    cmd->add_option("--test-out", g.test_out, "the test file (default: OUT without .h5, plus -test.h5)");
+    cmd->add_option("--seed", g.seed, "seed: the same seed gives the same values, however sharded")
+        ->capture_default_str();
+    cmd->add_option("--positive-rate", g.positive_rate, "target click rate (the hidden bias is calibrated to it)")
+        ->capture_default_str();
+    cmd->add_option("--item-zipf", g.item_zipf, "power-law exponent of item popularity (0 uniform, 1 Zipf)")
+        ->capture_default_str();
+    cmd->add_option("--user-zipf", g.user_zipf, "power-law exponent of user activity")->capture_default_str();
+    cmd->add_option("--threads", g.threads, "generator threads (default: the number of cores)");
+    cmd->add_option("--chunk-rows", g.chunk_rows, "HDF5 chunk size in rows")->capture_default_str();
+    cmd->add_option("--deflate", g.deflate_level, "compression level 0-9 (0: none)")->capture_default_str();
+  }
+  auto* generate_cmd = app.get_subcommand("generate");
+
+  ectrain::cli::InspectArgs inspect;
+  auto* inspect_cmd = app.add_subcommand(
+      "inspect", "summarise HDF5 data files: columns, types, rows, label balance, statistics, schema, provenance");
+  inspect_cmd->add_option("files", inspect.paths, "HDF5 files or directories of shards (summarised together)")
+      ->required();
+  inspect_cmd->add_option("--label", inspect.label, "label column (default: the stored schema's label)");
+  inspect_cmd->add_flag("--json", inspect.json, "machine-readable output");
+  inspect_cmd->footer("Exit status: 0 read (findings are printed as warnings); 1 a file missing, not HDF5, truncated "
+                      "or corrupt; 2 usage.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,6 +186,10 @@ int main(int argc, char** argv) {
     if (test_fraction >= 0) o.push_back("prepare.test_fraction=" + std::to_string(test_fraction));
     if (seed >= 0) o.push_back("prepare.seed=" + std::to_string(seed));
     status = ectrain::cli::RunPrepare(prepare);
+  } else if (*generate_cmd) {
+    status = ectrain::cli::RunGenerate(generate);
+  } else if (*inspect_cmd) {
+    status = ectrain::cli::RunInspect(inspect);
   } else if (*config_cmd) {
     status = ectrain::cli::RunShowConfig(config_path, config_overrides, list_keys);
   }

@@ -1,0 +1,119 @@
+// `ectrain generate` and `ectrain inspect`: the data-set commands that need no model.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "data/inspect.h"
+
+namespace ectrain::cli {
+namespace {
+
+// argv joined for the provenance record, each word quoted when the shell would need it.
+std::string ShellLine(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const std::string& word : argv) {
+    const bool plain = !word.empty() && word.find_first_not_of(
+                                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                            "-_./=,:+@%") == std::string::npos;
+    std::string quoted = word;
+    if (!plain) {
+      quoted = "'";
+      for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      quoted += "'";
+    }
+    line += (line.empty() ? "" : " ") + quoted;
+  }
+  return line;
+}
+
+std::string Megabytes(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return text;
+}
+
+std::string Count(double n) {
+  char text[32];
+  if (n >= 1e6) {
+    std::snprintf(text, sizeof(text), "%.2fM", n / 1e6);
+  } else if (n >= 1e3) {
+    std::snprintf(text, sizeof(text), "%.1fk", n / 1e3);
+  } else {
+    std::snprintf(text, sizeof(text), "%.0f", n);
+  }
+  return text;
+}
+
+// A progress line on a terminal, redrawn at most twice a second; nothing when stderr is a file.
+class ProgressLine {
+ public:
+  ProgressLine() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  void Update(int64_t done, int64_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(500)) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+    std::fprintf(stderr, "\rgenerate: %s / %s rows (%.0f%%), %s rows/s, ETA %.0f s   ", Count(done).c_str(),
+                 Count(total).c_str(), 100.0 * done / total, Count(rate).c_str(), eta);
+    if (done >= total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace
+
+Status RunGenerate(const GenerateArgs& args) {
+  data::GenerateOptions options = args.options;
+  options.command_line = ShellLine(args.argv);
+  ProgressLine progress;
+  options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
+  ASSIGN_OR_RETURN(data::GenerateReport report, data::GenerateDataSet(options));
+
+  const size_t train_files = report.files.size() - (report.test_file.empty() ? 0 : 1);
+  const double rows = static_cast<double>(report.train_rows + report.test_rows);
+  std::printf("generated %lld rows in %zu file%s (%s) in %.1f s: %s rows/s, %.1f MB/s; positive rate %.4f "
+              "(target %.4f)\n",
+              static_cast<long long>(report.train_rows), train_files, train_files == 1 ? "" : "s",
+              Megabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
+              static_cast<double>(report.bytes) / 1e6 / report.seconds, report.positive_rate,
+              options.positive_rate);
+  const std::string train_path = train_files == 1 ? report.files[0] : options.out;
+  if (train_files == 1) {
+    std::printf("  train: %s\n", train_path.c_str());
+  } else {
+    std::printf("  train: %s (part-00000.h5 .. part-%05zu.h5)\n", train_path.c_str(), train_files - 1);
+  }
+  if (!report.test_file.empty()) {
+    std::printf("  test:  %s (%lld rows, positive rate %.4f)\n", report.test_file.c_str(),
+                static_cast<long long>(report.test_rows), report.test_positive_rate);
+  }
+  std::string dense;
+  for (int j = 0; j < options.num_dense; ++j) dense += (j ? "," : "") + std::string("d") + std::to_string(j);
+  std::printf("  train on it with: --set data.train=%s%s --set data.label=clicked --set data.dense=[%s] "
+              "--set data.categorical=[user,item,category]%s\n",
+              train_path.c_str(), report.test_file.empty() ? "" : (" --set data.test=" + report.test_file).c_str(),
+              dense.c_str(), options.max_recent_items > 0 ? " --set data.multi_valued=[recent_items]" : "");
+  return Status::Ok();
+}
+
+Status RunInspect(const InspectArgs& args) {
+  data::InspectOptions options;
+  options.paths = args.paths;
+  options.label = args.label;
+  ASSIGN_OR_RETURN(data::InspectReport report, data::Inspect(options));
+  const std::string text = args.json ? report.ToJson() + "\n" : report.ToText();
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return Status::Ok();
+}
+
+}  // namespace ectrain::cli
