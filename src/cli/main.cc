@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     auto* shards = cmd->add_option("--shards", g.num_shards, "files, rows split evenly")->capture_default_str();
     cmd->add_option("--rows-per-shard", g.rows_per_shard, "rows per file (the last one shorter)")->excludes(shards);
     cmd->add_option("--test-rows", g.test_rows, "also write a test file of this many independent rows");
-    cmd->add_option("--test-out", g.test_out, "the test file (default: OUT without .h5, plus -test.h5)");
+    cmd->add_option("--test-out", g.test_out, "the test file (default: OUT with a final 'train' made 'test', else OUT-test; .h5)");
     cmd->add_option("--seed", g.seed, "seed: the same seed gives the same values, however sharded")
         ->capture_default_str();
     cmd->add_option("--positive-rate", g.positive_rate, "target click rate (the hidden bias is calibrated to it)")

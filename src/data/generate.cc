@@ -70,10 +70,12 @@ bool IsFilePath(const std::string& path) {
   return ext == ".h5" || ext == ".hdf5";
 }
 
+// data/train.h5 -> data/test.h5, data/clicks-train -> data/clicks-test.h5, data/clicks -> data/clicks-test.h5.
 std::string DefaultTestPath(const std::string& out) {
   std::string base = out;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   if (IsFilePath(base)) base = (fs::path(base).parent_path() / fs::path(base).stem()).string();
+  if (base.ends_with("train")) return base.substr(0, base.size() - 5) + "test.h5";
   return base + "-test.h5";
 }
 

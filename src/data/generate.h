@@ -33,7 +33,7 @@ struct GenerateOptions {
   int num_shards = 1;           // rows split evenly into this many files...
   int64_t rows_per_shard = 0;   // ...or, when > 0, files of this many rows (the last one shorter)
   int64_t test_rows = 0;        // > 0: also write a test file from an independent row stream
-  std::string test_out;         // default: OUT without .h5 + "-test.h5"
+  std::string test_out;         // default: OUT without .h5, "train" -> "test", else + "-test", + ".h5"
 
   int64_t chunk_rows = 65536;   // HDF5 chunk and generation block size
   int deflate_level = 1;
