@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/log.h"
 #include "kernels/cpu_kernels.h"
 
 namespace ectrain::model {
@@ -13,6 +14,9 @@ CtrModel::CtrModel(const ModelOptions& options, FeatureShape features)
       num_outputs_(loss_ == Loss::kSoftmax ? options.num_classes : 1),
       class_weights_(options.class_weights.begin(), options.class_weights.end()) {
   const std::string& type = options.type;
+  CHECK(type == "logistic" || type == "mlp" || type == "wide_deep" || type == "deepfm" || type == "dcn" ||
+        type == "classifier")
+      << "CtrModel cannot build model.type '" << type << "'; build models with CreateModel";
   const bool sum_bags = options.bag_pooling == "sum";
   if (type != "logistic") {
     embeddings_.emplace(features_, FieldSet::All(features_, /*dense=*/true), options.embedding_dim, sum_bags, "",

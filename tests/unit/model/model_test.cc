@@ -311,6 +311,11 @@ TEST(CreateModel, TheMlpIsTheCtrModelOfBefore) {
   EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
 
+TEST(CtrModel, RefusesTypesOutsideItsFamily) {
+  Inputs in(Task::kBinary);
+  EXPECT_DEATH(CtrModel(Options("mf"), in.shape), "CtrModel cannot build model.type 'mf'; build models with CreateModel");
+}
+
 // Each bad setting comes back as an error that names its key.
 TEST(CreateModel, RejectsOptionsThatDoNotFitTheFeatures) {
   Inputs in(Task::kBinary);
