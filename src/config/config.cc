@@ -224,7 +224,8 @@ constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
 std::vector<Key> Keys(RunConfig& c) {
   return {
-      StringKey("data", "train", &c.data.train, {}, "training data: columnar HDF5 file"),
+      StringKey("data", "train", &c.data.train, {},
+                "training data: a columnar HDF5 file, a directory of them (*.h5) or a glob (shards/part-*.h5)"),
       StringKey("data", "test", &c.data.test, {}, "test data: columnar HDF5 file, evaluated by rank 0"),
       StringKey("data", "label", &c.data.label, {}, "label column (values in [0, 1])"),
       StringListKey("data", "dense", &c.data.dense, "numeric input columns"),
@@ -233,6 +234,12 @@ std::vector<Key> Keys(RunConfig& c) {
                     "multi-valued categorical columns, e.g. genres or title tokens (one pooled embedding each)"),
       IntMapKey("data", "vocab_sizes", &c.data.vocab_sizes, 1,
                 "ids per categorical column, for files not written by `ectrain prepare`"),
+      IntKey("data", "block_rows", &c.data.block_rows, 1, 1 << 24,
+             "rows per block: the unit each rank reads (match the files' chunk rows or a multiple)"),
+      IntKey("data", "shuffle_window_blocks", &c.data.shuffle_window_blocks, 1, 1 << 24,
+             "blocks shuffled together (>= the number of ranks; >= all blocks: a full shuffle)"),
+      IntKey("data", "prefetch_batches", &c.data.prefetch_batches, 2, 1024,
+             "batches each rank's reader prepares ahead of training"),
       StringKey("prepare", "source", &c.prepare.source, {}, "CSV file with a header row, for `ectrain prepare`"),
       StringKey("prepare", "delimiter", &c.prepare.delimiter, {}, "CSV field delimiter (one character)"),
       RealKey("prepare", "test_fraction", &c.prepare.test_fraction, 0.0, true, 0.9,
@@ -408,18 +415,19 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
   }
   std::set<std::string> used;
   if (!c.data.label.empty()) used.insert(c.data.label);
-  for (const auto* list : {&c.data.dense, &c.data.categorical}) {
+  for (const auto* list : {&c.data.dense, &c.data.categorical, &c.data.multi_valued}) {
     for (const auto& name : *list) {
       if (!used.insert(name).second) {
         return InvalidArgument(source + ": data: column '" + name +
-                               "' is given more than one role (label, dense, categorical); give it one");
+                               "' is given more than one role (label, dense, categorical, multi_valued); give it one");
       }
     }
   }
   for (const auto& [name, size] : c.data.vocab_sizes) {
-    if (std::find(c.data.categorical.begin(), c.data.categorical.end(), name) == c.data.categorical.end()) {
+    if (std::find(c.data.categorical.begin(), c.data.categorical.end(), name) == c.data.categorical.end() &&
+        std::find(c.data.multi_valued.begin(), c.data.multi_valued.end(), name) == c.data.multi_valued.end()) {
       return InvalidArgument(source + ": data.vocab_sizes." + name + ": '" + name +
-                             "' is not one of data.categorical");
+                             "' is not one of data.categorical or data.multi_valued");
     }
   }
   if (Status options = model::CheckModelOptions(c.model); !options.ok()) {

@@ -6,34 +6,39 @@
 #include <sstream>
 #include <utility>
 
+#include "core/log.h"
 #include "data/hdf5_util.h"
 
 namespace ectrain::data {
 namespace {
 
-struct Column {
-  std::string name;
-  H5Handle dataset;
-  int64_t length = 0;
-};
+// The caller holds Hdf5Mutex() in every function of this namespace that calls HDF5.
 
-// Root-level 1-D datasets, in name order (HDF5's name index is sorted).
+bool IsBagGroup(hid_t file, const std::string& name) {
+  H5Handle object(H5Oopen(file, name.c_str(), H5P_DEFAULT));
+  if (!object.valid() || H5Iget_type(object.get()) != H5I_GROUP) return false;
+  return H5Lexists(object.get(), "values", H5P_DEFAULT) > 0 && H5Lexists(object.get(), "offsets", H5P_DEFAULT) > 0;
+}
+
+// Root-level 1-D datasets and multi-valued groups, in name order (HDF5's name index is sorted).
 std::vector<std::string> RootColumns(hid_t file) {
   std::vector<std::string> names;
   H5G_info_t info;
   if (H5Gget_info(file, &info) < 0) return names;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t size =
-        H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    const ssize_t size = H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
     if (size <= 0) continue;
     std::string name(static_cast<size_t>(size) + 1, '\0');
-    H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
-                       H5P_DEFAULT);
+    H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
     name.resize(static_cast<size_t>(size));
     H5Handle object(H5Oopen(file, name.c_str(), H5P_DEFAULT));
-    if (!object.valid() || H5Iget_type(object.get()) != H5I_DATASET) continue;
-    H5Handle space(H5Dget_space(object.get()));
-    if (H5Sget_simple_extent_ndims(space.get()) == 1) names.push_back(std::move(name));
+    if (!object.valid()) continue;
+    if (H5Iget_type(object.get()) == H5I_DATASET) {
+      H5Handle space(H5Dget_space(object.get()));
+      if (H5Sget_simple_extent_ndims(space.get()) == 1) names.push_back(std::move(name));
+    } else if (IsBagGroup(file, name)) {
+      names.push_back(std::move(name));
+    }
   }
   return names;
 }
@@ -51,116 +56,248 @@ std::string Show(double value) {
   return out.str();
 }
 
+enum class ColumnKind { kDense, kCategorical, kLabel, kBag };
+
+// How a dataset's values reach memory: straight into the destination type, or through a
+// double (which holds every int32 id and float exactly and shows NaN or fractional ids).
+enum class MemoryType { kFloat, kInt32, kDouble };
+
+struct Dataset {
+  H5Handle handle;
+  int64_t length = 0;
+  MemoryType memory = MemoryType::kDouble;
+  bool is_integer = false;
+};
+
+// Opens the 1-D numeric dataset at `path` (a column, or a multi-valued group's member).
+StatusOr<Dataset> OpenDataset(hid_t file, const std::string& file_path, const std::string& column,
+                              const std::string& path, ColumnKind kind) {
+  Dataset d;
+  d.handle = H5Handle(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
+  if (!d.handle.valid()) {
+    return DataError("data file '" + file_path + "': column '" + column + "' has no readable dataset '" + path +
+                     "'; the file may be corrupt, re-create it");
+  }
+  H5Handle space(H5Dget_space(d.handle.get()));
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) {
+    return DataError("data file '" + file_path + "': column '" + column + "'" +
+                     (path == column ? "" : " ('" + path + "')") +
+                     " is not a 1-D dataset; store one feature per 1-D dataset");
+  }
+  hsize_t length = 0;
+  H5Sget_simple_extent_dims(space.get(), &length, nullptr);
+  d.length = static_cast<int64_t>(length);
+  H5Handle type(H5Dget_type(d.handle.get()));
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+    return DataError("data file '" + file_path + "': column '" + column + "'" +
+                     (path == column ? "" : " ('" + path + "')") +
+                     " is not numeric; store integers or floats (encode text with `ectrain prepare`)");
+  }
+  d.is_integer = type_class == H5T_INTEGER;
+  const size_t bytes = H5Tget_size(type.get());
+  const bool is_signed = d.is_integer && H5Tget_sign(type.get()) == H5T_SGN_2;
+  switch (kind) {
+    case ColumnKind::kDense:
+    case ColumnKind::kLabel:
+      d.memory = type_class == H5T_FLOAT && bytes <= 4 ? MemoryType::kFloat : MemoryType::kDouble;
+      break;
+    case ColumnKind::kCategorical:
+    case ColumnKind::kBag:
+      d.memory = d.is_integer && (bytes < 4 || (bytes == 4 && is_signed)) ? MemoryType::kInt32 : MemoryType::kDouble;
+      break;
+  }
+  return d;
+}
+
+struct Column {
+  std::string name;
+  ColumnKind kind = ColumnKind::kDense;
+  int64_t vocab_size = 0;  // categorical and multi-valued
+  int64_t length = 0;      // rows
+  Dataset data;            // the column, or a multi-valued column's `values`
+  Dataset offsets;         // multi-valued only
+};
+
 // Opens the named columns and checks they are 1-D, numeric and of one length.
-StatusOr<std::vector<Column>> OpenColumns(hid_t file, const std::string& path,
-                                          const std::vector<std::string>& names) {
+StatusOr<std::vector<Column>> OpenColumns(hid_t file, const std::string& path, const std::vector<std::string>& names,
+                                          const std::vector<ColumnKind>& kinds) {
   std::vector<Column> columns;
-  for (const std::string& name : names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
     const bool is_link = !name.empty() && name.find('/') == std::string::npos &&
                          H5Lexists(file, name.c_str(), H5P_DEFAULT) > 0;
-    H5Handle dataset(is_link ? H5Oopen(file, name.c_str(), H5P_DEFAULT) : -1);
-    if (!dataset.valid() || H5Iget_type(dataset.get()) != H5I_DATASET) {
-      return NotFound("data file '" + path + "' has no column '" + name +
-                      "'; columns are: " + Join(RootColumns(file)));
+    H5Handle object(is_link ? H5Oopen(file, name.c_str(), H5P_DEFAULT) : -1);
+    const H5I_type_t type = object.valid() ? H5Iget_type(object.get()) : H5I_BADID;
+    const bool is_bag = type == H5I_GROUP && IsBagGroup(file, name);
+    if (type != H5I_DATASET && !is_bag) {
+      return NotFound("data file '" + path + "' has no column '" + name + "'; columns are: " + Join(RootColumns(file)));
     }
-    H5Handle space(H5Dget_space(dataset.get()));
-    hsize_t length = 0;
-    if (H5Sget_simple_extent_ndims(space.get()) != 1) {
-      return DataError("data file '" + path + "': column '" + name +
-                       "' is not a 1-D dataset; store one feature per 1-D dataset");
+    Column column;
+    column.name = name;
+    column.kind = kinds[i];
+    if (is_bag != (kinds[i] == ColumnKind::kBag)) {
+      return DataError("data file '" + path + "': column '" + name + "' is " +
+                       (is_bag ? "multi-valued (a group with values and offsets); list it in data.multi_valued"
+                               : "a plain dataset; a multi-valued column is a group with datasets `values` and "
+                                 "`offsets`, list plain columns in data.dense or data.categorical"));
     }
-    H5Sget_simple_extent_dims(space.get(), &length, nullptr);
-    H5Handle type(H5Dget_type(dataset.get()));
-    const H5T_class_t type_class = H5Tget_class(type.get());
-    if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
-      return DataError("data file '" + path + "': column '" + name +
-                       "' is not numeric; store integers or floats (encode text with `ectrain "
-                       "prepare`)");
+    if (is_bag) {
+      ASSIGN_OR_RETURN(column.data, OpenDataset(file, path, name, name + "/values", ColumnKind::kBag));
+      ASSIGN_OR_RETURN(column.offsets, OpenDataset(file, path, name, name + "/offsets", ColumnKind::kBag));
+      if (!column.data.is_integer || !column.offsets.is_integer || column.offsets.length == 0) {
+        return DataError("data file '" + path + "': multi-valued column '" + name +
+                         "' needs integer `values` and integer `offsets` with rows + 1 entries");
+      }
+      column.length = column.offsets.length - 1;
+    } else {
+      ASSIGN_OR_RETURN(column.data, OpenDataset(file, path, name, name, kinds[i]));
+      column.length = column.data.length;
     }
-    if (!columns.empty() && static_cast<int64_t>(length) != columns[0].length) {
-      return DataError("data file '" + path + "': column '" + name + "' has " +
-                       std::to_string(length) + " rows but column '" + columns[0].name + "' has " +
-                       std::to_string(columns[0].length) +
-                       "; all columns must have the same length");
+    if (!columns.empty() && column.length != columns[0].length) {
+      return DataError("data file '" + path + "': column '" + name + "' has " + std::to_string(column.length) +
+                       " rows but column '" + columns[0].name + "' has " + std::to_string(columns[0].length) +
+                       "; all columns must have the same length (the file may have been cut short; re-create it)");
     }
-    columns.push_back({name, std::move(dataset), static_cast<int64_t>(length)});
+    columns.push_back(std::move(column));
   }
   return columns;
 }
 
-// Reads `column` at `rows` (sorted, unique) as doubles, which hold every int32 id and float
-// exactly and let us see NaN or fractional ids before converting.
-Status ReadRows(const Column& column, const std::string& path, const std::vector<hsize_t>& rows,
-                std::vector<double>& values) {
-  values.resize(rows.size());
-  if (rows.empty()) return Status::Ok();
-  H5Handle file_space(H5Dget_space(column.dataset.get()));
-  const hsize_t first = rows.front();
-  const hsize_t span = rows.back() - first + 1;
-  // A point list costs far more per row than a contiguous read, so when the rows cover much of
-  // their span (a rank's share of an epoch, or the whole file) read the span and pick.
-  const bool read_span = rows.size() * 4 >= span;
-  const hsize_t count = read_span ? span : rows.size();
-  std::vector<double> span_values(read_span ? span : 0);
-  const herr_t selected =
-      read_span
-          ? H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &first, nullptr, &count, nullptr)
-          : H5Sselect_elements(file_space.get(), H5S_SELECT_SET, count, rows.data());
-  H5Handle memory_space(H5Screate_simple(1, &count, nullptr));
-  if (selected < 0 ||
-      H5Dread(column.dataset.get(), H5T_NATIVE_DOUBLE, memory_space.get(), file_space.get(),
-              H5P_DEFAULT, read_span ? span_values.data() : values.data()) < 0) {
-    return DataError("data file '" + path + "': could not read column '" + column.name +
-                     "'; the file may be corrupt, re-create it");
-  }
-  if (read_span) {
-    for (size_t j = 0; j < rows.size(); ++j) values[j] = span_values[rows[j] - first];
+// Reads elements [begin, begin + count) of a dataset into `out` (memory type `type`).
+Status ReadRange(const Dataset& d, hid_t memory_type, int64_t begin, int64_t count, void* out, const std::string& path,
+                 const std::string& column) {
+  if (count == 0) return Status::Ok();
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  // HDF5's error printing is a per-thread setting in thread-safe builds: silence it on each
+  // thread that reads (the caller reports the failure as a Status).
+  thread_local const bool quiet = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+  (void)quiet;
+  H5Handle file_space(H5Dget_space(d.handle.get()));
+  const hsize_t start = static_cast<hsize_t>(begin), n = static_cast<hsize_t>(count);
+  H5Handle memory_space(H5Screate_simple(1, &n, nullptr));
+  if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr) < 0 ||
+      H5Dread(d.handle.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
+    return DataError("data file '" + path + "': could not read column '" + column + "' (rows " +
+                     std::to_string(begin) + " to " + std::to_string(begin + count - 1) +
+                     "); the file is truncated or corrupt, re-create it");
   }
   return Status::Ok();
 }
 
-enum class ColumnKind { kDense, kCategorical, kLabel };
-
-// Errors name the file row, so a user can look at it with h5dump or h5py.
-Status CheckValues(ColumnKind kind, int64_t vocab_size, const std::vector<double>& values,
-                   const std::vector<hsize_t>& rows, const std::string& where) {
-  for (size_t j = 0; j < values.size(); ++j) {
-    const double v = values[j];
-    std::string problem;
-    switch (kind) {
-      case ColumnKind::kDense:
-        if (!std::isfinite(static_cast<float>(v))) {
-          problem = "value is " + Show(v) +
-                    "; dense values must be finite float32 (`ectrain prepare` fills missing ones)";
-        }
-        break;
-      case ColumnKind::kCategorical:
-        if (!(v >= 0 && v < static_cast<double>(vocab_size)) || v != std::floor(v)) {
-          problem = "id " + Show(v) + " out of range [0, " + std::to_string(vocab_size) +
-                    ") (vocab size); ids must be integers below the schema's vocab size";
-        }
-        break;
-      case ColumnKind::kLabel:
-        if (!(v >= 0 && v <= 1)) {
-          problem = "label is " + Show(v) + "; labels must be finite values in [0, 1]";
-        }
-        break;
+// Checks one value; returns the problem, or an empty string.
+template <typename T>
+std::string Problem(ColumnKind kind, const std::string& column, int64_t vocab_size, T v) {
+  switch (kind) {
+    case ColumnKind::kDense:
+      if (!std::isfinite(static_cast<float>(v))) {
+        return "value is " + Show(static_cast<double>(v)) +
+               "; dense values must be finite float32 (`ectrain prepare` fills missing ones)";
+      }
+      return {};
+    case ColumnKind::kCategorical:
+    case ColumnKind::kBag: {
+      const double d = static_cast<double>(v);
+      if (!(d >= 0 && d < static_cast<double>(vocab_size)) || d != std::floor(d)) {
+        return "id " + Show(d) + " out of range [0, " + std::to_string(vocab_size) +
+               ") (vocab size); ids must be integers below the vocab size: raise data.vocab_sizes." + column +
+               " (or re-run `ectrain prepare`) if the data is right";
+      }
+      return {};
     }
-    if (!problem.empty()) {
-      return DataError(where + " row " + std::to_string(rows[j]) + ": " + problem);
+    case ColumnKind::kLabel:
+      if (!(v >= 0 && v <= 1)) return "label is " + Show(static_cast<double>(v)) + "; labels must be finite values in [0, 1]";
+      return {};
+  }
+  return {};
+}
+
+// Validates `count` values of `in` and writes them to out[i * stride]. Returns the first bad index
+// (and its problem) or -1.
+template <typename In, typename Out>
+int64_t CheckAndCopy(ColumnKind kind, const std::string& column, int64_t vocab_size, const In* in, int64_t count,
+                     Out* out, int64_t stride, std::string& problem) {
+  for (int64_t i = 0; i < count; ++i) {
+    const In v = in[i];
+    bool bad = false;
+    if constexpr (std::is_same_v<In, int32_t>) {
+      bad = kind == ColumnKind::kCategorical || kind == ColumnKind::kBag ? (v < 0 || v >= vocab_size) : false;
+    } else if constexpr (std::is_same_v<In, float>) {
+      bad = kind == ColumnKind::kLabel ? !(v >= 0.0f && v <= 1.0f) : !std::isfinite(v);
+    } else {
+      bad = !Problem(kind, column, vocab_size, v).empty();
+    }
+    if (bad) {
+      problem = Problem(kind, column, vocab_size, v);
+      return i;
+    }
+    if (out != nullptr && (!std::is_same_v<In, Out> || static_cast<const void*>(in) != static_cast<void*>(out))) {
+      out[i * stride] = static_cast<Out>(v);
     }
   }
-  return Status::Ok();
+  return -1;
 }
+
+}  // namespace
 
 std::vector<std::string> SchemaColumns(const FeatureSchema& schema, bool with_labels) {
   std::vector<std::string> names = schema.dense;
   names.insert(names.end(), schema.categorical.begin(), schema.categorical.end());
   if (with_labels) names.push_back(schema.label);
+  names.insert(names.end(), schema.multi_valued.begin(), schema.multi_valued.end());
   return names;
 }
 
+namespace {
+std::vector<ColumnKind> KindsOf(const std::vector<std::string>& names, const FeatureSchema* schema, bool with_labels) {
+  std::vector<ColumnKind> kinds(names.size(), ColumnKind::kDense);
+  if (schema == nullptr) return kinds;  // CheckColumns: the kind only matters for bags, found by layout
+  size_t i = schema->dense.size();
+  for (size_t c = 0; c < schema->categorical.size(); ++c) kinds[i++] = ColumnKind::kCategorical;
+  if (with_labels) kinds[i++] = ColumnKind::kLabel;
+  for (size_t b = 0; b < schema->multi_valued.size(); ++b) kinds[i++] = ColumnKind::kBag;
+  return kinds;
+}
 }  // namespace
+
+void BagColumns::Resize(int num_bags) {
+  offsets_.resize(num_bags);
+  values_.resize(num_bags);
+  Link();
+}
+
+BagColumns& BagColumns::operator=(const BagColumns& other) {
+  if (this != &other) {
+    offsets_ = other.offsets_;
+    values_ = other.values_;
+    Link();
+  }
+  return *this;
+}
+
+void BagColumns::Link() {
+  views_.resize(offsets_.size());
+  for (size_t b = 0; b < offsets_.size(); ++b) views_[b] = {offsets_[b].data(), values_[b].data()};
+}
+
+void ReadScratch::Reserve(int64_t rows) {
+  f64.reserve(rows + 1);
+  f32.reserve(rows + 1);
+  i32.reserve(rows + 1);
+  i64.reserve(rows + 1);
+}
+
+struct ColumnFile::Bound {
+  std::vector<Column> columns;
+  int num_dense = 0;
+  int num_categorical = 0;
+  bool with_labels = false;
+  int num_bags = 0;
+  int64_t num_rows = 0;
+  int64_t chunk_rows = 0;
+};
+
+ColumnFile::ColumnFile() = default;
 
 StatusOr<ColumnFile> ColumnFile::Open(const std::string& path) {
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
@@ -179,21 +316,24 @@ StatusOr<ColumnFile> ColumnFile::Open(const std::string& path) {
 }
 
 ColumnFile::ColumnFile(ColumnFile&& o) noexcept
-    : path_(std::move(o.path_)), file_id_(std::exchange(o.file_id_, -1)) {}
+    : path_(std::move(o.path_)), file_id_(std::exchange(o.file_id_, -1)), bound_(std::move(o.bound_)) {}
 
 ColumnFile& ColumnFile::operator=(ColumnFile&& o) noexcept {
   if (this != &o) {
     std::lock_guard<std::mutex> lock(Hdf5Mutex());
+    bound_.reset();
     if (file_id_ >= 0) H5Fclose(file_id_);
     path_ = std::move(o.path_);
     file_id_ = std::exchange(o.file_id_, -1);
+    bound_ = std::move(o.bound_);
   }
   return *this;
 }
 
 ColumnFile::~ColumnFile() {
-  if (file_id_ < 0) return;
+  if (file_id_ < 0 && bound_ == nullptr) return;
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  bound_.reset();  // closes the datasets before the file
   if (file_id_ >= 0) H5Fclose(file_id_);
 }
 
@@ -206,87 +346,216 @@ StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
   if (!LinkExists(file_id_, kSchemaDataset)) return std::optional<FeatureSchema>();
   ASSIGN_OR_RETURN(const std::string json, ReadStringDataset(file_id_, kSchemaDataset, path_));
-  ASSIGN_OR_RETURN(FeatureSchema schema,
-                   FeatureSchema::FromJson(json, "data file '" + path_ + "' " + kSchemaDataset));
+  ASSIGN_OR_RETURN(FeatureSchema schema, FeatureSchema::FromJson(json, "data file '" + path_ + "' " + kSchemaDataset));
   return std::optional<FeatureSchema>(std::move(schema));
 }
 
 StatusOr<int64_t> ColumnFile::CheckColumns(const std::vector<std::string>& names) const {
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  ASSIGN_OR_RETURN(const std::vector<Column> columns, OpenColumns(file_id_, path_, names));
+  std::vector<ColumnKind> kinds(names.size(), ColumnKind::kDense);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (H5Lexists(file_id_, names[i].c_str(), H5P_DEFAULT) > 0 && IsBagGroup(file_id_, names[i])) {
+      kinds[i] = ColumnKind::kBag;
+    }
+  }
+  ASSIGN_OR_RETURN(const std::vector<Column> columns, OpenColumns(file_id_, path_, names, kinds));
   return columns.empty() ? int64_t{0} : columns[0].length;
 }
 
-StatusOr<Table> ColumnFile::Read(const FeatureSchema& schema, std::span<const int64_t> rows,
-                                 bool with_labels) const {
+StatusOr<int64_t> ColumnFile::Bind(const FeatureSchema& schema, bool with_labels) {
+  if (schema.vocab_sizes.size() != schema.categorical.size() ||
+      schema.multi_vocab_sizes.size() != schema.multi_valued.size()) {
+    return InvalidArgument("feature schema has " + std::to_string(schema.vocab_sizes.size()) + " vocab sizes for " +
+                           std::to_string(schema.categorical.size()) + " categorical columns and " +
+                           std::to_string(schema.multi_vocab_sizes.size()) + " for " +
+                           std::to_string(schema.multi_valued.size()) + " multi-valued columns");
+  }
+  const std::vector<std::string> names = SchemaColumns(schema, with_labels);
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  if (schema.vocab_sizes.size() != schema.categorical.size()) {
-    return InvalidArgument("feature schema has " + std::to_string(schema.vocab_sizes.size()) +
-                           " vocab sizes for " + std::to_string(schema.categorical.size()) +
-                           " categorical columns");
-  }
-  ASSIGN_OR_RETURN(const std::vector<Column> columns,
-                   OpenColumns(file_id_, path_, SchemaColumns(schema, with_labels)));
-  const int64_t num_file_rows = columns.empty() ? 0 : columns[0].length;
-  for (const int64_t row : rows) {
-    if (row < 0 || row >= num_file_rows) {
-      return Internal("data file '" + path_ + "': asked for row " + std::to_string(row) +
-                      ", outside [0, " + std::to_string(num_file_rows) + ")");
+  bound_.reset();
+  auto bound = std::make_unique<Bound>();
+  ASSIGN_OR_RETURN(bound->columns, OpenColumns(file_id_, path_, names, KindsOf(names, &schema, with_labels)));
+  bound->num_dense = static_cast<int>(schema.dense.size());
+  bound->num_categorical = static_cast<int>(schema.categorical.size());
+  bound->with_labels = with_labels;
+  bound->num_bags = static_cast<int>(schema.multi_valued.size());
+  bound->num_rows = bound->columns.empty() ? 0 : bound->columns[0].length;
+  for (size_t c = 0; c < bound->columns.size(); ++c) {
+    Column& column = bound->columns[c];
+    if (column.kind == ColumnKind::kCategorical) column.vocab_size = schema.vocab_sizes[c - bound->num_dense];
+    if (column.kind == ColumnKind::kBag) {
+      const size_t b = c - bound->num_dense - bound->num_categorical - (with_labels ? 1 : 0);
+      column.vocab_size = schema.multi_vocab_sizes[b];
+      // The offsets must start at 0 and end at the number of values.
+      int64_t ends[2] = {0, 0};
+      const hsize_t picks[2] = {0, static_cast<hsize_t>(column.offsets.length - 1)};
+      H5Handle file_space(H5Dget_space(column.offsets.handle.get()));
+      const hsize_t two = 2;
+      H5Handle memory_space(H5Screate_simple(1, &two, nullptr));
+      if (H5Sselect_elements(file_space.get(), H5S_SELECT_SET, 2, picks) < 0 ||
+          H5Dread(column.offsets.handle.get(), H5T_NATIVE_INT64, memory_space.get(), file_space.get(), H5P_DEFAULT,
+                  ends) < 0) {
+        return DataError("data file '" + path_ + "': could not read column '" + column.name +
+                         "' (its offsets); the file is truncated or corrupt, re-create it");
+      }
+      if (ends[0] != 0 || ends[1] != column.data.length) {
+        return DataError("data file '" + path_ + "': multi-valued column '" + column.name + "' has offsets from " +
+                         std::to_string(ends[0]) + " to " + std::to_string(ends[1]) + " but " +
+                         std::to_string(column.data.length) +
+                         " values; offsets must run from 0 to the number of values (re-create the file)");
+      }
     }
-  }
-  std::vector<hsize_t> unique_rows(rows.begin(), rows.end());
-  std::sort(unique_rows.begin(), unique_rows.end());
-  unique_rows.erase(std::unique(unique_rows.begin(), unique_rows.end()), unique_rows.end());
-  std::vector<size_t> slot(rows.size());  // where each requested row sits in unique_rows
-  for (size_t i = 0; i < rows.size(); ++i) {
-    slot[i] =
-        std::lower_bound(unique_rows.begin(), unique_rows.end(), static_cast<hsize_t>(rows[i])) -
-        unique_rows.begin();
-  }
-
-  Table table;
-  table.num_rows = static_cast<int64_t>(rows.size());
-  table.num_dense = static_cast<int>(schema.dense.size());
-  table.num_categorical = static_cast<int>(schema.categorical.size());
-  table.dense.resize(rows.size() * table.num_dense);
-  table.categorical.resize(rows.size() * table.num_categorical);
-  if (with_labels) table.labels.resize(rows.size());
-
-  const size_t num_dense = schema.dense.size();
-  std::vector<double> values;
-  for (size_t c = 0; c < columns.size(); ++c) {
-    ColumnKind kind = ColumnKind::kLabel;
-    if (c < num_dense) kind = ColumnKind::kDense;
-    if (c >= num_dense && c < num_dense + schema.categorical.size())
-      kind = ColumnKind::kCategorical;
-    const size_t category = c - num_dense;  // meaningful for categorical columns only
-    RETURN_IF_ERROR(ReadRows(columns[c], path_, unique_rows, values));
-    RETURN_IF_ERROR(CheckValues(kind,
-                                kind == ColumnKind::kCategorical ? schema.vocab_sizes[category] : 0,
-                                values, unique_rows, path_ + ": column '" + columns[c].name + "'"));
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const double v = values[slot[i]];
-      switch (kind) {
-        case ColumnKind::kDense:
-          table.dense[i * num_dense + c] = static_cast<float>(v);
-          break;
-        case ColumnKind::kCategorical:
-          table.categorical[i * table.num_categorical + category] = static_cast<int32_t>(v);
-          break;
-        case ColumnKind::kLabel:
-          table.labels[i] = static_cast<float>(v);
-          break;
+    for (const Dataset* d : {&column.data, &column.offsets}) {
+      if (!d->handle.valid()) continue;
+      H5Handle plist(H5Dget_create_plist(d->handle.get()));
+      hsize_t chunk = 0;
+      if (H5Pget_layout(plist.get()) == H5D_CHUNKED && H5Pget_chunk(plist.get(), 1, &chunk) == 1 && d == &column.data &&
+          column.kind != ColumnKind::kBag) {
+        bound->chunk_rows = std::max(bound->chunk_rows, static_cast<int64_t>(chunk));
       }
     }
   }
-  return table;
+  const int64_t rows = bound->num_rows;
+  bound_ = std::move(bound);
+  return rows;
 }
 
-StatusOr<Table> ColumnFile::ReadAll(const FeatureSchema& schema, bool with_labels) const {
-  ASSIGN_OR_RETURN(const int64_t num_rows, CheckColumns(SchemaColumns(schema, with_labels)));
-  std::vector<int64_t> rows(num_rows);
-  for (int64_t i = 0; i < num_rows; ++i) rows[i] = i;
-  return Read(schema, rows, with_labels);
+int64_t ColumnFile::BoundChunkRows() const { return bound_ ? bound_->chunk_rows : 0; }
+
+std::vector<int64_t> ColumnFile::BoundBagValueCounts() const {
+  std::vector<int64_t> counts;
+  if (bound_ == nullptr) return counts;
+  for (const Column& column : bound_->columns) {
+    if (column.kind == ColumnKind::kBag) counts.push_back(column.data.length);
+  }
+  return counts;
+}
+
+Status ColumnFile::ReadRows(int64_t begin, int64_t end, const RowsOut& out, ReadScratch& scratch) const {
+  CHECK(bound_ != nullptr) << "ColumnFile::ReadRows before Bind on " << path_;
+  const Bound& bound = *bound_;
+  CHECK(begin >= 0 && begin <= end && end <= bound.num_rows)
+      << path_ << ": rows [" << begin << ", " << end << ") of " << bound.num_rows;
+  const int64_t count = end - begin;
+  std::string problem;
+  int bag = 0;
+  for (size_t c = 0; c < bound.columns.size(); ++c) {
+    const Column& column = bound.columns[c];
+    int64_t bad = -1;           // index of the first bad value in this read
+    int64_t bad_row = -1;       // its file row
+    if (column.kind == ColumnKind::kBag) {
+      // offsets[begin..end] locate the ids; stored rebased onto the output's values.
+      std::vector<int64_t>& offsets = scratch.i64;
+      offsets.resize(count + 1);
+      RETURN_IF_ERROR(ReadRange(column.offsets, H5T_NATIVE_INT64, begin, count + 1, offsets.data(), path_, column.name));
+      for (int64_t i = 0; i < count; ++i) {
+        if (offsets[i + 1] < offsets[i] || offsets[i] < 0 || offsets[i + 1] > column.data.length) {
+          return DataError(path_ + ": column '" + column.name + "' row " + std::to_string(begin + i) +
+                           ": offsets " + std::to_string(offsets[i]) + " to " + std::to_string(offsets[i + 1]) +
+                           " are not a range within its " + std::to_string(column.data.length) +
+                           " values; the file is corrupt, re-create it");
+        }
+      }
+      std::vector<int32_t>& values = *out.bag_values[bag];
+      const int64_t first = offsets[0], num_ids = offsets[count] - offsets[0];
+      const int64_t base = static_cast<int64_t>(values.size());
+      values.resize(base + num_ids);
+      int32_t* ids = values.data() + base;
+      if (column.data.memory == MemoryType::kInt32) {
+        RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_INT32, first, num_ids, ids, path_, column.name));
+        bad = CheckAndCopy(column.kind, column.name, column.vocab_size, ids, num_ids, ids, 1, problem);
+      } else {
+        scratch.f64.resize(num_ids);
+        RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_DOUBLE, first, num_ids, scratch.f64.data(), path_, column.name));
+        bad = CheckAndCopy(column.kind, column.name, column.vocab_size, scratch.f64.data(), num_ids, ids, 1, problem);
+      }
+      if (bad >= 0) {
+        bad_row = begin + (std::upper_bound(offsets.begin(), offsets.end(), first + bad) - offsets.begin()) - 1;
+      }
+      int64_t* out_offsets = out.bag_offsets[bag];
+      for (int64_t i = 0; i <= count; ++i) out_offsets[i] = base + offsets[i] - first;
+      ++bag;
+    } else {
+      // Destination and stride of this column.
+      void* dst = nullptr;
+      int64_t stride = 1;
+      if (column.kind == ColumnKind::kDense) {
+        dst = out.dense[c];
+        stride = out.dense_stride;
+      } else if (column.kind == ColumnKind::kCategorical) {
+        dst = out.categorical[c - bound.num_dense];
+        stride = out.categorical_stride;
+      } else {
+        dst = out.labels;
+      }
+      const bool to_float = column.kind != ColumnKind::kCategorical;
+      switch (column.data.memory) {
+        case MemoryType::kFloat: {
+          float* in = stride == 1 ? static_cast<float*>(dst) : (scratch.f32.resize(count), scratch.f32.data());
+          RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_FLOAT, begin, count, in, path_, column.name));
+          bad = CheckAndCopy(column.kind, column.name, 0, in, count, static_cast<float*>(dst), stride, problem);
+          break;
+        }
+        case MemoryType::kInt32: {
+          int32_t* in = stride == 1 ? static_cast<int32_t*>(dst) : (scratch.i32.resize(count), scratch.i32.data());
+          RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_INT32, begin, count, in, path_, column.name));
+          bad = CheckAndCopy(column.kind, column.name, column.vocab_size, in, count, static_cast<int32_t*>(dst), stride,
+                             problem);
+          break;
+        }
+        case MemoryType::kDouble: {
+          scratch.f64.resize(count);
+          RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_DOUBLE, begin, count, scratch.f64.data(), path_, column.name));
+          bad = to_float ? CheckAndCopy(column.kind, column.name, column.vocab_size, scratch.f64.data(), count,
+                                        static_cast<float*>(dst), stride, problem)
+                         : CheckAndCopy(column.kind, column.name, column.vocab_size, scratch.f64.data(), count,
+                                        static_cast<int32_t*>(dst), stride, problem);
+          break;
+        }
+      }
+      if (bad >= 0) bad_row = begin + bad;
+    }
+    if (bad >= 0) {
+      // Errors name the file row, so a user can look at it with h5dump or h5py.
+      return DataError(path_ + ": column '" + column.name + "' row " + std::to_string(bad_row) + ": " + problem);
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<Table> ColumnFile::ReadAll(const FeatureSchema& schema, bool with_labels) {
+  ASSIGN_OR_RETURN(const int64_t num_rows, Bind(schema, with_labels));
+  Table table;
+  table.num_rows = num_rows;
+  table.num_dense = static_cast<int>(schema.dense.size());
+  table.num_categorical = static_cast<int>(schema.categorical.size());
+  table.dense.resize(num_rows * table.num_dense);
+  table.categorical.resize(num_rows * table.num_categorical);
+  if (with_labels) table.labels.resize(num_rows);
+  const int num_bags = static_cast<int>(schema.multi_valued.size());
+  table.bags.Resize(num_bags);
+  for (int b = 0; b < num_bags; ++b) table.bags.offsets(b).assign(num_rows + 1, 0);
+
+  constexpr int64_t kRowsPerRead = 1 << 16;
+  ReadScratch scratch;
+  std::vector<float*> dense(table.num_dense);
+  std::vector<int32_t*> categorical(table.num_categorical);
+  std::vector<int64_t*> bag_offsets(num_bags);
+  std::vector<std::vector<int32_t>*> bag_values(num_bags);
+  for (int b = 0; b < num_bags; ++b) bag_values[b] = &table.bags.values(b);
+  for (int64_t begin = 0; begin < num_rows; begin += kRowsPerRead) {
+    const int64_t end = std::min(num_rows, begin + kRowsPerRead);
+    for (int c = 0; c < table.num_dense; ++c) dense[c] = table.dense.data() + begin * table.num_dense + c;
+    for (int c = 0; c < table.num_categorical; ++c) {
+      categorical[c] = table.categorical.data() + begin * table.num_categorical + c;
+    }
+    for (int b = 0; b < num_bags; ++b) bag_offsets[b] = table.bags.offsets(b).data() + begin;
+    RowsOut out{dense, table.num_dense, categorical, table.num_categorical,
+                with_labels ? table.labels.data() + begin : nullptr, bag_offsets, bag_values};
+    RETURN_IF_ERROR(ReadRows(begin, end, out, scratch));
+  }
+  table.bags.Link();
+  return table;
 }
 
 }  // namespace ectrain::data

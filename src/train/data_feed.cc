@@ -1,15 +1,43 @@
 #include "train/data_feed.h"
 
-#include <algorithm>
+#include <glob.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/log.h"
 #include "data/sharding.h"
 
 namespace ectrain::train {
+namespace {
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "(none)" : out;
+}
+
+std::string Megabytes(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
+// Columns in `a` and not in `b` (both sorted).
+std::vector<std::string> Missing(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+}  // namespace
 
 StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file) {
   std::vector<std::string> columns = options.dense;
   columns.insert(columns.end(), options.categorical.begin(), options.categorical.end());
   columns.push_back(options.label);
+  columns.insert(columns.end(), options.multi_valued.begin(), options.multi_valued.end());
   RETURN_IF_ERROR(file.CheckColumns(columns).status());
   ASSIGN_OR_RETURN(std::optional<data::FeatureSchema> stored, file.StoredSchema());
 
@@ -17,6 +45,7 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
   schema.label = options.label;
   schema.dense = options.dense;
   schema.categorical = options.categorical;
+  schema.multi_valued = options.multi_valued;
   for (const auto& name : options.dense) {
     if (!stored || stored->dense_stats.empty()) break;
     auto it = std::find(stored->dense.begin(), stored->dense.end(), name);
@@ -26,66 +55,146 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
     }
     schema.dense_stats.push_back(stored->dense_stats[it - stored->dense.begin()]);
   }
-  for (const auto& name : options.categorical) {
+  // The size of a categorical or multi-valued column: data.vocab_sizes, else the stored schema's.
+  auto size_of = [&](const std::string& name, const std::string& key, const std::vector<std::string>& stored_names,
+                     const std::vector<int64_t>& stored_sizes, size_t* index) -> StatusOr<int64_t> {
     auto configured = options.vocab_sizes.find(name);
-    if (configured != options.vocab_sizes.end()) {
-      schema.vocab_sizes.push_back(configured->second);
-      continue;
+    if (configured != options.vocab_sizes.end()) return configured->second;
+    auto it = std::find(stored_names.begin(), stored_names.end(), name);
+    if (!stored || it == stored_names.end()) {
+      return InvalidArgument(key + ": the size of column '" + name + "' in " + file.path() +
+                             " is unknown; set data.vocab_sizes." + name +
+                             " to (largest id + 1), or make the file with `ectrain prepare`");
     }
-    auto it = stored ? std::find(stored->categorical.begin(), stored->categorical.end(), name)
-                     : std::vector<std::string>::const_iterator();
-    if (!stored || it == stored->categorical.end()) {
-      return InvalidArgument("data.categorical: the size of column '" + name + "' in " + file.path() +
-                             " is unknown; set data.vocab_sizes." + name + " to (largest id + 1), or make the file with "
-                             "`ectrain prepare`");
+    *index = static_cast<size_t>(it - stored_names.begin());
+    return stored_sizes[*index];
+  };
+  const std::vector<std::string> none;
+  const std::vector<int64_t> no_sizes;
+  for (const auto& name : options.categorical) {
+    size_t index = SIZE_MAX;
+    ASSIGN_OR_RETURN(const int64_t size, size_of(name, "data.categorical", stored ? stored->categorical : none,
+                                                 stored ? stored->vocab_sizes : no_sizes, &index));
+    schema.vocab_sizes.push_back(size);
+    if (index != SIZE_MAX && index < stored->vocabularies.size()) {
+      schema.vocabularies.push_back(stored->vocabularies[index]);
     }
-    size_t index = static_cast<size_t>(it - stored->categorical.begin());
-    schema.vocab_sizes.push_back(stored->vocab_sizes[index]);
-    if (!stored->vocabularies.empty()) schema.vocabularies.push_back(stored->vocabularies[index]);
+  }
+  for (const auto& name : options.multi_valued) {
+    size_t index = SIZE_MAX;
+    ASSIGN_OR_RETURN(const int64_t size, size_of(name, "data.multi_valued", stored ? stored->multi_valued : none,
+                                                 stored ? stored->multi_vocab_sizes : no_sizes, &index));
+    schema.multi_vocab_sizes.push_back(size);
   }
   // Vocabularies encode raw values at predict time; keep them only when they cover every column.
   if (schema.vocabularies.size() != schema.categorical.size()) schema.vocabularies.clear();
   return schema;
 }
 
+StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (train.find_first_of("*?[") != std::string::npos) {
+    glob_t matches{};
+    const int result = glob(train.c_str(), 0, nullptr, &matches);
+    for (size_t i = 0; result == 0 && i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
+    globfree(&matches);
+    if (files.empty()) {
+      return NotFound("data.train: no files match '" + train + "'; check the pattern (e.g. shards/part-*.h5)");
+    }
+  } else if (fs::is_directory(train, ec)) {
+    for (const auto& entry : fs::directory_iterator(train, ec)) {
+      if (entry.path().extension() == ".h5" && !fs::is_directory(entry.path(), ec)) files.push_back(entry.path().string());
+    }
+    if (files.empty()) return NotFound("data.train: directory '" + train + "' holds no .h5 files");
+  } else {
+    files.push_back(train);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_size, int rank,
                                   int64_t global_batch_size, uint64_t seed) {
-  ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(options.train));
-  ASSIGN_OR_RETURN(data::FeatureSchema schema, ResolveSchema(options, file));
-  std::vector<std::string> columns = schema.dense;
-  columns.insert(columns.end(), schema.categorical.begin(), schema.categorical.end());
-  columns.push_back(schema.label);
-  ASSIGN_OR_RETURN(int64_t num_rows, file.CheckColumns(columns));
-  if (num_rows == 0) return DataError("training data " + options.train + " has no rows");
-  DataFeed feed(std::move(file), std::move(schema), num_rows);
-  feed.world_size_ = world_size;
-  feed.rank_ = rank;
+  ASSIGN_OR_RETURN(std::vector<std::string> paths, ExpandTrainFiles(options.train));
+  std::vector<data::StreamFile> files;
+  data::FeatureSchema schema;
+  std::vector<std::string> columns;
+  std::string stored_json;
+  int64_t chunk_rows = 0;
+  std::string chunked_file;
+  for (size_t f = 0; f < paths.size(); ++f) {
+    ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(paths[f]));
+    ASSIGN_OR_RETURN(std::optional<data::FeatureSchema> stored, file.StoredSchema());
+    const std::string json = stored ? stored->ToJson() : "";
+    if (f == 0) {
+      ASSIGN_OR_RETURN(schema, ResolveSchema(options, file));
+      columns = file.ColumnNames();
+      stored_json = json;
+    } else {
+      const std::vector<std::string> here = file.ColumnNames();
+      if (here != columns) {
+        return DataError("data.train: file '" + paths[f] + "' does not have the columns of '" + paths[0] +
+                         "' (missing: " + Join(Missing(columns, here)) + "; extra: " + Join(Missing(here, columns)) +
+                         "); the files of one data set must have the same columns");
+      }
+      if (json != stored_json) {
+        return DataError("data.train: file '" + paths[f] + "' stores a different feature schema (/ectrain/schema) "
+                         "than '" + paths[0] + "'; write all files of one data set with the same `ectrain prepare` run");
+      }
+    }
+    data::StreamFile checked;
+    checked.path = paths[f];
+    ASSIGN_OR_RETURN(checked.rows, file.Bind(schema, /*with_labels=*/true));
+    checked.bag_values = file.BoundBagValueCounts();
+    if (file.BoundChunkRows() > chunk_rows) {
+      chunk_rows = file.BoundChunkRows();
+      chunked_file = paths[f];
+    }
+    // Keep the first files open for the reader; it opens the others when it needs them.
+    if (static_cast<int>(f) < data::StreamOptions().max_open_files) checked.file = std::move(file);
+    files.push_back(std::move(checked));
+  }
+
+  data::StreamOptions stream;
+  stream.global_batch_size = global_batch_size;
+  stream.world_size = world_size;
+  stream.rank = rank;
+  stream.seed = seed;
+  stream.block_rows = options.block_rows;
+  stream.window_blocks = options.shuffle_window_blocks;
+  stream.prefetch_batches = options.prefetch_batches;
+  DataFeed feed;
+  ASSIGN_OR_RETURN(feed.reader_, data::StreamReader::Open(std::move(files), schema, stream));
+  feed.schema_ = std::move(schema);
+  feed.files_ = std::move(paths);
   feed.global_batch_size_ = global_batch_size;
-  feed.seed_ = seed;
-  const int64_t steps = feed.steps_per_epoch();
-  feed.step_offsets_.resize(static_cast<size_t>(steps) + 1, 0);
-  for (int64_t s = 0; s < steps; ++s) {
-    feed.step_offsets_[s + 1] =
-        feed.step_offsets_[s] + data::RankSliceOfBatch(num_rows, global_batch_size, world_size, rank, s).size();
+
+  if (rank == 0) {  // the same on every rank: say it once
+    const data::BlockTable& blocks = feed.reader_->blocks();
+    const int64_t windows = (blocks.num_blocks() + options.shuffle_window_blocks - 1) / options.shuffle_window_blocks;
+    const int64_t own = (options.shuffle_window_blocks + world_size - 1) / world_size;
+    LOG_INFO << "training data: " << feed.files_.size() << " file(s), " << blocks.num_rows() << " rows in "
+             << blocks.num_blocks() << " blocks of " << options.block_rows << " rows, " << windows
+             << " shuffle window(s) of " << options.shuffle_window_blocks << " blocks per epoch; reader buffers per rank <= "
+             << Megabytes(feed.buffer_bytes()) << " (" << feed.buffer_bytes() << " bytes: 2 windows of <= " << own
+             << " blocks + " << options.prefetch_batches << " batches)";
+    if (chunk_rows > options.block_rows || (chunk_rows > 0 && options.block_rows % chunk_rows != 0)) {
+      LOG_WARNING << "data.block_rows " << options.block_rows << " is not a multiple of the chunk size (" << chunk_rows
+                  << " rows) of " << chunked_file << ": a chunk is decompressed once per block that touches it; set "
+                  << "data.block_rows to a multiple of " << chunk_rows << " for full read speed";
+    }
+    if (options.shuffle_window_blocks % world_size != 0) {
+      LOG_WARNING << "data.shuffle_window_blocks " << options.shuffle_window_blocks << " is not a multiple of the "
+                  << world_size << " ranks: some ranks own more blocks of a window and get more rows per step";
+    }
   }
   return feed;
 }
 
-int64_t DataFeed::steps_per_epoch() const { return data::StepsPerEpoch(num_rows_, global_batch_size_); }
-
 int64_t DataFeed::GlobalRowsInStep(int64_t step) const {
-  return data::GlobalBatchRange(num_rows_, global_batch_size_, step).size();
-}
-
-Status DataFeed::LoadEpoch(int64_t epoch) {
-  std::vector<int64_t> rows =
-      data::RankRowsForEpoch(num_rows_, global_batch_size_, world_size_, rank_, seed_, epoch);
-  ASSIGN_OR_RETURN(epoch_rows_, file_.Read(schema_, rows, /*with_labels=*/true));
-  return Status::Ok();
-}
-
-BatchView DataFeed::Batch(int64_t step) const {
-  return ViewRows(epoch_rows_, step_offsets_[step], step_offsets_[step + 1]);
+  return data::GlobalBatchRange(num_rows(), global_batch_size_, step).size();
 }
 
 BatchView ViewRows(const data::Table& table, int64_t begin, int64_t end) {
@@ -96,6 +205,9 @@ BatchView ViewRows(const data::Table& table, int64_t begin, int64_t end) {
   view.dense = table.dense.data() + begin * table.num_dense;
   view.categorical = table.categorical.data() + begin * table.num_categorical;
   view.labels = table.labels.empty() ? nullptr : table.labels.data() + begin;
+  view.bags = table.bags.views();
+  view.num_bags = table.bags.size();
+  view.bag_row_begin = begin;
   return view;
 }
 

@@ -1,23 +1,33 @@
-// DataFeed: the training loop's view of its rank's data. Each epoch it reads, with point
-// selections, exactly the rows that data/sharding.h assigns this rank, in the order they are
-// consumed; Batch(step) is then a zero-copy view of that step's slice.
-// Also resolves the FeatureSchema (columns + vocabulary sizes) the model is built from.
-// One per rank; not thread-safe.
+// DataFeed: the training loop's view of its rank's data. Opens the training files (data.train:
+// a file, a directory or a glob), checks them against each other and resolves the FeatureSchema
+// the model is built from, then streams this rank's rows of each global batch through a
+// data::StreamReader (background reading, shuffle windows, bounded memory; see
+// data/sharding.h for the order and data/stream_reader.h for the memory bound).
+// One per rank; Seek/Batch from the training loop's thread only.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "core/batch.h"
 #include "data/column_file.h"
 #include "data/options.h"
 #include "data/schema.h"
+#include "data/stream_reader.h"
 
 namespace ectrain::train {
 
 // The schema of `file` for the columns named in `options`: vocabulary sizes and preprocessing
-// from the schema `ectrain prepare` stored, else from data.vocab_sizes. Checks that every column
-// exists. Errors name the file and the column, and say which key to set.
+// from the schema `ectrain prepare` stored, else from data.vocab_sizes (for categorical and
+// multi-valued columns). Checks that every column exists. Errors name the file and the column,
+// and say which key to set.
 StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file);
+
+// The files data.train names: the file itself, a directory's *.h5 files, or a glob's matches,
+// sorted by name. An error names the key and the pattern when nothing matches.
+StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train);
 
 class DataFeed {
  public:
@@ -25,33 +35,32 @@ class DataFeed {
                                  int64_t global_batch_size, uint64_t seed);
 
   const data::FeatureSchema& schema() const { return schema_; }
-  const data::ColumnFile& file() const { return file_; }
-  int64_t num_rows() const { return num_rows_; }
-  int64_t steps_per_epoch() const;
+  const std::vector<std::string>& files() const { return files_; }
+  int64_t num_rows() const { return reader_->num_rows(); }
+  int64_t steps_per_epoch() const { return reader_->steps_per_epoch(); }
   // Rows in global batch `step`, summed over all ranks (the divisor of the mean loss).
   int64_t GlobalRowsInStep(int64_t step) const;
+  // This rank's bound on the reader's buffers, in bytes (it does not grow with the data).
+  int64_t buffer_bytes() const { return reader_->buffer_bytes(); }
 
-  // Reads this rank's rows for `epoch`. Must precede Batch() for that epoch.
-  Status LoadEpoch(int64_t epoch);
-  // This rank's rows of global batch `step` of the loaded epoch (possibly zero rows).
-  BatchView Batch(int64_t step) const;
+  // Start reading at global batch `step` of `epoch` (a resumed run: its checkpoint's position);
+  // global steps from stop_step on are never read (0: no limit).
+  void Seek(int64_t epoch, int64_t step, int64_t stop_step) { reader_->Seek(epoch, step, stop_step); }
+  // This rank's rows of global batch `step` of `epoch` (possibly none), valid until the next
+  // call. Waits only when the reader is behind. Errors name the file, column and row.
+  StatusOr<BatchView> Batch(int64_t epoch, int64_t step) { return reader_->Batch(epoch, step); }
+  // Seconds Batch() has waited for data, in total.
+  double wait_seconds() const { return reader_->wait_seconds(); }
 
  private:
-  DataFeed(data::ColumnFile file, data::FeatureSchema schema, int64_t num_rows)
-      : file_(std::move(file)), schema_(std::move(schema)), num_rows_(num_rows) {}
-
-  data::ColumnFile file_;
+  DataFeed() = default;
   data::FeatureSchema schema_;
-  int64_t num_rows_;
-  int world_size_ = 1;
-  int rank_ = 0;
+  std::vector<std::string> files_;
   int64_t global_batch_size_ = 1;
-  uint64_t seed_ = 0;
-  data::Table epoch_rows_;
-  std::vector<int64_t> step_offsets_;  // where each step's slice starts in epoch_rows_
+  std::unique_ptr<data::StreamReader> reader_;
 };
 
-// A BatchView of rows [begin, end) of a table.
+// A BatchView of rows [begin, end) of a table (its multi-valued columns included).
 BatchView ViewRows(const data::Table& table, int64_t begin, int64_t end);
 
 }  // namespace ectrain::train

@@ -190,6 +190,13 @@ Status Trainer::CheckResumable(const ckpt::CheckpointInfo& info, const std::stri
     return refuse("the number of training rows (data.train)", std::to_string(feed_.num_rows()),
                   std::to_string(info.train_rows));
   }
+  if (stored.data.block_rows != config_.data.block_rows) {
+    return refuse("data.block_rows", std::to_string(config_.data.block_rows), std::to_string(stored.data.block_rows));
+  }
+  if (stored.data.shuffle_window_blocks != config_.data.shuffle_window_blocks) {
+    return refuse("data.shuffle_window_blocks", std::to_string(config_.data.shuffle_window_blocks),
+                  std::to_string(stored.data.shuffle_window_blocks));
+  }
   if (stored.data.dense != config_.data.dense || stored.data.label != config_.data.label) {
     return InvalidArgument("cannot resume from " + path +
                            ": data.dense or data.label differ from the checkpoint's; use its columns, or --fresh");
@@ -323,12 +330,17 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   int64_t global_rows_done = 0;
   int64_t last_saved_step = cursor.step;
   auto last_checkpoint_time = Clock::now();
+  // The reader starts at the cursor's position and reads no further than the last step.
+  feed_.Seek(cursor.step / steps_per_epoch, cursor.step % steps_per_epoch, total_steps);
+  const double run_wait_start = feed_.wait_seconds();
   for (int64_t epoch = cursor.step / steps_per_epoch; epoch < num_epochs; ++epoch) {
-    RETURN_IF_ERROR(AgreeOk(feed_.LoadEpoch(epoch), "reading the training data"));
     auto epoch_start = Clock::now();
+    const double epoch_wait_start = feed_.wait_seconds();
     for (int64_t s = cursor.step % steps_per_epoch; s < steps_per_epoch && cursor.step < total_steps; ++s) {
       const int64_t global_rows = feed_.GlobalRowsInStep(s);
-      const BatchView batch = feed_.Batch(s);
+      // A rank whose data cannot be read computes nothing this step; the agreement below stops all ranks.
+      StatusOr<BatchView> next = feed_.Batch(epoch, s);
+      const BatchView batch = next.ok() ? *next : BatchView{};
       // Each rank adds its rows' share of the global mean loss, in accumulation_steps micro-batches;
       // the sync sums the shares over ranks.
       const int64_t micro_batches = train.accumulation_steps;
@@ -354,11 +366,15 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       const bool minutes_due = chief_ && config_.checkpoint.every_minutes > 0 &&
                                SecondsSince(last_checkpoint_time) >= 60.0 * config_.checkpoint.every_minutes;
       // The collective decisions of this step, agreed in one small all-reduce.
-      std::array<double, 4> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
-                                   minutes_due ? 1.0 : 0.0};
+      std::array<double, 5> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
+                                   minutes_due ? 1.0 : 0.0, next.ok() ? 0.0 : 1.0};
       {
-        InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 32);
+        InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 40);
         comm_.AllReduce(std::span<double>(agreed));
+      }
+      if (agreed[4] > 0) {
+        return next.ok() ? Internal("reading the training data failed on another rank; see that rank's message")
+                         : next.status();
       }
       const bool skip = agreed[1] > 0 && train.on_nan == "skip";
       if (agreed[1] > 0 && !skip) {
@@ -408,15 +424,22 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            config_.checkpoint_dir() + "; run the same command again to resume");
       }
     }
-    train_seconds += SecondsSince(epoch_start);
+    const double epoch_seconds = SecondsSince(epoch_start);
+    const double epoch_wait = feed_.wait_seconds() - epoch_wait_start;
+    train_seconds += epoch_seconds;
     progress.Finish();
+    char wait_share[16];
+    std::snprintf(wait_share, sizeof(wait_share), "%.1f%%", 100.0 * epoch_wait / std::max(epoch_seconds, 1e-9));
+    LOG_INFO << "epoch " << epoch + 1 << ": waited for data " << FormatSeconds(epoch_wait) << " (" << wait_share
+             << " of the step time)";
     const double mean_loss = cursor.epoch_loss_sum / static_cast<double>(std::max<int64_t>(cursor.epoch_rows, 1));
     cursor.epoch_loss_sum = 0;
     cursor.epoch_rows = 0;
     result.final_train_loss = mean_loss;
     if (chief_) {
       nlohmann::json line = {{"event", "epoch"}, {"epoch", epoch + 1}, {"step", cursor.step}, {"train_loss", mean_loss},
-                             {"samples_per_second", global_rows_done / std::max(train_seconds, 1e-9)}};
+                             {"samples_per_second", global_rows_done / std::max(train_seconds, 1e-9)},
+                             {"data_wait_seconds", epoch_wait}};
       metrics_log_.Append(line.dump());
     }
     const bool last_epoch = epoch + 1 == num_epochs;
@@ -464,6 +487,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   result.train_seconds = train_seconds;
   result.samples_per_second = static_cast<double>(global_rows_done) / std::max(train_seconds, 1e-9);
   result.sync_exposed_seconds = grad_sync_.exposed_seconds();
+  result.data_wait_seconds = feed_.wait_seconds() - run_wait_start;
   if (chief_) {
     result.checkpoint_path = writer_->last_path();
     result.checkpoint_stall_seconds = writer_->stalled_seconds();
@@ -478,6 +502,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"stopped_early", result.stopped_early},
                            {"sync_bytes_per_step", result.sync_bytes_last_step},
                            {"sync_exposed_seconds", result.sync_exposed_seconds},
+                           {"data_wait_seconds", result.data_wait_seconds},
                            {"checkpoint", result.checkpoint_path}};
     if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;
     if (result.test_metrics) line["test"] = MetricsJson(*result.test_metrics);

@@ -43,6 +43,7 @@ struct TrainResult {
   int64_t skipped_steps = 0;                   // steps skipped for a non-finite loss (train.on_nan: skip)
   int64_t sync_bytes_last_step = 0;            // gradient bytes this rank handed to the communicator
   double sync_exposed_seconds = 0.0;           // time in gradient sync not hidden behind backward
+  double data_wait_seconds = 0.0;              // this rank's training time spent waiting for its data reader
   std::optional<Metrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only
 };

@@ -102,10 +102,34 @@ TEST(TrainLocal, NanLabelInTheDataStopsWithTheRowNamed) {
   comm::LocalCommunicator comm;
   auto feed = DataFeed::Open(config.data, 1, 0, 32, 1);
   ASSERT_TRUE(feed.ok());
-  Status s = feed->LoadEpoch(0);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("x3"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("row"), std::string::npos) << s.message();
+  StatusOr<BatchView> batch = feed->Batch(0, 0);
+  ASSERT_FALSE(batch.ok());
+  EXPECT_NE(batch.status().message().find("column 'x3' row"), std::string::npos) << batch.status().message();
+}
+
+// A bad value deep in the training data (the test data is fine) stops the run at the step that
+// needs it, with the file, column and row.
+TEST(TrainLocal, ABadTrainingValueStopsTheRunNamingFileColumnAndRow) {
+  const std::string dir = ectrain::testing::TempDir("bad_train_value");
+  std::vector<double> x, user, clicked;
+  for (int i = 0; i < 300; ++i) {
+    x.push_back((i % 7) / 7.0);
+    user.push_back(i % 5);
+    clicked.push_back(i == 250 ? std::nan("") : i % 3 == 0);
+  }
+  ectrain::testing::WriteColumns(dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user},
+                                                     {"color", user}, {"clicked", clicked}});
+  ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
+                                                    {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
+  config.data.block_rows = 16;
+  config.data.shuffle_window_blocks = 2;  // row 250's window comes after others
+  RunOutput run = Train(config);
+  ASSERT_FALSE(run.result.ok());
+  EXPECT_EQ(run.result.status().code(), StatusCode::kDataError);
+  EXPECT_EQ(run.result.status().message(),
+            dir + "/train.h5: column 'clicked' row 250: label is NaN; labels must be finite values in [0, 1]");
 }
 
 bool SameParams(const RunOutput& a, const RunOutput& b) {

@@ -19,7 +19,7 @@ using ectrain::testing::TestComm;
 
 struct RunOutput {
   std::vector<float> params;
-  std::optional<BinaryMetrics> metrics;
+  std::optional<Metrics> metrics;
 };
 
 RunOutput Train(const RunConfig& config, comm::Communicator& comm, ResumeMode mode = ResumeMode::kAuto) {
@@ -65,7 +65,7 @@ TEST(WorldSizeEquivalence, NRanksMatchOneRankAfter50Steps) {
   ASSERT_EQ(single.params.size(), distributed.params.size());
   EXPECT_LT(RelativeDifference(single.params, distributed.params), 1e-5) << "parameters after 50 steps: " << comm.size() << " ranks vs 1 rank";
   ASSERT_TRUE(single.metrics && distributed.metrics);
-  EXPECT_NEAR(single.metrics->auc, distributed.metrics->auc, 1e-4);
+  EXPECT_NEAR(single.metrics->Get("auc"), distributed.metrics->Get("auc"), 1e-4);
 }
 
 // A checkpoint written by 1 rank, resumed on N ranks, ends where the 1-rank run ends (the data
@@ -216,6 +216,46 @@ TEST(NonFiniteLossOnOneRank, IsStoppedOrSkippedOnAllRanks) {
   ASSERT_TRUE(skipped.ok()) << skipped.status().message();
   EXPECT_EQ(skipped->skipped_steps, 1);
   for (int64_t i = 0; i < trainer.params().size(); ++i) ASSERT_TRUE(std::isfinite(trainer.params().data()[i]));
+}
+
+// A bad value in a block that only one rank reads stops every rank at that step: that rank
+// names the file, column and row, the others say it failed elsewhere. Nobody hangs.
+TEST(DataErrorOnOneRank, StopsAllRanks) {
+  comm::Communicator& comm = TestComm();
+  std::string dir = comm.rank() == 0 ? ectrain::testing::TempDir("data_error_one_rank") : "";
+  comm.Broadcast(dir, 0);
+  if (comm.rank() == 0) {
+    std::vector<double> x, user, clicked;
+    for (int i = 0; i < 480; ++i) {
+      x.push_back((i % 7) / 7.0);
+      user.push_back(i % 5);
+      clicked.push_back(i == 301 ? std::nan("") : i % 3 == 0);
+    }
+    ectrain::testing::WriteColumns(dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user},
+                                                       {"color", user}, {"clicked", clicked}});
+    ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
+                                                      {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+  }
+  comm.Barrier();
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
+  config.data.block_rows = 16;
+  config.data.shuffle_window_blocks = 4;
+  config.train.epochs = 1;
+  config.train.output_dir = dir + "/run";
+  auto feed = DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size, 42);
+  ASSERT_TRUE(feed.ok()) << feed.status().message();
+  model::CtrModel model(config.model, {3, {"user", "color"}, {5, 5}});
+  Trainer trainer(config, comm, model, *feed);
+  auto result = trainer.Run(std::chrono::steady_clock::now());
+  ASSERT_FALSE(result.ok());
+  const std::string& message = result.status().message();
+  const bool named = message == dir + "/train.h5: column 'clicked' row 301: label is NaN; labels must be finite "
+                                      "values in [0, 1]";
+  EXPECT_TRUE(named || comm::IsFailedElsewhere(result.status())) << message;
+  std::vector<int64_t> ranks_naming_it{named ? 1 : 0};
+  comm.AllReduce(std::span<int64_t>(ranks_naming_it));
+  EXPECT_EQ(ranks_naming_it[0], 1) << "exactly the rank that owns row 301's block reports it";
 }
 
 TEST(StartUpAgreement, AConfigurationMismatchIsNamed) {

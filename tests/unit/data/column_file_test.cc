@@ -86,7 +86,7 @@ std::string ReadError(const std::string& path, const FeatureSchema& schema) {
   return table.status().message();
 }
 
-TEST(ColumnFileTest, ReadsRowsInRequestedOrderWithRepeats) {
+TEST(ColumnFileTest, ReadsRangesColumnMajorAndWholeFilesRowMajor) {
   ScratchDir dir;
   const std::string path = WriteShopFile(dir);
   StatusOr<ColumnFile> file = ColumnFile::Open(path);
@@ -96,20 +96,32 @@ TEST(ColumnFileTest, ReadsRowsInRequestedOrderWithRepeats) {
   ASSERT_TRUE(length.ok()) << length.status().message();
   EXPECT_EQ(*length, 20);
 
-  // Dense enough for one contiguous read, and sparse enough for a point selection.
-  for (const std::vector<int64_t>& rows :
-       {std::vector<int64_t>{3, 0, 3, 1}, std::vector<int64_t>{19, 2, 19, 15}}) {
-    StatusOr<Table> table = file->Read(ShopSchema(), rows, /*with_labels=*/true);
-    ASSERT_TRUE(table.ok()) << table.status().message();
-    EXPECT_EQ(table->num_rows, 4);
-    EXPECT_EQ(table->num_dense, 1);
-    EXPECT_EQ(table->num_categorical, 1);
-    ASSERT_EQ(table->labels.size(), 4u);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      EXPECT_EQ(table->dense[i], 10.0f * rows[i]);
-      EXPECT_EQ(table->categorical[i], rows[i] % 11);
-      EXPECT_EQ(table->labels[i], rows[i] % 2);
-    }
+  // A range, into column-major buffers (as the streaming reader reads a block).
+  StatusOr<int64_t> rows = file->Bind(ShopSchema(), /*with_labels=*/true);
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  EXPECT_EQ(*rows, 20);
+  EXPECT_EQ(file->BoundChunkRows(), 8);  // Month is chunked by 8 rows
+  std::vector<float> page_values(5), revenue(5);
+  std::vector<int32_t> months(5);
+  std::vector<float*> dense = {page_values.data()};
+  std::vector<int32_t*> categorical = {months.data()};
+  ReadScratch scratch;
+  ASSERT_TRUE(file->ReadRows(13, 18, RowsOut{dense, 1, categorical, 1, revenue.data(), {}, {}}, scratch).ok());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(page_values[i], 10.0f * (13 + i));
+    EXPECT_EQ(months[i], (13 + i) % 11);
+    EXPECT_EQ(revenue[i], (13 + i) % 2);
+  }
+  EXPECT_DEATH(file->ReadRows(15, 21, RowsOut{dense, 1, categorical, 1, revenue.data(), {}, {}}, scratch),
+               "rows \\[15, 21\\) of 20");
+
+  StatusOr<Table> table = file->ReadAll(ShopSchema(), /*with_labels=*/true);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  ASSERT_EQ(table->num_rows, 20);
+  for (int row = 0; row < 20; ++row) {
+    EXPECT_EQ(table->dense[row], 10.0f * row);
+    EXPECT_EQ(table->categorical[row], row % 11);
+    EXPECT_EQ(table->labels[row], row % 2);
   }
   StatusOr<Table> unlabelled = file->ReadAll(ShopSchema(), /*with_labels=*/false);
   ASSERT_TRUE(unlabelled.ok()) << unlabelled.status().message();
@@ -185,15 +197,75 @@ TEST(ColumnFileTest, ColumnsOfDifferentLengthsAreAnError) {
       << length.status().message();
 }
 
-TEST(ColumnFileTest, RowOutsideTheFileIsAnInternalError) {
+// A multi-valued column NAME: group NAME with `values` (ids) and `offsets` (rows + 1, from 0).
+// 5 rows: row r has r % 3 ids, r, r + 1, ...; beside a dense column and a label.
+std::string WriteBagFile(const ScratchDir& dir, std::vector<int64_t> offsets = {0, 0, 1, 3, 3, 4},
+                         std::vector<int32_t> values = {1, 3, 4, 4}) {
+  const std::string path = dir.File("bags.h5");
+  H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  WriteColumn(file.get(), "price", H5T_NATIVE_FLOAT, std::vector<float>{0, 1, 2, 3, 4});
+  WriteColumn(file.get(), "bought", H5T_NATIVE_FLOAT, std::vector<float>{0, 1, 0, 1, 0});
+  H5Handle group(H5Gcreate2(file.get(), "genres", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  WriteColumn(group.get(), "values", H5T_NATIVE_INT32, values, /*chunked=*/true);
+  WriteColumn(group.get(), "offsets", H5T_NATIVE_INT64, offsets);
+  return path;
+}
+
+FeatureSchema BagSchema(int64_t vocab_size = 5) {
+  FeatureSchema schema;
+  schema.label = "bought";
+  schema.dense = {"price"};
+  schema.multi_valued = {"genres"};
+  schema.multi_vocab_sizes = {vocab_size};
+  return schema;
+}
+
+TEST(ColumnFileTest, MultiValuedColumnsAreGroupsReadAsCsr) {
   ScratchDir dir;
-  StatusOr<ColumnFile> file = ColumnFile::Open(WriteShopFile(dir));
-  ASSERT_TRUE(file.ok());
-  for (const int64_t row : {int64_t{20}, int64_t{-1}}) {
-    const std::vector<int64_t> rows = {0, row};
-    StatusOr<Table> table = file->Read(ShopSchema(), rows, true);
-    ASSERT_FALSE(table.ok());
-    EXPECT_EQ(table.status().code(), StatusCode::kInternal);
+  StatusOr<ColumnFile> file = ColumnFile::Open(WriteBagFile(dir));
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  EXPECT_EQ(file->ColumnNames(), (std::vector<std::string>{"bought", "genres", "price"}));
+  StatusOr<int64_t> rows = file->CheckColumns({"price", "genres"});
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  EXPECT_EQ(*rows, 5);
+  StatusOr<Table> table = file->ReadAll(BagSchema(), /*with_labels=*/true);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  ASSERT_EQ(table->bags.size(), 1);
+  EXPECT_EQ(table->bags.offsets(0), (std::vector<int64_t>{0, 0, 1, 3, 3, 4}));
+  EXPECT_EQ(table->bags.values(0), (std::vector<int32_t>{1, 3, 4, 4}));
+  // The views follow the table through a copy.
+  const Table copy = *table;
+  ASSERT_NE(copy.bags.views(), nullptr);
+  EXPECT_EQ(copy.bags.views()[0].values, copy.bags.values(0).data());
+  EXPECT_EQ(copy.bags.views()[0].offsets[3], 3);
+  // Listed as dense, a group is refused with the key to use.
+  FeatureSchema as_dense = BagSchema();
+  as_dense.dense = {"genres"};
+  as_dense.multi_valued.clear();
+  as_dense.multi_vocab_sizes.clear();
+  StatusOr<Table> refused = file->ReadAll(as_dense, true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("'genres' is multi-valued"), std::string::npos) << refused.status().message();
+}
+
+TEST(ColumnFileTest, MultiValuedIdsAndOffsetsAreValidated) {
+  {
+    ScratchDir dir;
+    const std::string path = WriteBagFile(dir);
+    EXPECT_EQ(ReadError(path, BagSchema(4)),
+              path + ": column 'genres' row 2: id 4 out of range [0, 4) (vocab size); ids must be integers below the "
+                     "vocab size: raise data.vocab_sizes.genres (or re-run `ectrain prepare`) if the data is right");
+  }
+  {
+    ScratchDir dir;
+    const std::string path = WriteBagFile(dir, {0, 0, 3, 1, 3, 4});
+    EXPECT_NE(ReadError(path, BagSchema()).find("column 'genres' row 2: offsets 3 to 1 are not a range"),
+              std::string::npos);
+  }
+  {
+    ScratchDir dir;
+    const std::string path = WriteBagFile(dir, {0, 0, 1, 3, 3, 3});
+    EXPECT_NE(ReadError(path, BagSchema()).find("has offsets from 0 to 3 but 4 values"), std::string::npos);
   }
 }
 
@@ -211,7 +283,8 @@ TEST(ColumnFileTest, ValidationErrorsNameFileColumnAndRow) {
 
   Poke(path, "Month", 5, 40);
   EXPECT_NE(ReadError(path, ShopSchema())
-                .find(path + ": column 'Month' row 5: id 40 out of range [0, 11) (vocab size)"),
+                .find(path + ": column 'Month' row 5: id 40 out of range [0, 11) (vocab size); ids must be "
+                      "integers below the vocab size: raise data.vocab_sizes.Month"),
             std::string::npos);
   Poke(path, "Month", 5, -1);
   EXPECT_NE(ReadError(path, ShopSchema()).find("row 5: id -1 out of range"), std::string::npos);
@@ -287,8 +360,7 @@ TEST(ColumnFileTest, CorruptChunkIsADataErrorNamingTheColumn) {
   }
   EXPECT_EQ(ReadError(path, ShopSchema()),
             "data file '" + path +
-                "': could not read column 'Month'; the file may be corrupt, "
-                "re-create it");
+                "': could not read column 'Month' (rows 0 to 19); the file is truncated or corrupt, re-create it");
 }
 
 }  // namespace

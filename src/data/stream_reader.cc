@@ -1,0 +1,504 @@
+#include "data/stream_reader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/log.h"
+
+namespace ectrain::data {
+namespace {
+
+// This rank's blocks of one shuffle window, read. Block slot t holds the window's block
+// k = rank + t * world_size; column c of slot t is at [(c * own_max + t) * block_rows, ...).
+struct Window {
+  int64_t epoch = -1;
+  RowRange positions;            // epoch positions of the whole window (all ranks' blocks)
+  std::vector<int64_t> ids;      // (window_blocks) block ids, window order; num_blocks used
+  std::vector<int64_t> sizes;    // their rows
+  int64_t num_blocks = 0;
+  int64_t own_blocks = 0;        // this rank's
+  int64_t loaded = 0;            // of own_blocks
+  std::vector<float> dense;
+  std::vector<int32_t> categorical;
+  std::vector<float> labels;
+  std::vector<int32_t> permutation;            // (own_max, block_rows): row j of the block's order
+  std::vector<int64_t> bag_offsets;            // (num_bags, own_max, block_rows + 1)
+  std::vector<std::vector<int32_t>> bag_values;  // (num_bags * own_max)
+  bool ready() const { return loaded == own_blocks; }
+};
+
+// One batch of the ring, row-major, with room for a whole global batch.
+struct Slot {
+  int64_t num_rows = 0;
+  std::vector<float> dense;
+  std::vector<int32_t> categorical;
+  std::vector<float> labels;
+  std::vector<int64_t> bag_offsets;  // (num_bags, global_batch_size + 1)
+  std::vector<std::vector<int32_t>> bag_values;
+  std::vector<int64_t> bag_used;     // ids in use of each bag_values
+  std::vector<BagColumnView> bag_views;
+  BatchView view;
+};
+
+enum class Work { kNone, kLoad, kAssemble };
+
+}  // namespace
+
+struct StreamReader::Impl {
+  // Fixed at Open.
+  StreamOptions options;
+  FeatureSchema schema;
+  BlockTable table;
+  std::vector<std::string> paths;
+  int64_t steps_per_epoch = 0;
+  int num_dense = 0, num_categorical = 0, num_bags = 0;
+  int64_t own_max = 0;  // this rank's blocks in a window, at most
+  int64_t bytes = 0;
+
+  // The reader thread's own state.
+  std::vector<std::unique_ptr<ColumnFile>> files;
+  std::vector<int64_t> last_used;
+  int64_t use_tick = 0;
+  int open_files = 0;
+  ReadScratch scratch;
+  std::vector<float*> dense_out;
+  std::vector<int32_t*> categorical_out;
+  std::vector<int64_t*> bag_offsets_out;
+  std::vector<std::vector<int32_t>*> bag_values_out;
+  std::unique_ptr<EpochPlan> plan;
+  int64_t load_epoch = 0, load_window = 0;  // the next window to read
+  Window windows[2];
+  int queue_front = 0, queue_size = 0;     // windows in use, oldest first
+  int64_t next_step = 0;                    // global step being assembled
+  int64_t assemble_position = 0;            // its next epoch position
+  int64_t slot_rows = 0;
+  int64_t stop_step = 0;
+  int64_t generation_seen = -1;
+  bool failed = false;
+  std::vector<Slot> slots;
+
+  // Shared between the threads, under `mu`.
+  std::mutex mu;
+  std::condition_variable reader_wakeup, batch_ready;
+  bool shutdown = false;
+  bool seek_pending = false;
+  int64_t seek_step = 0, seek_stop = 0;
+  int64_t generation = 0;
+  int64_t produced_end = 0;    // global steps before this are ready (this generation)
+  int64_t consumer_floor = 0;  // the oldest global step the training loop may still read
+  Status error;
+
+  // The training loop's own state.
+  bool started = false;
+  int64_t expected_step = 0;
+  int64_t stop_limit = 0;
+  double wait_seconds = 0;
+
+  std::thread thread;
+
+  int64_t ring() const { return options.prefetch_batches; }
+  Window& front() { return windows[queue_front]; }
+
+  // Reader thread.
+  void Run();
+  void ApplySeek(int64_t step, int64_t stop);
+  Work Choose(int64_t floor) const;
+  bool NextWindowNeeded() const;
+  Status Load();
+  void BeginWindow();
+  StatusOr<ColumnFile*> File(int file);
+  Status LoadBlock(Window& window, int64_t slot);
+  // Assembles what the front window holds of the current batch; sets `published` when done.
+  void Assemble(int64_t& published);
+  void CopyRows(const Window& window, int64_t begin, int64_t end, Slot& slot);
+  void Finish(Slot& slot);
+};
+
+void StreamReader::Impl::Run() {
+  std::unique_lock<std::mutex> lock(mu);
+  for (;;) {
+    if (shutdown) return;
+    if (seek_pending) {
+      ApplySeek(seek_step, seek_stop);
+      generation_seen = generation;
+      seek_pending = false;
+      failed = false;
+    }
+    const Work work = failed ? Work::kNone : Choose(consumer_floor);
+    if (work == Work::kNone) {
+      reader_wakeup.wait(lock);
+      continue;
+    }
+    lock.unlock();
+    int64_t published = -1;
+    Status status;
+    if (work == Work::kLoad) {
+      status = Load();
+    } else {
+      Assemble(published);
+    }
+    lock.lock();
+    if (!status.ok()) {
+      failed = true;
+      if (generation_seen == generation) {
+        error = std::move(status);
+        batch_ready.notify_all();
+      }
+    } else if (published >= 0 && generation_seen == generation && !seek_pending) {
+      produced_end = published + 1;
+      batch_ready.notify_all();
+    }
+  }
+}
+
+void StreamReader::Impl::ApplySeek(int64_t step, int64_t stop) {
+  next_step = step;
+  stop_step = stop;
+  const int64_t epoch = step / steps_per_epoch;
+  assemble_position = GlobalBatchRange(table.num_rows(), options.global_batch_size, step % steps_per_epoch).begin;
+  slot_rows = 0;
+  queue_front = queue_size = 0;
+  if (plan->epoch() != epoch) plan->Reset(options.seed, epoch);
+  load_epoch = epoch;
+  load_window = plan->WindowOf(assemble_position);
+}
+
+bool StreamReader::Impl::NextWindowNeeded() const {
+  if (stop_step <= 0) return true;
+  const int64_t last = stop_step - 1;
+  const int64_t last_epoch = last / steps_per_epoch;
+  if (load_epoch != last_epoch) return load_epoch < last_epoch;
+  const int64_t end = GlobalBatchRange(table.num_rows(), options.global_batch_size, last % steps_per_epoch).end;
+  return plan->WindowPositions(load_window).begin < end;
+}
+
+Work StreamReader::Impl::Choose(int64_t floor) const {
+  const bool batch_wanted = (stop_step <= 0 || next_step < stop_step) && next_step < floor + ring();
+  if (batch_wanted && queue_size > 0 && windows[queue_front].ready()) return Work::kAssemble;
+  if (batch_wanted) return Work::kLoad;  // the front window (or its first block) is missing
+  // Read ahead while the ring is full: finish the windows begun, then begin the next one.
+  for (int i = 0; i < queue_size; ++i) {
+    if (!windows[(queue_front + i) % 2].ready()) return Work::kLoad;
+  }
+  return queue_size < 2 && NextWindowNeeded() ? Work::kLoad : Work::kNone;
+}
+
+Status StreamReader::Impl::Load() {
+  for (int i = 0; i < queue_size; ++i) {
+    Window& window = windows[(queue_front + i) % 2];
+    if (!window.ready()) return LoadBlock(window, window.loaded);
+  }
+  CHECK(queue_size < 2) << "reader: no window buffer free";
+  BeginWindow();
+  Window& window = windows[(queue_front + queue_size - 1) % 2];
+  return window.ready() ? Status::Ok() : LoadBlock(window, 0);
+}
+
+void StreamReader::Impl::BeginWindow() {
+  Window& window = windows[(queue_front + queue_size) % 2];
+  ++queue_size;
+  if (plan->epoch() != load_epoch) plan->Reset(options.seed, load_epoch);
+  const std::span<const int64_t> ids = plan->WindowBlocks(load_window);
+  window.epoch = load_epoch;
+  window.positions = plan->WindowPositions(load_window);
+  window.num_blocks = static_cast<int64_t>(ids.size());
+  for (int64_t k = 0; k < window.num_blocks; ++k) {
+    window.ids[k] = ids[k];
+    window.sizes[k] = table.block(ids[k]).num_rows;
+  }
+  const int64_t world = options.world_size;
+  window.own_blocks = window.num_blocks > options.rank ? (window.num_blocks - options.rank + world - 1) / world : 0;
+  window.loaded = 0;
+  if (++load_window == plan->num_windows()) {
+    ++load_epoch;
+    load_window = 0;
+    plan->Reset(options.seed, load_epoch);
+  }
+}
+
+StatusOr<ColumnFile*> StreamReader::Impl::File(int file) {
+  if (files[file] == nullptr) {
+    if (open_files >= options.max_open_files) {
+      int oldest = -1;
+      for (int f = 0; f < static_cast<int>(files.size()); ++f) {
+        if (files[f] != nullptr && (oldest < 0 || last_used[f] < last_used[oldest])) oldest = f;
+      }
+      files[oldest].reset();
+      --open_files;
+    }
+    ASSIGN_OR_RETURN(ColumnFile opened, ColumnFile::Open(paths[file]));
+    ASSIGN_OR_RETURN(const int64_t rows, opened.Bind(schema, /*with_labels=*/true));
+    if (rows != table.file_rows(file)) {
+      return DataError("data file '" + paths[file] + "' now has " + std::to_string(rows) + " rows, but had " +
+                       std::to_string(table.file_rows(file)) + " when training started; do not change the data "
+                       "while training");
+    }
+    files[file] = std::make_unique<ColumnFile>(std::move(opened));
+    ++open_files;
+  }
+  last_used[file] = ++use_tick;
+  return files[file].get();
+}
+
+Status StreamReader::Impl::LoadBlock(Window& window, int64_t slot) {
+  const int64_t block_rows = options.block_rows;
+  const int64_t id = window.ids[options.rank + slot * options.world_size];
+  const Block& block = table.block(id);
+  ASSIGN_OR_RETURN(ColumnFile * file, File(block.file));
+  for (int c = 0; c < num_dense; ++c) dense_out[c] = window.dense.data() + (c * own_max + slot) * block_rows;
+  for (int c = 0; c < num_categorical; ++c) {
+    categorical_out[c] = window.categorical.data() + (c * own_max + slot) * block_rows;
+  }
+  for (int b = 0; b < num_bags; ++b) {
+    bag_offsets_out[b] = window.bag_offsets.data() + (b * own_max + slot) * (block_rows + 1);
+    bag_values_out[b] = &window.bag_values[b * own_max + slot];
+    bag_values_out[b]->clear();
+  }
+  const RowsOut out{dense_out, 1, categorical_out, 1, window.labels.data() + slot * block_rows, bag_offsets_out,
+                    bag_values_out};
+  RETURN_IF_ERROR(file->ReadRows(block.file_begin, block.file_begin + block.num_rows, out, scratch));
+  BlockRowPermutation(options.seed, window.epoch, id,
+                      std::span<int32_t>(window.permutation.data() + slot * block_rows, block.num_rows));
+  ++window.loaded;
+  return Status::Ok();
+}
+
+void StreamReader::Impl::CopyRows(const Window& window, int64_t begin, int64_t end, Slot& slot) {
+  const int64_t block_rows = options.block_rows, plane = own_max * block_rows;
+  const int world = options.world_size;
+  const int64_t batch = options.global_batch_size;
+  const std::span<const int64_t> sizes(window.sizes.data(), window.num_blocks);
+  ForEachInWindow(sizes, begin, end, world, options.rank, [&](int64_t k, int64_t j) {
+    const int64_t t = k / world;
+    const int64_t row = window.permutation[t * block_rows + j];
+    const int64_t at = t * block_rows + row;
+    const int64_t i = slot_rows++;
+    CHECK(i < batch) << "reader: batch overflow";
+    for (int c = 0; c < num_dense; ++c) slot.dense[i * num_dense + c] = window.dense[c * plane + at];
+    for (int c = 0; c < num_categorical; ++c) {
+      slot.categorical[i * num_categorical + c] = window.categorical[c * plane + at];
+    }
+    slot.labels[i] = window.labels[at];
+    for (int b = 0; b < num_bags; ++b) {
+      const int64_t* offsets = window.bag_offsets.data() + (b * own_max + t) * (block_rows + 1);
+      const int32_t* ids = window.bag_values[b * own_max + t].data() + offsets[row];
+      const int64_t n = offsets[row + 1] - offsets[row];
+      std::vector<int32_t>& values = slot.bag_values[b];
+      int64_t& used = slot.bag_used[b];
+      if (used + n > static_cast<int64_t>(values.size())) {
+        values.resize(std::max<int64_t>(2 * values.size(), used + n));  // rare: more ids than any batch before
+      }
+      std::copy(ids, ids + n, values.data() + used);
+      slot.bag_offsets[b * (batch + 1) + i] = used;
+      used += n;
+    }
+  });
+}
+
+void StreamReader::Impl::Finish(Slot& slot) {
+  const int64_t batch = options.global_batch_size;
+  slot.num_rows = slot_rows;
+  for (int b = 0; b < num_bags; ++b) {
+    slot.bag_offsets[b * (batch + 1) + slot_rows] = slot.bag_used[b];
+    slot.bag_views[b] = {slot.bag_offsets.data() + b * (batch + 1), slot.bag_values[b].data()};
+  }
+  BatchView& view = slot.view;
+  view.num_rows = slot_rows;
+  view.dense = slot.dense.data();
+  view.num_dense = num_dense;
+  view.categorical = slot.categorical.data();
+  view.num_categorical = num_categorical;
+  view.labels = slot.labels.data();
+  view.bags = num_bags > 0 ? slot.bag_views.data() : nullptr;
+  view.num_bags = num_bags;
+  view.bag_row_begin = 0;
+}
+
+void StreamReader::Impl::Assemble(int64_t& published) {
+  const int64_t step = next_step % steps_per_epoch;
+  const RowRange batch = GlobalBatchRange(table.num_rows(), options.global_batch_size, step);
+  Slot& slot = slots[next_step % ring()];
+  if (slot_rows == 0 && assemble_position == batch.begin) {
+    for (int b = 0; b < num_bags; ++b) slot.bag_used[b] = 0;
+  }
+  Window& window = front();
+  CHECK(window.epoch == next_step / steps_per_epoch && window.positions.begin <= assemble_position &&
+        assemble_position < window.positions.end)
+      << "reader: window (epoch " << window.epoch << ", positions " << window.positions.begin << ".."
+      << window.positions.end << ") does not hold position " << assemble_position << " of step " << next_step;
+  const int64_t end = std::min(batch.end, window.positions.end);
+  CopyRows(window, assemble_position - window.positions.begin, end - window.positions.begin, slot);
+  assemble_position = end;
+  if (assemble_position == window.positions.end) {  // the window is used up: free it
+    queue_front = (queue_front + 1) % 2;
+    --queue_size;
+  }
+  if (assemble_position == batch.end) {
+    Finish(slot);
+    published = next_step;
+    ++next_step;
+    slot_rows = 0;
+    assemble_position = step + 1 < steps_per_epoch ? batch.end : 0;
+  }
+}
+
+StreamReader::StreamReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+StreamReader::~StreamReader() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->shutdown = true;
+  }
+  impl_->reader_wakeup.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFile> files, const FeatureSchema& schema,
+                                                           const StreamOptions& options) {
+  const int world = options.world_size;
+  CHECK(world > 0 && options.rank >= 0 && options.rank < world) << "rank " << options.rank << " of " << world;
+  CHECK(options.block_rows > 0 && options.global_batch_size > 0 && options.prefetch_batches >= 2 &&
+        options.max_open_files > 0);
+  if (options.window_blocks < world) {
+    return InvalidArgument("data.shuffle_window_blocks is " + std::to_string(options.window_blocks) + " but there are " +
+                           std::to_string(world) + " ranks; each rank owns whole blocks of a window, so set it to at "
+                           "least the number of ranks (a multiple of it keeps ranks balanced)");
+  }
+  auto impl = std::make_unique<Impl>();
+  Impl& r = *impl;
+  r.options = options;
+  r.schema = schema;
+  std::vector<int64_t> file_rows;
+  std::vector<int64_t> bag_values_total(schema.multi_valued.size(), 0);
+  for (const StreamFile& file : files) {
+    file_rows.push_back(file.rows);
+    r.paths.push_back(file.path);
+    CHECK(file.bag_values.size() == bag_values_total.size()) << file.path;
+    for (size_t b = 0; b < file.bag_values.size(); ++b) bag_values_total[b] += file.bag_values[b];
+  }
+  r.table = BlockTable(file_rows, options.block_rows);
+  if (r.table.num_rows() == 0) return DataError("the training data has no rows");
+  r.steps_per_epoch = StepsPerEpoch(r.table.num_rows(), options.global_batch_size);
+  r.plan = std::make_unique<EpochPlan>(r.table, options.window_blocks);
+  r.num_dense = static_cast<int>(schema.dense.size());
+  r.num_categorical = static_cast<int>(schema.categorical.size());
+  r.num_bags = static_cast<int>(schema.multi_valued.size());
+  r.own_max = (options.window_blocks + world - 1) / world;
+
+  // Keep the files open for the thread, up to max_open_files.
+  r.files.resize(files.size());
+  r.last_used.assign(files.size(), 0);
+  for (size_t f = 0; f < files.size(); ++f) {
+    if (!files[f].file || r.open_files >= options.max_open_files) continue;
+    r.files[f] = std::make_unique<ColumnFile>(std::move(*files[f].file));
+    ++r.open_files;
+  }
+  files.clear();
+
+  // Every buffer, now. Ids of multi-valued columns start at twice their mean per row.
+  const int64_t block_rows = options.block_rows, batch = options.global_batch_size, plane = r.own_max * block_rows;
+  std::vector<int64_t> ids_per_block(r.num_bags), ids_per_batch(r.num_bags);
+  int64_t mean_ids_per_row_bytes = 0;
+  for (int b = 0; b < r.num_bags; ++b) {
+    const double mean = static_cast<double>(bag_values_total[b]) / static_cast<double>(r.table.num_rows());
+    ids_per_block[b] = static_cast<int64_t>(2 * mean * static_cast<double>(block_rows)) + 16;
+    ids_per_batch[b] = static_cast<int64_t>(2 * mean * static_cast<double>(batch)) + 16;
+    mean_ids_per_row_bytes += static_cast<int64_t>(4 * 2 * mean) + 1;
+  }
+  for (Window& window : r.windows) {
+    window.ids.resize(options.window_blocks);
+    window.sizes.resize(options.window_blocks);
+    window.dense.resize(r.num_dense * plane);
+    window.categorical.resize(r.num_categorical * plane);
+    window.labels.resize(plane);
+    window.permutation.resize(plane);
+    window.bag_offsets.resize(r.num_bags * r.own_max * (block_rows + 1));
+    window.bag_values.resize(r.num_bags * r.own_max);
+    for (int b = 0; b < r.num_bags; ++b) {
+      for (int64_t t = 0; t < r.own_max; ++t) window.bag_values[b * r.own_max + t].reserve(ids_per_block[b]);
+    }
+  }
+  r.slots.resize(options.prefetch_batches);
+  for (Slot& slot : r.slots) {
+    slot.dense.resize(r.num_dense * batch);
+    slot.categorical.resize(r.num_categorical * batch);
+    slot.labels.resize(batch);
+    slot.bag_offsets.resize(r.num_bags * (batch + 1));
+    slot.bag_values.resize(r.num_bags);
+    for (int b = 0; b < r.num_bags; ++b) slot.bag_values[b].resize(ids_per_batch[b]);
+    slot.bag_used.assign(r.num_bags, 0);
+    slot.bag_views.resize(r.num_bags);
+  }
+  r.dense_out.resize(r.num_dense);
+  r.categorical_out.resize(r.num_categorical);
+  r.bag_offsets_out.resize(r.num_bags);
+  r.bag_values_out.resize(r.num_bags);
+  int64_t largest_bag_block = 0;
+  for (int b = 0; b < r.num_bags; ++b) largest_bag_block = std::max(largest_bag_block, ids_per_block[b]);
+  r.scratch.Reserve(std::max(block_rows + 1, largest_bag_block));
+
+  // The bound: windows, ring, scratch and metadata.
+  const int64_t window_row_bytes = 4 * (r.num_dense + r.num_categorical + 2) + 8 * r.num_bags + mean_ids_per_row_bytes;
+  const int64_t batch_row_bytes = 4 * (r.num_dense + r.num_categorical + 1) + 8 * r.num_bags + mean_ids_per_row_bytes;
+  r.bytes = 2 * (plane * window_row_bytes + r.num_bags * r.own_max * 8 + options.window_blocks * 16) +
+            options.prefetch_batches * (batch * batch_row_bytes + r.num_bags * 8) +
+            4 * 8 * std::max(block_rows + 1, largest_bag_block) +
+            r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) +
+            (r.plan->num_windows() + 1) * 8 + static_cast<int64_t>(r.paths.size()) * 64;
+
+  r.thread = std::thread([&r] { r.Run(); });
+  return std::unique_ptr<StreamReader>(new StreamReader(std::move(impl)));
+}
+
+const BlockTable& StreamReader::blocks() const { return impl_->table; }
+int64_t StreamReader::num_rows() const { return impl_->table.num_rows(); }
+int64_t StreamReader::steps_per_epoch() const { return impl_->steps_per_epoch; }
+int64_t StreamReader::buffer_bytes() const { return impl_->bytes; }
+double StreamReader::wait_seconds() const { return impl_->wait_seconds; }
+
+void StreamReader::Seek(int64_t epoch, int64_t step, int64_t stop_step) {
+  Impl& r = *impl_;
+  CHECK(epoch >= 0 && step >= 0 && step < r.steps_per_epoch) << "epoch " << epoch << " step " << step;
+  const int64_t global = epoch * r.steps_per_epoch + step;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.stop_limit = stop_step;
+    ++r.generation;
+    r.seek_pending = true;
+    r.seek_step = global;
+    r.seek_stop = stop_step;
+    r.produced_end = global;
+    r.consumer_floor = global;
+    r.error = Status::Ok();
+    r.started = true;
+    r.expected_step = global;
+  }
+  r.reader_wakeup.notify_all();
+}
+
+StatusOr<BatchView> StreamReader::Batch(int64_t epoch, int64_t step) {
+  Impl& r = *impl_;
+  CHECK(epoch >= 0 && step >= 0 && step < r.steps_per_epoch) << "epoch " << epoch << " step " << step;
+  const int64_t global = epoch * r.steps_per_epoch + step;
+  if (!r.started || global != r.expected_step) Seek(epoch, step, r.stop_limit);
+  if (r.stop_limit > 0 && global >= r.stop_limit) {
+    return Internal("asked the training data reader for step " + std::to_string(global) + " beyond its stop at " +
+                    std::to_string(r.stop_limit));
+  }
+  std::unique_lock<std::mutex> lock(r.mu);
+  r.consumer_floor = global;  // the previous batch's slot may be refilled
+  r.reader_wakeup.notify_all();
+  if (r.produced_end <= global && r.error.ok()) {
+    const auto start = std::chrono::steady_clock::now();
+    r.batch_ready.wait(lock, [&] { return r.produced_end > global || !r.error.ok(); });
+    r.wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  if (r.produced_end <= global) return r.error;
+  r.expected_step = global + 1;
+  return r.slots[global % r.ring()].view;
+}
+
+}  // namespace ectrain::data
