@@ -107,6 +107,58 @@ TEST(TrainLocal, NanLabelInTheDataStopsWithTheRowNamed) {
   EXPECT_NE(batch.status().message().find("column 'x3' row"), std::string::npos) << batch.status().message();
 }
 
+// data.train as a directory or a glob: the files, by name, form one data set (an empty one is
+// fine); files that disagree on their columns are refused naming both and the difference.
+TEST(TrainLocal, TrainsOnShardsGivenAsADirectoryOrAGlob) {
+  const std::string dir = ectrain::testing::TempDir("shards");
+  std::filesystem::create_directories(dir + "/shards");
+  auto columns = [](int first, int rows) {
+    std::vector<double> x, user, clicked;
+    for (int i = first; i < first + rows; ++i) {
+      x.push_back((i % 7) / 7.0);
+      user.push_back(i % 5);
+      clicked.push_back(i % 3 == 0);
+    }
+    return std::vector<std::pair<std::string, std::vector<double>>>{
+        {"x1", x}, {"x2", x}, {"x3", x}, {"user", user}, {"color", user}, {"clicked", clicked}};
+  };
+  ectrain::testing::WriteColumns(dir + "/shards/part-0.h5", columns(0, 70));
+  ectrain::testing::WriteColumns(dir + "/shards/part-1.h5", columns(70, 0));
+  ectrain::testing::WriteColumns(dir + "/shards/part-2.h5", columns(70, 45));
+  ectrain::testing::WriteColumns(dir + "/test.h5", columns(0, 20));
+  RunConfig config = ectrain::testing::SyntheticConfig(dir);
+  config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
+  config.data.block_rows = 16;
+  for (const std::string& train : {dir + "/shards", dir + "/shards/part-*.h5"}) {
+    config.data.train = train;
+    auto feed = DataFeed::Open(config.data, 1, 0, 32, 1);
+    ASSERT_TRUE(feed.ok()) << feed.status().message();
+    EXPECT_EQ(feed->num_rows(), 115) << train;
+    EXPECT_EQ(feed->files(), (std::vector<std::string>{dir + "/shards/part-0.h5", dir + "/shards/part-1.h5",
+                                                        dir + "/shards/part-2.h5"}));
+  }
+  config.train.output_dir = dir + "/run";
+  RunOutput run = Train(config);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().message();
+  EXPECT_EQ(run.result->steps, 2 * 4);
+
+  config.data.train = dir + "/shards/nothing-*.h5";
+  auto none = DataFeed::Open(config.data, 1, 0, 32, 1);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("data.train: no files match '" + config.data.train + "'"), std::string::npos);
+
+  auto other = columns(0, 10);
+  other[0].first = "x9";
+  ectrain::testing::WriteColumns(dir + "/shards/part-3.h5", other);
+  config.data.train = dir + "/shards";
+  auto mismatch = DataFeed::Open(config.data, 1, 0, 32, 1);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.status().message().find("file '" + dir + "/shards/part-3.h5' does not have the columns of '" + dir +
+                                             "/shards/part-0.h5' (missing: x1; extra: x9)"),
+            std::string::npos)
+      << mismatch.status().message();
+}
+
 // A bad value deep in the training data (the test data is fine) stops the run at the step that
 // needs it, with the file, column and row.
 TEST(TrainLocal, ABadTrainingValueStopsTheRunNamingFileColumnAndRow) {
