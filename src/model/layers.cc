@@ -70,8 +70,6 @@ FieldSet FieldSet::All(const FeatureShape& features, bool dense) {
   return set;
 }
 
-// ---------------------------------------------------------------------------------------------
-
 FieldEmbeddings::FieldEmbeddings(const FeatureShape& features, FieldSet fields, int64_t dim, bool sum_bags,
                                  const std::string& prefix, ParamLayout& layout)
     : fields_(std::move(fields)), dim_(dim), num_dense_(features.num_dense), sum_bags_(sum_bags), layout_(layout) {
@@ -98,7 +96,8 @@ void FieldEmbeddings::Forward(const BatchView& batch, const ParamArena& params, 
     const BagColumnView& bag = batch.bags[b];
     const float* table = params.data() + layout_.spec(tables_[t++]).offset;
     if (sum_bags_) {
-      kernels::EmbeddingBagSum(bag.offsets + batch.bag_row_begin, bag.values, rows, table, dim_, out, out_stride, column);
+      kernels::EmbeddingBagSum(bag.offsets + batch.bag_row_begin, bag.values, rows, table, dim_, out, out_stride,
+                               column);
     } else {
       kernels::EmbeddingBagMean(bag.offsets + batch.bag_row_begin, bag.values, rows, table, dim_, out, out_stride,
                                 column);
@@ -148,8 +147,6 @@ void FieldEmbeddings::Backward(const BatchView& batch, const float* dout, int64_
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-
 WideLinear::WideLinear(const FeatureShape& features, bool sum_bags, ParamLayout& layout)
     : layout_(layout), weights_(features, FieldSet::All(features, /*dense=*/false), 1, sum_bags, "wide/", layout) {
   if (features.num_dense > 0) {
@@ -196,8 +193,6 @@ void WideLinear::Backward(const BatchView& batch, const float* dout, ParamArena&
   for (int64_t r = 0; r < rows; ++r) std::fill_n(field_weights_.data() + r * fields, fields, dout[r]);
   weights_.Backward(batch, field_weights_.data(), fields, grads, touched, ready);
 }
-
-// ---------------------------------------------------------------------------------------------
 
 Mlp::Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t output_width, const std::string& prefix,
          const std::string& output_name, bool layer_norm, double dropout, ParamLayout& layout)
@@ -306,8 +301,6 @@ void Mlp::Backward(const float* x, int64_t rows, const ParamArena& params, Param
     }
   }
 }
-
-// ---------------------------------------------------------------------------------------------
 
 CrossNetwork::CrossNetwork(int64_t d, int64_t layers, ParamLayout& layout) : d_(d), layout_(layout) {
   for (int64_t l = 0; l < layers; ++l) {

@@ -18,15 +18,16 @@ const char* TaskName(Task task) {
 
 uint64_t Model::NextDropoutKey() {
   using kernels::MixKey;
-  return MixKey(MixKey(MixKey(dropout_seed_, static_cast<uint64_t>(dropout_step_)), static_cast<uint64_t>(dropout_calls_++)),
-                0xd20);
+  const uint64_t step_key = MixKey(dropout_seed_, static_cast<uint64_t>(dropout_step_));
+  return MixKey(MixKey(step_key, static_cast<uint64_t>(dropout_calls_++)), 0xd20);
 }
 
 StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features) {
   RETURN_IF_ERROR(CheckModelOptions(options));
   RETURN_IF_ERROR(CheckModelFields(options, features.categorical_names, features.bag_names));
   if (features.num_dense == 0 && features.categorical_names.empty() && features.bag_names.empty()) {
-    return InvalidArgument("model: there are no inputs; name columns in data.dense, data.categorical or data.multi_valued");
+    return InvalidArgument(
+        "model: there are no inputs; name columns in data.dense, data.categorical or data.multi_valued");
   }
   std::unique_ptr<Model> model;
   if (options.type == "two_tower") {

@@ -116,7 +116,8 @@ inline Status CheckModelFields(const ModelOptions& o, const std::vector<std::str
     }
   }
   if (o.type != "two_tower") return Status::Ok();
-  for (const auto& [key, list] : {std::pair{"model.user_fields", &o.user_fields}, {"model.item_fields", &o.item_fields}}) {
+  for (const auto& [key, list] :
+       {std::pair{"model.user_fields", &o.user_fields}, {"model.item_fields", &o.item_fields}}) {
     for (const auto& name : *list) {
       if (!has(categorical, name) && !has(multi_valued, name)) {
         return InvalidArgument(std::string(key) + ": column '" + name +

@@ -82,7 +82,7 @@ struct Example {
   float label = 0;
 };
 
-// Rows in `order`; dense columns standardised with the mean and deviation of `fit`.
+// Rows in `order`; dense columns standardised by `mean` and `stddev` (the training rows').
 Table Encode(const std::vector<Example>& examples, const std::vector<size_t>& order, const FeatureShape& shape,
              const std::vector<double>& mean, const std::vector<double>& stddev) {
   Table t;
@@ -179,7 +179,7 @@ double Auc(const std::vector<float>& scores, const std::vector<float>& labels) {
   return (positive_rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
 }
 
-// ---- Online Shoppers Purchasing Intention: will the session end in a purchase? ----
+// Online Shoppers Purchasing Intention: will the session end in a purchase?
 
 struct Shoppers {
   Table train, test;
@@ -237,9 +237,7 @@ TEST_P(PurchaseTest, TestAucIsAbovePointEightFive) {
 INSTANTIATE_TEST_SUITE_P(Models, PurchaseTest, ::testing::Values("logistic", "mlp", "wide_deep", "deepfm", "dcn"),
                          [](const auto& info) { return info.param; });
 
-// ---- MovieLens 100K, fold u1: ratings ----
-
-// Fields: user, item, gender, occupation (categorical), age (dense), the item's genres (multi-valued).
+// MovieLens 100K, fold u1. Fields: user, item, gender, occupation (categorical), age (dense), the item's genres (multi-valued).
 std::pair<Table, Table> LoadMovieLens(bool binary_label) {
   std::map<int, std::vector<std::string>> users;
   for (const auto& line : ReadLines(SharedData("ml-100k/u.user"))) users[std::stoi(line)] = Split(line, '|');
@@ -316,8 +314,7 @@ TEST(RatingTest, TwoTowerRanksLikedMoviesAboveTheRest) {
   EXPECT_GT(auc, 0.72);
 }
 
-// ---- PriceRunner: the product's category from its title ----
-
+// PriceRunner: the product's category from its title.
 TEST(ProductCategoryTest, ClassifierOnHashedTitleTokensIsAccurate) {
   const auto lines = ReadLines(SharedData("pricerunner-product-classification/pricerunner_aggregate.csv"));
   constexpr int32_t kTokenBuckets = 1 << 14;
