@@ -1,5 +1,8 @@
 #include "cli/commands.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -202,24 +205,79 @@ Status RunPrepare(const PrepareArgs& args) {
   RETURN_IF_ERROR(loaded.status());
   const RunConfig& config = *loaded;
   RETURN_IF_ERROR(config::CheckPrepareInputs(config, source));
+  const data::PrepareOptions& p = config.prepare;
   data::PrepareRequest request;
-  request.csv_path = config.prepare.source;
-  request.delimiter = config.prepare.delimiter[0];
+  request.csv_path = p.source;
+  request.format = p.format;
+  if (!p.delimiter.empty()) {
+    StatusOr<char> delimiter = data::ParseDelimiter(p.delimiter);
+    if (!delimiter.ok()) return InvalidArgument(source + ": prepare.delimiter: " + delimiter.status().message());
+    request.delimiter = *delimiter;
+  }
+  request.header = p.header == "auto" ? -1 : (p.header == "true" ? 1 : 0);
+  request.columns = p.columns;
+  request.latin1 = p.encoding == "latin-1";
   request.label = config.data.label;
   request.dense = config.data.dense;
   request.categorical = config.data.categorical;
-  request.test_fraction = config.prepare.test_fraction;
-  request.seed = static_cast<uint64_t>(config.prepare.seed);
-  request.drop_duplicates = config.prepare.drop_duplicates;
+  request.multi_valued = config.data.multi_valued;
+  request.separators = p.separators;
+  request.text = p.text;
+  request.label_type = p.label_type;
+  request.positive_values = p.positive_values;
+  request.label_threshold = p.label_threshold;
+  request.min_count = p.min_count;
+  request.min_count_by_column = p.min_count_by_column;
+  request.hash_buckets = p.hash_buckets;
+  request.hash_buckets_by_column = p.hash_buckets_by_column;
+  request.fill = p.fill;
+  request.fill_by_column = p.fill_by_column;
+  request.scale = p.scale;
+  request.scale_by_column = p.scale_by_column;
+  request.log = p.log;
+  request.missing_indicator = p.missing_indicator;
+  request.drop_duplicates = p.drop_duplicates;
+  request.bad_rows = p.bad_rows;
+  request.split = p.split;
+  request.time_column = p.time_column;
+  request.test_fraction = p.test_fraction;
+  request.seed = static_cast<uint64_t>(p.seed);
   request.train_path = config.data.train;
   request.test_path = config.data.test;
-  ASSIGN_OR_RETURN(data::PrepareReport report, data::PrepareCsv(request));
-  std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped\n  train: %s (%lld rows, positive "
-              "rate %.4f)\n  test:  %s (%lld rows)\n",
-              request.csv_path.c_str(), static_cast<long long>(report.rows_read),
-              static_cast<long long>(report.duplicates_dropped), request.train_path.c_str(),
-              static_cast<long long>(report.train_rows), report.train_positive_rate, request.test_path.c_str(),
-              static_cast<long long>(report.test_rows));
+  request.show_progress = isatty(STDERR_FILENO) != 0;
+  StatusOr<data::PrepareReport> prepared = data::PrepareCsv(request);
+  if (!prepared.ok()) {
+    const Status& s = prepared.status();
+    // Errors about the request name the keys; say where they came from.
+    return s.code() == StatusCode::kInvalidArgument ? Status(s.code(), source + ": " + s.message()) : s;
+  }
+  const data::PrepareReport& report = *prepared;
+  const data::FeatureSchema& schema = report.schema;
+  for (const std::string& example : report.bad_row_examples) LOG_WARNING << "skipped: " << example;
+  const std::string label_summary =
+      schema.label_type == "binary" ? "positive rate" : schema.label_type == "class" ? "mean class id" : "mean label";
+  std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped", request.csv_path.c_str(),
+              static_cast<long long>(report.rows_read), static_cast<long long>(report.duplicates_dropped));
+  if (report.bad_rows_skipped > 0) {
+    std::printf(", %lld bad rows skipped", static_cast<long long>(report.bad_rows_skipped));
+  }
+  std::printf("\n  train: %s (%lld rows, %s %.4f)\n  test:  %s (%lld rows)\n", request.train_path.c_str(),
+              static_cast<long long>(report.train_rows), label_summary.c_str(), report.train_positive_rate,
+              request.test_path.c_str(), static_cast<long long>(report.test_rows));
+  if (report.time_threshold) {
+    std::printf("  split by %s: train <= %.17g < test\n", request.time_column.c_str(), *report.time_threshold);
+  }
+  std::string multi;
+  for (const std::string& name : schema.multi_valued) multi += (multi.empty() ? "" : ", ") + name;
+  std::printf("  label '%s' (%s%s), %zu dense, %zu categorical, %zu multi-valued%s%s%s\n", schema.label.c_str(),
+              schema.label_type.c_str(),
+              schema.label_type == "class" ? (", " + std::to_string(schema.label_classes.size()) + " classes").c_str()
+                                           : "",
+              schema.dense.size(), schema.categorical.size(), schema.multi_valued.size(), multi.empty() ? "" : " (",
+              multi.c_str(), multi.empty() ? "" : ")");
+  const double seconds = std::max(report.seconds, 1e-9);
+  std::printf("  %.2f s: %.0f rows/s, %.1f MB/s\n", report.seconds, static_cast<double>(report.rows_read) / seconds,
+              static_cast<double>(report.bytes_read) / 1e6 / seconds);
   return Status::Ok();
 }
 

@@ -89,10 +89,13 @@ int main(int argc, char** argv) {
 
   ectrain::cli::PrepareArgs prepare;
   std::string source, label, dense, categorical, train_out, test_out;
+  std::string multi_valued, text, format, delimiter, columns;
+  bool no_header = false;
   double test_fraction = -1;
   int64_t seed = -1;
   auto* prepare_cmd = app.add_subcommand(
-      "prepare", "convert a CSV into train/test HDF5 files: dedupe, split, fill, standardize, map categories");
+      "prepare", "convert a CSV/TSV (or Criteo, MovieLens 100K, Taobao) into train/test HDF5 files: dedupe, split, "
+                 "fill, scale, map categories, tokenize titles");
   prepare_cmd->add_option("config", prepare.config_path, "YAML config whose data: and prepare: sections apply");
   AddSetOption(prepare_cmd, prepare.overrides, "override a key: section.key=value");
   prepare_cmd->add_option("--source", source, "CSV file (prepare.source)");
@@ -103,6 +106,15 @@ int main(int argc, char** argv) {
   prepare_cmd->add_option("--test-out", test_out, "output HDF5 for the test split (data.test)");
   prepare_cmd->add_option("--test-fraction", test_fraction, "share of rows for the test split (prepare.test_fraction)");
   prepare_cmd->add_option("--seed", seed, "seed of the split (prepare.seed)");
+  prepare_cmd->add_option("--multi-valued", multi_valued,
+                          "multi-valued columns as NAME:SEP, comma-separated, e.g. 'genres:|' (data.multi_valued, "
+                          "prepare.separators; SEP defaults to '|')");
+  prepare_cmd->add_option("--text", text, "text columns tokenized into multi-valued ids, comma-separated (prepare.text)");
+  prepare_cmd->add_option("--format", format, "csv, criteo, movielens or taobao (prepare.format)");
+  prepare_cmd->add_option("--delimiter", delimiter, "field delimiter: one character or 'tab' (prepare.delimiter)");
+  prepare_cmd->add_flag("--no-header", no_header, "the first line is data, not names (prepare.header: false)");
+  prepare_cmd->add_option("--columns", columns, "column names of a file without a header, comma-separated "
+                                                "(prepare.columns; implies --no-header)");
 
   std::string config_path;
   std::vector<std::string> config_overrides;
@@ -185,6 +197,31 @@ int main(int argc, char** argv) {
     if (!test_out.empty()) o.push_back("data.test=" + YamlText(test_out));
     if (test_fraction >= 0) o.push_back("prepare.test_fraction=" + std::to_string(test_fraction));
     if (seed >= 0) o.push_back("prepare.seed=" + std::to_string(seed));
+    if (!format.empty()) o.push_back("prepare.format=" + YamlText(format));
+    if (!delimiter.empty()) o.push_back("prepare.delimiter=" + YamlText(delimiter));
+    if (no_header || !columns.empty()) o.push_back("prepare.header=false");
+    if (!columns.empty()) o.push_back("prepare.columns=" + YamlNameList(columns));
+    if (!multi_valued.empty() || !text.empty()) {
+      // "genres:|,tags" -> names [genres, tags] with separators {genres: "|"}; text columns join the list.
+      std::string names, separators;
+      size_t start = 0;
+      while (start < multi_valued.size()) {
+        size_t end = multi_valued.find(',', start);
+        if (end == std::string::npos) end = multi_valued.size();
+        const std::string item = multi_valued.substr(start, end - start);
+        const size_t colon = item.rfind(':');
+        const std::string name = item.substr(0, colon);
+        names += (names.empty() ? "" : ",") + name;
+        if (colon != std::string::npos) {
+          separators += (separators.empty() ? "" : ", ") + YamlText(name) + ": " + YamlText(item.substr(colon + 1));
+        }
+        start = end + 1;
+      }
+      if (!text.empty()) names += (names.empty() ? "" : ",") + text;
+      o.push_back("data.multi_valued=" + YamlNameList(names));
+      if (!separators.empty()) o.push_back("prepare.separators={" + separators + "}");
+      if (!text.empty()) o.push_back("prepare.text=" + YamlNameList(text));
+    }
     status = ectrain::cli::RunPrepare(prepare);
   } else if (*generate_cmd) {
     status = ectrain::cli::RunGenerate(generate);

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -220,6 +222,48 @@ Key IntMapKey(std::string section, std::string name, std::map<std::string, int64
   return k;
 }
 
+// A number, or null (~) for none.
+Key OptionalRealKey(std::string section, std::string name, std::optional<double>* field, std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field](const YAML::Node& node, const std::string& where) -> Status {
+    if (node.IsNull()) {
+      field->reset();
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(double v, ReadDouble(node, where));
+    *field = v;
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    if (*field) {
+      out << ShortestDouble(**field);
+    } else {
+      out << YAML::Null;
+    }
+  };
+  return k;
+}
+
+Key StringMapKey(std::string section, std::string name, std::map<std::string, std::string>* field, std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsMap()) return TypeError(where, "a mapping of column name to text", node);
+    std::map<std::string, std::string> values;
+    for (const auto& item : node) {
+      if (!item.second.IsScalar()) return TypeError(where + "." + item.first.Scalar(), "a text value", item.second);
+      values[item.first.Scalar()] = item.second.Scalar();
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginMap;
+    for (const auto& [name, v] : *field) out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << YAML::DoubleQuoted << v;
+    out << YAML::EndMap;
+  };
+  return k;
+}
+
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
 std::vector<Key> Keys(RunConfig& c) {
@@ -240,8 +284,44 @@ std::vector<Key> Keys(RunConfig& c) {
              "blocks shuffled together (>= the number of ranks; >= all blocks: a full shuffle)"),
       IntKey("data", "prefetch_batches", &c.data.prefetch_batches, 2, 1024,
              "batches each rank's reader prepares ahead of training"),
-      StringKey("prepare", "source", &c.prepare.source, {}, "CSV file with a header row, for `ectrain prepare`"),
-      StringKey("prepare", "delimiter", &c.prepare.delimiter, {}, "CSV field delimiter (one character)"),
+      StringKey("prepare", "source", &c.prepare.source, {}, "input of `ectrain prepare`: a CSV/TSV file (MovieLens: the ml-100k folder)"),
+      StringKey("prepare", "format", &c.prepare.format, {"csv", "criteo", "movielens", "taobao"},
+                "input layout; criteo, movielens and taobao also give default column roles"),
+      StringKey("prepare", "delimiter", &c.prepare.delimiter, {},
+                "field delimiter: one character or \"tab\" (\"\": the format's; csv ',')"),
+      StringKey("prepare", "header", &c.prepare.header, {"auto", "true", "false"},
+                "whether the first line names the columns (auto: csv yes, criteo detected, others no)"),
+      StringListKey("prepare", "columns", &c.prepare.columns, "column names when there is no header"),
+      StringKey("prepare", "encoding", &c.prepare.encoding, {"utf-8", "latin-1"}, "text encoding of the input"),
+      StringKey("prepare", "bad_rows", &c.prepare.bad_rows, {"fail", "skip"},
+                "a malformed row: stop with its file, line and column, or skip it (counted, first few shown)"),
+      StringKey("prepare", "split", &c.prepare.split, {"random", "time"},
+                "random (per row, from the seed) or time (test = the latest test_fraction of rows by time_column)"),
+      StringKey("prepare", "time_column", &c.prepare.time_column, {}, "time of each row for split: time (number or ISO date)"),
+      StringKey("prepare", "label_type", &c.prepare.label_type, {"binary", "regression", "class"},
+                "binary (0/1), regression (a number) or class (names -> ids 0..K-1)"),
+      StringListKey("prepare", "positive_values", &c.prepare.positive_values,
+                    "binary label by rule: 1 when the label text is one of these (e.g. [buy])"),
+      OptionalRealKey("prepare", "label_threshold", &c.prepare.label_threshold,
+                      "binary label by rule: 1 when the label value is at least this (e.g. 4 for ratings)"),
+      StringMapKey("prepare", "separators", &c.prepare.separators,
+                   "separator of each multi-valued column, e.g. {genres: \"|\"} (default \"|\")"),
+      StringListKey("prepare", "text", &c.prepare.text,
+                    "multi-valued columns that are text (titles): lower-cased alphanumeric tokens"),
+      IntKey("prepare", "min_count", &c.prepare.min_count, 1, kMaxInt,
+             "vocabulary: values seen fewer times in training get id 0"),
+      IntMapKey("prepare", "min_count_by_column", &c.prepare.min_count_by_column, 1, "min_count per column"),
+      IntKey("prepare", "hash_buckets", &c.prepare.hash_buckets, 0, 2147483647,
+             "0: vocabularies; N >= 2: hash categorical and multi-valued values into N ids"),
+      IntMapKey("prepare", "hash_buckets_by_column", &c.prepare.hash_buckets_by_column, 0,
+                "hash_buckets per column (0: a vocabulary)"),
+      StringKey("prepare", "fill", &c.prepare.fill, {}, "missing dense values: mean, median or a number (training split)"),
+      StringMapKey("prepare", "fill_by_column", &c.prepare.fill_by_column, "fill per column"),
+      StringKey("prepare", "scale", &c.prepare.scale, {"standard", "minmax", "none"}, "dense scaling (training split)"),
+      StringMapKey("prepare", "scale_by_column", &c.prepare.scale_by_column, "scale per column"),
+      StringListKey("prepare", "log", &c.prepare.log, "dense columns transformed by sign(x) log1p(|x|) before scaling"),
+      StringListKey("prepare", "missing_indicator", &c.prepare.missing_indicator,
+                    "dense columns that get a 0/1 column NAME_missing (list it in data.dense)"),
       RealKey("prepare", "test_fraction", &c.prepare.test_fraction, 0.0, true, 0.9,
               "share of rows held out as the test set"),
       IntKey("prepare", "seed", &c.prepare.seed, 0, kMaxInt, "seed of the train/test split"),
@@ -410,8 +490,9 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
   if (c.optimizer.schedule == "cosine" && c.optimizer.min_learning_rate > c.optimizer.learning_rate) {
     return InvalidArgument(source + ": optimizer.min_learning_rate is above optimizer.learning_rate; lower it");
   }
-  if (c.prepare.delimiter.size() != 1) {
-    return InvalidArgument(source + ": prepare.delimiter: must be one character, got '" + c.prepare.delimiter + "'");
+  if (c.prepare.delimiter.size() > 1 && c.prepare.delimiter != "tab" && c.prepare.delimiter != "\\t") {
+    return InvalidArgument(source + ": prepare.delimiter: must be one character or \"tab\", got '" +
+                           c.prepare.delimiter + "'");
   }
   std::set<std::string> used;
   if (!c.data.label.empty()) used.insert(c.data.label);
@@ -510,8 +591,17 @@ Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
 }
 
 Status CheckPrepareInputs(const RunConfig& c, const std::string& source) {
-  RETURN_IF_ERROR(RequireText(c.prepare.source, "prepare.source", source, "the CSV file to convert"));
-  return CheckTrainingInputs(c, source);
+  RETURN_IF_ERROR(RequireText(c.prepare.source, "prepare.source", source, "the file to convert"));
+  RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file to write"));
+  RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file to write"));
+  // criteo, movielens and taobao name default roles; a generic CSV needs them named.
+  if (c.prepare.format != "csv") return Status::Ok();
+  RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
+  if (c.data.dense.empty() && c.data.categorical.empty() && c.data.multi_valued.empty()) {
+    return InvalidArgument(source + ": data.dense, data.categorical and data.multi_valued are all empty; name the "
+                           "input columns");
+  }
+  return Status::Ok();
 }
 
 std::string ToYaml(const RunConfig& config) {

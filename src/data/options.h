@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,11 +30,37 @@ struct DataOptions {
 
 // `ectrain prepare`: where the raw CSV is and how to split it.
 struct PrepareOptions {
-  std::string source;  // CSV with a header row
-  std::string delimiter = ",";
+  std::string source;  // the input file (MovieLens: the ml-100k folder)
+  std::string format = "csv";  // csv, criteo, movielens, taobao
+  std::string delimiter;       // one character or "tab"; empty: the format's (csv: ",")
+  std::string header = "auto";  // auto (the format's), true, false
+  std::vector<std::string> columns;  // names when there is no header
+  std::string encoding = "utf-8";    // or latin-1
   double test_fraction = 0.2;
   int64_t seed = 1;
   bool drop_duplicates = true;
+  std::string bad_rows = "fail";  // or skip
+  std::string split = "random";   // or time
+  std::string time_column;
+  // The label (data.label): binary, regression or class; a binary label by rule.
+  std::string label_type = "binary";
+  std::vector<std::string> positive_values;
+  std::optional<double> label_threshold;
+  // Multi-valued columns (data.multi_valued): a separator each ("|" by default), or tokenized text.
+  std::map<std::string, std::string> separators;
+  std::vector<std::string> text;
+  // Vocabularies (min_count) or hashing (buckets > 0), by default and per column.
+  int64_t min_count = 1;
+  std::map<std::string, int64_t> min_count_by_column;
+  int64_t hash_buckets = 0;
+  std::map<std::string, int64_t> hash_buckets_by_column;
+  // Dense columns: fill (mean, median or a number), scaling (standard, minmax, none), log, indicators.
+  std::string fill = "mean";
+  std::map<std::string, std::string> fill_by_column;
+  std::string scale = "standard";
+  std::map<std::string, std::string> scale_by_column;
+  std::vector<std::string> log;
+  std::vector<std::string> missing_indicator;
 };
 
 }  // namespace ectrain::data

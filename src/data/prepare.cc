@@ -1,64 +1,254 @@
 #include "data/prepare.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
-#include <optional>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/log.h"
+#include "core/rng.h"
+#include "data/column_writer.h"
 #include "data/csv.h"
-#include "data/hdf5_util.h"
-#include "data/schema.h"
-#include "data/sharding.h"
+#include "data/encoding.h"
+#include "data/importers.h"
 
 namespace ectrain::data {
 namespace {
 
-// The split is EpochPermutation's shuffle on a stream of its own ("split"), so it depends only
-// on the seed and the number of distinct rows.
-constexpr int64_t kSplitStream = 0x5e11;
-constexpr hsize_t kChunkRows = 65536;
-constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kMedianSample = int64_t{1} << 20;  // values per median-filled column
+constexpr int64_t kTimeSample = int64_t{1} << 22;    // times for the time-split threshold
+constexpr size_t kBadRowExamples = 5;
+constexpr size_t kFlushRows = 8192;  // rows buffered per split before they go to the writer
 
-struct RowHash {
-  size_t operator()(const std::vector<std::string>* row) const {
-    size_t hash = 0;
-    for (const std::string& field : *row) hash = hash * 1000003 ^ std::hash<std::string>{}(field);
-    return hash;
+using Clock = std::chrono::steady_clock;
+
+// A set of 64-bit row fingerprints, open addressing at most 70% full: 11-23 bytes per distinct
+// row (e.g. 45M Criteo rows: about 0.5-1 GB). Two different rows share a fingerprint with
+// probability about n^2 / 2^65 (45M rows: 5e-5), in which case the later one is dropped.
+class FingerprintSet {
+ public:
+  // True when `fingerprint` was not in the set.
+  bool Insert(uint64_t fingerprint) {
+    if (fingerprint == 0) fingerprint = 1;  // 0 marks an empty slot
+    if ((size_ + 1) * 10 > slots_.size() * 7) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = fingerprint & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == fingerprint) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = fingerprint;
+        ++size_;
+        return true;
+      }
+    }
+  }
+
+ private:
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), 0);
+    const size_t mask = slots_.size() - 1;
+    for (const uint64_t f : old) {
+      if (f == 0) continue;
+      size_t i = f & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = f;
+    }
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+};
+
+// A uniform sample of at most `capacity` values (Vitter's algorithm R): all of them while they fit.
+class Reservoir {
+ public:
+  Reservoir(int64_t capacity, uint64_t seed) : capacity_(capacity), rng_(seed) {}
+  void Add(double value) {
+    ++seen_;
+    if (static_cast<int64_t>(values_.size()) < capacity_) {
+      values_.push_back(value);
+    } else {
+      const uint64_t slot = rng_.Below(static_cast<uint64_t>(seen_));
+      if (slot < static_cast<uint64_t>(capacity_)) values_[slot] = value;
+    }
+  }
+  // The value at quantile q in [0, 1] of the sample (the lower one between two).
+  double Quantile(double q) {
+    if (values_.empty()) return 0.0;
+    const auto index = static_cast<size_t>(std::floor(q * static_cast<double>(values_.size() - 1)));
+    std::nth_element(values_.begin(), values_.begin() + index, values_.end());
+    return values_[index];
+  }
+  bool exact() const { return seen_ <= capacity_; }
+  bool empty() const { return values_.empty(); }
+
+ private:
+  int64_t capacity_;
+  int64_t seen_ = 0;
+  Rng rng_;
+  std::vector<double> values_;
+};
+
+struct ValueCount {
+  int64_t count = 0;
+  int64_t first = 0;  // order of first appearance in training
+};
+using CountMap = std::unordered_map<std::string, ValueCount, StringHash, std::equal_to<>>;
+
+void CountValue(CountMap& counts, std::string_view value) {
+  auto it = counts.find(value);
+  if (it == counts.end()) {
+    counts.emplace(std::string(value), ValueCount{1, static_cast<int64_t>(counts.size())});
+  } else {
+    ++it->second.count;
+  }
+}
+
+// Values seen at least min_count times, in order of first appearance.
+std::vector<std::string> Vocabulary(const CountMap& counts, int64_t min_count) {
+  std::vector<std::pair<int64_t, const std::string*>> kept;
+  for (const auto& [value, count] : counts) {
+    if (count.count >= min_count) kept.emplace_back(count.first, &value);
+  }
+  std::sort(kept.begin(), kept.end());
+  std::vector<std::string> vocabulary;
+  vocabulary.reserve(kept.size());
+  for (const auto& [first, value] : kept) vocabulary.push_back(*value);
+  return vocabulary;
+}
+
+// A dense column's training statistics, gathered in one pass. Welford's running mean and M2 of
+// the transformed present values; the missing ones are added at the end as copies of the
+// (transformed) fill value, which is only known then (Chan et al.'s pairwise combination).
+struct DenseAccumulator {
+  int64_t present = 0, missing = 0;
+  double raw_mean = 0;                 // of present raw values (a mean fill)
+  double mean_t = 0, m2_t = 0;         // of present transformed values
+  double min_t = std::numeric_limits<double>::infinity();
+  double max_t = -std::numeric_limits<double>::infinity();
+  std::unique_ptr<Reservoir> median;  // only for a median fill
+
+  void Add(std::optional<double> x, bool log) {
+    if (!x) {
+      ++missing;
+      return;
+    }
+    ++present;
+    raw_mean += (*x - raw_mean) / static_cast<double>(present);
+    const double t = log ? SignedLog1p(*x) : *x;
+    const double delta = t - mean_t;
+    mean_t += delta / static_cast<double>(present);
+    m2_t += delta * (t - mean_t);
+    min_t = std::min(min_t, t);
+    max_t = std::max(max_t, t);
+    if (median) median->Add(*x);
   }
 };
-struct RowEqual {
-  bool operator()(const std::vector<std::string>* a, const std::vector<std::string>* b) const {
-    return *a == *b;
-  }
+
+// One dense output column as planned from the request.
+struct DensePlan {
+  std::string name;
+  int field = -1;         // raw field (the source column for an indicator)
+  bool indicator = false;  // NAME_missing of another dense column
+  std::string fill;       // mean, median or constant
+  double constant = 0;
+  std::string scale;
+  bool log = false;
+};
+struct CategoricalPlan {
+  std::string name;
+  int field = -1;
+  int64_t hash_buckets = 0;
+  int64_t min_count = 1;
 };
 
-// One output file's columns.
-struct SplitColumns {
-  std::vector<std::vector<float>> dense;
-  std::vector<std::vector<int32_t>> categorical;
-  std::vector<float> labels;
+struct Plan {
+  std::unique_ptr<RowSource> source;
+  int label_field = -1;
+  int time_field = -1;
+  std::vector<DensePlan> dense;
+  std::vector<CategoricalPlan> categorical, bags;
+  std::vector<BagEncoding> bag_encodings;  // without vocabularies yet
+  FeatureSchema label_schema;              // label settings only, to check labels in pass 1
 };
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Keys of a per-column map must name columns of the right role: a typo is an error, not a no-op.
+template <typename Map>
+Status CheckColumnKeys(const Map& map, const std::vector<std::string>& allowed, const std::string& key,
+                       const std::string& role) {
+  for (const auto& [name, value] : map) {
+    if (!Contains(allowed, name)) {
+      return InvalidArgument("prepare." + key + ": '" + name + "' is not one of the " + role + " columns (" +
+                             Join(allowed) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckList(const std::vector<std::string>& names, const std::vector<std::string>& allowed,
+                 const std::string& key, const std::string& role) {
+  for (const auto& name : names) {
+    if (!Contains(allowed, name)) {
+      return InvalidArgument("prepare." + key + ": '" + name + "' is not one of the " + role + " columns (" +
+                             Join(allowed) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+// The request with a format's default roles when it names none.
+PrepareRequest WithDefaults(const PrepareRequest& request) {
+  PrepareRequest r = request;
+  if (r.label.empty() && r.dense.empty() && r.categorical.empty() && r.multi_valued.empty()) {
+    FormatRoles roles = DefaultRoles(r.format);
+    r.label = roles.label;
+    r.dense = roles.dense;
+    r.categorical = roles.categorical;
+    r.multi_valued = roles.multi_valued;
+    for (const auto& [name, separator] : roles.separators) r.separators.emplace(name, separator);
+  }
+  if (r.format == "taobao" && r.positive_values.empty() && r.label == "behavior_type" && r.label_type == "binary") {
+    r.positive_values = DefaultRoles("taobao").positive_values;
+  }
+  return r;
+}
 
 Status CheckRequest(const PrepareRequest& request) {
   if (!(request.test_fraction > 0 && request.test_fraction < 1)) {
     return InvalidArgument("test_fraction is " + std::to_string(request.test_fraction) +
                            "; it must lie strictly between 0 and 1");
   }
-  if (request.train_path.empty() || request.test_path.empty() ||
-      request.train_path == request.test_path) {
+  if (request.train_path.empty() || request.test_path.empty() || request.train_path == request.test_path) {
     return InvalidArgument("prepare needs two different output paths for train and test");
+  }
+  if (request.label.empty()) return InvalidArgument("data.label is required (the label column)");
+  if (request.dense.empty() && request.categorical.empty() && request.multi_valued.empty()) {
+    return InvalidArgument("no input columns: name them in data.dense, data.categorical or data.multi_valued");
   }
   std::vector<std::string> names = {request.label};
   names.insert(names.end(), request.dense.begin(), request.dense.end());
   names.insert(names.end(), request.categorical.begin(), request.categorical.end());
+  names.insert(names.end(), request.multi_valued.begin(), request.multi_valued.end());
   std::set<std::string> seen;
   for (const std::string& name : names) {
-    // Each column becomes a root dataset, next to the "ectrain" group holding the schema.
+    // Each column becomes a root dataset (or group), next to the "ectrain" group of the schema.
     if (name.empty() || name == "." || name == "ectrain" || name.find('/') != std::string::npos) {
       return InvalidArgument("column name '" + name +
                              "' cannot name an HDF5 dataset (empty, '.', 'ectrain' or containing "
@@ -66,233 +256,632 @@ Status CheckRequest(const PrepareRequest& request) {
     }
     if (!seen.insert(name).second) {
       return InvalidArgument("column '" + name +
-                             "' is listed twice among the label, dense and categorical columns");
+                             "' is listed twice among the label, dense, categorical and multi-valued columns");
+    }
+  }
+  if (request.label_type != "binary" && request.label_type != "regression" && request.label_type != "class") {
+    return InvalidArgument("prepare.label_type: '" + request.label_type + "'; allowed: binary, regression, class");
+  }
+  if (request.label_type != "binary" && (!request.positive_values.empty() || request.label_threshold)) {
+    return InvalidArgument("prepare.positive_values and prepare.label_threshold make a binary label; they do not "
+                           "go with prepare.label_type: " + request.label_type);
+  }
+  if (!request.positive_values.empty() && request.label_threshold) {
+    return InvalidArgument("give prepare.positive_values or prepare.label_threshold, not both");
+  }
+  if (request.bad_rows != "fail" && request.bad_rows != "skip") {
+    return InvalidArgument("prepare.bad_rows: '" + request.bad_rows + "'; allowed: fail, skip");
+  }
+  if (request.split != "random" && request.split != "time") {
+    return InvalidArgument("prepare.split: '" + request.split + "'; allowed: random, time");
+  }
+  if (request.split == "time" && request.time_column.empty()) {
+    return InvalidArgument("prepare.split: time needs prepare.time_column (the column holding each row's time)");
+  }
+  if (request.min_count < 1) return InvalidArgument("prepare.min_count must be at least 1");
+  auto check_buckets = [](int64_t buckets, const std::string& key) -> Status {
+    if (buckets == 1 || buckets < 0 || buckets > std::numeric_limits<int32_t>::max()) {
+      return InvalidArgument(key + ": " + std::to_string(buckets) +
+                             " buckets; use 0 (a vocabulary) or 2 to 2^31-1 (id 0 stays free)");
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(check_buckets(request.hash_buckets, "prepare.hash_buckets"));
+  for (const auto& [name, buckets] : request.hash_buckets_by_column) {
+    RETURN_IF_ERROR(check_buckets(buckets, "prepare.hash_buckets_by_column." + name));
+  }
+  for (const auto& [name, count] : request.min_count_by_column) {
+    if (count < 1) return InvalidArgument("prepare.min_count_by_column." + name + " must be at least 1");
+  }
+  for (const std::string& name : request.text) {
+    if (!Contains(request.multi_valued, name)) {
+      return InvalidArgument("prepare.text: '" + name +
+                             "' is not in data.multi_valued; list it there too (its tokens become a multi-valued "
+                             "column)");
+    }
+    if (request.separators.count(name) != 0) {
+      return InvalidArgument("prepare.separators: '" + name + "' is a text column (prepare.text), which is tokenized");
+    }
+  }
+  RETURN_IF_ERROR(CheckColumnKeys(request.separators, request.multi_valued, "separators", "multi-valued"));
+  for (const auto& [name, separator] : request.separators) {
+    if (separator.empty()) return InvalidArgument("prepare.separators." + name + ": the separator is empty");
+  }
+  std::vector<std::string> id_columns = request.categorical;
+  id_columns.insert(id_columns.end(), request.multi_valued.begin(), request.multi_valued.end());
+  RETURN_IF_ERROR(CheckColumnKeys(request.min_count_by_column, id_columns, "min_count_by_column",
+                                  "categorical or multi-valued"));
+  RETURN_IF_ERROR(CheckColumnKeys(request.hash_buckets_by_column, id_columns, "hash_buckets_by_column",
+                                  "categorical or multi-valued"));
+  RETURN_IF_ERROR(CheckColumnKeys(request.fill_by_column, request.dense, "fill_by_column", "dense"));
+  RETURN_IF_ERROR(CheckColumnKeys(request.scale_by_column, request.dense, "scale_by_column", "dense"));
+  RETURN_IF_ERROR(CheckList(request.log, request.dense, "log", "dense"));
+  RETURN_IF_ERROR(CheckList(request.missing_indicator, request.dense, "missing_indicator", "dense"));
+  for (const std::string& name : request.missing_indicator) {
+    if (!Contains(request.dense, name + "_missing")) {
+      return InvalidArgument("prepare.missing_indicator: '" + name + "' adds the 0/1 column '" + name +
+                             "_missing'; list it in data.dense too (where you want it)");
     }
   }
   return Status::Ok();
 }
 
-// Fill value, mean and stddev from the training values (kMissing where missing).
-DenseColumnStats FitDense(const std::vector<double>& values, const std::string& column) {
-  double sum = 0;
-  int64_t present = 0;
-  for (const double v : values) {
-    if (!std::isnan(v)) {
-      sum += v;
-      ++present;
-    }
+// "mean", "median" or a number.
+Status ParseFill(const std::string& spec, const std::string& key, DensePlan& plan) {
+  if (spec == "mean" || spec == "median") {
+    plan.fill = spec;
+    return Status::Ok();
   }
-  if (present == 0) LOG_WARNING << "column '" << column << "' has no values in training; using 0";
-  DenseColumnStats stats;
-  stats.fill_value = present > 0 ? sum / present : 0.0;
-  // Filling with the mean leaves the mean unchanged; the spread is over the filled values.
-  stats.mean = stats.fill_value;
-  double squares = 0;
-  for (const double v : values) {
-    const double d = (std::isnan(v) ? stats.fill_value : v) - stats.mean;
-    squares += d * d;
+  StatusOr<std::optional<double>> value = ParseDenseValue(spec);
+  if (!value.ok() || !value->has_value()) {
+    return InvalidArgument(key + ": '" + spec + "'; allowed: mean, median or a number");
   }
-  const double stddev = std::sqrt(squares / static_cast<double>(values.size()));
-  stats.stddev = stddev > 0 ? stddev : 1.0;  // a constant column stays 0, not NaN
-  return stats;
-}
-
-std::vector<float> Standardize(const std::vector<double>& values, const DenseColumnStats& stats) {
-  std::vector<float> out(values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    const double v = std::isnan(values[i]) ? stats.fill_value : values[i];
-    out[i] = static_cast<float>((v - stats.mean) / stats.stddev);
-  }
-  return out;
-}
-
-Status WriteColumn(hid_t file, const std::string& path, const std::string& name, hid_t file_type,
-                   hid_t memory_type, const void* data, hsize_t num_rows) {
-  H5Handle space(H5Screate_simple(1, &num_rows, nullptr));
-  H5Handle props(H5Pcreate(H5P_DATASET_CREATE));
-  const hsize_t chunk_rows = std::min(num_rows, kChunkRows);
-  H5Pset_chunk(props.get(), 1, &chunk_rows);
-  H5Pset_shuffle(props.get());  // before deflate: byte-shuffled floats compress much better
-  H5Pset_deflate(props.get(), 4);
-  H5Handle dataset(H5Dcreate2(file, name.c_str(), file_type, space.get(), H5P_DEFAULT, props.get(),
-                              H5P_DEFAULT));
-  if (!dataset.valid() ||
-      H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-    return Internal("could not write column '" + name + "' to '" + path +
-                    "'; check free disk space");
-  }
+  plan.fill = "constant";
+  plan.constant = **value;
   return Status::Ok();
 }
 
-Status WriteSplitFile(const std::string& path, const FeatureSchema& schema,
-                      const SplitColumns& split) {
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file.valid()) {
-    return InvalidArgument("could not create '" + path + "'; check the directory is writable");
+StatusOr<Plan> MakePlan(const PrepareRequest& request) {
+  Plan plan;
+  SourceOptions options;
+  options.format = request.format;
+  options.path = request.csv_path;
+  options.delimiter = request.delimiter;
+  options.header = request.header;
+  options.columns = request.columns;
+  options.latin1 = request.latin1;
+  ASSIGN_OR_RETURN(plan.source, OpenRowSource(options));
+  const std::vector<std::string>& columns = plan.source->columns();
+  auto field = [&](const std::string& name) -> StatusOr<int> {
+    int found = -1;
+    for (int c = 0; c < static_cast<int>(columns.size()); ++c) {
+      if (columns[c] != name) continue;
+      if (found >= 0) {
+        return DataError("'" + plan.source->file() + "' has two columns named '" + name + "'; rename one");
+      }
+      found = c;
+    }
+    if (found < 0) {
+      return NotFound("'" + plan.source->file() + "' has no column '" + name + "'; columns are: " + Join(columns));
+    }
+    return found;
+  };
+  ASSIGN_OR_RETURN(plan.label_field, field(request.label));
+  if (request.split == "time") {
+    ASSIGN_OR_RETURN(plan.time_field, field(request.time_column));
   }
-  const hsize_t num_rows = split.labels.size();
-  for (size_t i = 0; i < schema.dense.size(); ++i) {
-    RETURN_IF_ERROR(WriteColumn(file.get(), path, schema.dense[i], H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                                split.dense[i].data(), num_rows));
+  for (const std::string& name : request.dense) {
+    DensePlan d;
+    d.name = name;
+    const bool indicator = name.size() > 8 && name.ends_with("_missing") &&
+                           Contains(request.missing_indicator, name.substr(0, name.size() - 8));
+    if (indicator) {
+      d.indicator = true;
+      d.scale = "none";
+      d.fill = "constant";
+      ASSIGN_OR_RETURN(d.field, field(name.substr(0, name.size() - 8)));
+    } else {
+      ASSIGN_OR_RETURN(d.field, field(name));
+      auto fill = request.fill_by_column.find(name);
+      RETURN_IF_ERROR(ParseFill(fill != request.fill_by_column.end() ? fill->second : request.fill,
+                                fill != request.fill_by_column.end() ? "prepare.fill_by_column." + name
+                                                                     : std::string("prepare.fill"),
+                                d));
+      auto scale = request.scale_by_column.find(name);
+      d.scale = scale != request.scale_by_column.end() ? scale->second : request.scale;
+      if (d.scale != "standard" && d.scale != "minmax" && d.scale != "none") {
+        return InvalidArgument("prepare.scale" + std::string(scale != request.scale_by_column.end() ? "_by_column." + name : "") +
+                               ": '" + d.scale + "'; allowed: standard, minmax, none");
+      }
+      d.log = Contains(request.log, name);
+    }
+    plan.dense.push_back(std::move(d));
   }
-  for (size_t i = 0; i < schema.categorical.size(); ++i) {
-    RETURN_IF_ERROR(WriteColumn(file.get(), path, schema.categorical[i], H5T_STD_I32LE,
-                                H5T_NATIVE_INT32, split.categorical[i].data(), num_rows));
+  auto id_plan = [&](const std::string& name) -> StatusOr<CategoricalPlan> {
+    CategoricalPlan c;
+    c.name = name;
+    ASSIGN_OR_RETURN(c.field, field(name));
+    auto buckets = request.hash_buckets_by_column.find(name);
+    c.hash_buckets = buckets != request.hash_buckets_by_column.end() ? buckets->second : request.hash_buckets;
+    auto min_count = request.min_count_by_column.find(name);
+    c.min_count = min_count != request.min_count_by_column.end() ? min_count->second : request.min_count;
+    return c;
+  };
+  for (const std::string& name : request.categorical) {
+    ASSIGN_OR_RETURN(CategoricalPlan c, id_plan(name));
+    plan.categorical.push_back(std::move(c));
   }
-  RETURN_IF_ERROR(WriteColumn(file.get(), path, schema.label, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
-                              split.labels.data(), num_rows));
-  RETURN_IF_ERROR(WriteStringDataset(file.get(), kSchemaDataset, schema.ToJson()));
-  if (H5Fflush(file.get(), H5F_SCOPE_LOCAL) < 0) {
-    return Internal("could not flush '" + path + "'; check free disk space");
+  for (const std::string& name : request.multi_valued) {
+    ASSIGN_OR_RETURN(CategoricalPlan c, id_plan(name));
+    BagEncoding encoding;
+    encoding.text = Contains(request.text, name);
+    if (!encoding.text) {
+      auto separator = request.separators.find(name);
+      encoding.separator = separator != request.separators.end() ? separator->second : "|";
+    }
+    encoding.hash_buckets = c.hash_buckets;
+    plan.bags.push_back(std::move(c));
+    plan.bag_encodings.push_back(std::move(encoding));
   }
-  return Status::Ok();
+  plan.label_schema.label = request.label;
+  plan.label_schema.label_type = request.label_type;
+  plan.label_schema.label_positive_values = request.positive_values;
+  plan.label_schema.label_threshold = request.label_threshold;
+  return plan;
 }
 
-// Both files go to temporary names first and are renamed only when both are complete, so a
-// failure to write leaves neither a half file nor a new train file beside an old test file.
-Status WriteOutputs(const PrepareRequest& request, const FeatureSchema& schema,
-                    const SplitColumns& train, const SplitColumns& test) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  for (const std::string& path : {request.train_path, request.test_path}) {
-    const fs::path parent = fs::path(path).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, error);
-    if (error) {
-      return InvalidArgument("could not create directory '" + parent.string() + "' for '" + path +
-                             "': " + error.message());
-    }
+// A progress line on stderr, redrawn at most every 0.2 s.
+class Progress {
+ public:
+  Progress(bool show, std::string what, int64_t total_bytes)
+      : show_(show), what_(std::move(what)), total_(std::max<int64_t>(total_bytes, 1)) {}
+  void Update(int64_t bytes, int64_t rows) {
+    if (!show_ || (rows & 4095) != 0) return;
+    const auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr, "\r%s %3d%%  %.0f/%.0f MB  %lld rows  %.0f MB/s   ", what_.c_str(),
+                 static_cast<int>(100.0 * static_cast<double>(bytes) / static_cast<double>(total_)), bytes / 1e6,
+                 total_ / 1e6, static_cast<long long>(rows), seconds > 0 ? bytes / 1e6 / seconds : 0.0);
+    std::fflush(stderr);
+    drawn_ = true;
   }
-  const std::string train_temp = request.train_path + ".tmp";
-  const std::string test_temp = request.test_path + ".tmp";
-  Status status = WriteSplitFile(train_temp, schema, train);
-  if (status.ok()) status = WriteSplitFile(test_temp, schema, test);
-  for (const auto& [temp, path] :
-       {std::pair{train_temp, request.train_path}, std::pair{test_temp, request.test_path}}) {
-    if (status.ok()) {
-      fs::rename(temp, path, error);
-      if (error) {
-        status = Internal("could not rename '" + temp + "' to '" + path + "': " + error.message());
+  ~Progress() {
+    if (drawn_) std::fprintf(stderr, "\r%*s\r", 72, "");
+  }
+
+ private:
+  bool show_;
+  std::string what_;
+  int64_t total_;
+  Clock::time_point start_ = Clock::now(), last_ = Clock::now();
+  bool drawn_ = false;
+};
+
+// What pass 1 learns about the rows, for pass 2 and the report.
+struct Pass1 {
+  std::vector<bool> dropped;  // per row ordinal: a duplicate or a skipped bad row
+  std::vector<DenseAccumulator> dense;
+  std::vector<CountMap> categorical_counts, bag_counts;
+  std::set<std::string> classes;
+  std::optional<double> time_threshold;
+  int64_t train_rows = 0, test_rows = 0;
+};
+
+class Preparer {
+ public:
+  Preparer(const PrepareRequest& request, Plan& plan) : request_(request), plan_(plan) {}
+
+  StatusOr<PrepareReport> Run() {
+    const auto start = Clock::now();
+    report_.bytes_read = plan_.source->total_bytes();
+    if (request_.split == "time") RETURN_IF_ERROR(FindTimeThreshold());
+    RETURN_IF_ERROR(FirstPass());
+    const int64_t kept = pass1_.train_rows + pass1_.test_rows;
+    if (pass1_.train_rows == 0 || pass1_.test_rows == 0) {
+      return InvalidArgument("test_fraction " + std::to_string(request_.test_fraction) + " of " +
+                             std::to_string(kept) + " rows in '" + plan_.source->file() + "' leaves the " +
+                             (pass1_.test_rows == 0 ? "test" : "training") + " split empty; change " +
+                             (request_.split == "time" ? "the time column or " : "") +
+                             "test_fraction or use more data");
+    }
+    RETURN_IF_ERROR(MakeSchema());
+    RETURN_IF_ERROR(SecondPass());
+    report_.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return report_;
+  }
+
+ private:
+  // "file:line column 'name': message"
+  std::string Where(int64_t line, int field) const {
+    return plan_.source->file() + ":" + std::to_string(line) + " column '" + plan_.source->columns()[field] + "': ";
+  }
+
+  // A bad row: the error, or (bad_rows: skip) counted and remembered.
+  Status BadRow(const Status& status) {
+    if (request_.bad_rows == "fail") return status;
+    ++report_.bad_rows_skipped;
+    if (report_.bad_row_examples.size() < kBadRowExamples) report_.bad_row_examples.push_back(status.message());
+    return Status::Ok();
+  }
+
+  StatusOr<double> RowTime(const RawRow& row) const {
+    const std::optional<double> time = ParseTime(row.fields[plan_.time_field]);
+    if (!time) {
+      return DataError(Where(row.line, plan_.time_field) + "'" + std::string(row.fields[plan_.time_field]) +
+                       "' is not a time; use a number (e.g. Unix seconds) or YYYY-MM-DD[ HH:MM[:SS]]");
+    }
+    return *time;
+  }
+
+  bool IsTest(int64_t ordinal, double time) const {
+    if (pass1_.time_threshold) return time > *pass1_.time_threshold;
+    const uint64_t hash = Mix64(Mix64(request_.seed) ^ static_cast<uint64_t>(ordinal));
+    return static_cast<double>(hash >> 11) * 0x1.0p-53 < request_.test_fraction;
+  }
+
+  // Time split: test = the rows after the (1 - test_fraction) quantile of all times, from a
+  // sample of at most kTimeSample times (exact below that).
+  Status FindTimeThreshold() {
+    Reservoir times(kTimeSample, Mix64(request_.seed ^ 0x7133));
+    Progress progress(request_.show_progress, "prepare: times", plan_.source->total_bytes());
+    RawRow row;
+    int64_t rows = 0;
+    while (true) {
+      StatusOr<bool> next = plan_.source->Next(row);
+      if (next.ok() && !*next) break;
+      progress.Update(plan_.source->bytes_read(), ++rows);
+      if (!next.ok()) continue;  // reported by the first pass
+      StatusOr<double> time = RowTime(row);
+      if (time.ok()) {
+        times.Add(*time);
+      } else if (request_.bad_rows == "fail") {
+        return time.status();
       }
     }
-    fs::remove(temp, error);  // nothing to remove after a rename
+    RETURN_IF_ERROR(plan_.source->Rewind());
+    if (times.empty()) {
+      return DataError("'" + plan_.source->file() + "' has no valid time in column '" + request_.time_column + "'");
+    }
+    pass1_.time_threshold = times.Quantile(1.0 - request_.test_fraction);
+    report_.time_threshold = pass1_.time_threshold;
+    if (!times.exact()) LOG_INFO << "time split: threshold from a sample of " << kTimeSample << " times";
+    return Status::Ok();
   }
-  return status;
-}
+
+  // Checks every field the output needs; the error names file, line and column.
+  Status CheckRow(const RawRow& row, std::vector<std::optional<double>>& dense_values, double& time) {
+    const std::string_view label = row.fields[plan_.label_field];
+    if (request_.label_type == "class") {
+      if (TrimSpaces(label).empty()) return DataError(Where(row.line, plan_.label_field) + "the class label is empty");
+    } else {
+      StatusOr<float> value = plan_.label_schema.EncodeLabel(label);
+      if (!value.ok()) return DataError(Where(row.line, plan_.label_field) + value.status().message());
+    }
+    for (size_t d = 0; d < plan_.dense.size(); ++d) {
+      StatusOr<std::optional<double>> value = ParseDenseValue(row.fields[plan_.dense[d].field]);
+      if (!value.ok()) return DataError(Where(row.line, plan_.dense[d].field) + value.status().message());
+      dense_values[d] = *value;
+    }
+    if (plan_.time_field >= 0) {
+      ASSIGN_OR_RETURN(time, RowTime(row));
+    }
+    return Status::Ok();
+  }
+
+  Status FirstPass() {
+    pass1_.dense.resize(plan_.dense.size());
+    for (size_t d = 0; d < plan_.dense.size(); ++d) {
+      if (plan_.dense[d].fill == "median") {
+        pass1_.dense[d].median = std::make_unique<Reservoir>(kMedianSample, Mix64(request_.seed + d));
+      }
+    }
+    pass1_.categorical_counts.resize(plan_.categorical.size());
+    pass1_.bag_counts.resize(plan_.bags.size());
+    FingerprintSet fingerprints;
+    Progress progress(request_.show_progress, "prepare: pass 1/2", plan_.source->total_bytes());
+    std::vector<std::optional<double>> dense_values(plan_.dense.size());
+    std::vector<std::string> values;
+    RawRow row;
+    for (int64_t ordinal = 0;; ++ordinal) {
+      StatusOr<bool> next = plan_.source->Next(row);
+      if (next.ok() && !*next) break;
+      ++report_.rows_read;
+      progress.Update(plan_.source->bytes_read(), report_.rows_read);
+      double time = 0;
+      Status status = next.ok() ? CheckRow(row, dense_values, time) : next.status();
+      if (!status.ok()) {
+        RETURN_IF_ERROR(BadRow(status));
+        pass1_.dropped.push_back(true);
+        continue;
+      }
+      if (request_.drop_duplicates) {
+        uint64_t fingerprint = 0x5eed;
+        for (const std::string_view f : row.fields) fingerprint = StableHash(f, fingerprint);
+        if (!fingerprints.Insert(fingerprint)) {
+          ++report_.duplicates_dropped;
+          pass1_.dropped.push_back(true);
+          continue;
+        }
+      }
+      pass1_.dropped.push_back(false);
+      if (request_.label_type == "class") pass1_.classes.emplace(TrimSpaces(row.fields[plan_.label_field]));
+      if (IsTest(ordinal, time)) {
+        ++pass1_.test_rows;
+        continue;
+      }
+      ++pass1_.train_rows;
+      for (size_t d = 0; d < plan_.dense.size(); ++d) {
+        if (!plan_.dense[d].indicator) pass1_.dense[d].Add(dense_values[d], plan_.dense[d].log);
+      }
+      for (size_t c = 0; c < plan_.categorical.size(); ++c) {
+        if (plan_.categorical[c].hash_buckets == 0) {
+          CountValue(pass1_.categorical_counts[c], TrimSpaces(row.fields[plan_.categorical[c].field]));
+        }
+      }
+      for (size_t b = 0; b < plan_.bags.size(); ++b) {
+        if (plan_.bags[b].hash_buckets != 0) continue;
+        values.clear();
+        BagValues(plan_.bag_encodings[b], row.fields[plan_.bags[b].field], values);
+        for (const std::string& value : values) CountValue(pass1_.bag_counts[b], value);
+      }
+    }
+    return Status::Ok();
+  }
+
+  DenseColumnStats DenseStats(size_t d) {
+    const DensePlan& plan = plan_.dense[d];
+    DenseColumnStats stats;
+    stats.fill = plan.fill;
+    stats.scale = plan.scale;
+    stats.log = plan.log;
+    if (plan.indicator) {
+      stats.indicator_of = plan_.source->columns()[plan.field];
+      return stats;
+    }
+    DenseAccumulator& a = pass1_.dense[d];
+    if (a.present == 0 && plan.fill != "constant") {
+      LOG_WARNING << "column '" << plan.name << "' has no values in training; filling with 0";
+    }
+    if (plan.fill == "constant") {
+      stats.fill_value = plan.constant;
+    } else if (plan.fill == "median") {
+      stats.fill_value = a.median->Quantile(0.5);
+      if (!a.median->exact()) {
+        LOG_INFO << "column '" << plan.name << "': median from a sample of " << kMedianSample << " training values";
+      }
+    } else {
+      stats.fill_value = a.present > 0 ? a.raw_mean : 0.0;
+    }
+    // Statistics over the filled column: the present values plus `missing` copies of the fill.
+    const double t_fill = plan.log ? SignedLog1p(stats.fill_value) : stats.fill_value;
+    const double n = static_cast<double>(a.present), k = static_cast<double>(a.missing);
+    double mean = t_fill, m2 = 0, lo = t_fill, hi = t_fill;
+    if (a.present > 0) {
+      mean = (n * a.mean_t + k * t_fill) / (n + k);
+      m2 = a.m2_t + n * k / (n + k) * (a.mean_t - t_fill) * (a.mean_t - t_fill);
+      lo = a.missing > 0 ? std::min(a.min_t, t_fill) : a.min_t;
+      hi = a.missing > 0 ? std::max(a.max_t, t_fill) : a.max_t;
+    }
+    if (plan.scale == "standard") {
+      const double stddev = std::sqrt(m2 / std::max(n + k, 1.0));
+      stats.mean = mean;
+      stats.stddev = stddev > 0 ? stddev : 1.0;  // a constant column stays 0, not NaN
+    } else if (plan.scale == "minmax") {
+      stats.mean = lo;
+      stats.stddev = hi > lo ? hi - lo : 1.0;
+    } else {
+      stats.mean = 0.0;
+      stats.stddev = 1.0;
+    }
+    return stats;
+  }
+
+  Status MakeSchema() {
+    FeatureSchema& schema = report_.schema;
+    schema.label = request_.label;
+    schema.label_type = request_.label_type;
+    schema.label_positive_values = request_.positive_values;
+    schema.label_threshold = request_.label_threshold;
+    schema.label_classes.assign(pass1_.classes.begin(), pass1_.classes.end());
+    for (size_t d = 0; d < plan_.dense.size(); ++d) {
+      schema.dense.push_back(plan_.dense[d].name);
+      schema.dense_stats.push_back(DenseStats(d));
+    }
+    for (size_t c = 0; c < plan_.categorical.size(); ++c) {
+      const CategoricalPlan& plan = plan_.categorical[c];
+      schema.categorical.push_back(plan.name);
+      schema.hash_buckets.push_back(plan.hash_buckets);
+      if (plan.hash_buckets > 0) {
+        schema.vocabularies.emplace_back();
+        schema.vocab_sizes.push_back(plan.hash_buckets);
+      } else {
+        schema.vocabularies.push_back(Vocabulary(pass1_.categorical_counts[c], plan.min_count));
+        schema.vocab_sizes.push_back(static_cast<int64_t>(schema.vocabularies.back().size()) + 1);
+      }
+      pass1_.categorical_counts[c] = {};  // free the counts before pass 2
+    }
+    for (size_t b = 0; b < plan_.bags.size(); ++b) {
+      const CategoricalPlan& plan = plan_.bags[b];
+      BagEncoding encoding = plan_.bag_encodings[b];
+      if (plan.hash_buckets == 0) encoding.vocabulary = Vocabulary(pass1_.bag_counts[b], plan.min_count);
+      pass1_.bag_counts[b] = {};
+      schema.multi_valued.push_back(plan.name);
+      schema.multi_vocab_sizes.push_back(plan.hash_buckets > 0 ? plan.hash_buckets
+                                                               : static_cast<int64_t>(encoding.vocabulary.size()) + 1);
+      schema.bag_encodings.push_back(std::move(encoding));
+    }
+    return Status::Ok();
+  }
+
+  // One output file and its rows not yet handed to the writer.
+  struct Output {
+    std::string path;  // final
+    std::optional<ColumnWriter> writer;
+    std::vector<std::vector<float>> dense;
+    std::vector<std::vector<int32_t>> categorical;
+    std::vector<float> labels;
+    int64_t rows = 0;
+    double label_sum = 0;
+
+    Status Flush() {
+      const int num_dense = static_cast<int>(dense.size());
+      const int num_categorical = static_cast<int>(categorical.size());
+      for (int d = 0; d < num_dense; ++d) {
+        RETURN_IF_ERROR(writer->Append(d, std::span<const float>(dense[d])));
+        dense[d].clear();
+      }
+      for (int c = 0; c < num_categorical; ++c) {
+        RETURN_IF_ERROR(writer->Append(num_dense + c, std::span<const int32_t>(categorical[c])));
+        categorical[c].clear();
+      }
+      const int label_column = writer->ColumnIndex(label_name);
+      RETURN_IF_ERROR(writer->Append(label_column, std::span<const float>(labels)));
+      labels.clear();
+      return Status::Ok();
+    }
+    std::string label_name;
+  };
+
+  Status OpenOutput(Output& out, const std::string& path) {
+    const FeatureSchema& schema = report_.schema;
+    std::vector<ColumnSpec> specs;
+    for (const auto& name : schema.dense) specs.push_back({name, ColumnType::kFloat32, false});
+    for (const auto& name : schema.categorical) specs.push_back({name, ColumnType::kInt32, false});
+    for (const auto& name : schema.multi_valued) specs.push_back({name, ColumnType::kInt32, true});
+    specs.push_back({schema.label, ColumnType::kFloat32, false});
+    // The writer's own commit renames PATH.tmp.tmp to PATH.tmp; both PATH.tmp are renamed to
+    // their final names only when both files are complete.
+    ASSIGN_OR_RETURN(ColumnWriter writer, ColumnWriter::Create(path + ".tmp", std::move(specs)));
+    out.path = path;
+    out.writer.emplace(std::move(writer));
+    out.dense.resize(schema.dense.size());
+    out.categorical.resize(schema.categorical.size());
+    out.label_name = schema.label;
+    return Status::Ok();
+  }
+
+  Status SecondPass() {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    for (const std::string& path : {request_.train_path, request_.test_path}) {
+      const fs::path parent = fs::path(path).parent_path();
+      if (!parent.empty()) fs::create_directories(parent, error);
+      if (error) {
+        return InvalidArgument("could not create directory '" + parent.string() + "' for '" + path +
+                               "': " + error.message());
+      }
+    }
+    const FeatureSchema& schema = report_.schema;
+    ASSIGN_OR_RETURN(const RowEncoder encoder, RowEncoder::Create(schema, plan_.source->columns()));
+    std::unordered_map<std::string, float, StringHash, std::equal_to<>> class_ids;
+    for (size_t k = 0; k < schema.label_classes.size(); ++k) class_ids.emplace(schema.label_classes[k], float(k));
+
+    Output outputs[2];  // train, test
+    RETURN_IF_ERROR(OpenOutput(outputs[0], request_.train_path));
+    RETURN_IF_ERROR(OpenOutput(outputs[1], request_.test_path));
+    RETURN_IF_ERROR(plan_.source->Rewind());
+    Progress progress(request_.show_progress, "prepare: pass 2/2", plan_.source->total_bytes());
+    const int bag_column0 = static_cast<int>(schema.dense.size() + schema.categorical.size());
+    std::vector<int32_t> ids;
+    RawRow row;
+    for (int64_t ordinal = 0;; ++ordinal) {
+      StatusOr<bool> next = plan_.source->Next(row);
+      if (next.ok() && !*next) break;
+      progress.Update(plan_.source->bytes_read(), ordinal + 1);
+      if (static_cast<size_t>(ordinal) >= pass1_.dropped.size()) {
+        return DataError("'" + plan_.source->file() + "' changed while it was being read; run prepare again");
+      }
+      if (pass1_.dropped[ordinal]) continue;
+      if (!next.ok()) return next.status();  // (a row that passed the first pass)
+      double time = 0;
+      if (plan_.time_field >= 0) {
+        ASSIGN_OR_RETURN(time, RowTime(row));
+      }
+      Output& out = outputs[IsTest(ordinal, time) ? 1 : 0];
+      for (size_t d = 0; d < schema.dense.size(); ++d) {
+        StatusOr<float> value = encoder.DenseValue(d, row.fields[plan_.dense[d].field]);
+        if (!value.ok()) return DataError(Where(row.line, plan_.dense[d].field) + value.status().message());
+        out.dense[d].push_back(*value);
+      }
+      for (size_t c = 0; c < schema.categorical.size(); ++c) {
+        out.categorical[c].push_back(encoder.CategoricalId(c, row.fields[plan_.categorical[c].field]));
+      }
+      for (size_t b = 0; b < schema.multi_valued.size(); ++b) {
+        ids.clear();
+        encoder.BagIds(b, row.fields[plan_.bags[b].field], ids);
+        RETURN_IF_ERROR(out.writer->AppendBagRow(bag_column0 + static_cast<int>(b), ids));
+      }
+      const std::string_view label_text = row.fields[plan_.label_field];
+      float label = 0;
+      if (schema.label_type == "class") {
+        label = class_ids.find(TrimSpaces(label_text))->second;  // every class was seen in pass 1
+      } else {
+        StatusOr<float> value = schema.EncodeLabel(label_text);
+        if (!value.ok()) return DataError(Where(row.line, plan_.label_field) + value.status().message());
+        label = *value;
+      }
+      out.labels.push_back(label);
+      out.label_sum += label;
+      ++out.rows;
+      if (out.labels.size() >= kFlushRows) RETURN_IF_ERROR(out.Flush());
+    }
+    const std::string provenance = Provenance();
+    for (Output& out : outputs) {
+      RETURN_IF_ERROR(out.Flush());
+      RETURN_IF_ERROR(out.writer->WriteSchema(schema));
+      RETURN_IF_ERROR(out.writer->WriteText("/ectrain/provenance", provenance));
+    }
+    Status status = outputs[0].writer->Commit();
+    if (status.ok()) status = outputs[1].writer->Commit();
+    for (Output& out : outputs) {
+      if (status.ok()) {
+        fs::rename(out.path + ".tmp", out.path, error);
+        if (error) status = Internal("could not rename '" + out.path + ".tmp' to '" + out.path + "': " + error.message());
+      }
+      fs::remove(out.path + ".tmp", error);  // nothing to remove after a rename
+    }
+    RETURN_IF_ERROR(status);
+    report_.train_rows = outputs[0].rows;
+    report_.test_rows = outputs[1].rows;
+    report_.train_positive_rate = outputs[0].label_sum / static_cast<double>(std::max<int64_t>(outputs[0].rows, 1));
+    return Status::Ok();
+  }
+
+  // Where the files came from, stored beside the schema ("/ectrain/provenance").
+  std::string Provenance() const {
+    nlohmann::json doc = {{"source", request_.csv_path},
+                          {"format", request_.format},
+                          {"rows_read", report_.rows_read},
+                          {"bad_rows_skipped", report_.bad_rows_skipped},
+                          {"duplicates_dropped", report_.duplicates_dropped},
+                          {"split", request_.split},
+                          {"seed", request_.seed},
+                          {"test_fraction", request_.test_fraction},
+                          {"train_rows", pass1_.train_rows},
+                          {"test_rows", pass1_.test_rows}};
+    if (pass1_.time_threshold) {
+      doc["time_column"] = request_.time_column;
+      doc["time_threshold"] = *pass1_.time_threshold;
+    }
+    return doc.dump(2);
+  }
+
+  const PrepareRequest& request_;
+  Plan& plan_;
+  Pass1 pass1_;
+  PrepareReport report_;
+};
 
 }  // namespace
 
-StatusOr<PrepareReport> PrepareCsv(const PrepareRequest& request) {
+StatusOr<PrepareReport> PrepareCsv(const PrepareRequest& original) {
+  const PrepareRequest request = WithDefaults(original);
   RETURN_IF_ERROR(CheckRequest(request));
-  QuietHdf5Errors();
-  ASSIGN_OR_RETURN(const CsvTable csv, ReadCsv(request.csv_path, request.delimiter));
-  ASSIGN_OR_RETURN(const int label_index, csv.ColumnIndex(request.label));
-  std::vector<int> dense_index, categorical_index;
-  for (const std::string& name : request.dense) {
-    ASSIGN_OR_RETURN(const int index, csv.ColumnIndex(name));
-    dense_index.push_back(index);
-  }
-  for (const std::string& name : request.categorical) {
-    ASSIGN_OR_RETURN(const int index, csv.ColumnIndex(name));
-    categorical_index.push_back(index);
-  }
-
-  PrepareReport report;
-  report.rows_read = static_cast<int64_t>(csv.rows.size());
-  std::vector<int64_t> kept;  // CSV row indices, in file order
-  std::unordered_set<const std::vector<std::string>*, RowHash, RowEqual> seen;
-  for (int64_t r = 0; r < report.rows_read; ++r) {
-    if (!request.drop_duplicates || seen.insert(&csv.rows[r]).second) kept.push_back(r);
-  }
-  report.duplicates_dropped = report.rows_read - static_cast<int64_t>(kept.size());
-
-  const int64_t num_kept = static_cast<int64_t>(kept.size());
-  const int64_t num_test = std::llround(request.test_fraction * static_cast<double>(num_kept));
-  if (num_test == 0 || num_test == num_kept) {
-    return InvalidArgument("test_fraction " + std::to_string(request.test_fraction) + " of " +
-                           std::to_string(num_kept) + " rows in '" + csv.path + "' leaves the " +
-                           (num_test == 0 ? "test" : "training") +
-                           " split empty; change test_fraction or use more data");
-  }
-  const std::vector<int64_t> permutation = EpochPermutation(num_kept, request.seed, kSplitStream);
-  std::vector<int64_t> test(permutation.begin(), permutation.begin() + num_test);
-  std::vector<int64_t> train(permutation.begin() + num_test, permutation.end());
-  // Keep file order inside each split: it is what a user sees when comparing with the CSV.
-  for (std::vector<int64_t>* split : {&train, &test}) {
-    std::sort(split->begin(), split->end());
-    for (int64_t& row : *split) row = kept[row];
-  }
-
-  auto where = [&](int64_t row, int column) {
-    return csv.path + ":" + std::to_string(csv.line_numbers[row]) + " column '" +
-           csv.header[column] + "': ";
-  };
-  auto parse_dense = [&](const std::vector<int64_t>& split, int column,
-                         std::vector<double>& values) -> Status {
-    values.resize(split.size());
-    for (size_t i = 0; i < split.size(); ++i) {
-      StatusOr<std::optional<double>> value = ParseDenseValue(csv.rows[split[i]][column]);
-      if (!value.ok()) return DataError(where(split[i], column) + value.status().message());
-      values[i] = value->value_or(kMissing);
-    }
-    return Status::Ok();
-  };
-  auto parse_labels = [&](const std::vector<int64_t>& split, std::vector<float>& labels) -> Status {
-    labels.resize(split.size());
-    for (size_t i = 0; i < split.size(); ++i) {
-      const std::string& text = csv.rows[split[i]][label_index];
-      StatusOr<float> label = ParseLabel(text);
-      if (!label.ok()) return DataError(where(split[i], label_index) + label.status().message());
-      if (*label < 0 || *label > 1) {
-        return DataError(where(split[i], label_index) + "label '" + text +
-                         "' is outside [0, 1]; use 0/1 or a probability");
-      }
-      labels[i] = *label;
-    }
-    return Status::Ok();
-  };
-
-  FeatureSchema schema;
-  schema.label = request.label;
-  schema.dense = request.dense;
-  schema.categorical = request.categorical;
-  SplitColumns train_out, test_out;
-  std::vector<double> train_values, test_values;
-  for (size_t d = 0; d < dense_index.size(); ++d) {
-    RETURN_IF_ERROR(parse_dense(train, dense_index[d], train_values));
-    RETURN_IF_ERROR(parse_dense(test, dense_index[d], test_values));
-    schema.dense_stats.push_back(FitDense(train_values, request.dense[d]));
-    train_out.dense.push_back(Standardize(train_values, schema.dense_stats.back()));
-    test_out.dense.push_back(Standardize(test_values, schema.dense_stats.back()));
-  }
-  for (const int column : categorical_index) {
-    std::unordered_map<std::string, int32_t> ids;
-    std::vector<std::string> vocabulary;
-    std::vector<int32_t>& train_ids = train_out.categorical.emplace_back();
-    for (const int64_t row : train) {
-      const std::string value(TrimSpaces(csv.rows[row][column]));
-      auto [it, inserted] = ids.try_emplace(value, static_cast<int32_t>(vocabulary.size()) + 1);
-      if (inserted) vocabulary.push_back(value);
-      train_ids.push_back(it->second);
-    }
-    std::vector<int32_t>& test_ids = test_out.categorical.emplace_back();
-    for (const int64_t row : test) {
-      auto it = ids.find(std::string(TrimSpaces(csv.rows[row][column])));
-      test_ids.push_back(it == ids.end() ? 0 : it->second);  // 0: not seen in training
-    }
-    schema.vocab_sizes.push_back(static_cast<int64_t>(vocabulary.size()) + 1);
-    schema.vocabularies.push_back(std::move(vocabulary));
-  }
-  RETURN_IF_ERROR(parse_labels(train, train_out.labels));
-  RETURN_IF_ERROR(parse_labels(test, test_out.labels));
-
-  RETURN_IF_ERROR(WriteOutputs(request, schema, train_out, test_out));
-  report.train_rows = static_cast<int64_t>(train.size());
-  report.test_rows = static_cast<int64_t>(test.size());
-  double positives = 0;
-  for (const float label : train_out.labels) positives += label;
-  report.train_positive_rate = positives / static_cast<double>(train.size());
-  return report;
+  ASSIGN_OR_RETURN(Plan plan, MakePlan(request));
+  Preparer preparer(request, plan);
+  return preparer.Run();
 }
 
 }  // namespace ectrain::data

@@ -1,12 +1,14 @@
 #include "data/schema.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "data/csv.h"
+#include "data/encoding.h"
 
 namespace ectrain::data {
 namespace {
@@ -20,13 +22,21 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-// strtod over the whole trimmed text; nullopt when anything is left over.
-std::optional<double> ParseNumber(const std::string& text) {
-  const std::string trimmed(TrimSpaces(text));
+// The whole trimmed text as a number; nullopt when anything is left over. from_chars is
+// locale-independent and several times faster than strtod; it rejects a leading '+', which
+// strtod took, so that is skipped first.
+std::optional<double> ParseNumber(std::string_view text) {
+  std::string_view trimmed = TrimSpaces(text);
+  if (!trimmed.empty() && trimmed[0] == '+') trimmed.remove_prefix(1);
   if (trimmed.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double value = std::strtod(trimmed.c_str(), &end);
-  if (end != trimmed.c_str() + trimmed.size()) return std::nullopt;
+  double value = 0;
+  const auto [end, error] = std::from_chars(trimmed.data(), trimmed.data() + trimmed.size(), value);
+  if (end != trimmed.data() + trimmed.size()) return std::nullopt;
+  if (error == std::errc::result_out_of_range) {  // strtod's answer: +-inf or a denormal/zero
+    const std::string copy(trimmed);
+    return std::strtod(copy.c_str(), nullptr);
+  }
+  if (error != std::errc()) return std::nullopt;
   return value;
 }
 
@@ -35,16 +45,32 @@ std::optional<double> ParseNumber(const std::string& text) {
 std::string FeatureSchema::ToJson() const {
   json stats = json::array();
   for (const DenseColumnStats& s : dense_stats) {
-    stats.push_back(json{{"fill_value", s.fill_value}, {"mean", s.mean}, {"stddev", s.stddev}});
+    json entry = {{"fill_value", s.fill_value}, {"mean", s.mean}, {"stddev", s.stddev},
+                  {"log", s.log},          {"fill", s.fill}, {"scale", s.scale}};
+    if (!s.indicator_of.empty()) entry["indicator_of"] = s.indicator_of;
+    stats.push_back(std::move(entry));
   }
-  const json doc = {{"label", label},
-                    {"dense", dense},
-                    {"categorical", categorical},
-                    {"vocab_sizes", vocab_sizes},
-                    {"multi_valued", multi_valued},
-                    {"multi_vocab_sizes", multi_vocab_sizes},
-                    {"dense_stats", stats},
-                    {"vocabularies", vocabularies}};
+  json bags = json::array();
+  for (const BagEncoding& b : bag_encodings) {
+    bags.push_back(json{{"tokenizer", b.text ? "text" : "split"},
+                        {"separator", b.separator},
+                        {"hash_buckets", b.hash_buckets},
+                        {"vocabulary", b.vocabulary}});
+  }
+  json doc = {{"label", label},
+              {"dense", dense},
+              {"categorical", categorical},
+              {"vocab_sizes", vocab_sizes},
+              {"multi_valued", multi_valued},
+              {"multi_vocab_sizes", multi_vocab_sizes},
+              {"label_type", label_type},
+              {"label_classes", label_classes},
+              {"label_positive_values", label_positive_values},
+              {"label_threshold", label_threshold ? json(*label_threshold) : json(nullptr)},
+              {"dense_stats", stats},
+              {"hash_buckets", hash_buckets},
+              {"vocabularies", vocabularies},
+              {"bag_encodings", bags}};
   return doc.dump(2);
 }
 
@@ -61,13 +87,38 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
     schema.vocab_sizes = doc.at("vocab_sizes").get<std::vector<int64_t>>();
     schema.multi_valued = doc.value("multi_valued", json::array()).get<std::vector<std::string>>();
     schema.multi_vocab_sizes = doc.value("multi_vocab_sizes", json::array()).get<std::vector<int64_t>>();
+    schema.label_type = doc.value("label_type", std::string("binary"));
+    schema.label_classes = doc.value("label_classes", json::array()).get<std::vector<std::string>>();
+    schema.label_positive_values =
+        doc.value("label_positive_values", json::array()).get<std::vector<std::string>>();
+    if (doc.contains("label_threshold") && !doc["label_threshold"].is_null()) {
+      schema.label_threshold = doc["label_threshold"].get<double>();
+    }
     for (const json& s : doc.value("dense_stats", json::array())) {
-      schema.dense_stats.push_back({s.at("fill_value").get<double>(), s.at("mean").get<double>(),
-                                    s.at("stddev").get<double>()});
+      DenseColumnStats stats;
+      stats.fill_value = s.at("fill_value").get<double>();
+      stats.mean = s.at("mean").get<double>();
+      stats.stddev = s.at("stddev").get<double>();
+      stats.log = s.value("log", false);
+      stats.fill = s.value("fill", std::string("mean"));
+      stats.scale = s.value("scale", std::string("standard"));
+      stats.indicator_of = s.value("indicator_of", std::string());
+      schema.dense_stats.push_back(std::move(stats));
     }
     schema.vocabularies =
         doc.value("vocabularies", json::array()).get<std::vector<std::vector<std::string>>>();
-  } catch (const json::exception& e) {
+    schema.hash_buckets = doc.value("hash_buckets", json::array()).get<std::vector<int64_t>>();
+    for (const json& b : doc.value("bag_encodings", json::array())) {
+      BagEncoding bag;
+      const std::string tokenizer = b.at("tokenizer").get<std::string>();
+      if (tokenizer != "text" && tokenizer != "split") throw std::invalid_argument("unknown tokenizer " + tokenizer);
+      bag.text = tokenizer == "text";
+      bag.separator = b.value("separator", std::string());
+      bag.hash_buckets = b.value("hash_buckets", int64_t{0});
+      bag.vocabulary = b.value("vocabulary", json::array()).get<std::vector<std::string>>();
+      schema.bag_encodings.push_back(std::move(bag));
+    }
+  } catch (const std::exception& e) {
     return DataError(where + ": malformed feature schema (" + e.what() +
                      "); re-run `ectrain prepare`");
   }
@@ -82,65 +133,246 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
                      " multi-valued columns; re-run `ectrain prepare`");
   }
   if (schema.has_preprocessing() && (schema.dense_stats.size() != schema.dense.size() ||
-                                     schema.vocabularies.size() != schema.categorical.size())) {
+                                     schema.vocabularies.size() != schema.categorical.size() ||
+                                     schema.bag_encodings.size() != schema.multi_valued.size() ||
+                                     (!schema.hash_buckets.empty() &&
+                                      schema.hash_buckets.size() != schema.categorical.size()))) {
     return DataError(where +
                      ": feature schema statistics do not match its columns; re-run "
                      "`ectrain prepare`");
   }
+  if (schema.label_type != "binary" && schema.label_type != "regression" && schema.label_type != "class") {
+    return DataError(where + ": unknown label_type '" + schema.label_type + "'; re-run `ectrain prepare`");
+  }
   return schema;
 }
 
-Status FeatureSchema::EncodeRow(const std::map<std::string, std::string>& raw, float* dense_out,
-                                int32_t* categorical_out) const {
-  if (dense_stats.size() != dense.size() || vocabularies.size() != categorical.size()) {
+StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& dense_names,
+                                              const std::vector<std::string>& categorical_names,
+                                              const std::vector<std::string>& multi_names) const {
+  FeatureSchema out;
+  out.label = label;
+  out.label_type = label_type;
+  out.label_classes = label_classes;
+  out.label_positive_values = label_positive_values;
+  out.label_threshold = label_threshold;
+  auto find = [](const std::vector<std::string>& names, const std::string& name, const char* role,
+                 const std::vector<std::string>& all) -> StatusOr<size_t> {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::string list;
+      for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
+      return NotFound(std::string(role) + " column '" + name + "' is not in the schema; its " + role +
+                      " columns are: " + list);
+    }
+    return static_cast<size_t>(it - names.begin());
+  };
+  for (const std::string& name : dense_names) {
+    ASSIGN_OR_RETURN(const size_t i, find(dense, name, "dense", dense));
+    out.dense.push_back(name);
+    if (i < dense_stats.size()) out.dense_stats.push_back(dense_stats[i]);
+  }
+  for (const std::string& name : categorical_names) {
+    ASSIGN_OR_RETURN(const size_t i, find(categorical, name, "categorical", categorical));
+    out.categorical.push_back(name);
+    out.vocab_sizes.push_back(vocab_sizes[i]);
+    if (i < vocabularies.size()) out.vocabularies.push_back(vocabularies[i]);
+    if (i < hash_buckets.size()) out.hash_buckets.push_back(hash_buckets[i]);
+  }
+  for (const std::string& name : multi_names) {
+    ASSIGN_OR_RETURN(const size_t i, find(multi_valued, name, "multi-valued", multi_valued));
+    out.multi_valued.push_back(name);
+    out.multi_vocab_sizes.push_back(multi_vocab_sizes[i]);
+    if (i < bag_encodings.size()) out.bag_encodings.push_back(bag_encodings[i]);
+  }
+  return out;
+}
+
+void BagValues(const BagEncoding& encoding, std::string_view text, std::vector<std::string>& values) {
+  if (encoding.text) {
+    Tokenize(text, values);
+  } else {
+    SplitValues(text, encoding.separator, values);
+  }
+}
+
+StatusOr<RowEncoder> RowEncoder::Create(const FeatureSchema& schema, const std::vector<std::string>& raw_columns) {
+  if (schema.dense_stats.size() != schema.dense.size() ||
+      schema.vocabularies.size() != schema.categorical.size() ||
+      schema.bag_encodings.size() != schema.multi_valued.size() ||
+      (!schema.hash_buckets.empty() && schema.hash_buckets.size() != schema.categorical.size())) {
     return InvalidArgument(
         "the feature schema has no preprocessing statistics, so raw rows "
         "cannot be encoded; use data written by `ectrain prepare`");
   }
-  auto find = [&](const std::string& column) -> StatusOr<const std::string*> {
-    auto it = raw.find(column);
-    if (it == raw.end()) return InvalidArgument("input row has no column '" + column + "'");
-    return &it->second;
+  RowEncoder encoder;
+  encoder.schema_ = &schema;
+  auto field = [&](const std::string& column) -> StatusOr<int> {
+    auto it = std::find(raw_columns.begin(), raw_columns.end(), column);
+    if (it != raw_columns.end()) return static_cast<int>(it - raw_columns.begin());
+    std::string list;
+    for (const auto& n : raw_columns) list += (list.empty() ? "" : ", ") + n;
+    return InvalidArgument("input row has no column '" + column + "'; it has: " + list);
   };
-  for (size_t i = 0; i < dense.size(); ++i) {
-    ASSIGN_OR_RETURN(const std::string* text, find(dense[i]));
-    StatusOr<std::optional<double>> value = ParseDenseValue(*text);
-    if (!value.ok()) return DataError("column '" + dense[i] + "': " + value.status().message());
-    const DenseColumnStats& s = dense_stats[i];
-    dense_out[i] = static_cast<float>((value->value_or(s.fill_value) - s.mean) / s.stddev);
+  for (size_t d = 0; d < schema.dense.size(); ++d) {
+    const std::string& source = schema.dense_stats[d].indicator_of;
+    ASSIGN_OR_RETURN(const int index, field(source.empty() ? schema.dense[d] : source));
+    encoder.dense_fields_.push_back(index);
   }
-  for (size_t i = 0; i < categorical.size(); ++i) {
-    ASSIGN_OR_RETURN(const std::string* text, find(categorical[i]));
-    // Linear search: prediction encodes few rows, and the schema stays a plain value type.
-    const std::vector<std::string>& vocab = vocabularies[i];
-    auto it = std::find(vocab.begin(), vocab.end(), TrimSpaces(*text));
-    categorical_out[i] = it == vocab.end() ? 0 : static_cast<int32_t>(it - vocab.begin()) + 1;
+  for (size_t c = 0; c < schema.categorical.size(); ++c) {
+    ASSIGN_OR_RETURN(const int index, field(schema.categorical[c]));
+    encoder.categorical_fields_.push_back(index);
+    const int64_t buckets = c < schema.hash_buckets.size() ? schema.hash_buckets[c] : 0;
+    const std::vector<std::string>& vocabulary = schema.vocabularies[c];
+    // A vocabulary column has exactly one id per value plus 0; anything else means the schema
+    // lost its hashing (a copy that dropped hash_buckets) and every id would silently be 0.
+    if (buckets == 0 && schema.vocab_sizes[c] != static_cast<int64_t>(vocabulary.size()) + 1) {
+      return InvalidArgument("categorical column '" + schema.categorical[c] + "' has " +
+                             std::to_string(schema.vocab_sizes[c]) + " ids but a vocabulary of " +
+                             std::to_string(vocabulary.size()) +
+                             " values and no hashing; the schema is incomplete, re-run `ectrain prepare`");
+    }
+    IdMap& ids = encoder.categorical_ids_.emplace_back();
+    for (size_t i = 0; i < vocabulary.size(); ++i) ids.emplace(vocabulary[i], static_cast<int32_t>(i + 1));
+  }
+  for (size_t b = 0; b < schema.multi_valued.size(); ++b) {
+    ASSIGN_OR_RETURN(const int index, field(schema.multi_valued[b]));
+    encoder.bag_fields_.push_back(index);
+    IdMap& ids = encoder.bag_ids_.emplace_back();
+    const std::vector<std::string>& vocabulary = schema.bag_encodings[b].vocabulary;
+    for (size_t i = 0; i < vocabulary.size(); ++i) ids.emplace(vocabulary[i], static_cast<int32_t>(i + 1));
+  }
+  return encoder;
+}
+
+int32_t RowEncoder::CategoricalId(size_t c, std::string_view value) const {
+  value = TrimSpaces(value);
+  const int64_t buckets = c < schema_->hash_buckets.size() ? schema_->hash_buckets[c] : 0;
+  if (buckets > 0) return HashedId(value, buckets);
+  auto it = categorical_ids_[c].find(value);
+  return it == categorical_ids_[c].end() ? 0 : it->second;  // 0: not in the vocabulary
+}
+
+void RowEncoder::BagIds(size_t b, std::string_view text, std::vector<int32_t>& ids) const {
+  const BagEncoding& encoding = schema_->bag_encodings[b];
+  std::vector<std::string> values;
+  BagValues(encoding, text, values);
+  for (const std::string& value : values) {
+    if (encoding.hash_buckets > 0) {
+      ids.push_back(HashedId(value, encoding.hash_buckets));
+    } else {
+      auto it = bag_ids_[b].find(value);
+      ids.push_back(it == bag_ids_[b].end() ? 0 : it->second);
+    }
+  }
+}
+
+StatusOr<float> RowEncoder::DenseValue(size_t d, std::string_view text) const {
+  ASSIGN_OR_RETURN(const std::optional<double> value, ParseDenseValue(text));
+  const DenseColumnStats& s = schema_->dense_stats[d];
+  if (!s.indicator_of.empty()) return value ? 0.0f : 1.0f;
+  double x = value.value_or(s.fill_value);
+  if (s.log) x = SignedLog1p(x);
+  return static_cast<float>((x - s.mean) / s.stddev);
+}
+
+Status RowEncoder::Encode(const std::vector<std::string_view>& fields, float* dense_out, int32_t* categorical_out,
+                          std::vector<std::vector<int32_t>>* bags_out) const {
+  const FeatureSchema& schema = *schema_;
+  for (size_t d = 0; d < dense_fields_.size(); ++d) {
+    StatusOr<float> value = DenseValue(d, fields[dense_fields_[d]]);
+    if (!value.ok()) {
+      const std::string& source = schema.dense_stats[d].indicator_of;
+      return DataError("column '" + (source.empty() ? schema.dense[d] : source) + "': " + value.status().message());
+    }
+    dense_out[d] = *value;
+  }
+  for (size_t c = 0; c < categorical_fields_.size(); ++c) {
+    categorical_out[c] = CategoricalId(c, fields[categorical_fields_[c]]);
+  }
+  if (bag_fields_.empty()) return Status::Ok();
+  if (bags_out == nullptr) {
+    return InvalidArgument("this schema has multi-valued columns; the caller must take their ids");
+  }
+  bags_out->resize(bag_fields_.size());
+  for (size_t b = 0; b < bag_fields_.size(); ++b) {
+    (*bags_out)[b].clear();
+    BagIds(b, fields[bag_fields_[b]], (*bags_out)[b]);
   }
   return Status::Ok();
 }
 
-StatusOr<float> ParseLabel(const std::string& text) {
-  const std::string lower = Lower(TrimSpaces(text));
+Status FeatureSchema::EncodeRow(const std::map<std::string, std::string>& raw, float* dense_out,
+                                int32_t* categorical_out, std::vector<std::vector<int32_t>>* bags_out) const {
+  std::vector<std::string> columns;
+  std::vector<std::string_view> fields;
+  for (const auto& [name, text] : raw) {
+    columns.push_back(name);
+    fields.push_back(text);
+  }
+  ASSIGN_OR_RETURN(const RowEncoder encoder, RowEncoder::Create(*this, columns));
+  return encoder.Encode(fields, dense_out, categorical_out, bags_out);
+}
+
+StatusOr<float> FeatureSchema::EncodeLabel(std::string_view text) const {
+  const std::string_view trimmed = TrimSpaces(text);
+  if (label_type == "class") {
+    auto it = std::find(label_classes.begin(), label_classes.end(), trimmed);
+    if (it == label_classes.end()) {
+      return DataError("'" + std::string(text) + "' is not one of the " + std::to_string(label_classes.size()) +
+                       " classes of the label");
+    }
+    return static_cast<float>(it - label_classes.begin());
+  }
+  if (label_type == "regression") return ParseLabel(text);
+  if (!label_positive_values.empty()) {
+    return std::find(label_positive_values.begin(), label_positive_values.end(), trimmed) !=
+                   label_positive_values.end()
+               ? 1.0f
+               : 0.0f;
+  }
+  if (label_threshold) {
+    const std::optional<double> value = ParseNumber(text);
+    if (!value || !std::isfinite(*value)) {
+      return DataError("'" + std::string(text) + "' is not a number to compare with label_threshold " +
+                       std::to_string(*label_threshold));
+    }
+    return *value >= *label_threshold ? 1.0f : 0.0f;
+  }
+  ASSIGN_OR_RETURN(const float label, ParseLabel(text));
+  if (label < 0 || label > 1) {
+    return DataError("label '" + std::string(text) +
+                     "' is outside [0, 1]; use 0/1 or a probability, or set prepare.label_type "
+                     "(regression, class) or prepare.label_threshold");
+  }
+  return label;
+}
+
+StatusOr<float> ParseLabel(std::string_view text) {
+  const std::string_view trimmed = TrimSpaces(text);
+  const std::string lower = trimmed.size() <= 5 ? Lower(trimmed) : std::string();
   if (lower == "true" || lower == "yes") return 1.0f;
   if (lower == "false" || lower == "no") return 0.0f;
   const std::optional<double> value = ParseNumber(text);
   if (!value || !std::isfinite(*value)) {
-    return DataError("'" + text + "' is not a label; use a finite number, true/false or yes/no");
+    return DataError("'" + std::string(text) + "' is not a label; use a finite number, true/false or yes/no");
   }
   return static_cast<float>(*value);
 }
 
-bool IsMissingValue(const std::string& text) {
-  const std::string lower = Lower(TrimSpaces(text));
+bool IsMissingValue(std::string_view text) {
+  const std::string_view trimmed = TrimSpaces(text);
+  if (trimmed.size() > 4) return false;  // the common case, without a copy
+  const std::string lower = Lower(trimmed);
   return lower.empty() || lower == "na" || lower == "n/a" || lower == "nan" || lower == "null" ||
          lower == "?";
 }
 
-StatusOr<std::optional<double>> ParseDenseValue(const std::string& text) {
+StatusOr<std::optional<double>> ParseDenseValue(std::string_view text) {
   if (IsMissingValue(text)) return std::optional<double>();
   const std::optional<double> value = ParseNumber(text);
-  if (!value) return DataError("'" + text + "' is not a number");
-  if (!std::isfinite(*value)) return DataError("'" + text + "' is not a finite number");
+  if (!value) return DataError("'" + std::string(text) + "' is not a number");
+  if (!std::isfinite(*value)) return DataError("'" + std::string(text) + "' is not a finite number");
   return value;
 }
 

@@ -1,0 +1,63 @@
+// Row sources for `ectrain prepare`: every input layout (a generic CSV/TSV, Criteo, MovieLens
+// 100K, Taobao UserBehavior) is read as a stream of raw rows of named text fields, so one
+// preprocessing pipeline serves them all. Sources stream their main file (MovieLens keeps its
+// small user and item tables in memory). One source per thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace ectrain::data {
+
+// One raw row; the views are valid until the next call to Next().
+struct RawRow {
+  std::vector<std::string_view> fields;  // parallel to RowSource::columns()
+  int64_t line = 0;                      // where the row starts in RowSource::file()
+};
+
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual const std::vector<std::string>& columns() const = 0;
+  // The file that row lines refer to (for errors).
+  virtual const std::string& file() const = 0;
+  // The next row; false at the end. A malformed row is a DataError naming file:line and column;
+  // reading can go on after it (prepare's `bad_rows: skip`), and every pass sees the same rows
+  // and the same errors in the same order.
+  virtual StatusOr<bool> Next(RawRow& row) = 0;
+  virtual Status Rewind() = 0;
+  virtual int64_t bytes_read() const = 0;
+  virtual int64_t total_bytes() const = 0;
+};
+
+struct SourceOptions {
+  std::string format = "csv";  // csv, criteo, movielens, taobao
+  std::string path;            // the file (MovieLens: the ml-100k folder, or its u.data)
+  char delimiter = 0;          // 0: the format's (csv ',', criteo detected, taobao ',')
+  int header = -1;             // -1: the format's (csv yes, criteo detected, others no); 0 no; 1 yes
+  std::vector<std::string> columns;  // names when there is no header (csv, taobao)
+  bool latin1 = false;               // csv: the file is Latin-1 (MovieLens always is)
+};
+
+StatusOr<std::unique_ptr<RowSource>> OpenRowSource(const SourceOptions& options);
+
+// The roles a format gives its columns when none are named.
+struct FormatRoles {
+  std::string label;
+  std::vector<std::string> dense, categorical, multi_valued;
+  std::map<std::string, std::string> separators;
+  std::vector<std::string> positive_values;
+};
+// Empty for "csv" (a generic CSV has no default roles).
+FormatRoles DefaultRoles(const std::string& format);
+
+// The formats OpenRowSource accepts, for messages.
+inline constexpr char kFormats[] = "csv, criteo, movielens, taobao";
+
+}  // namespace ectrain::data
