@@ -53,51 +53,71 @@ StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector
   return loaded;
 }
 
-std::vector<std::string> FeatureColumns(const data::FeatureSchema& schema) {
-  std::vector<std::string> columns = schema.dense;
-  columns.insert(columns.end(), schema.categorical.begin(), schema.categorical.end());
-  return columns;
+// Appends one raw row, encoded as `prepare` encoded training (the same RowEncoder), to `table`.
+Status AppendEncodedRow(const data::RowEncoder& encoder, const std::vector<std::string_view>& fields,
+                        const std::string& row_name, data::Table& table, std::vector<std::vector<int32_t>>& bags) {
+  table.dense.resize(table.dense.size() + table.num_dense);
+  table.categorical.resize(table.categorical.size() + table.num_categorical);
+  Status s = encoder.Encode(fields, table.dense.data() + table.num_rows * table.num_dense,
+                            table.categorical.data() + table.num_rows * table.num_categorical, &bags);
+  if (!s.ok()) return Status(s.code(), row_name + ": " + s.message());
+  for (int b = 0; b < table.bags.size(); ++b) {
+    std::vector<int32_t>& values = table.bags.values(b);
+    values.insert(values.end(), bags[b].begin(), bags[b].end());
+    table.bags.offsets(b).push_back(static_cast<int64_t>(values.size()));
+  }
+  ++table.num_rows;
+  return Status::Ok();
 }
 
-// Raw rows (column name -> text) encoded as training encoded them.
-StatusOr<data::Table> EncodeRows(const data::FeatureSchema& schema,
-                                 const std::vector<std::map<std::string, std::string>>& rows,
-                                 const std::vector<std::string>& row_names) {
+StatusOr<data::Table> EmptyRawTable(const data::FeatureSchema& schema) {
   if (!schema.has_preprocessing()) {
     return InvalidArgument("this checkpoint's data was not made by `ectrain prepare`, so raw values cannot be "
                            "encoded; give prepared HDF5 rows with --input FILE.h5");
   }
   data::Table table;
-  table.num_rows = static_cast<int64_t>(rows.size());
   table.num_dense = static_cast<int>(schema.dense.size());
   table.num_categorical = static_cast<int>(schema.categorical.size());
-  table.dense.resize(rows.size() * schema.dense.size());
-  table.categorical.resize(rows.size() * schema.categorical.size());
-  for (size_t r = 0; r < rows.size(); ++r) {
-    Status s = schema.EncodeRow(rows[r], table.dense.data() + r * table.num_dense,
-                                table.categorical.data() + r * table.num_categorical);
-    if (!s.ok()) return Status(s.code(), row_names[r] + ": " + s.message());
-  }
+  table.bags.Resize(static_cast<int>(schema.multi_valued.size()));
+  for (int b = 0; b < table.bags.size(); ++b) table.bags.offsets(b).push_back(0);
   return table;
 }
 
+// One raw row (column name -> text).
+StatusOr<data::Table> EncodeRawRow(const data::FeatureSchema& schema, const std::map<std::string, std::string>& row) {
+  ASSIGN_OR_RETURN(data::Table table, EmptyRawTable(schema));
+  std::vector<std::string> columns;
+  std::vector<std::string_view> fields;
+  for (const auto& [name, text] : row) {
+    columns.push_back(name);
+    fields.push_back(text);
+  }
+  StatusOr<data::RowEncoder> encoder = data::RowEncoder::Create(schema, columns);
+  if (!encoder.ok()) return Status(encoder.status().code(), "--row: " + encoder.status().message());
+  std::vector<std::vector<int32_t>> bags;
+  RETURN_IF_ERROR(AppendEncodedRow(*encoder, fields, "--row", table, bags));
+  table.bags.Link();
+  return table;
+}
+
+// A raw CSV with a header, streamed and encoded row by row.
 StatusOr<data::Table> ReadRawCsv(const data::FeatureSchema& schema, const std::string& path) {
-  ASSIGN_OR_RETURN(data::CsvTable csv, data::ReadCsv(path));
-  std::vector<int> indices;
-  for (const auto& column : FeatureColumns(schema)) {
-    ASSIGN_OR_RETURN(int index, csv.ColumnIndex(column));
-    indices.push_back(index);
+  ASSIGN_OR_RETURN(data::Table table, EmptyRawTable(schema));
+  ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path));
+  StatusOr<data::RowEncoder> encoder = data::RowEncoder::Create(schema, reader.header());
+  if (!encoder.ok()) return Status(encoder.status().code(), path + ": " + encoder.status().message());
+  data::CsvRecord record;
+  std::vector<std::string_view> fields;
+  std::vector<std::vector<int32_t>> bags;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool found, reader.Next(record));
+    if (!found) break;
+    fields.resize(record.size());
+    for (size_t i = 0; i < record.size(); ++i) fields[i] = record[i];
+    RETURN_IF_ERROR(AppendEncodedRow(*encoder, fields, path + ":" + std::to_string(record.line), table, bags));
   }
-  std::vector<std::map<std::string, std::string>> rows;
-  std::vector<std::string> names;
-  const auto columns = FeatureColumns(schema);
-  for (size_t r = 0; r < csv.rows.size(); ++r) {
-    std::map<std::string, std::string> row;
-    for (size_t c = 0; c < columns.size(); ++c) row[columns[c]] = csv.rows[r][indices[c]];
-    rows.push_back(std::move(row));
-    names.push_back(path + " line " + std::to_string(csv.line_numbers[r]));
-  }
-  return EncodeRows(schema, rows, names);
+  table.bags.Link();
+  return table;
 }
 
 // "a=1,b=x" -> {a: 1, b: x}
@@ -177,7 +197,7 @@ Status RunPredict(const PredictArgs& args) {
   data::Table table;
   if (!args.row.empty()) {
     ASSIGN_OR_RETURN(auto row, ParseRow(args.row));
-    ASSIGN_OR_RETURN(table, EncodeRows(loaded.schema, {row}, {"--row"}));
+    ASSIGN_OR_RETURN(table, EncodeRawRow(loaded.schema, row));
   } else if (args.input.size() > 4 && args.input.substr(args.input.size() - 4) == ".csv") {
     ASSIGN_OR_RETURN(table, ReadRawCsv(loaded.schema, args.input));
   } else {

@@ -471,7 +471,8 @@ struct Pass1 {
 
 class Preparer {
  public:
-  Preparer(const PrepareRequest& request, Plan& plan) : request_(request), plan_(plan) {}
+  Preparer(const PrepareRequest& request, Plan& plan)
+      : request_(request), plan_(plan), class_label_(request.label_type == "class") {}
 
   StatusOr<PrepareReport> Run() {
     const auto start = Clock::now();
@@ -553,7 +554,7 @@ class Preparer {
   // Checks every field the output needs; the error names file, line and column.
   Status CheckRow(const RawRow& row, std::vector<std::optional<double>>& dense_values, double& time) {
     const std::string_view label = row.fields[plan_.label_field];
-    if (request_.label_type == "class") {
+    if (class_label_) {
       if (TrimSpaces(label).empty()) return DataError(Where(row.line, plan_.label_field) + "the class label is empty");
     } else {
       StatusOr<float> value = plan_.label_schema.EncodeLabel(label);
@@ -606,7 +607,7 @@ class Preparer {
         }
       }
       pass1_.dropped.push_back(false);
-      if (request_.label_type == "class") pass1_.classes.emplace(TrimSpaces(row.fields[plan_.label_field]));
+      if (class_label_) pass1_.classes.emplace(TrimSpaces(row.fields[plan_.label_field]));
       if (IsTest(ordinal, time)) {
         ++pass1_.test_rows;
         continue;
@@ -815,7 +816,7 @@ class Preparer {
       }
       const std::string_view label_text = row.fields[plan_.label_field];
       float label = 0;
-      if (schema.label_type == "class") {
+      if (class_label_) {
         label = class_ids.find(TrimSpaces(label_text))->second;  // every class was seen in pass 1
       } else {
         StatusOr<float> value = schema.EncodeLabel(label_text);
@@ -870,6 +871,7 @@ class Preparer {
 
   const PrepareRequest& request_;
   Plan& plan_;
+  const bool class_label_;
   Pass1 pass1_;
   PrepareReport report_;
 };

@@ -316,7 +316,10 @@ Status FeatureSchema::EncodeRow(const std::map<std::string, std::string>& raw, f
 
 StatusOr<float> FeatureSchema::EncodeLabel(std::string_view text) const {
   const std::string_view trimmed = TrimSpaces(text);
-  if (label_type == "class") {
+  // label_type is one of binary, class, regression (checked when the schema is made or read);
+  // its first letter decides, as this runs once per row.
+  const char type = label_type.empty() ? 'b' : label_type[0];
+  if (type == 'c') {
     auto it = std::find(label_classes.begin(), label_classes.end(), trimmed);
     if (it == label_classes.end()) {
       return DataError("'" + std::string(text) + "' is not one of the " + std::to_string(label_classes.size()) +
@@ -324,7 +327,7 @@ StatusOr<float> FeatureSchema::EncodeLabel(std::string_view text) const {
     }
     return static_cast<float>(it - label_classes.begin());
   }
-  if (label_type == "regression") return ParseLabel(text);
+  if (type == 'r') return ParseLabel(text);
   if (!label_positive_values.empty()) {
     return std::find(label_positive_values.begin(), label_positive_values.end(), trimmed) !=
                    label_positive_values.end()
@@ -350,7 +353,8 @@ StatusOr<float> FeatureSchema::EncodeLabel(std::string_view text) const {
 
 StatusOr<float> ParseLabel(std::string_view text) {
   const std::string_view trimmed = TrimSpaces(text);
-  const std::string lower = trimmed.size() <= 5 ? Lower(trimmed) : std::string();
+  const bool word = trimmed.size() <= 5 && !trimmed.empty() && std::isalpha(static_cast<unsigned char>(trimmed[0]));
+  const std::string lower = word ? Lower(trimmed) : std::string();
   if (lower == "true" || lower == "yes") return 1.0f;
   if (lower == "false" || lower == "no") return 0.0f;
   const std::optional<double> value = ParseNumber(text);
@@ -362,7 +366,13 @@ StatusOr<float> ParseLabel(std::string_view text) {
 
 bool IsMissingValue(std::string_view text) {
   const std::string_view trimmed = TrimSpaces(text);
-  if (trimmed.size() > 4) return false;  // the common case, without a copy
+  // The common cases without a copy: long texts, and numbers (every missing marker starts
+  // with a letter or '?').
+  if (trimmed.size() > 4) return false;
+  if (!trimmed.empty() && (std::isdigit(static_cast<unsigned char>(trimmed[0])) || trimmed[0] == '-' ||
+                           trimmed[0] == '+' || trimmed[0] == '.')) {
+    return false;
+  }
   const std::string lower = Lower(trimmed);
   return lower.empty() || lower == "na" || lower == "n/a" || lower == "nan" || lower == "null" ||
          lower == "?";
