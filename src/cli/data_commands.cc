@@ -81,11 +81,11 @@ Status RunGenerate(const GenerateArgs& args) {
 
   const size_t train_files = report.files.size() - (report.test_file.empty() ? 0 : 1);
   const double rows = static_cast<double>(report.train_rows + report.test_rows);
-  std::printf("generated %lld rows in %zu file%s (%s) in %.1f s: %s rows/s, %.1f MB/s; positive rate %.4f "
+  std::printf("generated %lld rows in %zu file%s (%s) in %.2f s: %s rows/s, %.1f MB/s; positive rate %.4f "
               "(target %.4f)\n",
               static_cast<long long>(report.train_rows), train_files, train_files == 1 ? "" : "s",
               Megabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
-              static_cast<double>(report.bytes) / 1e6 / report.seconds, report.positive_rate,
+              static_cast<double>(report.bytes + report.test_bytes) / 1e6 / report.seconds, report.positive_rate,
               options.positive_rate);
   const std::string train_path = train_files == 1 ? report.files[0] : options.out;
   if (train_files == 1) {
@@ -94,8 +94,9 @@ Status RunGenerate(const GenerateArgs& args) {
     std::printf("  train: %s (part-00000.h5 .. part-%05zu.h5)\n", train_path.c_str(), train_files - 1);
   }
   if (!report.test_file.empty()) {
-    std::printf("  test:  %s (%lld rows, positive rate %.4f)\n", report.test_file.c_str(),
-                static_cast<long long>(report.test_rows), report.test_positive_rate);
+    std::printf("  test:  %s (%lld rows, %s, positive rate %.4f)\n", report.test_file.c_str(),
+                static_cast<long long>(report.test_rows), Megabytes(report.test_bytes).c_str(),
+                report.test_positive_rate);
   }
   std::string dense;
   for (int j = 0; j < options.num_dense; ++j) dense += (j ? "," : "") + std::string("d") + std::to_string(j);

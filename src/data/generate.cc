@@ -533,7 +533,7 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
     writer.reset();
     std::error_code error;
     const auto size = fs::file_size(part.path, error);
-    report.bytes += error ? 0 : static_cast<int64_t>(size);
+    (part.stream == RowStream::kTest ? report.test_bytes : report.bytes) += error ? 0 : static_cast<int64_t>(size);
     report.files.push_back(part.path);
     return Status::Ok();
   };

@@ -115,7 +115,8 @@ struct GenerateReport {
   int64_t test_rows = 0;
   std::vector<std::string> files;  // training shards, then the test file
   std::string test_file;
-  int64_t bytes = 0;               // on disk, all files
+  int64_t bytes = 0;               // on disk, the training shards
+  int64_t test_bytes = 0;          // on disk, the test file
   double seconds = 0;
   double positive_rate = 0;        // realised, training rows
   double test_positive_rate = 0;
