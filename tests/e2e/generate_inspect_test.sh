@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of `ectrain generate` and `ectrain inspect`: sharded output with a test file,
-# the same bytes of data for the same seed, a short training run on generated data that beats a
-# constant predictor, inspect on generated, prepared and damaged files, and usage errors.
+# the same bytes of data for the same seed, short training runs on generated data (a single file;
+# a folder of shards with the multi-valued column under mpirun) that beat a constant predictor,
+# inspect on generated, prepared and damaged files, and usage errors.
 # Usage: tests/e2e/generate_inspect_test.sh path/to/ectrain   (run from the top of the repository)
 set -u
 ECTRAIN=$(realpath "${1:?usage: generate_inspect_test.sh path/to/ectrain}")
@@ -71,7 +72,7 @@ assert columns["recent_items"]["kind"] == "multi_valued" and columns["recent_ite
 assert doc["problems"] == []
 EOF
 
-# --- a short training run on a generated single file beats a constant predictor ---
+# --- a short training run on generated data beats a constant predictor ---
 expect_exit "generate one file without multi-valued columns" 0 "train: $TMP/small/train.h5" -- \
   "$ECTRAIN" generate --out "$TMP/small/train.h5" --rows 100000 --test-rows 20000 --users 1000 --items 500 \
   --categories 20 --recent-items 0 --positive-rate 0.1 --seed 5
@@ -82,6 +83,20 @@ RUN="$TMP/run"
 auc=$(grep '"event":"done"' "$RUN/metrics.jsonl" 2>/dev/null | sed -E 's/.*"auc":([0-9.]+).*/\1/')
 awk -v a="${auc:-0}" 'BEGIN { exit !(a >= 0.65) }' && pass "train on generated data: test AUC $auc >= 0.65" ||
   fail "train on generated data: test AUC '${auc}' >= 0.65" "$TMP/train.log"
+
+# ... and so does one on a folder of shards with the multi-valued column, under mpirun -np 2.
+"$ECTRAIN" generate --out "$TMP/sharded/train" --rows 100000 --shards 4 --test-rows 20000 --users 1000 --items 500 \
+  --categories 20 --positive-rate 0.1 --seed 5 >"$TMP/sharded.log" 2>&1 || fail "generate 4 shards" "$TMP/sharded.log"
+RUN="$TMP/run_sharded"
+timeout 300 mpirun --bind-to none -np 2 "$ECTRAIN" train configs/quickstart.yaml \
+  --set "data.train=$TMP/sharded/train" --set "data.test=$TMP/sharded/test.h5" --set data.label=clicked \
+  --set "data.dense=[d0,d1,d2,d3,d4,d5]" --set "data.categorical=[user,item,category]" \
+  --set "data.multi_valued=[recent_items]" --set train.epochs=2 --set train.global_batch_size=256 \
+  --set "train.output_dir=$RUN" >"$TMP/train_sharded.log" 2>&1
+auc=$(grep '"event":"done"' "$RUN/metrics.jsonl" 2>/dev/null | sed -E 's/.*"auc":([0-9.]+).*/\1/')
+awk -v a="${auc:-0}" 'BEGIN { exit !(a >= 0.65) }' &&
+  pass "mpirun -np 2 on a folder of 4 shards with recent_items: test AUC $auc >= 0.65" ||
+  fail "mpirun -np 2 on a folder of 4 shards with recent_items: test AUC '${auc}' >= 0.65" "$TMP/train_sharded.log"
 
 # --- inspect a file written by `ectrain prepare` ---
 "$ECTRAIN" prepare configs/quickstart.yaml --set "data.train=$TMP/prep/train.h5" --set "data.test=$TMP/prep/test.h5" \
