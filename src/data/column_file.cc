@@ -73,7 +73,12 @@ struct Dataset {
 StatusOr<Dataset> OpenDataset(hid_t file, const std::string& file_path, const std::string& column,
                               const std::string& path, ColumnKind kind) {
   Dataset d;
-  d.handle = H5Handle(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
+  // No chunk cache (HDF5 keeps up to 1 MB per open dataset by default): reads are whole row
+  // ranges, each chunk is wanted once, and the streaming reader's memory bound must hold however
+  // many files and columns are open.
+  H5Handle access(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(access.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
+  d.handle = H5Handle(H5Dopen2(file, path.c_str(), access.get()));
   if (!d.handle.valid()) {
     return DataError("data file '" + file_path + "': column '" + column + "' has no readable dataset '" + path +
                      "'; the file may be corrupt, re-create it");

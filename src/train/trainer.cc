@@ -429,7 +429,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     train_seconds += epoch_seconds;
     progress.Finish();
     char wait_share[16];
-    std::snprintf(wait_share, sizeof(wait_share), "%.1f%%", 100.0 * epoch_wait / std::max(epoch_seconds, 1e-9));
+    // Fixed width: the line's length (and so its allocations) must not depend on timing.
+    std::snprintf(wait_share, sizeof(wait_share), "%5.1f%%", 100.0 * epoch_wait / std::max(epoch_seconds, 1e-9));
     LOG_INFO << "epoch " << epoch + 1 << ": waited for data " << FormatSeconds(epoch_wait) << " (" << wait_share
              << " of the step time)";
     const double mean_loss = cursor.epoch_loss_sum / static_cast<double>(std::max<int64_t>(cursor.epoch_rows, 1));
@@ -502,7 +503,6 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"stopped_early", result.stopped_early},
                            {"sync_bytes_per_step", result.sync_bytes_last_step},
                            {"sync_exposed_seconds", result.sync_exposed_seconds},
-                           {"data_wait_seconds", result.data_wait_seconds},
                            {"checkpoint", result.checkpoint_path}};
     if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;
     if (result.test_metrics) line["test"] = MetricsJson(*result.test_metrics);
