@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -14,6 +15,7 @@
 #include "data/csv.h"
 #include "data/prepare.h"
 #include "kernels/cpu_kernels.h"
+#include "model/model.h"
 #include "train/data_feed.h"
 #include "train/evaluator.h"
 #include "train/trainer.h"
@@ -37,7 +39,7 @@ struct LoadedModel {
   std::string path;
   RunConfig config;
   data::FeatureSchema schema;
-  std::unique_ptr<model::CtrModel> model;
+  std::unique_ptr<model::Model> model;
   std::unique_ptr<ParamArena> params;
 };
 
@@ -47,7 +49,7 @@ StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector
   ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(loaded.path));
   ASSIGN_OR_RETURN(loaded.config, config::ParseConfig(info.config_yaml, overrides, loaded.path + " (stored config)"));
   ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(info.schema_json, loaded.path));
-  loaded.model = std::make_unique<model::CtrModel>(loaded.config.model, ShapeOf(loaded.schema));
+  ASSIGN_OR_RETURN(loaded.model, model::CreateModel(loaded.config.model, ShapeOf(loaded.schema)));
   loaded.params = std::make_unique<ParamArena>(loaded.model->layout());
   RETURN_IF_ERROR(ckpt::LoadCheckpoint(loaded.path, loaded.model->layout(), *loaded.params, nullptr));
   return loaded;
@@ -143,8 +145,9 @@ Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communi
   auto feed = train::DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size,
                                     static_cast<uint64_t>(config.train.seed));
   RETURN_IF_ERROR(comm::AgreeOk(comm, feed.status(), "opening the training data"));
-  model::CtrModel model(config.model, ShapeOf(feed->schema()));
-  train::Trainer trainer(config, comm, model, *feed);
+  StatusOr<std::unique_ptr<model::Model>> model = model::CreateModel(config.model, ShapeOf(feed->schema()));
+  RETURN_IF_ERROR(comm::AgreeOk(comm, model.status(), "building the model"));
+  train::Trainer trainer(config, comm, **model, *feed);
   const train::ResumeMode mode = args.fresh    ? train::ResumeMode::kFresh
                                  : args.resume ? train::ResumeMode::kRequired
                                                : train::ResumeMode::kAuto;
@@ -204,16 +207,40 @@ Status RunPredict(const PredictArgs& args) {
     ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(args.input));
     ASSIGN_OR_RETURN(table, file.ReadAll(loaded.schema, /*with_labels=*/false));
   }
-  std::vector<float> logits = train::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
-
+  std::vector<float> outputs = train::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
+  const model::Model& m = *loaded.model;
   if (!args.row.empty()) {
-    float p = kernels::Sigmoid(logits[0]);
-    std::printf("probability %.4f: %s\n", p, p > 0.5f ? "likely to buy" : "unlikely to buy");
+    switch (m.task()) {
+      case model::Task::kBinary: {
+        const float p = kernels::Sigmoid(outputs[0]);
+        std::printf("probability %.4f: %s likely\n", p, p > 0.5f ? loaded.schema.label.c_str() : "not");
+        break;
+      }
+      case model::Task::kRegression: std::printf("prediction %.4f\n", outputs[0]); break;
+      case model::Task::kMulticlass: {
+        // The classes by probability, most likely first (at most 3).
+        const int64_t k = m.num_outputs();
+        std::vector<double> p(static_cast<size_t>(k));
+        const float top = *std::max_element(outputs.begin(), outputs.begin() + k);
+        double sum = 0;
+        for (int64_t c = 0; c < k; ++c) sum += p[c] = std::exp(static_cast<double>(outputs[c] - top));
+        std::vector<int64_t> order(static_cast<size_t>(k));
+        for (int64_t c = 0; c < k; ++c) order[c] = c;
+        std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+        const auto& names = loaded.schema.label_classes;
+        for (int64_t i = 0; i < std::min<int64_t>(3, k); ++i) {
+          const int64_t c = order[i];
+          const std::string name = c < static_cast<int64_t>(names.size()) ? names[c] : std::to_string(c);
+          std::printf("%s%s %.4f\n", i == 0 ? "class " : "  then ", name.c_str(), p[c] / sum);
+        }
+        break;
+      }
+    }
     return Status::Ok();
   }
-  RETURN_IF_ERROR(train::WriteProbabilities(logits, args.output));
+  RETURN_IF_ERROR(train::WritePredictions(m, outputs, loaded.schema.label_classes, args.output));
   if (!args.output.empty() && args.output != "-") {
-    std::fprintf(stderr, "wrote %zu probabilities to %s\n", logits.size(), args.output.c_str());
+    std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(table.num_rows), args.output.c_str());
   }
   return Status::Ok();
 }

@@ -396,13 +396,16 @@ std::vector<Key> Keys(RunConfig& c) {
              "every N steps check that all ranks hold bitwise the same parameters (0: off)"),
       IntKey("eval", "every_epochs", &c.eval.every_epochs, 0, 1000000, "evaluate every N epochs (0: at the end)"),
       IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
+      IntKey("eval", "early_stopping_patience", &c.eval.early_stopping_patience, 0, 1000000,
+             "stop when checkpoint.keep_best's metric has not improved for N evaluations (0: never)"),
       StringKey("checkpoint", "dir", &c.checkpoint.dir, {}, "checkpoint folder (default <train.output_dir>/checkpoints)"),
       IntKey("checkpoint", "every_steps", &c.checkpoint.every_steps, 0, kMaxInt,
              "also checkpoint every N steps (0: only at the end)"),
       RealKey("checkpoint", "every_minutes", &c.checkpoint.every_minutes, 0.0, false, 1e6,
               "also checkpoint when this many minutes have passed (0: off)"),
       IntKey("checkpoint", "keep_last", &c.checkpoint.keep_last, 1, 1000000, "newest checkpoints kept on disk"),
-      StringKey("checkpoint", "keep_best", &c.checkpoint.keep_best, {"", "auc", "log_loss"},
+      StringKey("checkpoint", "keep_best", &c.checkpoint.keep_best,
+                {"", "auc", "log_loss", "accuracy", "precision", "recall", "f1", "macro_f1", "rmse", "mae"},
                 "also keep the checkpoint best by this test metric (\"\": off)"),
       StringKey("comm", "backend", &c.comm.backend, {"auto", "local", "mpi"},
                 "auto: MPI when started by mpirun/srun, else a single local rank"),
@@ -484,6 +487,10 @@ Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::
 }
 
 Status CrossCheck(const RunConfig& c, const std::string& source) {
+  if (c.eval.early_stopping_patience > 0 && c.checkpoint.keep_best.empty()) {
+    return InvalidArgument(source + ": eval.early_stopping_patience needs checkpoint.keep_best: the test metric to "
+                           "watch (e.g. auc, log_loss, rmse, accuracy)");
+  }
   if (c.optimizer.nesterov && (c.optimizer.type != "sgd" || c.optimizer.momentum <= 0)) {
     return InvalidArgument(source + ": optimizer.nesterov needs optimizer.type: sgd and optimizer.momentum > 0");
   }
@@ -561,6 +568,10 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
     }
   }
   RETURN_IF_ERROR(CrossCheck(config, source_name));
+  // The model's loss decides what the reader accepts as labels.
+  const std::string loss = model::ResolvedLoss(config.model);
+  config.data.label_type = loss == "softmax" ? "class" : loss == "mse" ? "regression" : "binary";
+  config.data.num_classes = loss == "softmax" ? config.model.num_classes : 0;
   return config;
 }
 

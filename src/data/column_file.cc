@@ -210,9 +210,18 @@ std::string Problem(ColumnKind kind, const std::string& column, int64_t vocab_si
       }
       return {};
     }
-    case ColumnKind::kLabel:
-      if (!(v >= 0 && v <= 1)) return "label is " + Show(static_cast<double>(v)) + "; labels must be finite values in [0, 1]";
+    case ColumnKind::kLabel: {  // vocab_size: -1 binary, 0 regression, K classes (LabelLimit)
+      const double d = static_cast<double>(v);
+      if (vocab_size < 0 && !(d >= 0 && d <= 1)) {
+        return "label is " + Show(d) + "; labels must be finite values in [0, 1]";
+      }
+      if (vocab_size == 0 && !std::isfinite(d)) return "label is " + Show(d) + "; labels must be finite numbers";
+      if (vocab_size > 0 && (!(d >= 0 && d < static_cast<double>(vocab_size)) || d != std::floor(d))) {
+        return "label is " + Show(d) + "; class labels must be ids in [0, " + std::to_string(vocab_size) +
+               ") (model.num_classes)";
+      }
       return {};
+    }
   }
   return {};
 }
@@ -228,7 +237,7 @@ int64_t CheckAndCopy(ColumnKind kind, const std::string& column, int64_t vocab_s
     if constexpr (std::is_same_v<In, int32_t>) {
       bad = kind == ColumnKind::kCategorical || kind == ColumnKind::kBag ? (v < 0 || v >= vocab_size) : false;
     } else if constexpr (std::is_same_v<In, float>) {
-      bad = kind == ColumnKind::kLabel ? !(v >= 0.0f && v <= 1.0f) : !std::isfinite(v);
+      bad = kind == ColumnKind::kLabel ? !Problem(kind, column, vocab_size, v).empty() : !std::isfinite(v);
     } else {
       bad = !Problem(kind, column, vocab_size, v).empty();
     }
@@ -388,6 +397,11 @@ StatusOr<int64_t> ColumnFile::Bind(const FeatureSchema& schema, bool with_labels
   for (size_t c = 0; c < bound->columns.size(); ++c) {
     Column& column = bound->columns[c];
     if (column.kind == ColumnKind::kCategorical) column.vocab_size = schema.vocab_sizes[c - bound->num_dense];
+    if (column.kind == ColumnKind::kLabel) {
+      column.vocab_size = schema.label_type == "class"        ? static_cast<int64_t>(schema.label_classes.size())
+                          : schema.label_type == "regression" ? 0
+                                                              : -1;
+    }
     if (column.kind == ColumnKind::kBag) {
       const size_t b = c - bound->num_dense - bound->num_categorical - (with_labels ? 1 : 0);
       column.vocab_size = schema.multi_vocab_sizes[b];
@@ -498,7 +512,7 @@ Status ColumnFile::ReadRows(int64_t begin, int64_t end, const RowsOut& out, Read
         case MemoryType::kFloat: {
           float* in = stride == 1 ? static_cast<float*>(dst) : (scratch.f32.resize(count), scratch.f32.data());
           RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_FLOAT, begin, count, in, path_, column.name));
-          bad = CheckAndCopy(column.kind, column.name, 0, in, count, static_cast<float*>(dst), stride, problem);
+          bad = CheckAndCopy(column.kind, column.name, column.vocab_size, in, count, static_cast<float*>(dst), stride, problem);
           break;
         }
         case MemoryType::kInt32: {

@@ -46,6 +46,31 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
   schema.dense = options.dense;
   schema.categorical = options.categorical;
   schema.multi_valued = options.multi_valued;
+  // Labels: the model's loss says what they must be; a prepared file says what they are.
+  schema.label_type = options.label_type;
+  if (stored && stored->label_type == "class" && options.label_type != "class") {
+    return InvalidArgument("data.label: column '" + options.label + "' of " + file.path() + " holds " +
+                           std::to_string(stored->label_classes.size()) +
+                           " classes (prepare.label_type: class); train it with model.type: classifier");
+  }
+  if (stored && stored->label_type == "regression" && options.label_type == "binary") {
+    return InvalidArgument("data.label: column '" + options.label + "' of " + file.path() +
+                           " holds numbers to predict (prepare.label_type: regression); train with model.loss: mse "
+                           "(or model.type: mf), or prepare a 0/1 label with prepare.label_threshold");
+  }
+  if (options.label_type == "class") {
+    if (stored && stored->label_type == "class") {
+      if (static_cast<int64_t>(stored->label_classes.size()) != options.num_classes) {
+        return InvalidArgument("model.num_classes is " + std::to_string(options.num_classes) + " but column '" +
+                               options.label + "' of " + file.path() + " has " +
+                               std::to_string(stored->label_classes.size()) + " classes; set model.num_classes: " +
+                               std::to_string(stored->label_classes.size()));
+      }
+      schema.label_classes = stored->label_classes;
+    } else {
+      for (int64_t k = 0; k < options.num_classes; ++k) schema.label_classes.push_back(std::to_string(k));
+    }
+  }
   for (const auto& name : options.dense) {
     if (!stored || stored->dense_stats.empty()) break;
     auto it = std::find(stored->dense.begin(), stored->dense.end(), name);
@@ -88,6 +113,19 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
   }
   // Vocabularies encode raw values at predict time; keep them only when they cover every column.
   if (schema.vocabularies.size() != schema.categorical.size()) schema.vocabularies.clear();
+  // A prepared file's encodings (vocabularies, hashing, tokenizers, label rules) travel with its
+  // columns, so checkpoints let `predict` encode raw rows exactly as `prepare` did.
+  if (stored && stored->has_preprocessing()) {
+    StatusOr<data::FeatureSchema> selected = stored->Select(options.dense, options.categorical, options.multi_valued);
+    if (selected.ok()) {
+      selected->label = schema.label;
+      selected->label_type = schema.label_type;
+      selected->label_classes = schema.label_classes;
+      selected->vocab_sizes = schema.vocab_sizes;
+      selected->multi_vocab_sizes = schema.multi_vocab_sizes;
+      return *selected;
+    }
+  }
   return schema;
 }
 

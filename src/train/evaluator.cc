@@ -1,6 +1,7 @@
 #include "train/evaluator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -10,37 +11,72 @@
 
 namespace ectrain::train {
 
-std::vector<float> ScoreTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
+std::vector<float> ScoreTable(model::Model& model, const ParamArena& params, const data::Table& table,
                               int64_t batch_size) {
-  std::vector<float> logits(static_cast<size_t>(table.num_rows));
+  const int64_t width = model.num_outputs();
+  std::vector<float> outputs(static_cast<size_t>(table.num_rows * width));
   for (int64_t begin = 0; begin < table.num_rows; begin += batch_size) {
     int64_t end = std::min(table.num_rows, begin + batch_size);
-    model.Forward(ViewRows(table, begin, end), params, logits.data() + begin);
+    model.Forward(ViewRows(table, begin, end), params, outputs.data() + begin * width);
   }
-  return logits;
+  return outputs;
 }
 
-Metrics EvaluateTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
-                            int64_t batch_size) {
-  std::vector<float> logits = ScoreTable(model, params, table, batch_size);
-  return ComputeBinaryMetrics(logits, table.labels);
+Metrics MetricsOf(const model::Model& model, const std::vector<float>& outputs, std::span<const float> labels) {
+  switch (model.task()) {
+    case model::Task::kBinary: return ComputeBinaryMetrics(outputs, labels);
+    case model::Task::kMulticlass:
+      return ComputeMulticlassMetrics(outputs, static_cast<int>(model.num_outputs()), labels);
+    case model::Task::kRegression: return ComputeRegressionMetrics(outputs, labels);
+  }
+  return {};
 }
 
-Status WriteProbabilities(const std::vector<float>& logits, const std::string& path) {
+Metrics EvaluateTable(model::Model& model, const ParamArena& params, const data::Table& table, int64_t batch_size) {
+  return MetricsOf(model, ScoreTable(model, params, table, batch_size), table.labels);
+}
+
+Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,
+                        const std::vector<std::string>& class_names, const std::string& path) {
   std::ofstream file_out;
   if (!path.empty() && path != "-") {
     file_out.open(path, std::ios::trunc);
     if (!file_out) return Internal("cannot write " + path + ": check the folder exists and is writable");
   }
   std::ostream& out = file_out.is_open() ? file_out : std::cout;
-  out << "probability\n";
-  char buf[32];
-  for (float z : logits) {
-    std::snprintf(buf, sizeof(buf), "%.9g\n", kernels::Sigmoid(z));
-    out << buf;
+  char buf[64];
+  const int64_t width = model.num_outputs();
+  const int64_t rows = static_cast<int64_t>(outputs.size()) / width;
+  switch (model.task()) {
+    case model::Task::kBinary:
+      out << "probability\n";
+      for (float z : outputs) {
+        std::snprintf(buf, sizeof(buf), "%.9g\n", kernels::Sigmoid(z));
+        out << buf;
+      }
+      break;
+    case model::Task::kRegression:
+      out << "prediction\n";
+      for (float y : outputs) {
+        std::snprintf(buf, sizeof(buf), "%.9g\n", y);
+        out << buf;
+      }
+      break;
+    case model::Task::kMulticlass:
+      out << "class,probability\n";
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* z = outputs.data() + r * width;
+        const int64_t best = std::max_element(z, z + width) - z;
+        double sum = 0;
+        for (int64_t c = 0; c < width; ++c) sum += std::exp(static_cast<double>(z[c] - z[best]));
+        std::snprintf(buf, sizeof(buf), ",%.9g\n", 1.0 / sum);
+        const bool named = best < static_cast<int64_t>(class_names.size());
+        out << (named ? class_names[static_cast<size_t>(best)] : std::to_string(best)) << buf;
+      }
+      break;
   }
   out.flush();
-  if (!out) return Internal("writing probabilities to " + path + " failed");
+  if (!out) return Internal("writing predictions to " + path + " failed");
   return Status::Ok();
 }
 

@@ -5,22 +5,27 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
 #include "core/param_arena.h"
+#include "core/status.h"
 #include "data/column_file.h"
-#include "model/ctr_model.h"
+#include "model/model.h"
 #include "train/metrics.h"
 
 namespace ectrain::train {
 
-// logits(table.num_rows), in table order.
-std::vector<float> ScoreTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
+// The model's raw outputs, (table.num_rows, model.num_outputs()) row-major, in table order.
+std::vector<float> ScoreTable(model::Model& model, const ParamArena& params, const data::Table& table,
                               int64_t batch_size);
 
-Metrics EvaluateTable(model::CtrModel& model, const ParamArena& params, const data::Table& table,
-                            int64_t batch_size);
+// The metrics of the model's task (binary, multiclass or regression) for outputs against labels.
+Metrics MetricsOf(const model::Model& model, const std::vector<float>& outputs, std::span<const float> labels);
 
-// Writes "probability" and one sigmoid(logit) per line, "-" or "" meaning standard output.
-Status WriteProbabilities(const std::vector<float>& logits, const std::string& path);
+Metrics EvaluateTable(model::Model& model, const ParamArena& params, const data::Table& table, int64_t batch_size);
+
+// Writes one line per row, "-" or "" meaning standard output, with a header:
+//   binary: "probability"; multiclass: "class,probability" (the most likely class, its id or its
+//   name from `class_names`); regression: "prediction".
+Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,
+                        const std::vector<std::string>& class_names, const std::string& path);
 
 }  // namespace ectrain::train

@@ -58,7 +58,7 @@ int64_t TotalSteps(const TrainOptions& train, int64_t steps_per_epoch) {
 
 }  // namespace
 
-Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrModel& model, DataFeed& feed)
+Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::Model& model, DataFeed& feed)
     : config_(config),
       comm_(comm),
       model_(model),
@@ -248,9 +248,12 @@ void Trainer::ShareState(Cursor& cursor) {
 Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool last, TrainResult& result) {
   if (!chief_) return Status::Ok();
   auto start = Clock::now();
-  std::vector<float> logits = ScoreTable(model_, params_, test_, config_.eval.batch_size);
-  Metrics m = ComputeBinaryMetrics(logits, test_.labels);
-  if (last) RETURN_IF_ERROR(WriteProbabilities(logits, config_.train.output_dir + "/test_predictions.csv"));
+  std::vector<float> outputs = ScoreTable(model_, params_, test_, config_.eval.batch_size);
+  Metrics m = MetricsOf(model_, outputs, test_.labels);
+  if (last) {
+    RETURN_IF_ERROR(WritePredictions(model_, outputs, feed_.schema().label_classes,
+                                     config_.train.output_dir + "/test_predictions.csv"));
+  }
   const std::string& keep_best = config_.checkpoint.keep_best;
   if (!keep_best.empty() && !m.Has(keep_best)) {
     std::string reported;
@@ -346,6 +349,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       const int64_t micro_batches = train.accumulation_steps;
       double local_loss = 0;
       grad_sync_.BeginStep(grads_);
+      model_.SetTrainingStep(static_cast<uint64_t>(train.seed), cursor.step);  // dropout masks follow the step
       for (int64_t k = 0; k < micro_batches; ++k) {
         const BatchView micro = SliceRows(batch, batch.num_rows * k / micro_batches,
                                           batch.num_rows * (k + 1) / micro_batches);

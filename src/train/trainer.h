@@ -50,7 +50,7 @@ struct TrainResult {
 
 class Trainer {
  public:
-  Trainer(const RunConfig& config, comm::Communicator& comm, model::CtrModel& model, DataFeed& feed);
+  Trainer(const RunConfig& config, comm::Communicator& comm, model::Model& model, DataFeed& feed);
 
   // Collective: all ranks. Rank 0 prepares the outputs and test data and finds the checkpoint to
   // resume; parameters (fresh from the seed, or resumed) are broadcast from rank 0; then the loop
@@ -87,7 +87,7 @@ class Trainer {
 
   const RunConfig& config_;
   comm::Communicator& comm_;
-  model::CtrModel& model_;
+  model::Model& model_;
   DataFeed& feed_;
   const bool chief_;
   ParamArena params_;

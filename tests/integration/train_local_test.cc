@@ -22,6 +22,7 @@ namespace {
 struct RunOutput {
   StatusOr<TrainResult> result = Internal("not run");
   std::vector<float> params;
+  int64_t steps_per_epoch = 0;
 };
 
 RunOutput Train(const RunConfig& config, ResumeMode mode = ResumeMode::kAuto) {
@@ -32,6 +33,7 @@ RunOutput Train(const RunConfig& config, ResumeMode mode = ResumeMode::kAuto) {
   model::CtrModel model(config.model, {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes});
   Trainer trainer(config, comm, model, *feed);
   RunOutput run;
+  run.steps_per_epoch = feed->steps_per_epoch();
   run.result = trainer.Run(std::chrono::steady_clock::now(), mode);
   run.params.assign(trainer.params().data(), trainer.params().data() + trainer.params().size());
   return run;
@@ -45,7 +47,7 @@ TEST(TrainLocal, LearnsTheSyntheticSignal) {
   ASSERT_TRUE(run.result->test_metrics);
   EXPECT_GT(run.result->test_metrics->Get("auc"), 0.75);
   EXPECT_LT(run.result->final_train_loss, 0.6);
-  EXPECT_EQ(run.result->steps, 8 * ((1500 + 31) / 32));
+  EXPECT_EQ(run.result->steps, 8 * run.steps_per_epoch);
 }
 
 TEST(TrainLocal, SameSeedSameParametersBitwise) {
@@ -260,6 +262,14 @@ TEST(Resume, IncompatibleChangesAreRefusedNamingTheKey) {
   EXPECT_NE(refused.result.status().message().find("train.global_batch_size is 64 in this run but 32"),
             std::string::npos)
       << refused.result.status().message();
+  // The data order depends on the block and window sizes too.
+  RunConfig other_window = config;
+  other_window.data.shuffle_window_blocks = 8;
+  refused = Train(other_window);
+  ASSERT_FALSE(refused.result.ok());
+  EXPECT_NE(refused.result.status().message().find("data.shuffle_window_blocks is 8 in this run but 64"),
+            std::string::npos)
+      << refused.result.status().message();
   RunConfig other_model = config;
   other_model.model.hidden_units = {8};
   refused = Train(other_model);
@@ -400,8 +410,7 @@ TEST(EarlyStopping, StopsAfterPatienceEvaluationsWithoutImprovement) {
   RunOutput run = Train(config);
   ASSERT_TRUE(run.result.ok()) << run.result.status().message();
   EXPECT_TRUE(run.result->stopped_early);
-  const int64_t steps_per_epoch = (1500 + 31) / 32;
-  EXPECT_LT(run.result->steps, 40 * steps_per_epoch);
+  EXPECT_LT(run.result->steps, 40 * run.steps_per_epoch);
   // The last two evaluations are no better than the best one before them.
   std::ifstream metrics(config.train.output_dir + "/metrics.jsonl");
   std::vector<double> losses;
@@ -413,7 +422,7 @@ TEST(EarlyStopping, StopsAfterPatienceEvaluationsWithoutImprovement) {
   const double best = *std::min_element(losses.begin(), losses.end() - 2);
   EXPECT_GE(losses[losses.size() - 1], best);
   EXPECT_GE(losses[losses.size() - 2], best);
-  EXPECT_EQ(static_cast<int64_t>(losses.size()) * steps_per_epoch, run.result->steps);
+  EXPECT_EQ(static_cast<int64_t>(losses.size()) * run.steps_per_epoch, run.result->steps);
   RunOutput again = Train(config);
   ASSERT_TRUE(again.result.ok()) << again.result.status().message();
   EXPECT_TRUE(again.result->already_complete) << "an early-stopped run is finished";

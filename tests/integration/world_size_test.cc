@@ -249,7 +249,7 @@ TEST(DataErrorOnOneRank, StopsAllRanks) {
   Trainer trainer(config, comm, model, *feed);
   auto result = trainer.Run(std::chrono::steady_clock::now());
   ASSERT_FALSE(result.ok());
-  const std::string& message = result.status().message();
+  const std::string message = result.status().message();
   const bool named = message == dir + "/train.h5: column 'clicked' row 301: label is NaN; labels must be finite "
                                       "values in [0, 1]";
   EXPECT_TRUE(named || comm::IsFailedElsewhere(result.status())) << message;

@@ -66,8 +66,8 @@ TEST(Config, WrongTypeNamesTheKey) {
 TEST(Config, OutOfRangeSaysWhatIsAllowed) {
   std::string message = ErrorOf("train:\n  global_batch_size: 0\n");
   EXPECT_NE(message.find("train.global_batch_size: 0 is out of range; allowed: 1 to"), std::string::npos) << message;
-  message = ErrorOf("optimizer:\n  type: adagrad\n");
-  EXPECT_NE(message.find("allowed: adam, sgd"), std::string::npos) << message;
+  message = ErrorOf("optimizer:\n  type: lamb\n");
+  EXPECT_NE(message.find("allowed: sgd, rmsprop, adagrad, adam, adamw"), std::string::npos) << message;
   message = ErrorOf("optimizer:\n  learning_rate: 0\n");
   EXPECT_NE(message.find("optimizer.learning_rate"), std::string::npos) << message;
 }
