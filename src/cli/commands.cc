@@ -255,6 +255,7 @@ Status RunPrepare(const PrepareArgs& args) {
   const data::PrepareOptions& p = config.prepare;
   data::PrepareRequest request;
   request.csv_path = p.source;
+  request.test_source = p.test_source;
   request.format = p.format;
   if (!p.delimiter.empty()) {
     StatusOr<char> delimiter = data::ParseDelimiter(p.delimiter);

@@ -285,6 +285,8 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("data", "prefetch_batches", &c.data.prefetch_batches, 2, 1024,
              "batches each rank's reader prepares ahead of training"),
       StringKey("prepare", "source", &c.prepare.source, {}, "input of `ectrain prepare`: a CSV/TSV file (MovieLens: the ml-100k folder)"),
+      StringKey("prepare", "test_source", &c.prepare.test_source, {},
+                "optional: a file of test rows already split off (same format), e.g. MovieLens ml-100k/u1.test"),
       StringKey("prepare", "format", &c.prepare.format, {"csv", "criteo", "movielens", "taobao"},
                 "input layout; criteo, movielens and taobao also give default column roles"),
       StringKey("prepare", "delimiter", &c.prepare.delimiter, {},

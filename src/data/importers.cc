@@ -232,6 +232,45 @@ StatusOr<std::unique_ptr<RowSource>> OpenRowSource(const SourceOptions& options)
   return InvalidArgument("prepare.format: '" + options.format + "' is not a format; formats are: " + kFormats);
 }
 
+namespace {
+class ConcatSource : public RowSource {
+ public:
+  ConcatSource(std::unique_ptr<RowSource> train, std::unique_ptr<RowSource> test)
+      : train_(std::move(train)), test_(std::move(test)) {}
+  const std::vector<std::string>& columns() const override { return train_->columns(); }
+  const std::string& file() const override { return in_test_ ? test_->file() : train_->file(); }
+  StatusOr<bool> Next(RawRow& row) override {
+    if (!in_test_) {
+      StatusOr<bool> next = train_->Next(row);
+      if (!next.ok() || *next) return next;
+      in_test_ = true;
+    }
+    return test_->Next(row);
+  }
+  Status Rewind() override {
+    in_test_ = false;
+    RETURN_IF_ERROR(train_->Rewind());
+    return test_->Rewind();
+  }
+  int64_t bytes_read() const override { return train_->bytes_read() + test_->bytes_read(); }
+  int64_t total_bytes() const override { return train_->total_bytes() + test_->total_bytes(); }
+  bool in_test_part() const override { return in_test_; }
+
+ private:
+  std::unique_ptr<RowSource> train_, test_;
+  bool in_test_ = false;
+};
+}  // namespace
+
+StatusOr<std::unique_ptr<RowSource>> ConcatRowSource(std::unique_ptr<RowSource> train,
+                                                     std::unique_ptr<RowSource> test) {
+  if (train->columns() != test->columns()) {
+    return DataError("prepare.test_source: '" + test->file() + "' does not have the columns of '" + train->file() +
+                     "'; the test file must have the same layout");
+  }
+  return std::unique_ptr<RowSource>(std::make_unique<ConcatSource>(std::move(train), std::move(test)));
+}
+
 FormatRoles DefaultRoles(const std::string& format) {
   FormatRoles roles;
   if (format == "criteo") {

@@ -34,6 +34,8 @@ class RowSource {
   virtual Status Rewind() = 0;
   virtual int64_t bytes_read() const = 0;
   virtual int64_t total_bytes() const = 0;
+  // True while the rows come from a given test file (prepare.test_source; see ConcatRowSource).
+  virtual bool in_test_part() const { return false; }
 };
 
 struct SourceOptions {
@@ -46,6 +48,10 @@ struct SourceOptions {
 };
 
 StatusOr<std::unique_ptr<RowSource>> OpenRowSource(const SourceOptions& options);
+
+// The rows of `train` then those of `test` (the same format and columns), for data that comes
+// already split (MovieLens' u1.base/u1.test): in_test_part() tells which part a row is from.
+StatusOr<std::unique_ptr<RowSource>> ConcatRowSource(std::unique_ptr<RowSource> train, std::unique_ptr<RowSource> test);
 
 // The roles a format gives its columns when none are named.
 struct FormatRoles {

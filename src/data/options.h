@@ -35,6 +35,7 @@ struct DataOptions {
 // `ectrain prepare`: where the raw CSV is and how to split it.
 struct PrepareOptions {
   std::string source;  // the input file (MovieLens: the ml-100k folder)
+  std::string test_source;  // optional: the test rows, already split off (e.g. MovieLens u1.test)
   std::string format = "csv";  // csv, criteo, movielens, taobao
   std::string delimiter;       // one character or "tab"; empty: the format's (csv: ",")
   std::string header = "auto";  // auto (the format's), true, false

@@ -272,6 +272,9 @@ Status CheckRequest(const PrepareRequest& request) {
   if (request.bad_rows != "fail" && request.bad_rows != "skip") {
     return InvalidArgument("prepare.bad_rows: '" + request.bad_rows + "'; allowed: fail, skip");
   }
+  if (!request.test_source.empty() && request.split == "time") {
+    return InvalidArgument("prepare.test_source gives the test rows; it does not go with prepare.split: time");
+  }
   if (request.split != "random" && request.split != "time") {
     return InvalidArgument("prepare.split: '" + request.split + "'; allowed: random, time");
   }
@@ -351,6 +354,11 @@ StatusOr<Plan> MakePlan(const PrepareRequest& request) {
   options.columns = request.columns;
   options.latin1 = request.latin1;
   ASSIGN_OR_RETURN(plan.source, OpenRowSource(options));
+  if (!request.test_source.empty()) {
+    options.path = request.test_source;
+    ASSIGN_OR_RETURN(std::unique_ptr<RowSource> test, OpenRowSource(options));
+    ASSIGN_OR_RETURN(plan.source, ConcatRowSource(std::move(plan.source), std::move(test)));
+  }
   const std::vector<std::string>& columns = plan.source->columns();
   auto field = [&](const std::string& name) -> StatusOr<int> {
     int found = -1;
@@ -517,6 +525,7 @@ class Preparer {
   }
 
   bool IsTest(int64_t ordinal, double time) const {
+    if (!request_.test_source.empty()) return plan_.source->in_test_part();
     if (pass1_.time_threshold) return time > *pass1_.time_threshold;
     const uint64_t hash = Mix64(Mix64(request_.seed) ^ static_cast<uint64_t>(ordinal));
     return static_cast<double>(hash >> 11) * 0x1.0p-53 < request_.test_fraction;
@@ -853,6 +862,7 @@ class Preparer {
   // Where the files came from, stored beside the schema ("/ectrain/provenance").
   std::string Provenance() const {
     nlohmann::json doc = {{"source", request_.csv_path},
+                          {"test_source", request_.test_source},
                           {"format", request_.format},
                           {"rows_read", report_.rows_read},
                           {"bad_rows_skipped", report_.bad_rows_skipped},

@@ -23,6 +23,8 @@ namespace ectrain::data {
 struct PrepareRequest {
   // Input.
   std::string csv_path;         // the input file (MovieLens: the ml-100k folder, or its u.data)
+  std::string test_source;      // if set: the test rows come from this file (same format), all of
+                                // csv_path is training data (`split` and `test_fraction` unused)
   std::string format = "csv";   // csv, criteo, movielens, taobao
   char delimiter = 0;           // 0: the format's (csv ',')
   int header = -1;              // -1: the format's; 0: no header row (name columns); 1: a header row

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "data/csv.h"
@@ -130,6 +131,50 @@ TEST(ImportersTest, CriteoBothLayouts) {
 
 // u.data joined with u.user and u.item ('|', Latin-1): a rating >= 4 is a click, the genre
 // flags are one multi-valued field, the title tokens another.
+// The standard folds come already split: u1.base is all training data, u1.test all test data,
+// and the test file is encoded with the training file's vocabularies (an item seen only in
+// u1.test gets the out-of-vocabulary id 0).
+TEST(ImportersTest, GivenTestFileKeepsTheStandardFold) {
+  ScratchDir dir;
+  const std::string folder = SharedData("ml-100k");
+  PrepareRequest request;
+  request.format = "movielens";
+  request.csv_path = folder + "/u1.base";
+  request.test_source = folder + "/u1.test";
+  request.label = "rating";
+  request.label_type = "regression";
+  request.categorical = {"user_id", "item_id"};
+  request.drop_duplicates = false;
+  StatusOr<PrepareReport> report = Prepare(request, dir, "fold");
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->train_rows, 80000);
+  EXPECT_EQ(report->test_rows, 20000);
+  const PreparedFile train = ReadPrepared(dir.File("fold/train.h5"));
+  const PreparedFile test = ReadPrepared(dir.File("fold/test.h5"));
+  // Row order is kept: the first test row is u1.test's first line, "1 6 5 887431973".
+  const std::vector<std::string>& items = train.schema.vocabularies[1];
+  const auto six = std::find(items.begin(), items.end(), "6");
+  ASSERT_NE(six, items.end());
+  EXPECT_EQ(test.At("item_id", 0), static_cast<double>(six - items.begin() + 1));
+  EXPECT_EQ(test.At("rating", 0), 5.0);
+  std::set<std::string> train_items;
+  {
+    std::istringstream base(ReadText(folder + "/u1.base"));
+    std::string user, item, rating, time;
+    while (base >> user >> item >> rating >> time) train_items.insert(item);
+  }
+  EXPECT_EQ(items.size(), train_items.size()) << "the vocabulary comes from u1.base only";
+  int64_t unseen = 0;
+  for (int64_t r = 0; r < test.rows; ++r) unseen += test.At("item_id", r) == 0;
+  EXPECT_GT(unseen, 0) << "u1.test has items u1.base never rates";
+
+  request.split = "time";
+  request.time_column = "timestamp";
+  StatusOr<PrepareReport> refused = Prepare(request, dir, "fold_time");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("prepare.test_source"), std::string::npos) << refused.status().message();
+}
+
 TEST(ImportersTest, MovieLens100KJoin) {
   ScratchDir dir;
   const std::string folder = SharedData("ml-100k");
