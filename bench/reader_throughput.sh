@@ -5,9 +5,9 @@
 #      deflate), on ROWS rows (default 10M); 1 rank, and 2 ranks as two processes at once;
 #  (b) the share of the step time training waited for data (ectrain train, 1 and 2 MPI ranks,
 #      global batch 1024, one epoch of the same file);
-#  (c) peak RSS of a 1-rank training run with a small reader bound (block_rows 1024, 8-block
-#      windows) on the ROWS-row file and on a file of ROWS/100 rows, next to the bound the start-up
-#      log reports.
+#  (c) peak RSS of a 1-rank training run with a small reader bound (block_rows 4096 = the chunk
+#      size, 2-block windows) on the ROWS-row file and on a file of ROWS/100 rows, next to the bound
+#      the start-up log reports.
 # Usage: bench/reader_throughput.sh [RUNS] [ROWS]   (from the repository top, after a build;
 # ECTRAIN_BUILD_DIR picks the build folder, default build)
 set -euo pipefail
@@ -76,7 +76,7 @@ $(field "$RUN_DIR/metrics.jsonl" samples_per_second) $FOREIGN" >>"$TMP/wait_r$ra
     dir=$TMP/rss_${data}_$round
     # Without mpirun, so that /usr/bin/time sees the training process itself.
     measured /usr/bin/time -f "%M" -o "$dir.rss" "$ECTRAIN" train "$TMP/reader.yaml" --set "data.train=$TMP/$data.h5" \
-      --set data.block_rows=1024 --set data.shuffle_window_blocks=8 --set "train.output_dir=$dir" >"$dir.log" 2>&1 ||
+      --set data.block_rows=4096 --set data.shuffle_window_blocks=2 --set "train.output_dir=$dir" >"$dir.log" 2>&1 ||
       { tail "$dir.log"; exit 1; }
     bound=$(grep -o 'reader buffers per rank <= [0-9.]* MB ([0-9]* bytes' "$dir.log" | sed -E 's/.*\(([0-9]+) bytes/\1/')
     echo "$round $(tail -1 "$dir.rss") $bound $FOREIGN" >>"$TMP/rss_$data.txt"
@@ -98,7 +98,7 @@ for ranks in 1 2; do
     "$(col "wait_r$ranks" 4)" "$(col "wait_r$ranks" 5)"
 done
 echo
-echo "(c) peak RSS of a 1-rank training run (block_rows 1024, 8-block windows, 4 batches of 1024 ahead)"
+echo "(c) peak RSS of a 1-rank training run (block_rows 4096, 2-block windows, 4 batches of 1024 ahead)"
 printf '| training rows | peak RSS (MB) | reader bound (MB) |\n| --- | --- | --- |\n'
 printf '| %s | %.1f | %.2f |\n' "$ROWS" "$(awk -v k="$(col rss_train 2)" 'BEGIN { print k / 1024 }')" \
   "$(awk -v b="$(col rss_train 3)" 'BEGIN { print b / 1e6 }')"
