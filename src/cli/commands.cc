@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <iostream>
+#include <fstream>
 
 #include "ckpt/checkpoint.h"
 #include "comm/communicator.h"
@@ -18,6 +20,7 @@
 #include "model/model.h"
 #include "train/data_feed.h"
 #include "train/evaluator.h"
+#include "train/recommend.h"
 #include "train/trainer.h"
 
 namespace ectrain::cli {
@@ -245,6 +248,156 @@ Status RunPredict(const PredictArgs& args) {
   return Status::Ok();
 }
 
+namespace {
+
+// The training rows of every file of data.train (one file, a folder or a glob), concatenated.
+// `sampled` gets each row's sampled-negative mark (all 0 for files without marks).
+StatusOr<data::Table> ReadTrainingRows(const std::string& train, const data::FeatureSchema& schema,
+                                       std::vector<int32_t>& sampled) {
+  ASSIGN_OR_RETURN(std::vector<std::string> files, train::ExpandTrainFiles(train));
+  data::Table all;
+  for (const std::string& path : files) {
+    ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
+    ASSIGN_OR_RETURN(data::Table t, file.ReadAll(schema, /*with_labels=*/true));
+    ASSIGN_OR_RETURN(std::vector<int32_t> marks, file.SampledMarks());
+    marks.resize(static_cast<size_t>(t.num_rows), 0);
+    sampled.insert(sampled.end(), marks.begin(), marks.end());
+    if (all.num_rows == 0 && all.dense.empty() && all.categorical.empty()) {
+      all = std::move(t);
+      continue;
+    }
+    all.dense.insert(all.dense.end(), t.dense.begin(), t.dense.end());
+    all.categorical.insert(all.categorical.end(), t.categorical.begin(), t.categorical.end());
+    all.labels.insert(all.labels.end(), t.labels.begin(), t.labels.end());
+    for (int b = 0; b < all.bags.size(); ++b) {
+      auto& values = all.bags.values(b);
+      auto& offsets = all.bags.offsets(b);
+      const int64_t base = static_cast<int64_t>(values.size());
+      values.insert(values.end(), t.bags.values(b).begin(), t.bags.values(b).end());
+      for (size_t r = 1; r < t.bags.offsets(b).size(); ++r) offsets.push_back(base + t.bags.offsets(b)[r]);
+    }
+    all.num_rows += t.num_rows;
+  }
+  all.bags.Link();
+  return all;
+}
+
+// The raw name of item id `id` of categorical column `c` (its vocabulary entry, else "#id").
+std::string RawName(const data::FeatureSchema& schema, int c, int32_t id) {
+  if (static_cast<size_t>(c) < schema.vocabularies.size() && id >= 1 &&
+      static_cast<size_t>(id) <= schema.vocabularies[c].size()) {
+    return schema.vocabularies[c][static_cast<size_t>(id - 1)];
+  }
+  return "#" + std::to_string(id);
+}
+
+}  // namespace
+
+Status RunRecommend(const RecommendArgs& args) {
+  ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(args.checkpoint, {}));
+  const data::FeatureSchema& schema = loaded.schema;
+  if (loaded.model->task() == model::Task::kMulticlass) {
+    return InvalidArgument("recommend ranks items by one score; this checkpoint's model is a classifier");
+  }
+  const model::ModelOptions& m = loaded.config.model;
+  std::string user_column = args.user_column, item_column = args.item_column;
+  if (user_column.empty()) user_column = !m.user_field.empty() ? m.user_field : "user_id";
+  if (item_column.empty()) item_column = !m.item_field.empty() ? m.item_field : "item_id";
+  const std::string train_path = args.train.empty() ? loaded.config.data.train : args.train;
+  std::vector<int32_t> sampled;
+  ASSIGN_OR_RETURN(data::Table train_rows, ReadTrainingRows(train_path, schema, sampled));
+  ASSIGN_OR_RETURN(train::Catalog catalog,
+                   train::Catalog::Build(std::move(train_rows), schema, user_column, item_column, sampled));
+  const int user_c = static_cast<int>(std::find(schema.categorical.begin(), schema.categorical.end(), user_column) -
+                                      schema.categorical.begin());
+  const int item_c = static_cast<int>(std::find(schema.categorical.begin(), schema.categorical.end(), item_column) -
+                                      schema.categorical.begin());
+  std::string item_features;
+  for (const std::string& name : catalog.ItemFeatures(schema)) item_features += (item_features.empty() ? "" : ", ") + name;
+  std::fprintf(stderr, "catalogue: %lld items from %s; item features: %s\n", static_cast<long long>(catalog.num_items()),
+               train_path.c_str(), item_features.c_str());
+  const int64_t batch = loaded.config.eval.batch_size;
+
+  if (!args.evaluate.empty()) {
+    ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(args.evaluate));
+    ASSIGN_OR_RETURN(data::Table test, file.ReadAll(schema, /*with_labels=*/true));
+    const train::RankingReport report = train::EvaluateRanking(*loaded.model, *loaded.params, catalog, test, user_c,
+                                                               item_c, static_cast<int>(args.k), batch);
+    std::printf("ranking on %s: %lld users, every item a candidate except those each user has in training "
+                "(%lld held-out items unknown to the catalogue count as misses)\n",
+                args.evaluate.c_str(), static_cast<long long>(report.users), static_cast<long long>(report.unknown_items));
+    std::printf("  model (%s):    %s\n", m.type.c_str(), train::FormatMetrics(report.model).c_str());
+    std::printf("  most popular: %s\n", train::FormatMetrics(report.popular).c_str());
+    return Status::Ok();
+  }
+
+  // Raw user ids -> the user column's ids, as prepare encoded them.
+  std::vector<std::string> raw_columns = schema.dense;
+  raw_columns.insert(raw_columns.end(), schema.categorical.begin(), schema.categorical.end());
+  raw_columns.insert(raw_columns.end(), schema.multi_valued.begin(), schema.multi_valued.end());
+  StatusOr<data::RowEncoder> encoder = data::RowEncoder::Create(schema, raw_columns);
+  std::vector<std::string> users;
+  if (!args.user.empty()) {
+    users.push_back(args.user);
+  } else {
+    std::ifstream in(args.users);
+    if (!in) return NotFound("--users: cannot read " + args.users);
+    for (std::string line; std::getline(in, line);) {
+      const std::string id(data::TrimSpaces(line));
+      if (!id.empty()) users.push_back(id);
+    }
+  }
+  std::ofstream file_out;
+  if (!args.users.empty() && !args.output.empty() && args.output != "-") {
+    file_out.open(args.output, std::ios::trunc);
+    if (!file_out) return Internal("cannot write " + args.output + ": check the folder exists and is writable");
+  }
+  std::ostream& out = file_out.is_open() ? file_out : std::cout;
+  if (!args.users.empty()) out << "user,rank,item,score\n";
+  data::Table candidates;
+  std::vector<float> scores;
+  const std::vector<int64_t> none;
+  for (const std::string& raw_user : users) {
+    int32_t user = -1;
+    if (encoder.ok()) {
+      user = encoder->CategoricalId(static_cast<size_t>(user_c), raw_user);
+    } else {
+      char* end = nullptr;
+      const long id = std::strtol(raw_user.c_str(), &end, 10);  // files without vocabularies hold ids
+      if (end != raw_user.c_str() + raw_user.size()) {
+        return InvalidArgument("user '" + raw_user + "': this checkpoint's data has no vocabulary for '" +
+                               user_column + "', so give the numeric id");
+      }
+      user = static_cast<int32_t>(id);
+    }
+    if (!catalog.HasUser(user)) {
+      if (!args.user.empty()) {
+        return NotFound("user '" + raw_user + "' has no rows in the training data (" + train_path +
+                        "), so there is no profile to recommend from");
+      }
+      LOG_WARNING << "user '" << raw_user << "' has no rows in the training data: skipped";
+      continue;
+    }
+    catalog.Score(*loaded.model, *loaded.params, user, batch, candidates, scores);
+    const std::vector<int64_t> top = train::TopK(scores, args.k, args.include_seen ? none : catalog.Seen(user));
+    char score[32];
+    for (size_t rank = 0; rank < top.size(); ++rank) {
+      const std::string item = RawName(schema, item_c, catalog.item_id(top[rank]));
+      std::snprintf(score, sizeof(score), "%.6g", loaded.model->task() == model::Task::kBinary
+                                                      ? kernels::Sigmoid(scores[top[rank]])
+                                                      : scores[top[rank]]);
+      if (!args.users.empty()) {
+        out << raw_user << "," << rank + 1 << "," << item << "," << score << "\n";
+      } else {
+        out << rank + 1 << ". " << item_column << " " << item << "  score " << score << "\n";
+      }
+    }
+  }
+  out.flush();
+  if (!out) return Internal("writing recommendations failed");
+  return Status::Ok();
+}
+
 Status RunPrepare(const PrepareArgs& args) {
   const std::string source = args.config_path.empty() ? "the command line" : args.config_path;
   StatusOr<RunConfig> loaded = args.config_path.empty() ? config::ParseConfig("", args.overrides, source)
@@ -288,6 +441,9 @@ Status RunPrepare(const PrepareArgs& args) {
   request.bad_rows = p.bad_rows;
   request.split = p.split;
   request.time_column = p.time_column;
+  request.user_column = p.user_column;
+  request.negatives_per_positive = p.negatives_per_positive;
+  request.item_columns = p.item_columns;
   request.test_fraction = p.test_fraction;
   request.seed = static_cast<uint64_t>(p.seed);
   request.train_path = config.data.train;
@@ -306,6 +462,9 @@ Status RunPrepare(const PrepareArgs& args) {
       schema.label_type == "binary" ? "positive rate" : schema.label_type == "class" ? "mean class id" : "mean label";
   std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped", request.csv_path.c_str(),
               static_cast<long long>(report.rows_read), static_cast<long long>(report.duplicates_dropped));
+  if (report.negatives_sampled > 0) {
+    std::printf(", %lld sampled negative rows added to train", static_cast<long long>(report.negatives_sampled));
+  }
   if (report.bad_rows_skipped > 0) {
     std::printf(", %lld bad rows skipped", static_cast<long long>(report.bad_rows_skipped));
   }

@@ -33,6 +33,19 @@ struct PredictArgs {
   std::string row;     // one raw row: "column=value,column=value,..."
 };
 
+struct RecommendArgs {
+  std::string checkpoint;
+  std::string user;         // one raw user id: its top k items
+  std::string users;        // a file of raw user ids, one per line: CSV user,rank,item,score
+  std::string evaluate;     // prepared HDF5 of held-out interactions: HR/NDCG/recall@k vs most popular
+  std::string train;        // the training data the catalogue comes from (default: data.train)
+  std::string user_column;  // default: the model's user field, else "user_id"
+  std::string item_column;  // default: the model's item field, else "item_id"
+  std::string output;       // for --users: CSV file (default: standard output)
+  int64_t k = 10;
+  bool include_seen = false;  // also recommend items the user has in the training data
+};
+
 struct PrepareArgs {
   std::string config_path;             // optional
   std::vector<std::string> overrides;  // from --set and the shorthand flags
@@ -53,6 +66,8 @@ Status RunTrain(const TrainArgs& args);
 Status RunEval(const EvalArgs& args);
 Status RunPredict(const PredictArgs& args);
 Status RunPrepare(const PrepareArgs& args);
+// Top-k items for users, or ranking quality on held-out interactions (src/train/recommend.h).
+Status RunRecommend(const RecommendArgs& args);
 // Synthetic click data to sharded HDF5 (src/data/generate.h); a summary line on stdout.
 Status RunGenerate(const GenerateArgs& args);
 // Summarises HDF5 data files (src/data/inspect.h) as text or JSON on stdout.

@@ -87,6 +87,27 @@ int main(int argc, char** argv) {
   input_opt->excludes(row_opt);
   predict_cmd->add_option("--output", predict.output, "CSV file for the probabilities (default: standard output)");
 
+  ectrain::cli::RecommendArgs recommend;
+  auto* recommend_cmd = app.add_subcommand(
+      "recommend", "rank items for users with a checkpoint (catalogue from the training data), or measure HR/NDCG@k");
+  recommend_cmd->add_option("--checkpoint", recommend.checkpoint, "checkpoint file, or a folder with a 'latest' pointer")
+      ->required();
+  auto* user_opt = recommend_cmd->add_option("--user", recommend.user, "a user id as in the raw data: its top k items");
+  auto* users_opt = recommend_cmd->add_option("--users", recommend.users, "a file of user ids, one per line");
+  auto* evaluate_opt = recommend_cmd->add_option(
+      "--evaluate", recommend.evaluate,
+      "prepared HDF5 of held-out interactions (e.g. prepare.split: last_per_user): HR@k, NDCG@k, recall@k with every "
+      "item as a candidate, beside the most-popular baseline");
+  user_opt->excludes(users_opt)->excludes(evaluate_opt);
+  users_opt->excludes(evaluate_opt);
+  recommend_cmd->add_option("--k", recommend.k, "how many items (default 10)")->check(CLI::Range(1, 1000000));
+  recommend_cmd->add_flag("--include-seen", recommend.include_seen,
+                          "also recommend items the user already has in the training data");
+  recommend_cmd->add_option("--train", recommend.train, "training data the catalogue comes from (default: data.train)");
+  recommend_cmd->add_option("--user-column", recommend.user_column, "categorical column of users (default: user_id)");
+  recommend_cmd->add_option("--item-column", recommend.item_column, "categorical column of items (default: item_id)");
+  recommend_cmd->add_option("--output", recommend.output, "CSV file for --users (default: standard output)");
+
   ectrain::cli::PrepareArgs prepare;
   std::string source, label, dense, categorical, train_out, test_out;
   std::string multi_valued, text, format, delimiter, columns;
@@ -223,6 +244,12 @@ int main(int argc, char** argv) {
       if (!text.empty()) o.push_back("prepare.text=" + YamlNameList(text));
     }
     status = ectrain::cli::RunPrepare(prepare);
+  } else if (*recommend_cmd) {
+    if (recommend.user.empty() && recommend.users.empty() && recommend.evaluate.empty()) {
+      std::fprintf(stderr, "ectrain recommend: give --user, --users or --evaluate\n");
+      return 2;
+    }
+    status = ectrain::cli::RunRecommend(recommend);
   } else if (*generate_cmd) {
     status = ectrain::cli::RunGenerate(generate);
   } else if (*inspect_cmd) {

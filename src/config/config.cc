@@ -297,8 +297,15 @@ std::vector<Key> Keys(RunConfig& c) {
       StringKey("prepare", "encoding", &c.prepare.encoding, {"utf-8", "latin-1"}, "text encoding of the input"),
       StringKey("prepare", "bad_rows", &c.prepare.bad_rows, {"fail", "skip"},
                 "a malformed row: stop with its file, line and column, or skip it (counted, first few shown)"),
-      StringKey("prepare", "split", &c.prepare.split, {"random", "time"},
-                "random (per row, from the seed) or time (test = the latest test_fraction of rows by time_column)"),
+      StringKey("prepare", "split", &c.prepare.split, {"random", "time", "last_per_user"},
+                "random (per row, from the seed), time (test = the latest test_fraction of rows by time_column) or "
+                "last_per_user (test = each user's latest positive row)"),
+      StringKey("prepare", "user_column", &c.prepare.user_column, {},
+                "the user of each row, for split: last_per_user and sampled negatives"),
+      IntKey("prepare", "negatives_per_positive", &c.prepare.negatives_per_positive, 0, 1000,
+             "recommendation: label-0 rows per positive training row, each with an item the user never had"),
+      StringListKey("prepare", "item_columns", &c.prepare.item_columns,
+                    "with negatives: the item column, then the columns that describe the item (copied with it)"),
       StringKey("prepare", "time_column", &c.prepare.time_column, {}, "time of each row for split: time (number or ISO date)"),
       StringKey("prepare", "label_type", &c.prepare.label_type, {"binary", "regression", "class"},
                 "binary (0/1), regression (a number) or class (names -> ids 0..K-1)"),
@@ -597,8 +604,9 @@ Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
   RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file"));
   RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file rank 0 evaluates"));
   RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
-  if (c.data.dense.empty() && c.data.categorical.empty()) {
-    return InvalidArgument(source + ": data.dense and data.categorical are both empty; name the input columns");
+  if (c.data.dense.empty() && c.data.categorical.empty() && c.data.multi_valued.empty()) {
+    return InvalidArgument(source + ": data.dense, data.categorical and data.multi_valued are all empty; name the "
+                           "input columns");
   }
   return Status::Ok();
 }

@@ -364,6 +364,21 @@ StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
   return std::optional<FeatureSchema>(std::move(schema));
 }
 
+StatusOr<std::vector<int32_t>> ColumnFile::SampledMarks() const {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  std::vector<int32_t> marks;
+  if (!LinkExists(file_id_, kSampledDataset)) return marks;
+  H5Handle dataset(H5Dopen2(file_id_, kSampledDataset, H5P_DEFAULT));
+  H5Handle space(dataset.valid() ? H5Dget_space(dataset.get()) : -1);
+  const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
+  if (n < 0) return DataError("data file '" + path_ + "': " + kSampledDataset + " is unreadable; re-run `ectrain prepare`");
+  marks.resize(static_cast<size_t>(n));
+  if (n > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks.data()) < 0) {
+    return DataError("data file '" + path_ + "': " + kSampledDataset + " is unreadable; re-run `ectrain prepare`");
+  }
+  return marks;
+}
+
 StatusOr<int64_t> ColumnFile::CheckColumns(const std::vector<std::string>& names) const {
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
   std::vector<ColumnKind> kinds(names.size(), ColumnKind::kDense);

@@ -92,6 +92,8 @@ class ColumnFile {
   std::vector<std::string> ColumnNames() const;
   // The schema `ectrain prepare` stored, if any.
   StatusOr<std::optional<FeatureSchema>> StoredSchema() const;
+  // The marks `prepare` stores at kSampledDataset (1: a sampled negative row); empty when absent.
+  StatusOr<std::vector<int32_t>> SampledMarks() const;
 
   // Checks that every named column exists, is numeric (a multi-valued one: integer values and
   // offsets), and that all have the same number of rows; returns it. Errors name the file and

@@ -28,7 +28,8 @@ struct ColumnSpec {
 
 class ColumnWriter {
  public:
-  static constexpr int64_t kDefaultChunkRows = 65536;
+  // Matches data.block_rows, the unit a training rank reads: a chunk is decompressed once per read.
+  static constexpr int64_t kDefaultChunkRows = 4096;
 
   static StatusOr<ColumnWriter> Create(const std::string& path, std::vector<ColumnSpec> columns,
                                        int64_t chunk_rows = kDefaultChunkRows, int deflate_level = 1);

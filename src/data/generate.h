@@ -35,7 +35,7 @@ struct GenerateOptions {
   int64_t test_rows = 0;        // > 0: also write a test file from an independent row stream
   std::string test_out;         // default: OUT without .h5, "train" -> "test", else + "-test", + ".h5"
 
-  int64_t chunk_rows = 65536;   // HDF5 chunk and generation block size
+  int64_t chunk_rows = 4096;    // HDF5 chunk and generation block size (= data.block_rows)
   int deflate_level = 1;
   int threads = 0;              // generator threads; 0: the number of cores
   std::string command_line;     // stored in each file's provenance

@@ -45,7 +45,10 @@ struct PrepareOptions {
   int64_t seed = 1;
   bool drop_duplicates = true;
   std::string bad_rows = "fail";  // or skip
-  std::string split = "random";   // or time
+  std::string split = "random";   // or time, or last_per_user (each user's latest positive row is test)
+  std::string user_column;         // split: last_per_user; negatives
+  int64_t negatives_per_positive = 0;     // sampled negatives per positive training row
+  std::vector<std::string> item_columns;  // the item column first, then the item's other columns
   std::string time_column;
   // The label (data.label): binary, regression or class; a binary label by rule.
   std::string label_type = "binary";

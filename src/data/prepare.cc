@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "core/rng.h"
@@ -173,6 +174,8 @@ struct Plan {
   std::unique_ptr<RowSource> source;
   int label_field = -1;
   int time_field = -1;
+  int user_field = -1;           // split: last_per_user; negatives
+  std::vector<int> item_fields;  // negatives: the item column, then the item's other columns
   std::vector<DensePlan> dense;
   std::vector<CategoricalPlan> categorical, bags;
   std::vector<BagEncoding> bag_encodings;  // without vocabularies yet
@@ -272,11 +275,23 @@ Status CheckRequest(const PrepareRequest& request) {
   if (request.bad_rows != "fail" && request.bad_rows != "skip") {
     return InvalidArgument("prepare.bad_rows: '" + request.bad_rows + "'; allowed: fail, skip");
   }
-  if (!request.test_source.empty() && request.split == "time") {
-    return InvalidArgument("prepare.test_source gives the test rows; it does not go with prepare.split: time");
+  if (!request.test_source.empty() && request.split != "random") {
+    return InvalidArgument("prepare.test_source gives the test rows; it does not go with prepare.split: " +
+                           request.split);
   }
-  if (request.split != "random" && request.split != "time") {
-    return InvalidArgument("prepare.split: '" + request.split + "'; allowed: random, time");
+  if (request.split != "random" && request.split != "time" && request.split != "last_per_user") {
+    return InvalidArgument("prepare.split: '" + request.split + "'; allowed: random, time, last_per_user");
+  }
+  if (request.negatives_per_positive > 0 &&
+      (request.user_column.empty() || request.item_columns.empty() || request.label_type != "binary")) {
+    return InvalidArgument("prepare.negatives_per_positive needs prepare.user_column, prepare.item_columns (the item "
+                           "column first) and a 0/1 label");
+  }
+  if (request.split == "last_per_user" &&
+      (request.time_column.empty() || request.user_column.empty() || request.label_type != "binary")) {
+    return InvalidArgument("prepare.split: last_per_user needs prepare.user_column, prepare.time_column and a 0/1 "
+                           "label (prepare.label_threshold or prepare.positive_values): each user's latest "
+                           "positive row becomes the test row");
   }
   if (request.split == "time" && request.time_column.empty()) {
     return InvalidArgument("prepare.split: time needs prepare.time_column (the column holding each row's time)");
@@ -375,8 +390,16 @@ StatusOr<Plan> MakePlan(const PrepareRequest& request) {
     return found;
   };
   ASSIGN_OR_RETURN(plan.label_field, field(request.label));
-  if (request.split == "time") {
+  if (request.split == "time" || request.split == "last_per_user") {
     ASSIGN_OR_RETURN(plan.time_field, field(request.time_column));
+  }
+  if (request.split == "last_per_user" || request.negatives_per_positive > 0) {
+    ASSIGN_OR_RETURN(plan.user_field, field(request.user_column));
+  }
+  for (const std::string& name : request.negatives_per_positive > 0 ? request.item_columns
+                                                                    : std::vector<std::string>{}) {
+    ASSIGN_OR_RETURN(const int f, field(name));
+    plan.item_fields.push_back(f);
   }
   for (const std::string& name : request.dense) {
     DensePlan d;
@@ -474,6 +497,11 @@ struct Pass1 {
   std::vector<CountMap> categorical_counts, bag_counts;
   std::set<std::string> classes;
   std::optional<double> time_threshold;
+  std::vector<bool> latest_positive;  // split: last_per_user; per row ordinal
+  // Negatives: per item (first seen), its raw item columns; per user, fingerprints of its items.
+  std::unordered_map<std::string, int64_t> item_index;
+  std::vector<std::vector<std::string>> item_values;
+  std::unordered_map<std::string, std::unordered_set<uint64_t>> user_items;
   int64_t train_rows = 0, test_rows = 0;
 };
 
@@ -486,6 +514,7 @@ class Preparer {
     const auto start = Clock::now();
     report_.bytes_read = plan_.source->total_bytes();
     if (request_.split == "time") RETURN_IF_ERROR(FindTimeThreshold());
+    if (request_.split == "last_per_user") RETURN_IF_ERROR(FindLatestPositives());
     RETURN_IF_ERROR(FirstPass());
     const int64_t kept = pass1_.train_rows + pass1_.test_rows;
     if (pass1_.train_rows == 0 || pass1_.test_rows == 0) {
@@ -527,6 +556,9 @@ class Preparer {
   bool IsTest(int64_t ordinal, double time) const {
     if (!request_.test_source.empty()) return plan_.source->in_test_part();
     if (pass1_.time_threshold) return time > *pass1_.time_threshold;
+    if (request_.split == "last_per_user") {
+      return static_cast<size_t>(ordinal) < pass1_.latest_positive.size() && pass1_.latest_positive[ordinal];
+    }
     const uint64_t hash = Mix64(Mix64(request_.seed) ^ static_cast<uint64_t>(ordinal));
     return static_cast<double>(hash >> 11) * 0x1.0p-53 < request_.test_fraction;
   }
@@ -557,6 +589,74 @@ class Preparer {
     pass1_.time_threshold = times.Quantile(1.0 - request_.test_fraction);
     report_.time_threshold = pass1_.time_threshold;
     if (!times.exact()) LOG_INFO << "time split: threshold from a sample of " << kTimeSample << " times";
+    return Status::Ok();
+  }
+
+  // negatives_per_positive rows of this row's user, each with an item drawn uniformly (seeded by
+  // the row) from those the user never had: its item columns replaced, the rest kept.
+  template <typename Emit>
+  Status EmitNegatives(const RawRow& row, int64_t ordinal, Emit&& emit) {
+    const auto& items = pass1_.item_values;
+    const auto& had = pass1_.user_items[std::string(TrimSpaces(row.fields[plan_.user_field]))];
+    if (had.size() >= items.size()) return Status::Ok();  // the user had every item
+    std::vector<std::string_view> fields = row.fields;
+    for (int64_t j = 0; j < request_.negatives_per_positive; ++j) {
+      uint64_t draw = Mix64(Mix64(request_.seed ^ 0x9e6) ^ (static_cast<uint64_t>(ordinal) * 1000 + j));
+      const std::vector<std::string>* item = nullptr;
+      for (int attempt = 0; attempt < 100; ++attempt, draw = Mix64(draw)) {
+        const auto& candidate = items[draw % items.size()];
+        if (!had.count(StableHash(TrimSpaces(candidate[0]), 0x17e3))) {
+          item = &candidate;
+          break;
+        }
+      }
+      if (item == nullptr) continue;  // a user with nearly every item: fewer negatives
+      for (size_t k = 0; k < plan_.item_fields.size(); ++k) fields[plan_.item_fields[k]] = (*item)[k];
+      RETURN_IF_ERROR(emit(fields));
+      ++report_.negatives_sampled;
+    }
+    return Status::Ok();
+  }
+
+  // Every row counts as the user having the item; only training rows make an item a candidate
+  // negative (an item seen only in test has no training id).
+  void RecordInteraction(const RawRow& row, bool test) {
+    const std::string_view item = TrimSpaces(row.fields[plan_.item_fields[0]]);
+    pass1_.user_items[std::string(TrimSpaces(row.fields[plan_.user_field]))].insert(StableHash(item, 0x17e3));
+    if (test) return;
+    auto [it, first] = pass1_.item_index.try_emplace(std::string(item), static_cast<int64_t>(pass1_.item_values.size()));
+    if (first) {
+      std::vector<std::string> values;
+      for (int f : plan_.item_fields) values.emplace_back(row.fields[f]);
+      pass1_.item_values.push_back(std::move(values));
+    }
+  }
+
+  // Leave-latest-out for recommendation: per user, the positive row with the latest time (the
+  // last in the file among equal times) is the test row. Memory: one entry per user.
+  Status FindLatestPositives() {
+    std::unordered_map<std::string, std::pair<double, int64_t>> latest;
+    Progress progress(request_.show_progress, "prepare: users", plan_.source->total_bytes());
+    RawRow row;
+    int64_t ordinal = 0;
+    for (;; ++ordinal) {
+      StatusOr<bool> next = plan_.source->Next(row);
+      if (next.ok() && !*next) break;
+      progress.Update(plan_.source->bytes_read(), ordinal + 1);
+      if (!next.ok()) continue;  // reported by the first pass
+      StatusOr<float> label = plan_.label_schema.EncodeLabel(row.fields[plan_.label_field]);
+      StatusOr<double> time = RowTime(row);
+      if (!label.ok() || !time.ok()) {
+        if (request_.bad_rows == "fail") return label.ok() ? time.status() : label.status();
+        continue;
+      }
+      if (*label < 0.5f) continue;
+      auto [it, inserted] = latest.try_emplace(std::string(TrimSpaces(row.fields[plan_.user_field])), *time, ordinal);
+      if (!inserted && *time >= it->second.first) it->second = {*time, ordinal};
+    }
+    RETURN_IF_ERROR(plan_.source->Rewind());
+    pass1_.latest_positive.assign(static_cast<size_t>(ordinal), false);
+    for (const auto& [user, time_and_row] : latest) pass1_.latest_positive[time_and_row.second] = true;
     return Status::Ok();
   }
 
@@ -617,7 +717,9 @@ class Preparer {
       }
       pass1_.dropped.push_back(false);
       if (class_label_) pass1_.classes.emplace(TrimSpaces(row.fields[plan_.label_field]));
-      if (IsTest(ordinal, time)) {
+      const bool test = IsTest(ordinal, time);
+      if (request_.negatives_per_positive > 0) RecordInteraction(row, test);
+      if (test) {
         ++pass1_.test_rows;
         continue;
       }
@@ -749,9 +851,15 @@ class Preparer {
       const int label_column = writer->ColumnIndex(label_name);
       RETURN_IF_ERROR(writer->Append(label_column, std::span<const float>(labels)));
       labels.clear();
+      if (sampled_column >= 0) {
+        RETURN_IF_ERROR(writer->Append(sampled_column, std::span<const int32_t>(sampled)));
+        sampled.clear();
+      }
       return Status::Ok();
     }
     std::string label_name;
+    int sampled_column = -1;       // with negatives: kSampledDataset, 1 for a sampled row
+    std::vector<int32_t> sampled;
   };
 
   Status OpenOutput(Output& out, const std::string& path) {
@@ -761,6 +869,7 @@ class Preparer {
     for (const auto& name : schema.categorical) specs.push_back({name, ColumnType::kInt32, false});
     for (const auto& name : schema.multi_valued) specs.push_back({name, ColumnType::kInt32, true});
     specs.push_back({schema.label, ColumnType::kFloat32, false});
+    if (request_.negatives_per_positive > 0) specs.push_back({kSampledDataset + 1, ColumnType::kInt32, false});
     // The writer's own commit renames PATH.tmp.tmp to PATH.tmp; both PATH.tmp are renamed to
     // their final names only when both files are complete.
     ASSIGN_OR_RETURN(ColumnWriter writer, ColumnWriter::Create(path + ".tmp", std::move(specs)));
@@ -769,6 +878,7 @@ class Preparer {
     out.dense.resize(schema.dense.size());
     out.categorical.resize(schema.categorical.size());
     out.label_name = schema.label;
+    if (request_.negatives_per_positive > 0) out.sampled_column = out.writer->ColumnIndex(kSampledDataset + 1);
     return Status::Ok();
   }
 
@@ -795,6 +905,29 @@ class Preparer {
     Progress progress(request_.show_progress, "prepare: pass 2/2", plan_.source->total_bytes());
     const int bag_column0 = static_cast<int>(schema.dense.size() + schema.categorical.size());
     std::vector<int32_t> ids;
+    // Encodes one row's fields as `prepare` encodes every row, with `label`, into `out`.
+    auto emit = [&](Output& out, const std::vector<std::string_view>& fields, int64_t line, float label,
+                  bool sampled = false) -> Status {
+      if (out.sampled_column >= 0) out.sampled.push_back(sampled ? 1 : 0);
+      for (size_t d = 0; d < schema.dense.size(); ++d) {
+        StatusOr<float> value = encoder.DenseValue(d, fields[plan_.dense[d].field]);
+        if (!value.ok()) return DataError(Where(line, plan_.dense[d].field) + value.status().message());
+        out.dense[d].push_back(*value);
+      }
+      for (size_t c = 0; c < schema.categorical.size(); ++c) {
+        out.categorical[c].push_back(encoder.CategoricalId(c, fields[plan_.categorical[c].field]));
+      }
+      for (size_t b = 0; b < schema.multi_valued.size(); ++b) {
+        ids.clear();
+        encoder.BagIds(b, fields[plan_.bags[b].field], ids);
+        RETURN_IF_ERROR(out.writer->AppendBagRow(bag_column0 + static_cast<int>(b), ids));
+      }
+      out.labels.push_back(label);
+      out.label_sum += label;
+      ++out.rows;
+      if (out.labels.size() >= kFlushRows) RETURN_IF_ERROR(out.Flush());
+      return Status::Ok();
+    };
     RawRow row;
     for (int64_t ordinal = 0;; ++ordinal) {
       StatusOr<bool> next = plan_.source->Next(row);
@@ -809,20 +942,8 @@ class Preparer {
       if (plan_.time_field >= 0) {
         ASSIGN_OR_RETURN(time, RowTime(row));
       }
-      Output& out = outputs[IsTest(ordinal, time) ? 1 : 0];
-      for (size_t d = 0; d < schema.dense.size(); ++d) {
-        StatusOr<float> value = encoder.DenseValue(d, row.fields[plan_.dense[d].field]);
-        if (!value.ok()) return DataError(Where(row.line, plan_.dense[d].field) + value.status().message());
-        out.dense[d].push_back(*value);
-      }
-      for (size_t c = 0; c < schema.categorical.size(); ++c) {
-        out.categorical[c].push_back(encoder.CategoricalId(c, row.fields[plan_.categorical[c].field]));
-      }
-      for (size_t b = 0; b < schema.multi_valued.size(); ++b) {
-        ids.clear();
-        encoder.BagIds(b, row.fields[plan_.bags[b].field], ids);
-        RETURN_IF_ERROR(out.writer->AppendBagRow(bag_column0 + static_cast<int>(b), ids));
-      }
+      const bool test = IsTest(ordinal, time);
+      Output& out = outputs[test ? 1 : 0];
       const std::string_view label_text = row.fields[plan_.label_field];
       float label = 0;
       if (class_label_) {
@@ -832,10 +953,12 @@ class Preparer {
         if (!value.ok()) return DataError(Where(row.line, plan_.label_field) + value.status().message());
         label = *value;
       }
-      out.labels.push_back(label);
-      out.label_sum += label;
-      ++out.rows;
-      if (out.labels.size() >= kFlushRows) RETURN_IF_ERROR(out.Flush());
+      RETURN_IF_ERROR(emit(out, row.fields, row.line, label));
+      if (!test && label > 0.5f && request_.negatives_per_positive > 0) {
+        RETURN_IF_ERROR(EmitNegatives(row, ordinal, [&](const std::vector<std::string_view>& fields) {
+          return emit(out, fields, row.line, 0.0f, /*sampled=*/true);
+        }));
+      }
     }
     const std::string provenance = Provenance();
     for (Output& out : outputs) {

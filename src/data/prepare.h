@@ -65,8 +65,14 @@ struct PrepareRequest {
   // Rows.
   bool drop_duplicates = true;
   std::string bad_rows = "fail";  // fail, or skip (counted, the first few reported)
-  std::string split = "random";   // random (per row, from a hash of (seed, row)), or time
+  std::string split = "random";   // random (per row, from a hash of (seed, row)), time, or last_per_user
   std::string time_column;        // split: time; test = times after the (1 - test_fraction) quantile
+  std::string user_column;        // split: last_per_user; test = each user's latest positive row
+  // Sampled negatives for recommendation: after each positive training row, this many rows of
+  // the same user with an item drawn uniformly from the items the user never interacted with
+  // (label 0). The item's raw columns (item_columns, the item column first) come from its first row.
+  int64_t negatives_per_positive = 0;
+  std::vector<std::string> item_columns;
   double test_fraction = 0.2;
   uint64_t seed = 1;
 
@@ -81,6 +87,7 @@ struct PrepareReport {
   int64_t bad_rows_skipped = 0;
   std::vector<std::string> bad_row_examples;  // the first few errors, when skipped
   int64_t duplicates_dropped = 0;
+  int64_t negatives_sampled = 0;  // rows added by negatives_per_positive
   int64_t train_rows = 0;
   int64_t test_rows = 0;
   double train_positive_rate = 0.0;  // mean training label (binary: the positive rate)

@@ -19,6 +19,9 @@ namespace ectrain::data {
 
 // Where `ectrain prepare` stores FeatureSchema::ToJson() in each HDF5 file it writes.
 inline constexpr char kSchemaDataset[] = "/ectrain/schema";
+// Where `prepare` marks the rows it added as sampled negatives (int32, 1 = sampled): not a
+// feature; `recommend` leaves them out of what a user has seen.
+inline constexpr char kSampledDataset[] = "/ectrain/sampled";
 
 // How one dense model input is computed from a raw value x: filled (x missing -> fill_value),
 // optionally log-transformed (t = SignedLog1p(x)), then scaled: (t - mean) / stddev. Min-max

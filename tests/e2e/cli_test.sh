@@ -7,23 +7,6 @@ ECTRAIN=$(realpath "${1:?usage: cli_test.sh path/to/ectrain}")
 source "$(dirname "$0")/lib.sh"
 MPIRUN=(timeout 300 mpirun --bind-to none -np)
 
-
-# expect_exit NAME CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches PATTERN.
-expect_exit() {
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  local log="$TMP/log.$passed.$failed"
-  timeout 120 "$@" >"$log" 2>&1
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    fail "$name (exit $rc, expected $code)" "$log"
-  elif ! grep -qE -- "$pattern" "$log"; then
-    fail "$name (output lacks /$pattern/)" "$log"
-  else
-    pass "$name"
-  fi
-}
-
 DATA="$TMP/data"
 SETS=(--set "data.train=$DATA/train.h5" --set "data.test=$DATA/test.h5")
 

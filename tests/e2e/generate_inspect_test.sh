@@ -8,24 +8,6 @@ set -u
 ECTRAIN=$(realpath "${1:?usage: generate_inspect_test.sh path/to/ectrain}")
 source "$(dirname "$0")/lib.sh"
 
-# expect_exit NAME CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches PATTERN;
-# its output stays in $LAST_LOG.
-expect_exit() {
-  local name=$1 code=$2 pattern=$3
-  shift 4
-  local log="$TMP/log.$passed.$failed"
-  LAST_LOG=$log
-  timeout 300 "$@" >"$log" 2>&1
-  local rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    fail "$name (exit $rc, expected $code)" "$log"
-  elif ! grep -qE -- "$pattern" "$log"; then
-    fail "$name (output lacks /$pattern/)" "$log"
-  else
-    pass "$name"
-  fi
-}
-
 # --- generate: shards, test file, summary ---
 expect_exit "generate 3 shards and a test file" 0 \
   "generated 30000 rows in 3 files .* rows/s.*positive rate 0\.0[45][0-9]* \(target 0\.0500\)" -- \

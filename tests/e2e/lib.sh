@@ -13,3 +13,21 @@ finish() {
   echo "$1: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
 }
+
+# expect_exit NAME CODE PATTERN -- COMMAND...: the command exits with CODE and its output matches
+# PATTERN; its output stays in $LAST_LOG.
+expect_exit() {
+  local name=$1 code=$2 pattern=$3
+  shift 4
+  local log="$TMP/log.$passed.$failed"
+  LAST_LOG=$log
+  timeout 300 "$@" >"$log" 2>&1
+  local rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    fail "$name (exit $rc, expected $code)" "$log"
+  elif ! grep -qE -- "$pattern" "$log"; then
+    fail "$name (output lacks /$pattern/)" "$log"
+  else
+    pass "$name"
+  fi
+}

@@ -1,6 +1,8 @@
-// The steady-state training step allocates nothing: a run of 220 steps makes exactly as many heap
+// The steady-state training step allocates nothing: a run of 320 steps makes as many heap
 // allocations as a run of 20 steps (both inside one epoch, logging and checkpoints off), so
-// nothing allocates per step. Counts every operator new of the process.
+// nothing allocates per step. Counts every operator new of the process. The run's closing lines
+// (metrics.jsonl, the log) format timings whose number of digits varies, so a string there may
+// grow once more or less: a few allocations of slack, far below one per step (300).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -42,6 +44,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 namespace ectrain::train {
 namespace {
 
+constexpr int64_t kFormattingSlack = 4;  // see the top of the file
+
 int64_t AllocationsOfARun(const RunConfig& config, comm::Communicator& comm) {
   auto feed = DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size, 1);
   EXPECT_TRUE(feed.ok());
@@ -71,8 +75,9 @@ TEST(SteadyStateStep, MakesNoHeapAllocation) {
   comm::LocalCommunicator local;
   AllocationsOfARun(Config(dir, 20, 0), local);  // first use: library and static set-up
   const int64_t short_run = AllocationsOfARun(Config(dir, 20, 1), local);
-  const int64_t long_run = AllocationsOfARun(Config(dir, 220, 2), local);
-  EXPECT_EQ(long_run, short_run) << "200 more steps made " << long_run - short_run << " more allocations";
+  const int64_t long_run = AllocationsOfARun(Config(dir, 320, 2), local);
+  EXPECT_LE(std::abs(long_run - short_run), kFormattingSlack)
+      << "300 more steps made " << long_run - short_run << " more allocations";
 }
 
 TEST(SteadyStateStep, MakesNoHeapAllocationWithTwoInProcessRanks) {
@@ -80,7 +85,7 @@ TEST(SteadyStateStep, MakesNoHeapAllocationWithTwoInProcessRanks) {
   ectrain::testing::PrepareSynthetic(dir, 2000, 3, /*users=*/400);
   int64_t counts[3] = {0, 0, 0};
   for (int run = 0; run < 3; ++run) {  // run 0: first use, library and static set-up
-    const int64_t steps = run < 2 ? 20 : 220;
+    const int64_t steps = run < 2 ? 20 : 320;
     const int64_t before = g_allocations.load();
     Status status = comm::RunInProcess(2, [&](comm::Communicator& comm) {
       RunConfig config = Config(dir, steps, run);
@@ -90,7 +95,8 @@ TEST(SteadyStateStep, MakesNoHeapAllocationWithTwoInProcessRanks) {
     ASSERT_TRUE(status.ok()) << status.message();
     counts[run] = g_allocations.load() - before;
   }
-  EXPECT_EQ(counts[2], counts[1]) << "200 more steps made " << counts[2] - counts[1] << " more allocations";
+  EXPECT_LE(std::abs(counts[2] - counts[1]), 2 * kFormattingSlack)
+      << "300 more steps made " << counts[2] - counts[1] << " more allocations";
 }
 
 }  // namespace

@@ -175,6 +175,69 @@ TEST(ImportersTest, GivenTestFileKeepsTheStandardFold) {
   EXPECT_NE(refused.status().message().find("prepare.test_source"), std::string::npos) << refused.status().message();
 }
 
+// Recommendation data: each user's latest liked rating is the test row; every liked training row
+// is followed by 2 sampled rows of the same user with movies that user never rated (label 0,
+// marked in /ectrain/sampled).
+TEST(ImportersTest, LeaveLatestPositiveOutAndSampledNegatives) {
+  ScratchDir dir;
+  const std::string folder = SharedData("ml-100k");
+  PrepareRequest request;
+  request.format = "movielens";
+  request.csv_path = folder;
+  request.label = "rating";
+  request.label_threshold = 4;
+  request.categorical = {"user_id", "item_id"};
+  request.split = "last_per_user";
+  request.user_column = "user_id";
+  request.time_column = "timestamp";
+  request.negatives_per_positive = 2;
+  request.item_columns = {"item_id"};
+  StatusOr<PrepareReport> report = Prepare(request, dir, "rank");
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  // The expectation, straight from u.data: per user, the latest rating >= 4 (last in the file on ties).
+  std::map<std::string, std::pair<long, std::string>> latest;
+  std::map<std::string, std::set<std::string>> rated;
+  int64_t liked = 0;
+  {
+    std::istringstream data(ReadText(folder + "/u.data"));
+    std::string user, item, rating, time;
+    while (data >> user >> item >> rating >> time) {
+      rated[user].insert(item);
+      if (std::stoi(rating) < 4) continue;
+      ++liked;
+      auto it = latest.find(user);
+      if (it == latest.end() || std::stol(time) >= it->second.first) latest[user] = {std::stol(time), item};
+    }
+  }
+  EXPECT_EQ(report->test_rows, static_cast<int64_t>(latest.size()));
+  EXPECT_EQ(report->negatives_sampled, 2 * (liked - static_cast<int64_t>(latest.size())));
+  const PreparedFile train = ReadPrepared(dir.File("rank/train.h5"));
+  const PreparedFile test = ReadPrepared(dir.File("rank/test.h5"));
+  const auto& users = train.schema.vocabularies[0];
+  const auto& items = train.schema.vocabularies[1];
+  auto name = [](const std::vector<std::string>& vocab, double id) { return id >= 1 ? vocab[size_t(id) - 1] : "?"; };
+  for (int64_t r = 0; r < test.rows; ++r) {
+    const std::string user = name(users, test.At("user_id", r));
+    EXPECT_EQ(test.At("rating", r), 1.0);
+    ASSERT_TRUE(latest.count(user)) << user;
+    if (test.At("item_id", r) != 0) EXPECT_EQ(name(items, test.At("item_id", r)), latest[user].second) << user;
+  }
+  // Sampled rows: marked, label 0, a movie the user never rated; every other row is not marked.
+  hid_t file = H5Fopen(dir.File("rank/train.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const std::vector<int32_t> marks = testing::ReadDataset<int32_t>(file, kSampledDataset, H5T_NATIVE_INT32);
+  H5Fclose(file);
+  ASSERT_EQ(static_cast<int64_t>(marks.size()), train.rows);
+  int64_t sampled = 0;
+  for (int64_t r = 0; r < train.rows; ++r) {
+    if (!marks[r]) continue;
+    ++sampled;
+    EXPECT_EQ(train.At("rating", r), 0.0);
+    const std::string user = name(users, train.At("user_id", r));
+    EXPECT_FALSE(rated[user].count(name(items, train.At("item_id", r)))) << "row " << r;
+  }
+  EXPECT_EQ(sampled, report->negatives_sampled);
+}
+
 TEST(ImportersTest, MovieLens100KJoin) {
   ScratchDir dir;
   const std::string folder = SharedData("ml-100k");

@@ -1,0 +1,77 @@
+// Recommending with a trained model: score every item of the catalogue for a user and rank them.
+//
+// The catalogue and the users' profiles come from the training data. A feature whose value is
+// the same in every training row of an item is an item feature (its id, genres, release year);
+// every other feature is a user feature, taken from the user's first training row (its id, age,
+// gender, occupation). A candidate row for (user, item) is the user's row with the item's
+// features put in, so any model (mlp, two_tower, mf, ...) scores it as it scored training rows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/param_arena.h"
+#include "core/status.h"
+#include "data/column_file.h"
+#include "data/schema.h"
+#include "model/model.h"
+#include "train/metrics.h"
+
+namespace ectrain::train {
+
+class Catalog {
+ public:
+  // `train` holds the training rows (with labels) of `schema`; user_column and item_column are
+  // categorical columns of it. Errors name the key (recommend's --user-column/--item-column).
+  // `sampled` (empty, or one mark per row) flags rows that are sampled negatives, not interactions.
+  static StatusOr<Catalog> Build(data::Table train, const data::FeatureSchema& schema, const std::string& user_column,
+                                 const std::string& item_column, const std::vector<int32_t>& sampled = {});
+
+  int64_t num_items() const { return static_cast<int64_t>(items_.size()); }
+  int32_t item_id(int64_t index) const { return items_[index]; }  // the item column's id
+  bool HasUser(int32_t user) const { return user_row_.count(user) > 0; }
+  // Items the user has in the training data (as catalogue indices, sorted).
+  const std::vector<int64_t>& Seen(int32_t user) const;
+  // Catalogue index of an item id, or -1 when the item never appears in training.
+  int64_t IndexOf(int32_t item) const;
+  // Training rows with a positive label per catalogue item: the most-popular baseline's score.
+  const std::vector<float>& popularity() const { return popularity_; }
+  // Names of the features taken from the item (for the log).
+  std::vector<std::string> ItemFeatures(const data::FeatureSchema& schema) const;
+
+  // Scores every catalogue item for `user` with `model` (binary logits, or predictions) into
+  // `scores` (num_items()). `candidates` is scratch reused between calls.
+  void Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size, data::Table& candidates,
+             std::vector<float>& scores) const;
+
+ private:
+  data::Table train_;
+  int user_field_ = 0, item_field_ = 0;  // categorical column indices
+  std::vector<bool> item_dense_, item_categorical_, item_bags_;
+  std::vector<int32_t> items_;           // catalogue index -> item id
+  std::vector<int64_t> item_row_;        // catalogue index -> a training row with its features
+  std::unordered_map<int32_t, int64_t> item_index_;
+  std::unordered_map<int32_t, int64_t> user_row_;  // user id -> its first training row
+  std::unordered_map<int32_t, std::vector<int64_t>> seen_;
+  std::vector<float> popularity_;
+};
+
+// The top `k` catalogue indices by score, best first; those in `exclude` (sorted) are skipped.
+std::vector<int64_t> TopK(const std::vector<float>& scores, int64_t k, const std::vector<int64_t>& exclude);
+
+// Ranking quality on held-out interactions: for every user with positive rows in `test`, all
+// catalogue items are candidates except those the user has in training (the held-out item is
+// kept); RankingMetrics at k for the model and, scored the same way, for the most-popular
+// baseline. Test items unknown to the catalogue count as misses.
+struct RankingReport {
+  Metrics model;
+  Metrics popular;
+  int64_t users = 0;
+  int64_t unknown_items = 0;
+};
+RankingReport EvaluateRanking(model::Model& model, const ParamArena& params, const Catalog& catalog,
+                              const data::Table& test, int user_field, int item_field, int k, int64_t batch_size);
+
+}  // namespace ectrain::train
