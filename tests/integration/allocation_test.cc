@@ -5,41 +5,14 @@
 // grow once more or less: a few allocations of slack, far below one per step (300).
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <new>
 
 #include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
+#include "counting_allocator.h"
 #include "model/ctr_model.h"
 #include "test_data.h"
 #include "train/trainer.h"
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, std::align_val_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const size_t a = static_cast<size_t>(align);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t align) { return operator new(size, align); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace ectrain::train {
 namespace {
@@ -52,10 +25,10 @@ int64_t AllocationsOfARun(const RunConfig& config, comm::Communicator& comm) {
   const auto& schema = feed->schema();
   model::CtrModel model(config.model, {static_cast<int>(schema.dense.size()), schema.categorical, schema.vocab_sizes});
   Trainer trainer(config, comm, model, *feed);
-  const int64_t before = g_allocations.load();
+  const int64_t before = ectrain::testing::Allocations();
   auto result = trainer.Run(std::chrono::steady_clock::now());
   EXPECT_TRUE(result.ok()) << result.status().message();
-  return g_allocations.load() - before;
+  return ectrain::testing::Allocations() - before;
 }
 
 // Each run trains afresh in its own output folder (same-length names: same string allocations).
@@ -86,14 +59,14 @@ TEST(SteadyStateStep, MakesNoHeapAllocationWithTwoInProcessRanks) {
   int64_t counts[3] = {0, 0, 0};
   for (int run = 0; run < 3; ++run) {  // run 0: first use, library and static set-up
     const int64_t steps = run < 2 ? 20 : 320;
-    const int64_t before = g_allocations.load();
+    const int64_t before = ectrain::testing::Allocations();
     Status status = comm::RunInProcess(2, [&](comm::Communicator& comm) {
       RunConfig config = Config(dir, steps, run);
       AllocationsOfARun(config, comm);
       return Status::Ok();
     });
     ASSERT_TRUE(status.ok()) << status.message();
-    counts[run] = g_allocations.load() - before;
+    counts[run] = ectrain::testing::Allocations() - before;
   }
   EXPECT_LE(std::abs(counts[2] - counts[1]), 2 * kFormattingSlack)
       << "300 more steps made " << counts[2] - counts[1] << " more allocations";
