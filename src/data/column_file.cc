@@ -23,21 +23,14 @@ bool IsBagGroup(hid_t file, const std::string& name) {
 // Root-level 1-D datasets and multi-valued groups, in name order (HDF5's name index is sorted).
 std::vector<std::string> RootColumns(hid_t file) {
   std::vector<std::string> names;
-  H5G_info_t info;
-  if (H5Gget_info(file, &info) < 0) return names;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t size = H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (size <= 0) continue;
-    std::string name(static_cast<size_t>(size) + 1, '\0');
-    H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
-    name.resize(static_cast<size_t>(size));
+  for (const std::string& name : RootLinkNames(file)) {
     H5Handle object(H5Oopen(file, name.c_str(), H5P_DEFAULT));
     if (!object.valid()) continue;
     if (H5Iget_type(object.get()) == H5I_DATASET) {
       H5Handle space(H5Dget_space(object.get()));
-      if (H5Sget_simple_extent_ndims(space.get()) == 1) names.push_back(std::move(name));
+      if (H5Sget_simple_extent_ndims(space.get()) == 1) names.push_back(name);
     } else if (IsBagGroup(file, name)) {
-      names.push_back(std::move(name));
+      names.push_back(name);
     }
   }
   return names;

@@ -118,6 +118,21 @@ StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
   return value;
 }
 
+std::vector<std::string> RootLinkNames(hid_t file) {
+  std::vector<std::string> names;
+  H5G_info_t info;
+  if (H5Gget_info(file, &info) < 0) return names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t size = H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (size <= 0) continue;
+    std::string name(static_cast<size_t>(size) + 1, '\0');
+    H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    name.resize(static_cast<size_t>(size));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 bool LinkExists(hid_t location, const std::string& path) {
   // H5Lexists fails rather than answering false when an intermediate group is missing.
   size_t pos = path.starts_with('/') ? 1 : 0;

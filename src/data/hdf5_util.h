@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -41,5 +42,7 @@ Status WriteStringDataset(hid_t location, const std::string& name, const std::st
 StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
                                         const std::string& file_for_errors);
 bool LinkExists(hid_t location, const std::string& path);
+// The names of the links at the root of `file`, in name order (HDF5's name index is sorted).
+std::vector<std::string> RootLinkNames(hid_t file);
 
 }  // namespace ectrain::data

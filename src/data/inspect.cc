@@ -192,14 +192,7 @@ struct FileLayout {
 
 FileLayout ReadLayout(hid_t file) {
   FileLayout layout;
-  H5G_info_t info;
-  if (H5Gget_info(file, &info) < 0) return layout;
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    const ssize_t size = H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (size <= 0) continue;
-    std::string name(static_cast<size_t>(size) + 1, '\0');
-    H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
-    name.resize(static_cast<size_t>(size));
+  for (const std::string& name : RootLinkNames(file)) {
     H5Handle object(H5Oopen(file, name.c_str(), H5P_DEFAULT));
     if (!object.valid()) {
       layout.others.push_back(name + ": could not be opened");
