@@ -348,6 +348,8 @@ std::vector<Key> Keys(RunConfig& c) {
               "share of hidden units dropped in training (inverted dropout; 0: off)"),
       BoolKey("model", "layer_norm", &c.model.layer_norm, "layer normalisation after each hidden dense layer"),
       IntKey("model", "cross_layers", &c.model.cross_layers, 1, 64, "dcn: cross layers under the deep part"),
+      StringKey("model", "interaction", &c.model.interaction, {"concat", "dot"},
+                "the deep part's input: concat, or dot (DLRM pairwise dots; mlp, wide_deep, classifier)"),
       StringListKey("model", "user_fields", &c.model.user_fields,
                     "two_tower: the user tower's categorical and multi-valued fields"),
       StringListKey("model", "item_fields", &c.model.item_fields,

@@ -193,6 +193,37 @@ void FmInteractionBackward(const float* x, int64_t x_stride, int64_t col_offset,
   }
 }
 
+void DotInteractionForward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
+                           int64_t dim, float* out, int64_t out_stride, int64_t out_col) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* v = x + r * x_stride + col_offset;  // (fields, dim)
+    float* o = out + r * out_stride + out_col;
+    // Pair by pair rather than a Gram matrix: only the upper triangle is needed, and no temporary.
+    for (int64_t i = 0; i < fields; ++i) {
+      const ConstRow vi(v + i * dim, dim);
+      for (int64_t j = i + 1; j < fields; ++j) *o++ = vi.dot(ConstRow(v + j * dim, dim));
+    }
+  }
+}
+
+void DotInteractionBackward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
+                            int64_t dim, const float* dout, int64_t dout_stride, int64_t dout_col, float* dx) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* v = x + r * x_stride + col_offset;
+    float* dv = dx + r * x_stride + col_offset;
+    const float* g = dout + r * dout_stride + dout_col;
+    for (int64_t i = 0; i < fields; ++i) {
+      const ConstRow vi(v + i * dim, dim);
+      Row dvi(dv + i * dim, dim);
+      for (int64_t j = i + 1; j < fields; ++j) {
+        const float gp = *g++;
+        dvi += gp * ConstRow(v + j * dim, dim);
+        Row(dv + j * dim, dim) += gp * vi;
+      }
+    }
+  }
+}
+
 void CrossLayerForward(const float* x0, const float* xl, const float* w, const float* b, int64_t rows, int64_t d,
                        float* u, float* x_next) {
   DenseForward(xl, w, b, rows, d, d, u);

@@ -75,6 +75,17 @@ void FmInteractionForward(const float* x, int64_t x_stride, int64_t col_offset, 
 void FmInteractionBackward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
                            int64_t dim, const float* dout, float* dx);
 
+// DLRM's dot interaction over `fields` vectors of width `dim` that sit side by side in each row
+// of x (stride x_stride, from col_offset): every pairwise dot product <v_i, v_j>, i < j, in the
+// order (0,1), (0,2), ..., (0,F-1), (1,2), ..., written to out(r, out_col + 0..F(F-1)/2)
+// (stride out_stride).
+void DotInteractionForward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
+                           int64_t dim, float* out, int64_t out_stride, int64_t out_col);
+// Given dout(r, dout_col + pair): adds dout * v_j into dx's v_i and dout * v_i into its v_j
+// (dx laid out as x: stride x_stride, from col_offset).
+void DotInteractionBackward(const float* x, int64_t x_stride, int64_t col_offset, int64_t rows, int64_t fields,
+                            int64_t dim, const float* dout, int64_t dout_stride, int64_t dout_col, float* dx);
+
 // One DCN-v2 cross layer over rows of width d: u = x_l w + b, x_next = x0 * u + x_l (elementwise).
 // Keeps u (rows, d) for the backward pass.
 void CrossLayerForward(const float* x0, const float* xl, const float* w, const float* b, int64_t rows, int64_t d,

@@ -7,9 +7,13 @@
 //   wide_deep        wide + deep(x0)
 //   deepfm           wide + FM(field embeddings) + deep(x0)   (FM and deep share the embeddings)
 //   dcn              deep(cross(x0))                cross = DCN-v2 cross layers, stacked under deep
+// With model.interaction: dot (mlp, wide_deep, classifier) deep reads DLRM's interaction instead
+// of x0: [p | <v_i, v_j> for i < j], the v being p and the field embeddings, where p = bottom(dense)
+// is the dense columns projected to embedding_dim by a Dense+ReLU ("bottom/..."; without dense
+// columns there is no p and only the embeddings pair up).
 // The classifier has num_classes outputs (softmax); the others one (bce, or mse for ratings).
-// Layout: embeddings, wide, cross, deep, output, so the tensors whose gradients are final first
-// sit at the arena's end. One instance per thread; not copyable (the parts refer to the layout).
+// Layout: embeddings, wide, cross or bottom, deep, output, so the tensors whose gradients are
+// final first sit at the arena's end. One instance per thread; not copyable (the parts refer to the layout).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +44,12 @@ class CtrModel final : public Model {
  private:
   // outputs_ (rows, num_outputs) = the sum of the parts; with dropout when `train`.
   void ForwardInto(const BatchView& batch, const ParamArena& params, bool train);
+  // Dot interaction: fills x0_'s first vector with p (when there are dense columns), then
+  // interaction_ = [p | pairwise dots of x0_'s vectors]. x0_'s embeddings must be in place.
+  void InteractionForward(const BatchView& batch, const ParamArena& params);
+  // From dinteraction_: dx0_ for the embeddings, and the bottom layer's gradients.
+  void InteractionBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
+                           GradientReadyListener* ready);
 
   FeatureShape features_;
   Loss loss_;
@@ -51,9 +61,18 @@ class CtrModel final : public Model {
   bool fm_ = false;
   std::optional<CrossNetwork> cross_;
   std::optional<Mlp> deep_;
+  bool dot_ = false;         // model.interaction: dot
+  int64_t vectors_ = 0;      // dot: the vectors that pair up (p, when there is one, and the fields)
+  int64_t bottom_width_ = 0;  // dot with dense columns: embedding_dim (p's width, first in x0_); else 0
+  int bottom_weight_ = -1;   // ParamSpec indices of "bottom/weight|bias"; -1 without p
+  int bottom_bias_ = -1;
+  int64_t x0_width_ = 0;     // concat: the embeddings' width (dense included); dot: vectors_ * embedding_dim
+  int64_t deep_width_ = 0;   // the deep part's input width
 
   int64_t workspace_rows_ = 0;
-  std::vector<float> x0_, dx0_;              // (rows, embeddings width)
+  std::vector<float> x0_, dx0_;              // (rows, x0_width_)
+  std::vector<float> bottom_, dbottom_;      // dot: (rows, bottom_width_), p after its ReLU
+  std::vector<float> interaction_, dinteraction_;  // dot: (rows, deep_width_)
   std::vector<float> outputs_, doutputs_;    // (rows, num_outputs)
   std::vector<float> part_;                  // (rows): the wide or FM term
   const float* deep_input_ = nullptr;        // x0, or the cross network's output

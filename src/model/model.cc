@@ -29,6 +29,14 @@ StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const 
     return InvalidArgument(
         "model: there are no inputs; name columns in data.dense, data.categorical or data.multi_valued");
   }
+  if (options.interaction == "dot") {
+    const size_t vectors = features.categorical_names.size() + features.bag_names.size() + (features.num_dense > 0);
+    if (vectors < 2) {
+      return InvalidArgument("model.interaction: dot pairs the field embeddings (and the dense columns, projected), "
+                             "but these inputs give " + std::to_string(vectors) +
+                             " vector; it needs at least 2 (use concat)");
+    }
+  }
   std::unique_ptr<Model> model;
   if (options.type == "two_tower") {
     model = std::make_unique<TwoTowerModel>(options, features);

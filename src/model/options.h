@@ -23,6 +23,10 @@ struct ModelOptions {
   double dropout = 0.0;              // after each hidden layer's ReLU, training only (inverted)
   bool layer_norm = false;           // after each hidden dense layer, before the ReLU
   int64_t cross_layers = 2;          // dcn
+  // How the field embeddings meet in the deep part: concat (into the MLP, with the dense columns)
+  // or dot (DLRM: the pairwise dot products of the embeddings and the dense columns projected to
+  // embedding_dim; mlp, wide_deep and classifier).
+  std::string interaction = "concat";
   // two_tower: the fields (categorical or multi-valued) of each tower; item_fields empty means
   // every field not in user_fields. The dense columns go to the tower dense_tower names.
   std::vector<std::string> user_fields;
@@ -82,6 +86,18 @@ inline Status CheckModelOptions(const ModelOptions& o) {
     return InvalidArgument("model.bag_pooling: '" + o.bag_pooling + "' is not allowed; allowed: mean, sum");
   }
   if (!(o.dropout >= 0 && o.dropout < 1)) return InvalidArgument("model.dropout: must be in [0, 1)");
+  if (o.interaction != "concat" && o.interaction != "dot") {
+    return InvalidArgument("model.interaction: '" + o.interaction + "' is not allowed; allowed: concat, dot");
+  }
+  if (o.interaction == "dot" && o.type != "mlp" && o.type != "wide_deep" && o.type != "classifier") {
+    // Each other type has its own way for the fields to meet, which the dots would duplicate or skip.
+    const char* why = o.type == "logistic" ? "it has no embeddings or deep part"
+                      : o.type == "deepfm"  ? "its FM term already sums the pairwise dots"
+                      : o.type == "dcn"     ? "its cross layers work on the concatenated row"
+                                            : "its score is already a dot product of its two sides";
+    return InvalidArgument("model.interaction: dot goes with model.type mlp, wide_deep or classifier, not " + o.type +
+                           " (" + why + "); use concat");
+  }
   if (o.type == "dcn" && o.cross_layers < 1) return InvalidArgument("model.cross_layers: dcn needs at least 1");
   if (o.type == "two_tower") {
     if (o.user_fields.empty()) {

@@ -310,6 +310,60 @@ TEST(FmInteraction, EqualsTheSumOfPairwiseDotsAndMatchesFiniteDifferences) {
   ExpectClose(dx, NumericGradient(x, loss), 1e-3);
 }
 
+TEST(DotInteraction, WritesEveryPairwiseDotInOrderAndMatchesFiniteDifferences) {
+  // Two columns before the fields and one after, in x; the pairs land after one column of out.
+  const int64_t rows = 3, fields = 4, dim = 3, stride = 2 + fields * dim + 1, pairs = fields * (fields - 1) / 2;
+  const int64_t out_stride = 1 + pairs + 2;
+  auto x = RandomVector(rows * stride, 40);
+  auto v = [&](int64_t r, int64_t f, int64_t k) { return static_cast<double>(x[r * stride + 2 + f * dim + k]); };
+  std::vector<float> out(rows * out_stride, 7.0f);
+  DotInteractionForward(x.data(), stride, 2, rows, fields, dim, out.data(), out_stride, 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t p = 0;
+    for (int64_t i = 0; i < fields; ++i) {
+      for (int64_t j = i + 1; j < fields; ++j, ++p) {
+        double dot = 0;
+        for (int64_t k = 0; k < dim; ++k) dot += v(r, i, k) * v(r, j, k);
+        EXPECT_NEAR(out[r * out_stride + 1 + p], dot, 1e-5) << "row " << r << " pair " << i << "," << j;
+      }
+    }
+    EXPECT_EQ(out[r * out_stride], 7.0f) << "columns outside the pairs are left alone";
+    EXPECT_EQ(out[r * out_stride + 1 + pairs], 7.0f);
+  }
+  // The first pair is (0, 1), the last (F-2, F-1).
+  double last = 0;
+  for (int64_t k = 0; k < dim; ++k) last += v(1, fields - 2, k) * v(1, fields - 1, k);
+  EXPECT_NEAR(out[1 * out_stride + pairs], last, 1e-5);
+
+  auto weights = RandomVector(rows * out_stride, 41);
+  auto loss = [&] {
+    std::vector<float> o(rows * out_stride, 0.0f);
+    DotInteractionForward(x.data(), stride, 2, rows, fields, dim, o.data(), out_stride, 1);
+    return Weighted(weights, o);
+  };
+  // dx accumulates: start from ones, then subtract them (the columns outside the fields stay 1).
+  std::vector<float> dx(rows * stride, 1.0f);
+  DotInteractionBackward(x.data(), stride, 2, rows, fields, dim, weights.data(), out_stride, 1, dx.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c : {int64_t{0}, int64_t{1}, stride - 1}) EXPECT_EQ(dx[r * stride + c], 1.0f);
+  }
+  for (auto& g : dx) g -= 1.0f;
+  ExpectClose(dx, NumericGradient(x, loss), 1e-3);
+}
+
+TEST(DotInteraction, SumOfItsPairsIsTheFmTerm) {
+  const int64_t rows = 2, fields = 5, dim = 4, pairs = fields * (fields - 1) / 2;
+  auto x = RandomVector(rows * fields * dim, 42);
+  std::vector<float> dots(rows * pairs), fm(rows);
+  DotInteractionForward(x.data(), fields * dim, 0, rows, fields, dim, dots.data(), pairs, 0);
+  FmInteractionForward(x.data(), fields * dim, 0, rows, fields, dim, fm.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0;
+    for (int64_t p = 0; p < pairs; ++p) sum += dots[r * pairs + p];
+    EXPECT_NEAR(sum, fm[r], 1e-4);
+  }
+}
+
 TEST(CrossLayer, MatchesItsDefinitionAndFiniteDifferences) {
   const int64_t rows = 3, d = 4;
   auto x0 = RandomVector(rows * d, 23), xl = RandomVector(rows * d, 24);

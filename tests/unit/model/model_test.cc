@@ -18,8 +18,9 @@
 namespace ectrain::model {
 namespace {
 
-// Seven rows: dense x1, x2; categorical user (5), item (6), color (3); multi-valued genres (5),
-// rows of 0..3 ids with repeats. Tests use rows 2..6, so the bag numbering starts mid-table.
+// Seven rows: dense x1, x2 (none when `dense` is false); categorical user (5), item (6), color (3);
+// multi-valued genres (5), rows of 0..3 ids with repeats. Tests use rows 2..6, so the bag numbering
+// starts mid-table.
 struct Inputs {
   FeatureShape shape{2, {"user", "item", "color"}, {5, 6, 3}, {"genres"}, {5}};
   std::vector<float> dense;
@@ -30,10 +31,11 @@ struct Inputs {
   BagColumnView bag;
   BatchView all;
 
-  explicit Inputs(Task task, int64_t classes = 1) {
+  explicit Inputs(Task task, int64_t classes = 1, bool with_dense = true) {
     Rng rng(11);
+    if (!with_dense) shape.num_dense = 0;
     for (int r = 0; r < 7; ++r) {
-      for (int d = 0; d < 2; ++d) dense.push_back(static_cast<float>(rng.Normal()));
+      for (int d = 0; d < shape.num_dense; ++d) dense.push_back(static_cast<float>(rng.Normal()));
       ids.push_back(static_cast<int32_t>(rng.Below(5)));
       ids.push_back(static_cast<int32_t>(rng.Below(6)));
       ids.push_back(static_cast<int32_t>(rng.Below(3)));
@@ -44,7 +46,7 @@ struct Inputs {
       if (task == Task::kMulticlass) labels.push_back(static_cast<float>(rng.Below(static_cast<uint64_t>(classes))));
     }
     bag = {offsets.data(), values.data()};
-    all = {7, dense.data(), 2, ids.data(), 3, labels.data(), &bag, 1, 0};
+    all = {7, dense.data(), shape.num_dense, ids.data(), 3, labels.data(), &bag, 1, 0};
   }
   BatchView Slice() const { return SliceRows(all, 2, 7); }
 };
@@ -52,6 +54,7 @@ struct Inputs {
 struct Case {
   std::string name;
   ModelOptions options;
+  bool dense = true;  // the inputs have dense columns
 };
 void PrintTo(const Case& c, std::ostream* out) { *out << c.name; }
 
@@ -105,6 +108,25 @@ std::vector<Case> Cases() {
   c.options.class_weights = {0.5, 2.0, 1.0};
   c.options.layer_norm = true;
   cases.push_back(c);
+  // DLRM's dot interaction: the projected dense columns and the four fields (the bag among them).
+  c = {"mlp_dot_interaction", Options("mlp")};
+  c.options.interaction = "dot";
+  c.options.hidden_units = {6, 4};
+  cases.push_back(c);
+  c = {"mlp_dot_interaction_without_dense_columns", Options("mlp")};
+  c.options.interaction = "dot";
+  c.options.bag_pooling = "sum";
+  c.dense = false;
+  cases.push_back(c);
+  c = {"wide_deep_dot_interaction_layer_norm_dropout", Options("wide_deep")};
+  c.options.interaction = "dot";
+  c.options.layer_norm = true;
+  c.options.dropout = 0.2;
+  cases.push_back(c);
+  c = {"classifier_dot_interaction_without_hidden_layers", Options("classifier")};
+  c.options.interaction = "dot";
+  c.options.hidden_units = {};
+  cases.push_back(c);
   return cases;
 }
 
@@ -124,9 +146,9 @@ std::unique_ptr<Model> Make(const ModelOptions& options, const FeatureShape& sha
 
 TEST_P(ZooTest, GradientMatchesFiniteDifferencesAndEveryTensorIsAnnouncedOnce) {
   const Case& c = GetParam();
-  auto probe = Make(c.options, Inputs(Task::kBinary).shape);
+  auto probe = Make(c.options, Inputs(Task::kBinary, 1, c.dense).shape);
   ASSERT_NE(probe, nullptr);
-  Inputs in(probe->task(), probe->num_outputs());
+  Inputs in(probe->task(), probe->num_outputs(), c.dense);
   auto model = Make(c.options, in.shape);
   const ParamLayout& layout = model->layout();
   ParamArena params(layout), grads(layout), scratch(layout);
@@ -197,8 +219,9 @@ TEST_P(ZooTest, ForwardGivesTheOutputsTheLossUses) {
   // layers are otherwise the same; dropout's own behaviour is tested with the kernels).
   ModelOptions options = GetParam().options;
   options.dropout = 0;
-  auto probe = Make(options, Inputs(Task::kBinary).shape);
-  Inputs in(probe->task(), probe->num_outputs());
+  const bool dense = GetParam().dense;
+  auto probe = Make(options, Inputs(Task::kBinary, 1, dense).shape);
+  Inputs in(probe->task(), probe->num_outputs(), dense);
   auto model = Make(options, in.shape);
   ParamArena params(model->layout()), grads(model->layout());
   model->Initialize(params, 1);
@@ -224,7 +247,7 @@ TEST_P(ZooTest, ForwardGivesTheOutputsTheLossUses) {
 
 TEST_P(ZooTest, EmptyBatchAddsNothingAndAnnouncesEveryTensor) {
   const Case& c = GetParam();
-  Inputs in(Task::kBinary);
+  Inputs in(Task::kBinary, 1, c.dense);
   auto model = Make(c.options, in.shape);
   ParamArena params(model->layout()), grads(model->layout());
   model->Initialize(params, 1);
@@ -301,6 +324,86 @@ TEST(CreateModel, LayoutsNameTheirParts) {
   EXPECT_EQ(Make(Options("deepfm"), in.shape)->task(), Task::kBinary);
 }
 
+// The dot interaction by hand: without hidden layers the logit is a linear map of
+// [p | <v_i, v_j> for i < j], v = (p, user, item, color, genres), p = relu(dense W + b).
+TEST(DotInteraction, TheTopMlpReadsTheProjectedDenseThenThePairwiseDots) {
+  Inputs in(Task::kBinary);
+  ModelOptions o = Options("mlp");
+  o.interaction = "dot";
+  o.hidden_units = {};
+  auto model = Make(o, in.shape);
+  const ParamLayout& layout = model->layout();
+  ParamArena params(layout);
+  model->Initialize(params, 4);
+  Rng rng(8);
+  for (int64_t i = 0; i < params.size(); ++i) params.data()[i] += static_cast<float>(rng.Uniform(-0.3, 0.3));
+  auto tensor = [&](const std::string& name) -> const float* {
+    for (const auto& spec : layout.specs()) {
+      if (spec.name == name) return params.data() + spec.offset;
+    }
+    ADD_FAILURE() << "no tensor " << name;
+    return nullptr;
+  };
+  const int64_t d = 3, vectors = 5, pairs = vectors * (vectors - 1) / 2;
+  const float* w_out = tensor("output/weight");  // (d + pairs, 1)
+  ASSERT_NE(w_out, nullptr);
+  std::vector<float> logits(7);
+  model->Forward(in.all, params, logits.data());
+  for (int64_t r = 0; r < 7; ++r) {
+    std::vector<std::vector<double>> v(vectors, std::vector<double>(d, 0.0));
+    for (int64_t k = 0; k < d; ++k) {
+      double z = tensor("bottom/bias")[k];
+      for (int64_t j = 0; j < 2; ++j) z += in.dense[r * 2 + j] * tensor("bottom/weight")[j * d + k];
+      v[0][k] = std::max(z, 0.0);
+      v[1][k] = tensor("embedding/user")[in.ids[r * 3 + 0] * d + k];
+      v[2][k] = tensor("embedding/item")[in.ids[r * 3 + 1] * d + k];
+      v[3][k] = tensor("embedding/color")[in.ids[r * 3 + 2] * d + k];
+      const int64_t begin = in.offsets[r], end = in.offsets[r + 1];
+      for (int64_t i = begin; i < end; ++i) {
+        v[4][k] += tensor("embedding_bag/genres")[in.values[i] * d + k] / static_cast<double>(end - begin);
+      }
+    }
+    double logit = tensor("output/bias")[0];
+    for (int64_t k = 0; k < d; ++k) logit += v[0][k] * w_out[k];
+    int64_t p = d;
+    for (int64_t i = 0; i < vectors; ++i) {
+      for (int64_t j = i + 1; j < vectors; ++j, ++p) {
+        double dot = 0;
+        for (int64_t k = 0; k < d; ++k) dot += v[i][k] * v[j][k];
+        logit += dot * w_out[p];
+      }
+    }
+    EXPECT_EQ(p, d + pairs);
+    EXPECT_NEAR(logits[r], logit, 1e-5) << "row " << r;
+  }
+}
+
+TEST(DotInteraction, LayoutHasTheBottomLayerOnlyWithDenseColumns) {
+  auto names = [](const ModelOptions& o, const FeatureShape& shape) {
+    std::vector<std::string> out;
+    auto model = Make(o, shape);
+    for (const auto& spec : model->layout().specs()) out.push_back(spec.name + " " + std::to_string(spec.rows));
+    return out;
+  };
+  ModelOptions o = Options("mlp");
+  o.interaction = "dot";
+  // p and four fields: 3 + 10 inputs to the first hidden layer.
+  EXPECT_EQ(names(o, Inputs(Task::kBinary).shape),
+            (std::vector<std::string>{"embedding/user 5", "embedding/item 6", "embedding/color 3",
+                                      "embedding_bag/genres 5", "bottom/weight 2", "bottom/bias 1",
+                                      "dense_0/weight 13", "dense_0/bias 1", "output/weight 5", "output/bias 1"}));
+  EXPECT_EQ(names(o, Inputs(Task::kBinary, 1, /*with_dense=*/false).shape),
+            (std::vector<std::string>{"embedding/user 5", "embedding/item 6", "embedding/color 3",
+                                      "embedding_bag/genres 5", "dense_0/weight 6", "dense_0/bias 1",
+                                      "output/weight 5", "output/bias 1"}));
+  o = Options("wide_deep");
+  o.interaction = "dot";
+  const auto wide_deep = names(o, Inputs(Task::kBinary).shape);
+  // Reverse layout order is backward order: output, deep, bottom, wide, embeddings.
+  EXPECT_EQ(wide_deep[9], "wide/bias 1");
+  EXPECT_EQ(wide_deep[10], "bottom/weight 2");
+}
+
 TEST(CreateModel, TheMlpIsTheCtrModelOfBefore) {
   Inputs in(Task::kBinary);
   ModelOptions o{"mlp", 4, {8}};
@@ -375,6 +478,29 @@ TEST(CreateModel, RejectsOptionsThatDoNotFitTheFeatures) {
   EXPECT_NE(error(o).find("model.tower_units"), std::string::npos);
   EXPECT_NE(error(o).find("model.tower_units"), std::string::npos);
   EXPECT_FALSE(CreateModel(Options("mlp"), FeatureShape{}).ok()) << "a model needs inputs";
+  o = Options("mlp");
+  o.interaction = "cross";
+  EXPECT_EQ(error(o), "model.interaction: 'cross' is not allowed; allowed: concat, dot");
+  o = Options("deepfm");
+  o.interaction = "dot";
+  EXPECT_NE(error(o).find("model.interaction: dot goes with model.type mlp, wide_deep or classifier, not deepfm"),
+            std::string::npos);
+  for (const char* type : {"logistic", "dcn", "two_tower", "mf"}) {
+    o = Options(type);
+    o.interaction = "dot";
+    EXPECT_EQ(error(o).rfind("model.interaction: dot goes with", 0), 0u) << type;
+  }
+  // Fewer than two vectors leave nothing to pair: one field alone, or dense columns alone.
+  o = Options("mlp");
+  o.interaction = "dot";
+  for (const FeatureShape& shape : {FeatureShape{0, {"user"}, {5}, {}, {}}, FeatureShape{3, {}, {}, {}, {}}}) {
+    auto model = CreateModel(o, shape);
+    ASSERT_FALSE(model.ok());
+    EXPECT_NE(model.status().message().find("model.interaction: dot pairs the field embeddings"), std::string::npos)
+        << model.status().message();
+  }
+  EXPECT_TRUE(CreateModel(o, FeatureShape{3, {"user"}, {5}, {}, {}}).ok()) << "p and one field make one pair";
+  EXPECT_TRUE(CreateModel(o, FeatureShape{0, {"user", "item"}, {5, 6}, {}, {}}).ok());
 }
 
 }  // namespace

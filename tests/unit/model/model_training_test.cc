@@ -1,7 +1,8 @@
 // Each model learns a real e-commerce task: a short training loop (the optimizer, the model and
 // a shuffled batch stream; no trainer) on a sample from ../shared/data, scored on held-out rows.
-// Purchases (Online Shoppers): logistic, mlp, wide_deep, deepfm, dcn by test AUC. Ratings (MovieLens
-// 100K, fold u1): mf by RMSE against the mean predictor, two_tower by AUC of "rated 4 or 5".
+// Purchases (Online Shoppers): logistic, mlp, wide_deep, deepfm, dcn and mlp with DLRM's dot
+// interaction by test AUC. Ratings (MovieLens 100K, fold u1): mf by RMSE against the mean
+// predictor, two_tower by AUC of "rated 4 or 5".
 // Product categories from titles (PriceRunner): classifier by accuracy. Every field kind is fed:
 // dense columns, categorical columns and a multi-valued field (genres, title tokens).
 #include <gtest/gtest.h>
@@ -220,7 +221,12 @@ TEST_P(PurchaseTest, TestAucIsAbovePointEightFive) {
   Shoppers data = LoadShoppers();
   ASSERT_GT(data.train.rows(), 9000);
   ModelOptions options;
+  // "<type>_dot": the type with DLRM's dot interaction.
   options.type = GetParam();
+  if (options.type.ends_with("_dot")) {
+    options.type.resize(options.type.size() - 4);
+    options.interaction = "dot";
+  }
   options.embedding_dim = 8;
   options.hidden_units = {32, 16};
   options.dropout = options.type == "wide_deep" ? 0.1 : 0.0;
@@ -230,11 +236,12 @@ TEST_P(PurchaseTest, TestAucIsAbovePointEightFive) {
   ParamArena params((*model)->layout());
   Train(**model, params, data.train, 4, 64, 3e-3);
   const double auc = Auc(Score(**model, params, data.test), data.test.labels);
-  std::cout << options.type << ": test AUC " << auc << " on " << data.test.rows() << " sessions\n";
+  std::cout << GetParam() << ": test AUC " << auc << " on " << data.test.rows() << " sessions\n";
   EXPECT_GT(auc, 0.85);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, PurchaseTest, ::testing::Values("logistic", "mlp", "wide_deep", "deepfm", "dcn"),
+INSTANTIATE_TEST_SUITE_P(Models, PurchaseTest,
+                         ::testing::Values("logistic", "mlp", "wide_deep", "deepfm", "dcn", "mlp_dot"),
                          [](const auto& info) { return info.param; });
 
 // MovieLens 100K, fold u1. Fields: user, item, gender, occupation (categorical), age (dense), the item's genres (multi-valued).

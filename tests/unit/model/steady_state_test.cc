@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "core/rng.h"
@@ -49,7 +50,10 @@ TEST_P(SteadyState, ForwardBackwardAndForwardMakeNoHeapAllocation) {
   const BagColumnView bag{offsets.data(), values.data()};
   const BatchView all{2 * rows, dense.data(), 3, ids.data(), 2, labels.data(), &bag, 1, 0};
   ModelOptions options;
-  options.type = GetParam();
+  // "<type>:dot": the type with model.interaction: dot.
+  const std::string param = GetParam();
+  options.type = param.substr(0, param.find(':'));
+  if (param.ends_with(":dot")) options.interaction = "dot";
   options.embedding_dim = 8;
   options.hidden_units = {32, 16};
   options.layer_norm = true;
@@ -81,12 +85,12 @@ TEST_P(SteadyState, ForwardBackwardAndForwardMakeNoHeapAllocation) {
   ASSERT_GT(g_allocations.load(), at_start) << "the counter sees the first step's workspace";
   const int64_t before = g_allocations.load();
   for (int64_t i = 2; i < 20; ++i) step(i);
-  EXPECT_EQ(g_allocations.load() - before, 0) << options.type;
+  EXPECT_EQ(g_allocations.load() - before, 0) << param;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, SteadyState,
                          ::testing::Values("logistic", "mlp", "wide_deep", "deepfm", "dcn", "two_tower", "mf",
-                                           "classifier"));
+                                           "classifier", "mlp:dot", "wide_deep:dot", "classifier:dot"));
 
 }  // namespace
 }  // namespace ectrain::model
