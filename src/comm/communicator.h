@@ -61,6 +61,9 @@ class Communicator {
   void AllGatherV(std::span<const int64_t> mine, std::vector<int64_t>& all, std::vector<int64_t>& counts) {
     AllGatherVTyped(mine, DataType::kInt64, all, counts);
   }
+  void AllGatherV(std::span<const uint8_t> mine, std::vector<uint8_t>& all, std::vector<int64_t>& counts) {
+    AllGatherVTyped(mine, DataType::kUInt8, all, counts);
+  }
   // Collective.
   virtual void Barrier() = 0;
   // Ends every rank of the job at once: used after a failure on one rank so that no rank is

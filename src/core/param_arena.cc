@@ -4,6 +4,8 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+
 namespace ectrain {
 
 const char* ParamKindName(ParamKind kind) {
@@ -39,8 +41,14 @@ std::string ParamLayout::Describe() const {
 
 ParamArena::ParamArena(const ParamLayout& layout) : size_(layout.total_size()) {
   size_t bytes = static_cast<size_t>(size_ > 0 ? size_ : 16) * sizeof(float);
-  data_ = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+  // Arenas of 2 MB and more sit on huge pages where the kernel has them: embedding rows are
+  // updated scattered across the tables, and with 4 KB pages nearly every row costs a TLB miss.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t alignment = bytes >= kHugePage ? kHugePage : 64;
+  bytes = (bytes + alignment - 1) / alignment * alignment;
+  data_ = static_cast<float*>(std::aligned_alloc(alignment, bytes));
   if (data_ == nullptr) throw std::bad_alloc();
+  if (alignment == kHugePage) madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is fine
   SetZero();
 }
 

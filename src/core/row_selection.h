@@ -1,7 +1,13 @@
 // RowSelection: which rows of each tensor a training step touches, by ParamSpec index.
 // A tensor with no entry (or kAll) is touched everywhere. Embedding tables updated row-sparsely
 // list their rows: the model records the ids it looked up, gradient sync turns them into the
-// sorted union over all ranks, and the optimizer updates only those rows.
+// union over all ranks, and the optimizer updates only those rows.
+// A row is listed once, in the order it was first touched: a mark per table row keeps repeats out,
+// so a step never sorts (sorting the ids was 6% of the seed model's step at batch 256;
+// bench/RESULTS.md, profile).
+// The order is a function of the batch (and, after sync, of the ranks' batches in rank order), so
+// it is the same on every rank; each row's update is independent of the others', so the order
+// does not change any value.
 // Value type; reused step after step so that its vectors keep their capacity.
 #pragma once
 
@@ -17,21 +23,33 @@ class RowSelection {
  public:
   // One slot per tensor of a layout with `num_specs` tensors; every tensor starts as "all rows".
   void Reset(int num_specs) {
-    sparse_.assign(static_cast<size_t>(num_specs), false);
+    marks_.assign(static_cast<size_t>(num_specs), {});
     rows_.assign(static_cast<size_t>(num_specs), {});
   }
-  void SetSparse(int spec, bool sparse) { sparse_[spec] = sparse; }
-  bool sparse(int spec) const { return sparse_[spec]; }
-  // The rows of a sparse tensor (any order and repeats while recording; sorted and unique after sync).
-  std::vector<int64_t>& rows(int spec) { return rows_[spec]; }
+  // From now on tensor `spec`, of `num_rows` rows, is updated row-sparsely.
+  void SetSparse(int spec, int64_t num_rows) { marks_[spec].assign(static_cast<size_t>(num_rows), 0); }
+  bool sparse(int spec) const { return !marks_[spec].empty(); }
+  // Records that row `id` (0 <= id < num_rows, checked when the data was read) was touched.
+  void Add(int spec, int64_t id) {
+    uint8_t& mark = marks_[spec][static_cast<size_t>(id)];
+    if (mark != 0) return;
+    mark = 1;
+    rows_[spec].push_back(id);
+  }
+  // The distinct rows of a sparse tensor, in the order they were first added.
   const std::vector<int64_t>& rows(int spec) const { return rows_[spec]; }
-  int num_specs() const { return static_cast<int>(sparse_.size()); }
+  int num_specs() const { return static_cast<int>(marks_.size()); }
+  // Forgets the rows of one tensor or of all; costs the rows listed, not the table.
+  void ClearRows(int spec) {
+    for (int64_t id : rows_[spec]) marks_[spec][static_cast<size_t>(id)] = 0;
+    rows_[spec].clear();
+  }
   void ClearRows() {
-    for (auto& r : rows_) r.clear();
+    for (int spec = 0; spec < num_specs(); ++spec) ClearRows(spec);
   }
 
  private:
-  std::vector<bool> sparse_;
+  std::vector<std::vector<uint8_t>> marks_;  // per tensor: empty (updated whole) or one byte per row
   std::vector<std::vector<int64_t>> rows_;
 };
 

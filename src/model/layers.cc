@@ -122,8 +122,7 @@ void FieldEmbeddings::Backward(const BatchView& batch, const float* dout, int64_
     kernels::EmbeddingScatterAdd(batch.categorical + f, batch.num_categorical, rows, dout, dout_stride, column, dim_,
                                  grads.data() + layout_.spec(spec).offset);
     if (touched != nullptr && touched->sparse(spec)) {
-      std::vector<int64_t>& ids = touched->rows(spec);
-      for (int64_t r = 0; r < rows; ++r) ids.push_back(batch.categorical[r * batch.num_categorical + f]);
+      for (int64_t r = 0; r < rows; ++r) touched->Add(spec, batch.categorical[r * batch.num_categorical + f]);
     }
     if (ready != nullptr) ready->OnGradientReady(spec);
     column += dim_;
@@ -139,8 +138,7 @@ void FieldEmbeddings::Backward(const BatchView& batch, const float* dout, int64_
       kernels::EmbeddingBagMeanBackward(offsets, bag.values, rows, dout, dout_stride, column, dim_, dtable);
     }
     if (touched != nullptr && touched->sparse(spec)) {
-      std::vector<int64_t>& ids = touched->rows(spec);
-      for (int64_t k = offsets[0]; k < offsets[rows]; ++k) ids.push_back(bag.values[k]);
+      for (int64_t k = offsets[0]; k < offsets[rows]; ++k) touched->Add(spec, bag.values[k]);
     }
     if (ready != nullptr) ready->OnGradientReady(spec);
     column += dim_;

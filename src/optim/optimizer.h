@@ -73,6 +73,8 @@ class Optimizer {
   const RowSelection* ranges_for_ = nullptr;
   bool ranges_ready_ = false;
   std::vector<Range> ranges_;
+  // The optimizer's state arenas (none for plain SGD), for prefetching a row's state.
+  std::vector<float*> state_data_;
 };
 
 // PyTorch's SGD: g += decay p; buf = momentum buf + g; p -= lr (nesterov ? g + momentum buf : buf).

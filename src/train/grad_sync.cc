@@ -4,6 +4,21 @@
 #include <chrono>
 #include <cstring>
 
+namespace {
+
+// Appends the bytes of `count` values (rows of a message that mixes ids and floats).
+template <typename T>
+void AppendBytes(std::vector<uint8_t>& out, const T* values, size_t count) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(values);
+  out.insert(out.end(), bytes, bytes + count * sizeof(T));
+}
+template <typename T>
+void AppendBytes(std::vector<uint8_t>& out, T value) {
+  AppendBytes(out, &value, 1);
+}
+
+}  // namespace
+
 namespace ectrain::train {
 
 GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size,
@@ -15,7 +30,7 @@ GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t 
     const int64_t table_bytes = spec.rows * spec.cols * 4;
     const int64_t sparse_bytes_at_most = global_batch_size * (spec.cols * 4 + 8);
     if (sparse_embeddings && spec.kind == ParamKind::kEmbedding && sparse_bytes_at_most < table_bytes) {
-      selection_.SetSparse(static_cast<int>(i), true);
+      selection_.SetSparse(static_cast<int>(i), spec.rows);
       sparse_specs_.push_back(static_cast<int>(i));
     }
   }
@@ -120,64 +135,48 @@ void GradSync::Synchronize(ParamArena& grads) {
     changed_.wait(lock, [this] { return in_flight_ == 0; });
     for (const Bucket& b : buckets_) bytes_last_step_ += b.count * 4;
   }
-  if (!sparse_specs_.empty() && comm_.size() == 1) {
-    // One rank: its rows are the sums already; only the optimizer's row list is needed.
+  if (!sparse_specs_.empty() && comm_.size() > 1) {
+    // This rank's rows in one message (one all-gather-v, not one for ids and one for rows): per
+    // table, the count, the ids, then their gradient rows. (One rank: its rows are the sums already.)
+    sparse_send_.clear();
     for (int t : sparse_specs_) {
-      std::vector<int64_t>& ids = selection_.rows(t);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    }
-  } else if (!sparse_specs_.empty()) {
-    // This rank's rows: per table, the count and the sorted unique ids; then their gradient rows.
-    ids_send_.clear();
-    rows_send_.clear();
-    for (int t : sparse_specs_) {
-      std::vector<int64_t>& ids = selection_.rows(t);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      const std::vector<int64_t>& ids = selection_.rows(t);
       const ParamSpec& spec = layout_.spec(t);
-      ids_send_.push_back(static_cast<int64_t>(ids.size()));
-      ids_send_.insert(ids_send_.end(), ids.begin(), ids.end());
+      AppendBytes(sparse_send_, static_cast<int64_t>(ids.size()));
+      AppendBytes(sparse_send_, ids.data(), ids.size());
       for (int64_t id : ids) {
         float* row = grads.data() + spec.offset + id * spec.cols;
-        rows_send_.insert(rows_send_.end(), row, row + spec.cols);
+        AppendBytes(sparse_send_, row, static_cast<size_t>(spec.cols));
         std::memset(row, 0, static_cast<size_t>(spec.cols) * sizeof(float));  // re-added below, in rank order
       }
+      selection_.ClearRows(t);
     }
-    comm_.AllGatherV(std::span<const int64_t>(ids_send_), ids_all_, ids_counts_);  // Collective
-    comm_.AllGatherV(std::span<const float>(rows_send_), rows_all_, rows_counts_);  // Collective
-    bytes_last_step_ += static_cast<int64_t>(ids_send_.size() * 8 + rows_send_.size() * 4);
+    comm_.AllGatherV(std::span<const uint8_t>(sparse_send_), sparse_all_, sparse_counts_);  // Collective
+    bytes_last_step_ += static_cast<int64_t>(sparse_send_.size());
 
-    // Every rank adds every rank's rows in rank order, so all hold the same sums.
-    size_t id_at = 0;
-    size_t row_at = 0;
+    // Every rank adds every rank's rows in rank order, so all hold the same sums; the rows to
+    // update are their union.
+    const uint8_t* at = sparse_all_.data();
     for (int r = 0; r < comm_.size(); ++r) {
       for (int t : sparse_specs_) {
         const ParamSpec& spec = layout_.spec(t);
-        const int64_t count = ids_all_[id_at++];
+        int64_t count = 0;
+        std::memcpy(&count, at, sizeof(count));
+        const uint8_t* ids = at + sizeof(count);
+        const uint8_t* rows = ids + count * sizeof(int64_t);
         for (int64_t k = 0; k < count; ++k) {
-          const int64_t id = ids_all_[id_at++];
+          int64_t id = 0;
+          std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
+          selection_.Add(t, id);
           float* row = grads.data() + spec.offset + id * spec.cols;
-          for (int64_t c = 0; c < spec.cols; ++c) row[c] += rows_all_[row_at++];
+          for (int64_t c = 0; c < spec.cols; ++c) {
+            float value = 0;
+            std::memcpy(&value, rows + (k * spec.cols + c) * sizeof(float), sizeof(value));
+            row[c] += value;
+          }
         }
+        at = rows + count * spec.cols * sizeof(float);
       }
-    }
-    // The rows to update: the union over ranks.
-    id_at = 0;
-    for (int t : sparse_specs_) selection_.rows(t).clear();
-    for (int r = 0; r < comm_.size(); ++r) {
-      for (int t : sparse_specs_) {
-        const int64_t count = ids_all_[id_at++];
-        auto& rows = selection_.rows(t);
-        rows.insert(rows.end(), ids_all_.begin() + static_cast<int64_t>(id_at),
-                    ids_all_.begin() + static_cast<int64_t>(id_at) + count);
-        id_at += static_cast<size_t>(count);
-      }
-    }
-    for (int t : sparse_specs_) {
-      auto& rows = selection_.rows(t);
-      std::sort(rows.begin(), rows.end());
-      rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
     }
   }
   if (buckets_.empty()) {

@@ -1,7 +1,7 @@
 // GradSync: sums gradients over all ranks after backward. Tensors updated whole (dense layers,
 // small embedding tables) are all-reduced as a few contiguous ranges of the gradient arena.
 // Large embedding tables are row-sparse: each rank contributes only the rows its batch looked up
-// (ids + rows, via all-gather-v), every rank adds them up in rank order, and the optimizer then
+// (ids + rows, in one all-gather-v), every rank adds them up in rank order, and the optimizer then
 // updates only the union of those rows. A table is row-sparse when even a batch of all-distinct
 // ids would move fewer bytes than the whole table: global_batch * (dim * 4 + 8) < rows * dim * 4.
 // The rule depends on sizes only, never on the number of ranks, so training means the same thing
@@ -44,7 +44,7 @@ class GradSync final : public GradientReadyListener {
   int num_row_sparse_tables() const;
 
   // Collective: all ranks, same order. Sums `grads` over ranks: whole tensors everywhere,
-  // row-sparse tables at the union of the recorded rows (selection() then lists that union, sorted).
+  // row-sparse tables at the union of the recorded rows (selection() then lists that union).
   void Synchronize(ParamArena& grads);
   // Clears what Synchronize left: whole tensors fully, row-sparse tables at their selected rows;
   // then forgets the rows. So a step never zeroes a whole large table.
@@ -64,9 +64,8 @@ class GradSync final : public GradientReadyListener {
   std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
   std::vector<int> sparse_specs_;
   // Reused buffers: no allocation once they have grown.
-  std::vector<int64_t> ids_send_, ids_all_, ids_counts_;
-  std::vector<float> rows_send_, rows_all_;
-  std::vector<int64_t> rows_counts_;
+  std::vector<uint8_t> sparse_send_, sparse_all_;
+  std::vector<int64_t> sparse_counts_;
   int64_t bytes_last_step_ = 0;
   double exposed_seconds_ = 0;
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -101,9 +102,12 @@ TEST(CtrModel, GradientMatchesFiniteDifferencesWithAMultiValuedField) {
   const BatchView slice = SliceRows(batch, 2, 7);
   RowSelection touched;
   touched.Reset(static_cast<int>(model.layout().specs().size()));
-  touched.SetSparse(2, true);
+  touched.SetSparse(2, model.layout().spec(2).rows);
   model.ForwardBackward(slice, params, grads, scale, &touched);
-  std::vector<int64_t> expected_ids(values.begin() + offsets[2], values.end());
+  std::vector<int64_t> expected_ids;  // distinct, in the order first looked up
+  for (auto v = values.begin() + offsets[2]; v != values.end(); ++v) {
+    if (std::find(expected_ids.begin(), expected_ids.end(), *v) == expected_ids.end()) expected_ids.push_back(*v);
+  }
   EXPECT_EQ(touched.rows(2), expected_ids);
   auto loss = [&] { return scale * model.ForwardBackward(slice, params, scratch, scale); };
   const double h = 1e-3;

@@ -66,8 +66,9 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   for (int i = 0; i < 3; ++i) grads.data()[layout.spec(1).offset + i] = 0.1f * (i + 1);
   RowSelection rows;
   rows.Reset(2);
-  rows.SetSparse(0, true);
-  rows.rows(0) = {1, 3};
+  rows.SetSparse(0, 4);
+  rows.Add(0, 1);
+  rows.Add(0, 3);
   auto lazy = Optimizer::Create(OptimOptions{}, layout);
   auto dense = Optimizer::Create(OptimOptions{}, layout);
   lazy->Step(lazy_params, grads, &rows);
@@ -89,7 +90,8 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   const float row1 = lazy_params.data()[table.offset + 2];
   grads.SetZero();
   grads.data()[table.offset] = 1.0f;
-  rows.rows(0) = {0};
+  rows.ClearRows();
+  rows.Add(0, 0);
   lazy->Step(lazy_params, grads, &rows);
   EXPECT_EQ(lazy_params.data()[table.offset + 2], row1);
   EXPECT_NE(lazy_params.data()[table.offset], 0.5f);
@@ -169,8 +171,8 @@ TEST(WeightDecay, FollowsTheParameterKind) {
   auto sgd = Optimizer::Create(o, layout);
   RowSelection rows;
   rows.Reset(3);
-  rows.SetSparse(0, true);
-  rows.rows(0) = {1};
+  rows.SetSparse(0, 2);
+  rows.Add(0, 1);
   sgd->Step(params, grads, &rows);
   EXPECT_FLOAT_EQ(params.data()[table], 1.0f) << "an untouched row of a row-sparse table does not decay";
   EXPECT_FLOAT_EQ(params.data()[table + 1], 1.0f - 0.1f * 0.2f);
@@ -194,8 +196,8 @@ TEST(ClipNorm, ScalesTheGlobalNormDownButNeverUp) {
   auto sgd = Optimizer::Create(o, layout);
   RowSelection rows;
   rows.Reset(2);
-  rows.SetSparse(0, true);
-  rows.rows(0) = {1};
+  rows.SetSparse(0, 3);
+  rows.Add(0, 1);
   sgd->Step(params, grads, &rows);
   EXPECT_NEAR(sgd->last_gradient_norm(), 5.0, 1e-6);
   EXPECT_NEAR(params.data()[table + 1], -0.6, 1e-6);

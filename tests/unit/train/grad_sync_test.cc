@@ -37,12 +37,12 @@ TEST(GradSync, SynchronizeListsTheUnionAndZeroClearsOnlyWhatWasUsed) {
   ParamArena grads(layout);
   const ParamSpec& big = layout.spec(0);
   for (int64_t id : {7, 3, 7, 500}) {
-    sync.selection().rows(0).push_back(id);
+    sync.selection().Add(0, id);
     grads.data()[big.offset + id * 4] += 1.0f;
   }
   grads.data()[layout.spec(2).offset + 5] = 2.5f;
   sync.Synchronize(grads);
-  EXPECT_EQ(sync.selection().rows(0), (std::vector<int64_t>{3, 7, 500}));
+  EXPECT_EQ(sync.selection().rows(0), (std::vector<int64_t>{7, 3, 500}));  // distinct, first touch first
   EXPECT_FLOAT_EQ(grads.data()[big.offset + 7 * 4], 2.0f);  // both lookups of id 7 summed
   EXPECT_FLOAT_EQ(grads.data()[big.offset + 3 * 4], 1.0f);
   EXPECT_FLOAT_EQ(grads.data()[layout.spec(2).offset + 5], 2.5f);
