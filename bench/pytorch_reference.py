@@ -51,6 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads per process")
     p.add_argument("--dense-adam", action="store_true", help="dense embeddings + plain Adam everywhere")
     p.add_argument("--ranks", type=int, default=1, help="processes (DistributedDataParallel, gloo)")
+    p.add_argument("--pin", action="store_true", help="process r runs on core r only (as mpirun --bind-to core)")
     p.add_argument("--tail-steps", type=int, default=200, help="report the mean loss of the last N steps")
     return p.parse_args(argv)
 
@@ -106,6 +107,8 @@ def roc_auc(scores, labels):
 
 
 def train(rank, args, store_path):
+    if args.pin:
+        os.sched_setaffinity(0, {rank})
     torch.set_num_threads(args.threads)
     world = args.ranks
     if world > 1:

@@ -19,15 +19,18 @@
 #   ectrain, EC_STEPS steps: its throughput and peak RSS (longer than PyTorch's runs: it is faster);
 #   ectrain, PT_STEPS steps: the test log-loss after exactly PyTorch's number of steps;
 #   PyTorch sparse and PyTorch dense, PT_STEPS steps: throughput, test log-loss, peak RSS.
-# Then (SCALING=1) 2 ranks: ectrain under mpirun -np 2 --bind-to none and PyTorch DDP (gloo, 2
-# processes x 1 thread, sparse variant) at global batch 2B for per-rank batch B = 256 and 4096,
-# against the 1-process runs of the same round. Throughput counts the step loop only in both
+# Then (SCALING=1) 2 ranks: ectrain under mpirun -np 2 and PyTorch DDP (gloo, 2 processes x 1
+# thread, sparse variant) at global batch 2B for per-rank batch B = 256 and 4096, against the
+# 1-process runs of the same round.
+# PIN=1 (the default) gives each process one core, as "1 thread each" means: 1-process runs on
+# core 0 (taskset), 2 ranks on a core each (mpirun --bind-to core; DDP: --pin). ectrain's reader
+# thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core. Throughput counts the step loop only in both
 # (forward, backward, gradient exchange, optimizer step), not start-up, data loading, the per-epoch
 # shuffle or the evaluation. Ratios are medians of per-round ratios (both runs from one round).
 # Writes the chart bench/vs_pytorch.png (PNG=path to change): samples/s against batch, log scales.
 #
 # Usage: bench/vs_pytorch.sh [RUNS] [ROWS]   (default 3 rounds, 2,000,000 rows; from anywhere)
-# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), EC_STEPS ("60000 12000 1000"),
+# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), PIN (1), EC_STEPS ("60000 12000 1000"),
 # PT_STEPS ("2000 1200 300"), steps per run for batch 32, 256 and 4096; QUIET_WAIT (5 s), the
 # longest wait before each run for an idle machine; PNG. About 10 minutes with the defaults on a 2-core machine.
 # Installs, when missing: python3-torch python3-h5py python3-matplotlib time libopenblas0-pthread.
@@ -42,6 +45,8 @@ RUNS=${1:-3}
 ROWS=${2:-2000000}
 SEED=${SEED:-1}
 SCALING=${SCALING:-1}
+PIN=${PIN:-1}
+if [ "$PIN" = 1 ]; then ONE_CORE=(taskset -c 0); BIND=core; TORCH_PIN=(--pin); else ONE_CORE=(); BIND=none; TORCH_PIN=(); fi
 BATCHES=(32 256 4096)
 read -r -a EC_STEPS <<<"${EC_STEPS:-60000 12000 1000}"
 read -r -a PT_STEPS <<<"${PT_STEPS:-2000 1200 300}"
@@ -134,7 +139,7 @@ ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
   local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
   local cmd=("$ECTRAIN" train "$TMP/vs_pytorch.yaml" --set train.global_batch_size="$batch"
     --set train.max_steps="$steps" --set "train.output_dir=$dir")
-  [ "$ranks" -gt 1 ] && cmd=(mpirun -np "$ranks" --bind-to none "${cmd[@]}")
+  if [ "$ranks" -gt 1 ]; then cmd=(mpirun -np "$ranks" --bind-to "$BIND" "${cmd[@]}"); else cmd=("${ONE_CORE[@]}" "${cmd[@]}"); fi
   measured_to "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${cmd[@]}"
   local m=$dir/metrics.jsonl
   echo "$round $(field "$m" samples_per_second) $(event_field "$m" eval log_loss)" \
@@ -143,10 +148,11 @@ ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
   rm -rf "$dir"  # the checkpoint
 }
 torch_run() {  # torch_run ROUND NAME RANKS GLOBAL_BATCH STEPS [--dense-adam]
-  local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
+  local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1 pin=()
   shift 5
-  measured_to "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${TORCH_ENV[@]}" "$PY" bench/pytorch_reference.py \
-    --train "$DATA/T.h5" --test "$DATA/E.h5" --batch "$batch" --steps "$steps" --ranks "$ranks" --threads 1 "$@"
+  [ "$ranks" -eq 1 ] && pin=("${ONE_CORE[@]}")
+  measured_to "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${TORCH_ENV[@]}" "${pin[@]}" "$PY" bench/pytorch_reference.py \
+    --train "$DATA/T.h5" --test "$DATA/E.h5" --batch "$batch" --steps "$steps" --ranks "$ranks" --threads 1 "${TORCH_PIN[@]}" "$@"
   grep '"trainer": "pytorch"' "$dir.log" >"$dir.json"
   echo "$round $(jfield "$dir.json" samples_per_second) $(jfield "$dir.json" log_loss)" \
     "$(awk '{ print $2 / 1024 }' "$dir.rss") $FOREIGN $(jfield "$dir.json" train_seconds) $(jfield "$dir.json" steps)" >>"$TMP/$name.txt"
@@ -183,7 +189,7 @@ echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
   "$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"); $(date -u +%F)"
 echo "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); PyTorch $torch_version (Debian python3-torch, CPU, OpenBLAS" \
   "$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null)); Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$');" \
-  "1 thread per process (OMP_NUM_THREADS=1, torch.set_num_threads(1))"
+  "1 thread per process (OMP_NUM_THREADS=1, torch.set_num_threads(1)); $([ "$PIN" = 1 ] && echo "one core per process (PIN=1)" || echo "unpinned (PIN=0)")"
 echo "data: $ROWS generated rows (seed $SEED), $(grep -oE 'train: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows' | head -1) for training," \
   "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test; vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
 echo "rounds: $RUNS (medians; ratios: medians of per-round ratios); $(((SECONDS - start_time) / 60)) min; load average before/after: $load_before / $load_after"
@@ -215,7 +221,7 @@ for i in "${!BATCHES[@]}"; do
 done
 if [ "$SCALING" = 1 ]; then
   echo
-  echo "2 ranks (global batch 2B) vs 1 (B): ectrain mpirun -np 2 --bind-to none; PyTorch DDP, gloo, sparse variant, 2 processes x 1 thread"
+  echo "2 ranks (global batch 2B) vs 1 (B): ectrain mpirun -np 2 --bind-to $BIND; PyTorch DDP, gloo, sparse variant, 2 processes x 1 thread$([ "$PIN" = 1 ] && echo ", a core each")"
   echo
   echo "| per-rank batch | ectrain 1 rank | ectrain 2 ranks | ectrain 2 / 1 | PyTorch 1 process | PyTorch DDP 2 | PyTorch 2 / 1 | ectrain / PyTorch, 2 ranks |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- |"

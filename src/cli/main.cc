@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/denormals.h"
 #include "core/log.h"
 #include "core/version.h"
 
@@ -42,6 +43,7 @@ void AddSetOption(CLI::App* command, std::vector<std::string>& overrides, const 
 
 int main(int argc, char** argv) {
   const auto launch_time = std::chrono::steady_clock::now();
+  ectrain::FlushDenormalsToZero();  // every command computes the same way, on every thread it starts
   CLI::App app{"ectrain " ECTRAIN_VERSION
                ": data-parallel training of click, purchase and product models on HDF5 data.\n"
                "Run it alone (one process), under `mpirun -np N`, or in a Slurm job."};

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/denormals.h"
+
 namespace {
 
 // Appends the bytes of `count` values (rows of a message that mixes ids and floats).
@@ -98,6 +100,7 @@ void GradSync::StartBucket(size_t bucket) {
 }
 
 void GradSync::CommLoop() {
+  FlushDenormalsToZero();  // sums as on the training thread, whoever started this one
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

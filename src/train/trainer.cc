@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "core/denormals.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "train/evaluator.h"
@@ -293,6 +294,7 @@ Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best) {
 }
 
 StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mode) {
+  FlushDenormalsToZero();  // also when a test or an in-process rank thread runs the trainer
   const auto& train = config_.train;
   const int64_t steps_per_epoch = feed_.steps_per_epoch();
   const int64_t total_steps = TotalSteps(train, steps_per_epoch);

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <thread>
+
+#include "core/denormals.h"
 
 namespace ectrain::optim {
 namespace {
@@ -250,3 +253,19 @@ TEST(Schedule, TheOptimizerStepsWithIt) {
 
 }  // namespace
 }  // namespace ectrain::optim
+
+// Adam's moments decay into denormals for parameters without gradient; training flushes them
+// (core/denormals.h). On its own thread, so that the other tests keep the default.
+TEST(Denormals, FlushedOnTheThreadThatAsksAndOnThoseItStarts) {
+  std::thread([] {
+    ectrain::FlushDenormalsToZero();
+    volatile float tiny = 1e-30f;
+    EXPECT_EQ(tiny * 1e-10f, 0.0f) << "1e-40 is a denormal";
+    std::thread([] {
+      volatile float also_tiny = 1e-30f;
+      EXPECT_EQ(also_tiny * 1e-10f, 0.0f) << "a thread started afterwards inherits the setting";
+    }).join();
+  }).join();
+  volatile float tiny = 1e-30f;
+  EXPECT_GT(tiny * 1e-10f, 0.0f) << "threads that did not ask keep IEEE denormals";
+}
