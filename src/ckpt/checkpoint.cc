@@ -275,7 +275,7 @@ Status CheckpointDir::Prune(const std::string& just_written) const {
 }
 
 AsyncCheckpointWriter::AsyncCheckpointWriter(std::string dir, int64_t keep_last, const ParamLayout& layout)
-    : dir_(std::move(dir), keep_last), layout_(layout), snapshot_params_(layout) {
+    : dir_(std::move(dir), keep_last), layout_(layout) {
   worker_ = std::thread([this] { Loop(); });
 }
 
@@ -290,21 +290,26 @@ AsyncCheckpointWriter::~AsyncCheckpointWriter() {
 }
 
 Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamArena& params,
-                                     optim::Optimizer& optimizer, bool is_best) {
+                                     optim::Optimizer& optimizer, bool is_best, Mode mode) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [this] { return !pending_; });
   Status previous = last_status_;
-  std::memcpy(snapshot_params_.data(), params.data(), static_cast<size_t>(params.size()) * sizeof(float));
-  auto state = optimizer.state();
-  if (snapshot_state_.empty()) {
-    for (auto& [name, arena] : state) snapshot_state_.emplace_back(name, std::make_unique<ParamArena>(layout_));
-  }
-  snapshot_ = TrainingState{&snapshot_params_, {}, optimizer.step_count()};
-  for (size_t i = 0; i < state.size(); ++i) {
-    std::memcpy(snapshot_state_[i].second->data(), state[i].second->data(),
-                static_cast<size_t>(state[i].second->size()) * sizeof(float));
-    snapshot_.optimizer_state.emplace_back(snapshot_state_[i].first, snapshot_state_[i].second.get());
+  if (mode == Mode::kInPlace) {
+    snapshot_ = StateOf(params, optimizer);
+  } else {
+    auto state = optimizer.state();
+    if (snapshot_params_ == nullptr) {
+      snapshot_params_ = std::make_unique<ParamArena>(layout_);
+      for (auto& [name, arena] : state) snapshot_state_.emplace_back(name, std::make_unique<ParamArena>(layout_));
+    }
+    std::memcpy(snapshot_params_->data(), params.data(), static_cast<size_t>(params.size()) * sizeof(float));
+    snapshot_ = TrainingState{snapshot_params_.get(), {}, optimizer.step_count()};
+    for (size_t i = 0; i < state.size(); ++i) {
+      std::memcpy(snapshot_state_[i].second->data(), state[i].second->data(),
+                  static_cast<size_t>(state[i].second->size()) * sizeof(float));
+      snapshot_.optimizer_state.emplace_back(snapshot_state_[i].first, snapshot_state_[i].second.get());
+    }
   }
   snapshot_info_ = info;
   snapshot_is_best_ = is_best;

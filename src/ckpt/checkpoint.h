@@ -91,7 +91,13 @@ class AsyncCheckpointWriter {
 
   // Waits for the previous write, copies the state into the snapshot and returns; the write
   // runs in the background. Returns the previous write's failure, if any.
-  Status Submit(const CheckpointInfo& info, const ParamArena& params, optim::Optimizer& optimizer, bool is_best);
+  // kInPlace (the last checkpoint of a run): nothing is copied, the file is written from `params`
+  // and the optimizer's own state, and the caller must not change them before Wait() returns.
+  // The snapshot (a copy of the parameters and the optimizer state, 3x the parameters with Adam)
+  // is allocated at the first copying Submit, so a run that checkpoints only at its end never holds it.
+  enum class Mode { kSnapshot, kInPlace };
+  Status Submit(const CheckpointInfo& info, const ParamArena& params, optim::Optimizer& optimizer, bool is_best,
+                Mode mode = Mode::kSnapshot);
   // Waits until no write is in flight; returns the last write's status.
   Status Wait();
   // The file the last finished write produced ("" before the first).
@@ -105,7 +111,7 @@ class AsyncCheckpointWriter {
 
   CheckpointDir dir_;
   const ParamLayout& layout_;
-  ParamArena snapshot_params_;
+  std::unique_ptr<ParamArena> snapshot_params_;
   std::vector<std::pair<std::string, std::unique_ptr<ParamArena>>> snapshot_state_;
   CheckpointInfo snapshot_info_;
   TrainingState snapshot_;

@@ -271,7 +271,7 @@ Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool la
   return Status::Ok();
 }
 
-Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best) {
+Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best, bool last) {
   if (!chief_) return Status::Ok();
   const int64_t steps_per_epoch = feed_.steps_per_epoch();
   ckpt::CheckpointInfo info;
@@ -290,7 +290,8 @@ Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best) {
   info.epoch_rows = info.step_in_epoch == 0 ? 0 : cursor.epoch_rows;
   info.best_metric = cursor.best_metric;
   info.evals_since_best = cursor.evals_since_best;
-  return writer_->Submit(info, params_, *optimizer_, is_best);
+  return writer_->Submit(info, params_, *optimizer_, is_best,
+                         last ? ckpt::AsyncCheckpointWriter::Mode::kInPlace : ckpt::AsyncCheckpointWriter::Mode::kSnapshot);
 }
 
 StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mode) {
@@ -416,7 +417,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       const bool stop = agreed[2] > 0;
       const bool every_steps_due = config_.checkpoint.every_steps > 0 && cursor.step % config_.checkpoint.every_steps == 0;
       if ((stop || every_steps_due || agreed[3] > 0) && cursor.step < total_steps) {
-        RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false), "writing a checkpoint"));
+        RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false, /*last=*/stop), "writing a checkpoint"));
         last_saved_step = cursor.step;
         last_checkpoint_time = Clock::now();
       }
@@ -485,7 +486,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     }
   }
   if (last_saved_step != cursor.step) {
-    RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false), "writing the final checkpoint"));
+    RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false, /*last=*/true), "writing the final checkpoint"));
   }
   RETURN_IF_ERROR(AgreeOk(chief_ ? writer_->Wait() : Status::Ok(), "writing the final checkpoint"));
 

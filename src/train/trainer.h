@@ -78,7 +78,9 @@ class Trainer {
   // Rank 0: the final evaluation also writes <output_dir>/test_predictions.csv.
   Status Evaluate(int64_t epoch, int64_t step, double train_loss, bool last, TrainResult& result);
   // Rank 0: hands a checkpoint of the state after `cursor` to the background writer.
-  Status SaveCheckpoint(const Cursor& cursor, bool is_best);
+  // last: training stops after this checkpoint and waits for it, so it is written from the live
+  // state without a copy.
+  Status SaveCheckpoint(const Cursor& cursor, bool is_best, bool last = false);
   Status AgreeOk(const Status& local, const std::string& what);
   // Collective: every rank runs the same binary version, configuration, data and model as rank 0.
   Status CheckRanksAgree();

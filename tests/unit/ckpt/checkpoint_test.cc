@@ -69,6 +69,30 @@ TEST(Checkpoint, RoundTripRestoresParametersAndOptimizerState) {
   EXPECT_EQ(adam->step_count(), 2);
 }
 
+// A snapshot keeps the values of the moment it was submitted, whatever training does next; the
+// in-place write (the last checkpoint of a run) writes the live state itself, without a copy.
+TEST(Checkpoint, BackgroundWriterSnapshotsOrWritesInPlace) {
+  std::string dir = testing::TempDir("ckpt_async");
+  Trained t;
+  AsyncCheckpointWriter writer(dir, 3, t.model.layout());
+  ParamArena submitted(t.model.layout());
+  std::memcpy(submitted.data(), t.params.data(), t.params.size() * sizeof(float));
+  ASSERT_TRUE(writer.Submit(t.Info(5), t.params, *t.adam, false).ok());
+  t.params.data()[0] += 1.0f;  // training goes on while the file is written
+  ASSERT_TRUE(writer.Wait().ok());
+  ParamArena read(t.model.layout());
+  auto adam = optim::Optimizer::Create(optim::OptimOptions{}, t.model.layout());
+  ASSERT_TRUE(LoadCheckpoint(writer.last_path(), t.model.layout(), read, adam.get()).ok());
+  EXPECT_TRUE(SameBytes(read, submitted)) << "the snapshot, not the later values";
+
+  ASSERT_TRUE(writer.Submit(t.Info(6), t.params, *t.adam, false, AsyncCheckpointWriter::Mode::kInPlace).ok());
+  ASSERT_TRUE(writer.Wait().ok());
+  ASSERT_TRUE(LoadCheckpoint(writer.last_path(), t.model.layout(), read, adam.get()).ok());
+  EXPECT_EQ(fs::path(writer.last_path()).filename(), "ckpt-000000006.h5");
+  EXPECT_TRUE(SameBytes(read, t.params));
+  EXPECT_TRUE(SameBytes(*adam->state()[1].second, *t.adam->state()[1].second));
+}
+
 TEST(Checkpoint, LatestPointsToTheNewestAndOldOnesArePruned) {
   std::string dir = testing::TempDir("ckpt_latest");
   Trained t;
