@@ -320,6 +320,11 @@ Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamAren
   return previous;
 }
 
+int64_t AsyncCheckpointWriter::snapshot_bytes() const {
+  if (snapshot_params_ == nullptr) return 0;
+  return static_cast<int64_t>(1 + snapshot_state_.size()) * snapshot_params_->size() * static_cast<int64_t>(sizeof(float));
+}
+
 Status AsyncCheckpointWriter::Wait() {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [this] { return !pending_; });

@@ -105,6 +105,8 @@ class AsyncCheckpointWriter {
   // Seconds the caller spent in Submit (waiting for the previous write plus copying): the time
   // training stood still for checkpoints.
   double stalled_seconds() const { return stalled_seconds_; }
+  // Bytes of the snapshot (0 until the first copying Submit).
+  int64_t snapshot_bytes() const;
 
  private:
   void Loop();

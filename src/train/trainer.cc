@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <sys/resource.h>
+
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -496,7 +498,23 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   result.samples_per_second = static_cast<double>(global_rows_done) / std::max(train_seconds, 1e-9);
   result.sync_exposed_seconds = grad_sync_.exposed_seconds();
   result.data_wait_seconds = feed_.wait_seconds() - run_wait_start;
+  result.state_bytes = params_.size() + grads_.size();
+  for (const auto& [name, arena] : optimizer_->state()) result.state_bytes += arena->size();
+  result.state_bytes *= static_cast<int64_t>(sizeof(float));
+  result.reader_bound_bytes = feed_.buffer_bytes();
+  result.snapshot_bytes = chief_ ? writer_->snapshot_bytes() : 0;
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: kilobytes
   if (chief_) {
+    const auto mb = [](int64_t bytes) { return static_cast<double>(bytes) / 1e6; };
+    char memory[256];
+    std::snprintf(memory, sizeof(memory),
+                  "memory: peak %.1f MB resident; parameters, gradients and optimizer state %.1f MB, reader buffers "
+                  "<= %.1f MB, checkpoint snapshot %.1f MB",
+                  mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.reader_bound_bytes),
+                  mb(result.snapshot_bytes));
+    LOG_INFO << memory;
     result.checkpoint_path = writer_->last_path();
     result.checkpoint_stall_seconds = writer_->stalled_seconds();
     nlohmann::json line = {{"event", "done"},
@@ -510,6 +528,10 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"stopped_early", result.stopped_early},
                            {"sync_bytes_per_step", result.sync_bytes_last_step},
                            {"sync_exposed_seconds", result.sync_exposed_seconds},
+                           {"peak_rss_mb", result.peak_rss_bytes / 1e6},
+                           {"state_mb", result.state_bytes / 1e6},
+                           {"reader_bound_mb", result.reader_bound_bytes / 1e6},
+                           {"checkpoint_snapshot_mb", result.snapshot_bytes / 1e6},
                            {"checkpoint", result.checkpoint_path}};
     if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;
     if (result.test_metrics) line["test"] = MetricsJson(*result.test_metrics);

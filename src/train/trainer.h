@@ -44,6 +44,12 @@ struct TrainResult {
   int64_t sync_bytes_last_step = 0;            // gradient bytes this rank handed to the communicator
   double sync_exposed_seconds = 0.0;           // time in gradient sync not hidden behind backward
   double data_wait_seconds = 0.0;              // this rank's training time spent waiting for its data reader
+  // Memory: the process's peak resident set, and what training must hold: parameters, gradients
+  // and optimizer state, the reader's buffers (their bound), rank 0's checkpoint snapshot.
+  int64_t peak_rss_bytes = 0;
+  int64_t state_bytes = 0;
+  int64_t reader_bound_bytes = 0;
+  int64_t snapshot_bytes = 0;
   std::optional<Metrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only
 };

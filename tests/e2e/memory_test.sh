@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End-to-end test of what training holds in memory (issue "Speed": peak resident memory <= 1.3x
+# parameters + gradients + optimizer state + the reader's buffers, where the model is the memory).
+# A model with two 500k x 32 tables (32M parameters, 512 MB of parameters, gradients and Adam
+# state) trains one short epoch; ectrain reports its peak RSS and what it must hold (log line and
+# metrics.jsonl), and the peak stays within 1.3x. Checkpointing during training adds the
+# snapshot, which is reported too; the last checkpoint alone needs none.
+# Usage: tests/e2e/memory_test.sh path/to/ectrain   (run from the top of the repository)
+set -u
+ECTRAIN=$(realpath "${1:?usage: memory_test.sh path/to/ectrain}")
+source "$(dirname "$0")/lib.sh"
+
+"$ECTRAIN" generate --out "$TMP/data/train.h5" --rows 20000 --test-rows 2000 --users 500000 --items 500000 \
+  --recent-items 0 --seed 3 >"$TMP/generate.log" 2>&1 || fail "generate the data" "$TMP/generate.log"
+cat >"$TMP/big.yaml" <<YAML
+data:
+  train: $TMP/data/train.h5
+  test: $TMP/data/test.h5
+  label: clicked
+  dense: [d0, d1, d2, d3, d4, d5]
+  categorical: [user, item, category]
+model:
+  type: mlp
+  embedding_dim: 32
+  hidden_units: [64, 32]
+train:
+  epochs: 1
+  global_batch_size: 2048
+  output_dir: $TMP/run
+YAML
+
+# done_field RUN_DIR NAME: a number from the run's "done" line.
+done_field() { grep '"event":"done"' "$1/metrics.jsonl" | grep -oE "\"$2\":[0-9.e+-]+" | cut -d: -f2; }
+
+expect_exit "train a 32M-parameter model: the memory line" 0 \
+  "memory: peak [0-9.]+ MB resident; parameters, gradients and optimizer state 512\.[0-9] MB, reader buffers <= [0-9.]+ MB, checkpoint snapshot 0\.0 MB" -- \
+  "$ECTRAIN" train "$TMP/big.yaml"
+peak=$(done_field "$TMP/run" peak_rss_mb)
+state=$(done_field "$TMP/run" state_mb)
+reader=$(done_field "$TMP/run" reader_bound_mb)
+awk -v p="$peak" -v s="$state" -v r="$reader" 'BEGIN { exit !(p > s && p <= 1.3 * (s + r)) }' &&
+  pass "peak RSS $peak MB within 1.3x of state $state MB + reader $reader MB" ||
+  fail "peak RSS $peak MB within 1.3x of state $state MB + reader $reader MB" "$LAST_LOG"
+
+expect_exit "checkpoints during training: the snapshot is reported" 0 \
+  "checkpoint snapshot 384\.[0-9] MB" -- \
+  "$ECTRAIN" train "$TMP/big.yaml" --set checkpoint.every_steps=4 --set "train.output_dir=$TMP/run2"
+snapshot=$(done_field "$TMP/run2" checkpoint_snapshot_mb)
+peak2=$(done_field "$TMP/run2" peak_rss_mb)
+awk -v p="$peak2" -v s="$state" -v r="$reader" -v c="$snapshot" 'BEGIN { exit !(p > s + c && p <= 1.3 * (s + r + c)) }' &&
+  pass "with a snapshot of $snapshot MB: peak $peak2 MB within 1.3x of all three" ||
+  fail "with a snapshot of $snapshot MB: peak $peak2 MB within 1.3x of all three" "$LAST_LOG"
+
+finish memory_test
