@@ -24,9 +24,9 @@
 # 1-process runs of the same round.
 # PIN=1 (the default) gives each process one core, as "1 thread each" means: 1-process runs on
 # core 0 (taskset), 2 ranks on a core each (mpirun --bind-to core; DDP: --pin). ectrain's reader
-# thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core. Throughput counts the step loop only in both
-# (forward, backward, gradient exchange, optimizer step), not start-up, data loading, the per-epoch
-# shuffle or the evaluation. Ratios are medians of per-round ratios (both runs from one round).
+# thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core.
+# Throughput counts the step loop only in both (forward, backward, gradient exchange, optimizer
+# step), not start-up, data loading, the per-epoch shuffle or the evaluation. Ratios are medians of per-round ratios (both runs from one round).
 # Writes the chart bench/vs_pytorch.png (PNG=path to change): samples/s against batch, log scales.
 #
 # Usage: bench/vs_pytorch.sh [RUNS] [ROWS]   (default 3 rounds, 2,000,000 rows; from anywhere)

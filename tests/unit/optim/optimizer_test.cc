@@ -251,14 +251,11 @@ TEST(Schedule, TheOptimizerStepsWithIt) {
   EXPECT_FLOAT_EQ(params.data()[0], -1.5f);
 }
 
-}  // namespace
-}  // namespace ectrain::optim
-
 // Adam's moments decay into denormals for parameters without gradient; training flushes them
 // (core/denormals.h). On its own thread, so that the other tests keep the default.
 TEST(Denormals, FlushedOnTheThreadThatAsksAndOnThoseItStarts) {
   std::thread([] {
-    ectrain::FlushDenormalsToZero();
+    FlushDenormalsToZero();
     volatile float tiny = 1e-30f;
     EXPECT_EQ(tiny * 1e-10f, 0.0f) << "1e-40 is a denormal";
     std::thread([] {
@@ -269,3 +266,6 @@ TEST(Denormals, FlushedOnTheThreadThatAsksAndOnThoseItStarts) {
   volatile float tiny = 1e-30f;
   EXPECT_GT(tiny * 1e-10f, 0.0f) << "threads that did not ask keep IEEE denormals";
 }
+
+}  // namespace
+}  // namespace ectrain::optim
