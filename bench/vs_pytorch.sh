@@ -21,7 +21,9 @@
 #   PyTorch sparse and PyTorch dense, PT_STEPS steps: throughput, test log-loss, peak RSS.
 # Then (SCALING=1) 2 ranks: ectrain under mpirun -np 2 and PyTorch DDP (gloo, 2 processes x 1
 # thread, sparse variant) at global batch 2B for per-rank batch B = 256 and 4096, against the
-# 1-process runs of the same round.
+# 1-process runs of the same round; and the ceiling: two independent 1-process ectrain runs at
+# once (batch B each, a core each), their summed samples/s over 1 process, what the machine gives
+# two processes that never wait for each other.
 # PIN=1 (the default) gives each process one core, as "1 thread each" means: 1-process runs on
 # core 0 (taskset), 2 ranks on a core each (mpirun --bind-to core; DDP: --pin). ectrain's reader
 # thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core.
@@ -147,6 +149,26 @@ ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
   grep -m1 -oE "row-sparse embedding tables [0-9]+" "$dir.log" | grep -oE '[0-9]+$' >"$TMP/$name.tables"
   rm -rf "$dir"  # the checkpoint
 }
+# Two independent 1-process runs at once (a core each with PIN=1): what this machine gives two
+# processes that never wait for each other, the ceiling of 2 ranks / 1 at the time of the round.
+# Appends "round summed_samples/s test_log_loss(first) 0 foreign_load train_seconds(first) steps" (no RSS).
+pair_run() {  # pair_run ROUND NAME GLOBAL_BATCH STEPS
+  local round=$1 name=$2 batch=$3 steps=$4 dir=$TMP/$2_$1
+  local cmd=("$ECTRAIN" train "$TMP/vs_pytorch.yaml" --set train.global_batch_size="$batch" --set train.max_steps="$steps")
+  local first=() second=()
+  [ "$PIN" = 1 ] && first=(taskset -c 0) second=(taskset -c 1)
+  both() {
+    "${first[@]}" "${cmd[@]}" --set "train.output_dir=$dir/a" >"$dir.a.log" 2>&1 &
+    local a=$!
+    "${second[@]}" "${cmd[@]}" --set "train.output_dir=$dir/b" >"$dir.b.log" 2>&1 || return 1
+    wait $a
+  }
+  measured_to "$dir.log" both
+  echo "$round $(awk -v a="$(field "$dir/a/metrics.jsonl" samples_per_second)" -v b="$(field "$dir/b/metrics.jsonl" samples_per_second)" 'BEGIN { print a + b }')" \
+    "$(event_field "$dir/a/metrics.jsonl" eval log_loss)" \
+    "0 $FOREIGN $(field "$dir/a/metrics.jsonl" train_seconds) $(field "$dir/a/metrics.jsonl" steps)" >>"$TMP/$name.txt"
+  rm -rf "$dir"
+}
 torch_run() {  # torch_run ROUND NAME RANKS GLOBAL_BATCH STEPS [--dense-adam]
   local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1 pin=()
   shift 5
@@ -166,7 +188,8 @@ for i in "${!BATCHES[@]}"; do
   CONFIGS+=("ec_$b|ectrain|1|$b|${EC_STEPS[$i]}|" "ecm_$b|ectrain|1|$b|${PT_STEPS[$i]}|"
     "pts_$b|torch|1|$b|${PT_STEPS[$i]}|" "ptd_$b|torch|1|$b|${PT_STEPS[$i]}|--dense-adam")
   if [ "$SCALING" = 1 ] && [ "$b" -ge 256 ]; then
-    CONFIGS+=("ec2_$b|ectrain|2|$((2 * b))|${EC_STEPS[$i]}|" "pt2_$b|torch|2|$((2 * b))|${PT_STEPS[$i]}|")
+    CONFIGS+=("ec2_$b|ectrain|2|$((2 * b))|${EC_STEPS[$i]}|" "pt2_$b|torch|2|$((2 * b))|${PT_STEPS[$i]}|"
+      "ecx_$b|pair|2|$b|${EC_STEPS[$i]}|")
   fi
 done
 
@@ -178,6 +201,7 @@ one_run() {  # one_run ROUND "NAME|KIND|RANKS|GLOBAL_BATCH|STEPS|EXTRA"
   echo "round $round/$RUNS: $name ($kind, $ranks rank(s), global batch $batch, $steps steps)" >&2
   # shellcheck disable=SC2086  # extra is empty or one flag
   if [ "$kind" = ectrain ]; then ectrain_run "$round" "$name" "$ranks" "$batch" "$steps"
+  elif [ "$kind" = pair ]; then pair_run "$round" "$name" "$batch" "$steps"
   else torch_run "$round" "$name" "$ranks" "$batch" "$steps" $extra; fi
 }
 in_rounds "$RUNS" one_run
@@ -223,12 +247,14 @@ if [ "$SCALING" = 1 ]; then
   echo
   echo "2 ranks (global batch 2B) vs 1 (B): ectrain mpirun -np 2 --bind-to $BIND; PyTorch DDP, gloo, sparse variant, 2 processes x 1 thread$([ "$PIN" = 1 ] && echo ", a core each")"
   echo
-  echo "| per-rank batch | ectrain 1 rank | ectrain 2 ranks | ectrain 2 / 1 | PyTorch 1 process | PyTorch DDP 2 | PyTorch 2 / 1 | ectrain / PyTorch, 2 ranks |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "ceiling: two independent 1-process ectrain runs at once$([ "$PIN" = 1 ] && echo ", a core each"), their samples/s summed, over 1 process"
+  echo
+  echo "| per-rank batch | ectrain 1 rank | ectrain 2 ranks | ectrain 2 / 1 | ceiling 2 / 1 | PyTorch 1 process | PyTorch DDP 2 | PyTorch 2 / 1 | ectrain / PyTorch, 2 ranks |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for b in "${BATCHES[@]}"; do
     [ -f "$TMP/ec2_$b.txt" ] || continue
-    printf '| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.1f |\n' "$b" "$(col "ec_$b" 2)" "$(col "ec2_$b" 2)" \
-      "$(ratio "ec2_$b" "ec_$b")" "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
+    printf '| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f | %.1f |\n' "$b" "$(col "ec_$b" 2)" "$(col "ec2_$b" 2)" \
+      "$(ratio "ec2_$b" "ec_$b")" "$(ratio "ecx_$b" "ec_$b")" "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
   done
 fi
 echo
