@@ -139,6 +139,7 @@ void GradSync::Synchronize(ParamArena& grads) {
     for (const Bucket& b : buckets_) bytes_last_step_ += b.count * 4;
   }
   if (!sparse_specs_.empty() && comm_.size() > 1) {
+    const auto sparse_start = std::chrono::steady_clock::now();
     // This rank's rows in one message (one all-gather-v, not one for ids and one for rows): per
     // table, the count, the ids, then their gradient rows. (One rank: its rows are the sums already.)
     sparse_send_.clear();
@@ -181,6 +182,7 @@ void GradSync::Synchronize(ParamArena& grads) {
         at = rows + count * spec.cols * sizeof(float);
       }
     }
+    row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
   }
   if (buckets_.empty()) {
     for (const auto& [offset, count] : dense_ranges_) {

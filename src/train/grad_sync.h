@@ -56,6 +56,8 @@ class GradSync final : public GradientReadyListener {
   int64_t dense_equivalent_bytes() const;
   // Seconds spent inside Synchronize so far: communication not hidden behind backward.
   double exposed_seconds() const { return exposed_seconds_; }
+  // The part of it spent on row-sparse tables: packing, the all-gather (waiting included), adding up.
+  double row_sparse_seconds() const { return row_sparse_seconds_; }
 
  private:
   comm::Communicator& comm_;
@@ -68,6 +70,7 @@ class GradSync final : public GradientReadyListener {
   std::vector<int64_t> sparse_counts_;
   int64_t bytes_last_step_ = 0;
   double exposed_seconds_ = 0;
+  double row_sparse_seconds_ = 0;
 
   struct Bucket {
     int64_t offset = 0;

@@ -349,6 +349,12 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       // A rank whose data cannot be read computes nothing this step; the agreement below stops all ranks.
       StatusOr<BatchView> next = feed_.Batch(epoch, s);
       const BatchView batch = next.ok() ? *next : BatchView{};
+      auto phase_start = Clock::now();
+      const auto end_phase = [&phase_start](double& total) {  // adds the time since the last phase ended
+        const auto now = Clock::now();
+        total += std::chrono::duration<double>(now - phase_start).count();
+        phase_start = now;
+      };
       // Each rank adds its rows' share of the global mean loss, in accumulation_steps micro-batches;
       // the sync sums the shares over ranks.
       const int64_t micro_batches = train.accumulation_steps;
@@ -362,10 +368,12 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
         local_loss += model_.ForwardBackward(micro, params_, grads_, 1.0f / static_cast<float>(global_rows),
                                              &grad_sync_.selection(), k + 1 == micro_batches ? &grad_sync_ : nullptr);
       }
+      end_phase(result.forward_backward_seconds);
       {
         InCollective waiting(watchdog_, "the gradient sync", cursor.step, grad_sync_.dense_equivalent_bytes());
         grad_sync_.Synchronize(grads_);
       }
+      phase_start = Clock::now();  // Synchronize times itself
       result.sync_bytes_last_step = grad_sync_.bytes_last_step();
       const bool finite = std::isfinite(local_loss);
       if (!finite) {
@@ -381,6 +389,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
         InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 40);
         comm_.AllReduce(std::span<double>(agreed));
       }
+      end_phase(result.agreement_seconds);
       if (agreed[4] > 0) {
         return next.ok() ? Internal("reading the training data failed on another rank; see that rank's message")
                          : next.status();
@@ -403,6 +412,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
         optimizer_->Step(params_, grads_, &grad_sync_.selection());
       }
       grad_sync_.ZeroGradients(grads_);
+      end_phase(result.optimizer_seconds);
       ++cursor.step;
       global_rows_done += global_rows;
       cursor.epoch_loss_sum += agreed[0];
@@ -497,6 +507,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   result.train_seconds = train_seconds;
   result.samples_per_second = static_cast<double>(global_rows_done) / std::max(train_seconds, 1e-9);
   result.sync_exposed_seconds = grad_sync_.exposed_seconds();
+  result.sync_row_sparse_seconds = grad_sync_.row_sparse_seconds();
   result.data_wait_seconds = feed_.wait_seconds() - run_wait_start;
   result.state_bytes = params_.size() + grads_.size();
   for (const auto& [name, arena] : optimizer_->state()) result.state_bytes += arena->size();
@@ -515,6 +526,18 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                   mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.reader_bound_bytes),
                   mb(result.snapshot_bytes));
     LOG_INFO << memory;
+    const auto share = [&result](double seconds) {
+      char text[16];
+      std::snprintf(text, sizeof(text), "%.0f%%", 100.0 * seconds / std::max(result.train_seconds, 1e-9));
+      return std::string(text);
+    };
+    const double other = result.train_seconds - result.data_wait_seconds - result.forward_backward_seconds -
+                         result.sync_exposed_seconds - result.agreement_seconds - result.optimizer_seconds;
+    LOG_INFO << "step loop " << FormatSeconds(result.train_seconds) << " on rank 0: forward+backward "
+             << share(result.forward_backward_seconds) << ", gradient sync " << share(result.sync_exposed_seconds)
+             << " (row-sparse tables " << share(result.sync_row_sparse_seconds) << "), step agreement "
+             << share(result.agreement_seconds) << ", optimizer " << share(result.optimizer_seconds)
+             << ", waiting for data " << share(result.data_wait_seconds) << ", other " << share(other);
     result.checkpoint_path = writer_->last_path();
     result.checkpoint_stall_seconds = writer_->stalled_seconds();
     nlohmann::json line = {{"event", "done"},
@@ -528,6 +551,11 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"stopped_early", result.stopped_early},
                            {"sync_bytes_per_step", result.sync_bytes_last_step},
                            {"sync_exposed_seconds", result.sync_exposed_seconds},
+                           {"sync_row_sparse_seconds", result.sync_row_sparse_seconds},
+                           {"forward_backward_seconds", result.forward_backward_seconds},
+                           {"agreement_seconds", result.agreement_seconds},
+                           {"optimizer_seconds", result.optimizer_seconds},
+                           {"data_wait_seconds", result.data_wait_seconds},
                            {"peak_rss_mb", result.peak_rss_bytes / 1e6},
                            {"state_mb", result.state_bytes / 1e6},
                            {"reader_bound_mb", result.reader_bound_bytes / 1e6},

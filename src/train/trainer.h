@@ -44,6 +44,13 @@ struct TrainResult {
   int64_t sync_bytes_last_step = 0;            // gradient bytes this rank handed to the communicator
   double sync_exposed_seconds = 0.0;           // time in gradient sync not hidden behind backward
   double data_wait_seconds = 0.0;              // this rank's training time spent waiting for its data reader
+  // The rest of this rank's step loop by phase (seconds); collectives include waiting for the
+  // slowest rank, so on N ranks they also show imbalance. Whatever is left of train_seconds is
+  // progress, checkpoint hand-over and the reader's bookkeeping.
+  double forward_backward_seconds = 0.0;
+  double sync_row_sparse_seconds = 0.0;  // the part of sync_exposed_seconds spent on row-sparse tables
+  double agreement_seconds = 0.0;        // the step's agreement all-reduce (loss, stop, errors)
+  double optimizer_seconds = 0.0;        // the optimizer step and zeroing the gradients
   // Memory: the process's peak resident set, and what training must hold: parameters, gradients
   // and optimizer state, the reader's buffers (their bound), rank 0's checkpoint snapshot.
   int64_t peak_rss_bytes = 0;

@@ -82,6 +82,10 @@ TEST(TrainLocal, WritesConfigMetricsAndALoadableCheckpoint) {
   }
   EXPECT_GE(lines, 3);
   EXPECT_NE(last.find("\"event\":\"done\""), std::string::npos) << last;
+  for (const char* key : {"forward_backward_seconds", "sync_exposed_seconds", "sync_row_sparse_seconds",
+                          "agreement_seconds", "optimizer_seconds", "data_wait_seconds"}) {
+    EXPECT_NE(last.find(std::string("\"") + key + "\":"), std::string::npos) << key << " missing from " << last;
+  }
 
   auto path = ckpt::ResolveCheckpointPath(config.checkpoint_dir());
   ASSERT_TRUE(path.ok());

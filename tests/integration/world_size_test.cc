@@ -20,6 +20,7 @@ using ectrain::testing::TestComm;
 struct RunOutput {
   std::vector<float> params;
   std::optional<Metrics> metrics;
+  TrainResult result;  // empty if the run failed
 };
 
 RunOutput Train(const RunConfig& config, comm::Communicator& comm, ResumeMode mode = ResumeMode::kAuto) {
@@ -32,7 +33,7 @@ RunOutput Train(const RunConfig& config, comm::Communicator& comm, ResumeMode mo
   auto result = trainer.Run(std::chrono::steady_clock::now(), mode);
   EXPECT_TRUE(result.ok()) << result.status().message();
   return {{trainer.params().data(), trainer.params().data() + trainer.params().size()},
-          result.ok() ? result->test_metrics : std::nullopt};
+          result.ok() ? result->test_metrics : std::nullopt, result.ok() ? *result : TrainResult{}};
 }
 
 double RelativeDifference(const std::vector<float>& a, const std::vector<float>& b) {
@@ -147,6 +148,36 @@ TEST(Reproducibility, TwoRunsWithTheSameRankCountAreBitwiseEqual) {
   RunOutput b = Train(config, comm);
   ASSERT_EQ(a.params.size(), b.params.size());
   EXPECT_EQ(0, std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)));
+}
+
+// The step loop's time by phase, as the done line reports it: every phase took time, the phases
+// fit inside the step loop, and the row-sparse exchange is a part of the gradient sync on N ranks
+// and absent on one.
+TEST(StepPhases, AddUpToNoMoreThanTheStepLoop) {
+  comm::Communicator& comm = TestComm();
+  const std::string dir = PrepareSparseData(comm, "phases");
+  RunConfig config = SparseConfig(dir);
+  config.train.verify_every_steps = 0;
+  config.train.output_dir = dir + "/distributed";
+  const TrainResult r = Train(config, comm).result;
+  EXPECT_EQ(r.steps, 100);
+  EXPECT_GT(r.forward_backward_seconds, 0);
+  EXPECT_GT(r.agreement_seconds, 0);
+  EXPECT_GT(r.optimizer_seconds, 0);
+  EXPECT_GT(r.sync_row_sparse_seconds, 0);
+  EXPECT_LE(r.sync_row_sparse_seconds, r.sync_exposed_seconds);
+  EXPECT_LE(r.forward_backward_seconds + r.sync_exposed_seconds + r.agreement_seconds + r.optimizer_seconds +
+                r.data_wait_seconds,
+            r.train_seconds);
+  if (comm.rank() == 0) {
+    comm::LocalCommunicator local;
+    config.train.output_dir = dir + "/single";
+    const TrainResult single = Train(config, local).result;
+    EXPECT_EQ(single.steps, 100);
+    EXPECT_GT(single.forward_backward_seconds, 0);
+    EXPECT_EQ(single.sync_row_sparse_seconds, 0) << "one rank exchanges no rows";
+  }
+  comm.Barrier();
 }
 
 // The debug mode (ranks as threads) trains bit for bit like mpirun with the same rank count.
