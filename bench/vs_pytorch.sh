@@ -23,7 +23,8 @@
 # thread, sparse variant) at global batch 2B for per-rank batch B = 256 and 4096, against the
 # 1-process runs of the same round; and the ceiling: two independent 1-process ectrain runs at
 # once (batch B each, a core each), their summed samples/s over 1 process, what the machine gives
-# two processes that never wait for each other.
+# two processes that never wait for each other. For these, a table of where ectrain's step loop
+# goes (rank 0's phases from metrics.jsonl's done line, microseconds per step).
 # PIN=1 (the default) gives each process one core, as "1 thread each" means: 1-process runs on
 # core 0 (taskset), 2 ranks on a core each (mpirun --bind-to core; DDP: --pin). ectrain's reader
 # thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core.
@@ -136,6 +137,17 @@ measured_to() {  # measured_to LOG COMMAND...: measured COMMAND, output to LOG; 
   [ $rc -eq 0 ] || { echo "failed ($rc): $*" >&2; tail -30 "$log" >&2; exit 1; }
 }
 
+# Where a run's step loop went (rank 0, from the done line): appends "round" and microseconds per
+# step of the step loop, forward+backward, whole-tensor sync, row-sparse exchange, step agreement,
+# optimizer, waiting for data and the rest to FILE.
+phases_to() {  # phases_to FILE ROUND METRICS
+  local values k
+  values=$(for k in train_seconds forward_backward_seconds sync_exposed_seconds sync_row_sparse_seconds \
+    agreement_seconds optimizer_seconds data_wait_seconds steps; do field "$3" $k; done | tr '\n' ' ')
+  echo "$2 $(echo "$values" | awk '{ u = 1e6 / $8; printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f", $1 * u, $2 * u, ($3 - $4) * u, $4 * u,
+    $5 * u, $6 * u, $7 * u, ($1 - $2 - $3 - $5 - $6 - $7) * u }')" >>"$1"
+}
+
 # Each run appends "round samples/s test_log_loss peak_rss_MB foreign_load train_seconds steps" to $TMP/NAME.txt.
 ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
   local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
@@ -147,6 +159,7 @@ ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
   echo "$round $(field "$m" samples_per_second) $(event_field "$m" eval log_loss)" \
     "$(awk '{ print $2 / 1024 }' "$dir.rss") $FOREIGN $(field "$m" train_seconds) $(field "$m" steps)" >>"$TMP/$name.txt"
   grep -m1 -oE "row-sparse embedding tables [0-9]+" "$dir.log" | grep -oE '[0-9]+$' >"$TMP/$name.tables"
+  phases_to "$TMP/$name.phases" "$round" "$m"
   rm -rf "$dir"  # the checkpoint
 }
 # Two independent 1-process runs at once (a core each with PIN=1): what this machine gives two
@@ -167,6 +180,7 @@ pair_run() {  # pair_run ROUND NAME GLOBAL_BATCH STEPS
   echo "$round $(awk -v a="$(field "$dir/a/metrics.jsonl" samples_per_second)" -v b="$(field "$dir/b/metrics.jsonl" samples_per_second)" 'BEGIN { print a + b }')" \
     "$(event_field "$dir/a/metrics.jsonl" eval log_loss)" \
     "0 $FOREIGN $(field "$dir/a/metrics.jsonl" train_seconds) $(field "$dir/a/metrics.jsonl" steps)" >>"$TMP/$name.txt"
+  phases_to "$TMP/$name.phases" "$round" "$dir/a/metrics.jsonl"
   rm -rf "$dir"
 }
 torch_run() {  # torch_run ROUND NAME RANKS GLOBAL_BATCH STEPS [--dense-adam]
@@ -255,6 +269,20 @@ if [ "$SCALING" = 1 ]; then
     [ -f "$TMP/ec2_$b.txt" ] || continue
     printf '| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f | %.1f |\n' "$b" "$(col "ec_$b" 2)" "$(col "ec2_$b" 2)" \
       "$(ratio "ec2_$b" "ec_$b")" "$(ratio "ecx_$b" "ec_$b")" "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
+  done
+  echo
+  echo "Where ectrain's step loop goes (rank 0, microseconds per step, medians): 1 rank alone; 1 rank while another"
+  echo "1-process run has the other core (the ceiling's first run); 2 ranks. Syncs include waiting for the other rank."
+  echo
+  echo "| per-rank batch | run | step | forward+backward | whole-tensor sync | row-sparse exchange | step agreement | optimizer | waiting for data | other |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  for b in "${BATCHES[@]}"; do
+    [ -f "$TMP/ec2_$b.phases" ] || continue
+    for run in "ec_$b|1 rank" "ecx_$b|1 rank beside another" "ec2_$b|2 ranks"; do
+      printf '| %s | %s' "$b" "${run#*|}"
+      for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
+      echo " |"
+    done
   done
 fi
 echo
