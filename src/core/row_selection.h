@@ -29,13 +29,17 @@ class RowSelection {
   // From now on tensor `spec`, of `num_rows` rows, is updated row-sparsely.
   void SetSparse(int spec, int64_t num_rows) { marks_[spec].assign(static_cast<size_t>(num_rows), 0); }
   bool sparse(int spec) const { return !marks_[spec].empty(); }
-  // Records that row `id` (0 <= id < num_rows, checked when the data was read) was touched.
-  void Add(int spec, int64_t id) {
+  // Records that row `id` (0 <= id < num_rows, checked when the data was read) was touched;
+  // true if it was not listed yet.
+  bool Add(int spec, int64_t id) {
     uint8_t& mark = marks_[spec][static_cast<size_t>(id)];
-    if (mark != 0) return;
+    if (mark != 0) return false;
     mark = 1;
     rows_[spec].push_back(id);
+    return true;
   }
+  // Where row `id`'s mark lives, to fetch it ahead of Add.
+  const uint8_t* mark_address(int spec, int64_t id) const { return marks_[spec].data() + id; }
   // The distinct rows of a sparse tensor, in the order they were first added.
   const std::vector<int64_t>& rows(int spec) const { return rows_[spec]; }
   int num_specs() const { return static_cast<int>(marks_.size()); }

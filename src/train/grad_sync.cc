@@ -8,15 +8,16 @@
 
 namespace {
 
-// Appends the bytes of `count` values (rows of a message that mixes ids and floats).
-template <typename T>
-void AppendBytes(std::vector<uint8_t>& out, const T* values, size_t count) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(values);
-  out.insert(out.end(), bytes, bytes + count * sizeof(T));
-}
-template <typename T>
-void AppendBytes(std::vector<uint8_t>& out, T value) {
-  AppendBytes(out, &value, 1);
+// Asks for the cache lines of one row ahead of its use.
+void PrefetchRow(const float* row, size_t bytes, bool for_writing) {
+  const auto* at = reinterpret_cast<const char*>(row);
+  for (size_t b = 0; b < bytes; b += 64) {
+    if (for_writing) {
+      __builtin_prefetch(at + b, 1);
+    } else {
+      __builtin_prefetch(at + b, 0);
+    }
+  }
 }
 
 }  // namespace
@@ -142,44 +143,71 @@ void GradSync::Synchronize(ParamArena& grads) {
     const auto sparse_start = std::chrono::steady_clock::now();
     // This rank's rows in one message (one all-gather-v, not one for ids and one for rows): per
     // table, the count, the ids, then their gradient rows. (One rank: its rows are the sums already.)
-    sparse_send_.clear();
+    // Rows lie scattered over tables larger than the caches: each is fetched kAhead rows early.
+    constexpr size_t kAhead = 8;
+    size_t bytes = 0;
+    for (int t : sparse_specs_) {
+      bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + layout_.spec(t).cols * sizeof(float));
+    }
+    sparse_send_.resize(bytes);  // capacity kept from step to step
+    uint8_t* out = sparse_send_.data();
     for (int t : sparse_specs_) {
       const std::vector<int64_t>& ids = selection_.rows(t);
       const ParamSpec& spec = layout_.spec(t);
-      AppendBytes(sparse_send_, static_cast<int64_t>(ids.size()));
-      AppendBytes(sparse_send_, ids.data(), ids.size());
-      for (int64_t id : ids) {
-        float* row = grads.data() + spec.offset + id * spec.cols;
-        AppendBytes(sparse_send_, row, static_cast<size_t>(spec.cols));
-        std::memset(row, 0, static_cast<size_t>(spec.cols) * sizeof(float));  // re-added below, in rank order
+      const size_t row_bytes = static_cast<size_t>(spec.cols) * sizeof(float);
+      const auto count = static_cast<int64_t>(ids.size());
+      std::memcpy(out, &count, sizeof(count));
+      std::memcpy(out + sizeof(count), ids.data(), ids.size() * sizeof(int64_t));
+      out += sizeof(count) + ids.size() * sizeof(int64_t);
+      const float* table = grads.data() + spec.offset;
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (k + kAhead < ids.size()) PrefetchRow(table + ids[k + kAhead] * spec.cols, row_bytes, false);
+        std::memcpy(out, table + ids[k] * spec.cols, row_bytes);
+        out += row_bytes;
       }
       selection_.ClearRows(t);
     }
     comm_.AllGatherV(std::span<const uint8_t>(sparse_send_), sparse_all_, sparse_counts_);  // Collective
     bytes_last_step_ += static_cast<int64_t>(sparse_send_.size());
 
-    // Every rank adds every rank's rows in rank order, so all hold the same sums; the rows to
-    // update are their union.
+    // Every rank sums every rank's rows in rank order, so all hold the same sums: a row's first
+    // contribution is copied over what the row held, the others are added. The rows to update are
+    // their union.
     const uint8_t* at = sparse_all_.data();
     for (int r = 0; r < comm_.size(); ++r) {
       for (int t : sparse_specs_) {
         const ParamSpec& spec = layout_.spec(t);
+        const size_t row_bytes = static_cast<size_t>(spec.cols) * sizeof(float);
         int64_t count = 0;
         std::memcpy(&count, at, sizeof(count));
         const uint8_t* ids = at + sizeof(count);
         const uint8_t* rows = ids + count * sizeof(int64_t);
-        for (int64_t k = 0; k < count; ++k) {
+        const auto id_at = [ids](int64_t k) {
           int64_t id = 0;
           std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
-          selection_.Add(t, id);
-          float* row = grads.data() + spec.offset + id * spec.cols;
-          for (int64_t c = 0; c < spec.cols; ++c) {
-            float value = 0;
-            std::memcpy(&value, rows + (k * spec.cols + c) * sizeof(float), sizeof(value));
-            row[c] += value;
+          return id;
+        };
+        float* table = grads.data() + spec.offset;
+        for (int64_t k = 0; k < count; ++k) {
+          if (k + static_cast<int64_t>(kAhead) < count) {
+            const int64_t ahead = id_at(k + kAhead);
+            PrefetchRow(table + ahead * spec.cols, row_bytes, true);
+            __builtin_prefetch(selection_.mark_address(t, ahead), 1);
+          }
+          const int64_t id = id_at(k);
+          float* row = table + id * spec.cols;
+          const uint8_t* values = rows + k * row_bytes;
+          if (selection_.Add(t, id)) {
+            std::memcpy(row, values, row_bytes);
+          } else {
+            for (int64_t c = 0; c < spec.cols; ++c) {
+              float value = 0;
+              std::memcpy(&value, values + c * sizeof(float), sizeof(value));
+              row[c] += value;
+            }
           }
         }
-        at = rows + count * spec.cols * sizeof(float);
+        at = rows + count * row_bytes;
       }
     }
     row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
@@ -197,10 +225,15 @@ void GradSync::ZeroGradients(ParamArena& grads) {
   for (const auto& [offset, count] : dense_ranges_) {
     std::memset(grads.data() + offset, 0, static_cast<size_t>(count) * sizeof(float));
   }
+  constexpr size_t kAhead = 8;
   for (int t : sparse_specs_) {
     const ParamSpec& spec = layout_.spec(t);
-    for (int64_t id : selection_.rows(t)) {
-      std::memset(grads.data() + spec.offset + id * spec.cols, 0, static_cast<size_t>(spec.cols) * sizeof(float));
+    const size_t row_bytes = static_cast<size_t>(spec.cols) * sizeof(float);
+    float* table = grads.data() + spec.offset;
+    const std::vector<int64_t>& ids = selection_.rows(t);
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (k + kAhead < ids.size()) PrefetchRow(table + ids[k + kAhead] * spec.cols, row_bytes, true);
+      std::memset(table + ids[k] * spec.cols, 0, row_bytes);
     }
   }
   selection_.ClearRows();

@@ -1,8 +1,12 @@
-// GradSync on one rank: which tables go row-sparse, what Synchronize leaves, what Zero clears.
+// GradSync: which tables go row-sparse, what Synchronize leaves on one rank and on several (ranks
+// as threads), what Zero clears.
 #include "train/grad_sync.h"
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+#include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
 
 namespace ectrain::train {
@@ -51,6 +55,47 @@ TEST(GradSync, SynchronizeListsTheUnionAndZeroClearsOnlyWhatWasUsed) {
   sync.ZeroGradients(grads);
   for (int64_t i = 0; i < grads.size(); ++i) ASSERT_EQ(grads.data()[i], 0.0f) << i;
   EXPECT_TRUE(sync.selection().rows(0).empty());
+}
+
+// Three ranks look up overlapping rows. Each row's sum is its ranks' rows added in rank order
+// (1 + 1e8 - 1e8 is 0 in floats, in any other order 1), bitwise the same on every rank, whatever
+// the row held before; the union lists rank 0's rows first.
+TEST(GradSync, RowSparseSumsFollowRankOrderOnEveryRank) {
+  ParamLayout layout = TwoTables();
+  const ParamSpec& big = layout.spec(0);
+  const std::vector<std::vector<std::pair<int64_t, float>>> lookups = {
+      {{7, 1.0f}, {9, 2.0f}}, {{7, 1e8f}, {4, 3.0f}}, {{7, -1e8f}, {9, 0.5f}}};
+  std::vector<std::vector<float>> table_after(3);
+  std::vector<std::vector<int64_t>> union_after(3);
+  const Status status = comm::RunInProcess(3, [&](comm::Communicator& comm) -> Status {
+    GradSync sync(comm, layout, 32, true, 0);
+    ParamArena grads(layout);
+    grads.SetZero();
+    for (const auto& [id, value] : lookups[comm.rank()]) {
+      sync.selection().Add(0, id);
+      grads.data()[big.offset + id * 4 + 1] += value;
+    }
+    sync.Synchronize(grads);
+    const float* table = grads.data() + big.offset;
+    table_after[comm.rank()].assign(table, table + big.size());
+    union_after[comm.rank()] = sync.selection().rows(0);
+    sync.ZeroGradients(grads);
+    for (int64_t i = 0; i < grads.size(); ++i) {
+      if (grads.data()[i] != 0.0f) return Internal("not cleared at " + std::to_string(i));
+    }
+    return Status::Ok();
+  });
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(table_after[0][7 * 4 + 1], 0.0f);
+  EXPECT_EQ(table_after[0][9 * 4 + 1], 2.5f);
+  EXPECT_EQ(table_after[0][4 * 4 + 1], 3.0f);
+  EXPECT_EQ(table_after[0][7 * 4], 0.0f);
+  EXPECT_EQ(union_after[0], (std::vector<int64_t>{7, 9, 4}));
+  for (int r = 1; r < 3; ++r) {
+    EXPECT_EQ(0, std::memcmp(table_after[r].data(), table_after[0].data(), table_after[0].size() * sizeof(float)))
+        << "rank " << r;
+    EXPECT_EQ(union_after[r], union_after[0]) << "rank " << r;
+  }
 }
 
 TEST(GradSync, BucketsAreCutAtTensorBoundariesFromTheEnd) {
