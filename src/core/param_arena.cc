@@ -1,5 +1,6 @@
 #include "core/param_arena.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -41,18 +42,36 @@ std::string ParamLayout::Describe() const {
 
 ParamArena::ParamArena(const ParamLayout& layout) : size_(layout.total_size()) {
   size_t bytes = static_cast<size_t>(size_ > 0 ? size_ : 16) * sizeof(float);
-  // Arenas of 2 MB and more sit on huge pages where the kernel has them: embedding rows are
-  // updated scattered across the tables, and with 4 KB pages nearly every row costs a TLB miss.
   constexpr size_t kHugePage = size_t{2} << 20;
-  const size_t alignment = bytes >= kHugePage ? kHugePage : 64;
-  bytes = (bytes + alignment - 1) / alignment * alignment;
-  data_ = static_cast<float*>(std::aligned_alloc(alignment, bytes));
-  if (data_ == nullptr) throw std::bad_alloc();
-  if (alignment == kHugePage) madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is fine
-  SetZero();
+  if (bytes < kHugePage) {
+    data_ = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    if (data_ == nullptr) throw std::bad_alloc();
+    SetZero();
+    return;
+  }
+  // Large arenas come zeroed from the kernel, so pages never written take no memory: the gradient
+  // arena's row-sparse tables (their gradients live in compact rows), optimizer state of rows
+  // never updated. They sit on huge pages where the kernel has them: embedding rows are updated
+  // scattered across the tables, and with 4 KB pages nearly every row costs a TLB miss.
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  mapped_bytes_ = bytes + kHugePage;  // room to align the start
+  mapping_ = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapping_ == MAP_FAILED) {
+    mapping_ = nullptr;
+    throw std::bad_alloc();
+  }
+  const auto start = (reinterpret_cast<uintptr_t>(mapping_) + kHugePage - 1) / kHugePage * kHugePage;
+  data_ = reinterpret_cast<float*>(start);
+  madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is fine
 }
 
-ParamArena::~ParamArena() { std::free(data_); }
+ParamArena::~ParamArena() {
+  if (mapping_ != nullptr) {
+    munmap(mapping_, mapped_bytes_);
+  } else {
+    std::free(data_);
+  }
+}
 
 void ParamArena::SetZero() { std::memset(data_, 0, static_cast<size_t>(size_) * sizeof(float)); }
 

@@ -47,7 +47,7 @@ class ParamLayout {
 
 class ParamArena {
  public:
-  explicit ParamArena(const ParamLayout& layout);
+  explicit ParamArena(const ParamLayout& layout);  // zeroed
   ParamArena(const ParamArena&) = delete;
   ParamArena& operator=(const ParamArena&) = delete;
   ~ParamArena();
@@ -67,6 +67,8 @@ class ParamArena {
  private:
   float* data_ = nullptr;
   int64_t size_ = 0;
+  void* mapping_ = nullptr;  // large arenas: the mmap'd region data_ lies in
+  size_t mapped_bytes_ = 0;
 };
 
 }  // namespace ectrain

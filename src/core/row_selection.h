@@ -1,10 +1,14 @@
-// RowSelection: which rows of each tensor a training step touches, by ParamSpec index.
-// A tensor with no entry (or kAll) is touched everywhere. Embedding tables updated row-sparsely
-// list their rows: the model records the ids it looked up, gradient sync turns them into the
-// union over all ranks, and the optimizer updates only those rows.
-// A row is listed once, in the order it was first touched: a mark per table row keeps repeats out,
-// so a step never sorts (sorting the ids was 6% of the seed model's step at batch 256;
-// bench/RESULTS.md, profile).
+// RowSelection: which rows of each tensor a training step touches, by ParamSpec index, and the
+// gradient of those rows for tensors updated row-sparsely.
+// A tensor with no entry (or kAll) is touched everywhere and keeps its gradient in the gradient
+// arena. Embedding tables updated row-sparsely list their rows: the model's backward pass adds
+// each looked-up row's gradient here, in a compact row of its own (its slot), not in the arena;
+// gradient sync sums the ranks' rows into the union; the optimizer updates only those rows.
+// Compact rows are what make sync and optimizer cheap: packing is one copy, sums and updates read
+// them in order, clearing them costs the rows listed, and a large table's gradient never takes
+// memory in the arena (bench/RESULTS.md, weak scaling).
+// A row is listed once, in the order it was first touched: a slot per table row keeps repeats
+// out, so a step never sorts (sorting the ids was 6% of the seed model's step at batch 256).
 // The order is a function of the batch (and, after sync, of the ranks' batches in rank order), so
 // it is the same on every rank; each row's update is independent of the others', so the order
 // does not change any value.
@@ -21,40 +25,61 @@ namespace ectrain {
 
 class RowSelection {
  public:
-  // One slot per tensor of a layout with `num_specs` tensors; every tensor starts as "all rows".
+  // One entry per tensor of a layout with `num_specs` tensors; every tensor starts as "all rows".
   void Reset(int num_specs) {
-    marks_.assign(static_cast<size_t>(num_specs), {});
+    slots_.assign(static_cast<size_t>(num_specs), {});
     rows_.assign(static_cast<size_t>(num_specs), {});
+    gradients_.assign(static_cast<size_t>(num_specs), {});
+    cols_.assign(static_cast<size_t>(num_specs), 0);
   }
-  // From now on tensor `spec`, of `num_rows` rows, is updated row-sparsely.
-  void SetSparse(int spec, int64_t num_rows) { marks_[spec].assign(static_cast<size_t>(num_rows), 0); }
-  bool sparse(int spec) const { return !marks_[spec].empty(); }
-  // Records that row `id` (0 <= id < num_rows, checked when the data was read) was touched;
-  // true if it was not listed yet.
-  bool Add(int spec, int64_t id) {
-    uint8_t& mark = marks_[spec][static_cast<size_t>(id)];
-    if (mark != 0) return false;
-    mark = 1;
-    rows_[spec].push_back(id);
-    return true;
+  // From now on tensor `spec`, of `num_rows` rows of `cols` values, is updated row-sparsely.
+  void SetSparse(int spec, int64_t num_rows, int64_t cols) {
+    slots_[spec].assign(static_cast<size_t>(num_rows), -1);
+    cols_[spec] = cols;
   }
-  // Where row `id`'s mark lives, to fetch it ahead of Add.
-  const uint8_t* mark_address(int spec, int64_t id) const { return marks_[spec].data() + id; }
-  // The distinct rows of a sparse tensor, in the order they were first added.
+  bool sparse(int spec) const { return !slots_[spec].empty(); }
+  int64_t cols(int spec) const { return cols_[spec]; }
+  // The slot of row `id` (0 <= id < num_rows, checked when the data was read): its index in
+  // rows(spec) and its gradient row in gradients(spec). A row not listed yet is listed, with a
+  // zero gradient. May move gradients(spec).
+  int32_t Slot(int spec, int64_t id) {
+    int32_t& slot = slots_[spec][static_cast<size_t>(id)];
+    if (slot < 0) {
+      slot = static_cast<int32_t>(rows_[spec].size());
+      rows_[spec].push_back(id);
+      gradients_[spec].resize(gradients_[spec].size() + static_cast<size_t>(cols_[spec]), 0.0f);
+    }
+    return slot;
+  }
+  // Where row `id`'s slot lives, to fetch it ahead of Slot.
+  const int32_t* slot_address(int spec, int64_t id) const { return slots_[spec].data() + id; }
+  // The distinct rows of a sparse tensor, in the order they were first added (slot order).
   const std::vector<int64_t>& rows(int spec) const { return rows_[spec]; }
-  int num_specs() const { return static_cast<int>(marks_.size()); }
-  // Forgets the rows of one tensor or of all; costs the rows listed, not the table.
+  // Their gradients: rows(spec).size() rows of cols(spec) values, in slot order.
+  float* gradients(int spec) { return gradients_[spec].data(); }
+  const float* gradients(int spec) const { return gradients_[spec].data(); }
+  // Bytes the compact gradient rows may hold without growing.
+  int64_t gradient_capacity_bytes() const {
+    int64_t bytes = 0;
+    for (const auto& g : gradients_) bytes += static_cast<int64_t>(g.capacity() * sizeof(float));
+    return bytes;
+  }
+  int num_specs() const { return static_cast<int>(slots_.size()); }
+  // Forgets the rows (and gradients) of one tensor or of all; costs the rows listed, not the table.
   void ClearRows(int spec) {
-    for (int64_t id : rows_[spec]) marks_[spec][static_cast<size_t>(id)] = 0;
+    for (int64_t id : rows_[spec]) slots_[spec][static_cast<size_t>(id)] = -1;
     rows_[spec].clear();
+    gradients_[spec].clear();
   }
   void ClearRows() {
     for (int spec = 0; spec < num_specs(); ++spec) ClearRows(spec);
   }
 
  private:
-  std::vector<std::vector<uint8_t>> marks_;  // per tensor: empty (updated whole) or one byte per row
+  std::vector<std::vector<int32_t>> slots_;  // per tensor: empty (updated whole) or per row its slot, -1 if none
   std::vector<std::vector<int64_t>> rows_;
+  std::vector<std::vector<float>> gradients_;
+  std::vector<int64_t> cols_;
 };
 
 // Told by a model's backward pass when a tensor's gradient is final, so that gradient sync can

@@ -119,10 +119,14 @@ void FieldEmbeddings::Backward(const BatchView& batch, const float* dout, int64_
   size_t t = 0;
   for (int f : fields_.categorical) {
     const int spec = tables_[t++];
-    kernels::EmbeddingScatterAdd(batch.categorical + f, batch.num_categorical, rows, dout, dout_stride, column, dim_,
-                                 grads.data() + layout_.spec(spec).offset);
     if (touched != nullptr && touched->sparse(spec)) {
-      for (int64_t r = 0; r < rows; ++r) touched->Add(spec, batch.categorical[r * batch.num_categorical + f]);
+      // Row-sparse: the same kernel, adding into the table's compact rows by slot.
+      if (slots_.size() < static_cast<size_t>(rows)) slots_.resize(static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r) slots_[r] = touched->Slot(spec, batch.categorical[r * batch.num_categorical + f]);
+      kernels::EmbeddingScatterAdd(slots_.data(), 1, rows, dout, dout_stride, column, dim_, touched->gradients(spec));
+    } else {
+      kernels::EmbeddingScatterAdd(batch.categorical + f, batch.num_categorical, rows, dout, dout_stride, column, dim_,
+                                   grads.data() + layout_.spec(spec).offset);
     }
     if (ready != nullptr) ready->OnGradientReady(spec);
     column += dim_;
@@ -131,14 +135,19 @@ void FieldEmbeddings::Backward(const BatchView& batch, const float* dout, int64_
     const int spec = tables_[t++];
     const BagColumnView& bag = batch.bags[b];
     const int64_t* offsets = bag.offsets + batch.bag_row_begin;
+    const int32_t* ids = bag.values;
     float* dtable = grads.data() + layout_.spec(spec).offset;
-    if (sum_bags_) {
-      kernels::EmbeddingBagSumBackward(offsets, bag.values, rows, dout, dout_stride, column, dim_, dtable);
-    } else {
-      kernels::EmbeddingBagMeanBackward(offsets, bag.values, rows, dout, dout_stride, column, dim_, dtable);
-    }
     if (touched != nullptr && touched->sparse(spec)) {
-      for (int64_t k = offsets[0]; k < offsets[rows]; ++k) touched->Add(spec, bag.values[k]);
+      // Slots at the positions of the ids (the offsets index bag.values).
+      if (slots_.size() < static_cast<size_t>(offsets[rows])) slots_.resize(static_cast<size_t>(offsets[rows]));
+      for (int64_t k = offsets[0]; k < offsets[rows]; ++k) slots_[k] = touched->Slot(spec, bag.values[k]);
+      ids = slots_.data();
+      dtable = touched->gradients(spec);
+    }
+    if (sum_bags_) {
+      kernels::EmbeddingBagSumBackward(offsets, ids, rows, dout, dout_stride, column, dim_, dtable);
+    } else {
+      kernels::EmbeddingBagMeanBackward(offsets, ids, rows, dout, dout_stride, column, dim_, dtable);
     }
     if (ready != nullptr) ready->OnGradientReady(spec);
     column += dim_;

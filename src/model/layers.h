@@ -56,7 +56,8 @@ class FieldEmbeddings {
   int64_t num_fields() const { return fields_.num_fields(); }
   // out (rows, out_stride), columns [0, width()).
   void Forward(const BatchView& batch, const ParamArena& params, float* out, int64_t out_stride) const;
-  // Adds dout's embedding columns into the tables' gradients; records the ids of row-sparse tables.
+  // Adds dout's embedding columns into the tables' gradients: in `grads`, or for the tables
+  // `touched` holds row-sparse, into its compact rows (listing the ids).
   void Backward(const BatchView& batch, const float* dout, int64_t dout_stride, ParamArena& grads,
                 RowSelection* touched, GradientReadyListener* ready) const;
 
@@ -67,6 +68,7 @@ class FieldEmbeddings {
   bool sum_bags_;
   const ParamLayout& layout_;
   std::vector<int> tables_;  // ParamSpec index per field: categorical ones, then bags
+  mutable std::vector<int32_t> slots_;  // backward workspace: each lookup's compact row in `touched`
 };
 
 // The wide (linear) part: a 1-wide embedding per field ("wide/embedding/<field>", a learned

@@ -31,10 +31,8 @@ double Optimizer::GradientNorm(const ParamArena& grads, const RowSelection* rows
   if (rows != nullptr) {
     for (int i = 0; i < rows->num_specs(); ++i) {
       if (!rows->sparse(i)) continue;
-      const ParamSpec& spec = layout_.spec(i);
-      for (int64_t row : rows->rows(i)) {
-        sum += ConstArray(grads.data() + spec.offset + row * spec.cols, spec.cols).matrix().squaredNorm();
-      }
+      const auto values = static_cast<Eigen::Index>(rows->rows(i).size()) * rows->cols(i);
+      sum += ConstArray(rows->gradients(i), values).matrix().squaredNorm();
     }
   }
   return std::sqrt(sum);
@@ -69,27 +67,27 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
     if (grad_norm_ > options_.clip_norm) clip_scale_ = static_cast<float>(options_.clip_norm / grad_norm_);
   }
   BeginStep();
-  for (const Range& r : ranges_) UpdateRange(params, grads, r.offset, r.count, r.decay);
+  for (const Range& r : ranges_) UpdateRange(params, grads.data() + r.offset, r.offset, r.count, r.decay);
   if (rows == nullptr) return;
   for (int i = 0; i < rows->num_specs(); ++i) {
     if (!rows->sparse(i)) continue;
     const ParamSpec& spec = layout_.spec(i);
     const float decay = DecayOf(spec);
     // The rows come in the order they were first touched, scattered over tables larger than the
-    // caches: each row's value, gradient and state are fetched a few rows ahead, or every row
-    // would wait on memory in turn (bench/RESULTS.md, profile of the seed model).
+    // caches: each row's value and state are fetched a few rows ahead, or every row would wait on
+    // memory in turn (bench/RESULTS.md, profile of the seed model). Gradients are compact rows.
     constexpr size_t kAhead = 8;
     const std::vector<int64_t>& list = rows->rows(i);
+    const float* grad = rows->gradients(i);
     for (size_t k = 0; k < list.size(); ++k) {
       if (k + kAhead < list.size()) {
         const int64_t ahead = spec.offset + list[k + kAhead] * spec.cols;
         for (int64_t c = 0; c < spec.cols; c += 64 / sizeof(float)) {
           __builtin_prefetch(params.data() + ahead + c, 1);
-          __builtin_prefetch(grads.data() + ahead + c, 0);
           for (float* state : state_data_) __builtin_prefetch(state + ahead + c, 1);
         }
       }
-      UpdateRange(params, grads, spec.offset + list[k] * spec.cols, spec.cols, decay);
+      UpdateRange(params, grad + k * spec.cols, spec.offset + list[k] * spec.cols, spec.cols, decay);
     }
   }
 }
@@ -103,9 +101,9 @@ std::vector<std::pair<std::string, ParamArena*>> Sgd::state() {
   return {{"sgd_momentum", momentum_.get()}};
 }
 
-void Sgd::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+void Sgd::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
   Array p(params.data() + offset, count);
-  ConstArray g(grads.data() + offset, count);
+  ConstArray g(grad, count);
   if (!momentum_) {
     p -= lr_ * (clip_scale_ * g + decay * p);
     return;
@@ -122,21 +120,21 @@ void Sgd::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offse
   }
 }
 
-void RmsProp::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+void RmsProp::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
   const auto rho = static_cast<float>(options_.rho);
   const auto eps = static_cast<float>(options_.epsilon);
   Array p(params.data() + offset, count);
   Array v(square_.data() + offset, count);
-  const auto g = clip_scale_ * ConstArray(grads.data() + offset, count) + decay * p;
+  const auto g = clip_scale_ * ConstArray(grad, count) + decay * p;
   v = rho * v + (1.0f - rho) * g.square();
   p -= lr_ * g / (v.sqrt() + eps);
 }
 
-void Adagrad::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+void Adagrad::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
   const auto eps = static_cast<float>(options_.epsilon);
   Array p(params.data() + offset, count);
   Array s(sum_.data() + offset, count);
-  const auto g = clip_scale_ * ConstArray(grads.data() + offset, count) + decay * p;
+  const auto g = clip_scale_ * ConstArray(grad, count) + decay * p;
   s += g.square();
   p -= lr_ * g / (s.sqrt() + eps);
 }
@@ -147,7 +145,7 @@ void Adam::BeginStep() {
   inv_sqrt_bias2_ = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
 }
 
-void Adam::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) {
+void Adam::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
   const auto b1 = static_cast<float>(options_.beta1);
   const auto b2 = static_cast<float>(options_.beta2);
   const auto eps = static_cast<float>(options_.epsilon);
@@ -156,7 +154,7 @@ void Adam::UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offs
   const float gradient_decay = decoupled_ ? 0.0f : decay;
   const float clip = clip_scale_, step = step_size_, inv_sqrt_bias2 = inv_sqrt_bias2_;  // locals: no reloads
   float* __restrict p = params.data() + offset;
-  const float* __restrict raw = grads.data() + offset;
+  const float* __restrict raw = grad;
   float* __restrict m = m_.data() + offset;
   float* __restrict v = v_.data() + offset;
   // One fused pass that the compiler vectorizes (with -fno-math-errno; members read into locals

@@ -28,8 +28,9 @@ class Optimizer {
                                            RunShape shape = {});
 
   virtual std::string type() const = 0;
-  // One step. Without `rows` (or for tensors it does not mark sparse) every element is updated;
-  // a row-sparse tensor only at its listed rows (sorted, unique).
+  // One step. Without `rows` (or for tensors it does not mark sparse) every element is updated
+  // with its gradient in `grads`; a row-sparse tensor only at its listed rows, with their compact
+  // gradient rows in `rows`.
   void Step(ParamArena& params, const ParamArena& grads, const RowSelection* rows = nullptr);
 
   // Steps taken so far (the schedule and Adam's bias correction depend on it).
@@ -46,10 +47,9 @@ class Optimizer {
       : options_(options), layout_(layout), shape_(shape) {}
   // Once per step, after lr_ is set and before its UpdateRange calls: per-step coefficients.
   virtual void BeginStep() {}
-  // Updates arena elements [offset, offset + count) with gradient clip_scale_ * g and weight decay
-  // `decay` (L2 unless the optimizer decouples it).
-  virtual void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count,
-                           float decay) = 0;
+  // Updates arena elements [offset, offset + count) with gradient clip_scale_ * grad[0, count)
+  // and weight decay `decay` (L2 unless the optimizer decouples it).
+  virtual void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) = 0;
 
   const OptimOptions options_;
   float lr_ = 0;
@@ -85,7 +85,7 @@ class Sgd final : public Optimizer {
   std::vector<std::pair<std::string, ParamArena*>> state() override;
 
  protected:
-  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
 
  private:
   std::unique_ptr<ParamArena> momentum_;  // only with momentum > 0
@@ -100,7 +100,7 @@ class RmsProp final : public Optimizer {
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"rmsprop_square", &square_}}; }
 
  protected:
-  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
 
  private:
   ParamArena square_;
@@ -115,7 +115,7 @@ class Adagrad final : public Optimizer {
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adagrad_sum", &sum_}}; }
 
  protected:
-  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
 
  private:
   ParamArena sum_;
@@ -134,7 +134,7 @@ class Adam final : public Optimizer {
 
  protected:
   void BeginStep() override;
-  void UpdateRange(ParamArena& params, const ParamArena& grads, int64_t offset, int64_t count, float decay) override;
+  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
 
  private:
   bool decoupled_;

@@ -6,22 +6,6 @@
 
 #include "core/denormals.h"
 
-namespace {
-
-// Asks for the cache lines of one row ahead of its use.
-void PrefetchRow(const float* row, size_t bytes, bool for_writing) {
-  const auto* at = reinterpret_cast<const char*>(row);
-  for (size_t b = 0; b < bytes; b += 64) {
-    if (for_writing) {
-      __builtin_prefetch(at + b, 1);
-    } else {
-      __builtin_prefetch(at + b, 0);
-    }
-  }
-}
-
-}  // namespace
-
 namespace ectrain::train {
 
 GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size,
@@ -33,7 +17,7 @@ GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t 
     const int64_t table_bytes = spec.rows * spec.cols * 4;
     const int64_t sparse_bytes_at_most = global_batch_size * (spec.cols * 4 + 8);
     if (sparse_embeddings && spec.kind == ParamKind::kEmbedding && sparse_bytes_at_most < table_bytes) {
-      selection_.SetSparse(static_cast<int>(i), spec.rows);
+      selection_.SetSparse(static_cast<int>(i), spec.rows, spec.cols);
       sparse_specs_.push_back(static_cast<int>(i));
     }
   }
@@ -142,42 +126,35 @@ void GradSync::Synchronize(ParamArena& grads) {
   if (!sparse_specs_.empty() && comm_.size() > 1) {
     const auto sparse_start = std::chrono::steady_clock::now();
     // This rank's rows in one message (one all-gather-v, not one for ids and one for rows): per
-    // table, the count, the ids, then their gradient rows. (One rank: its rows are the sums already.)
-    // Rows lie scattered over tables larger than the caches: each is fetched kAhead rows early.
-    constexpr size_t kAhead = 8;
+    // table, the count, the ids, then their compact gradient rows. (One rank: its rows are the
+    // sums already.)
     size_t bytes = 0;
     for (int t : sparse_specs_) {
-      bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + layout_.spec(t).cols * sizeof(float));
+      bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + selection_.cols(t) * sizeof(float));
     }
     sparse_send_.resize(bytes);  // capacity kept from step to step
     uint8_t* out = sparse_send_.data();
     for (int t : sparse_specs_) {
       const std::vector<int64_t>& ids = selection_.rows(t);
-      const ParamSpec& spec = layout_.spec(t);
-      const size_t row_bytes = static_cast<size_t>(spec.cols) * sizeof(float);
       const auto count = static_cast<int64_t>(ids.size());
+      const size_t values = ids.size() * static_cast<size_t>(selection_.cols(t));
       std::memcpy(out, &count, sizeof(count));
       std::memcpy(out + sizeof(count), ids.data(), ids.size() * sizeof(int64_t));
-      out += sizeof(count) + ids.size() * sizeof(int64_t);
-      const float* table = grads.data() + spec.offset;
-      for (size_t k = 0; k < ids.size(); ++k) {
-        if (k + kAhead < ids.size()) PrefetchRow(table + ids[k + kAhead] * spec.cols, row_bytes, false);
-        std::memcpy(out, table + ids[k] * spec.cols, row_bytes);
-        out += row_bytes;
-      }
+      std::memcpy(out + sizeof(count) + ids.size() * sizeof(int64_t), selection_.gradients(t), values * sizeof(float));
+      out += sizeof(count) + ids.size() * sizeof(int64_t) + values * sizeof(float);
       selection_.ClearRows(t);
     }
     comm_.AllGatherV(std::span<const uint8_t>(sparse_send_), sparse_all_, sparse_counts_);  // Collective
     bytes_last_step_ += static_cast<int64_t>(sparse_send_.size());
 
-    // Every rank sums every rank's rows in rank order, so all hold the same sums: a row's first
-    // contribution is copied over what the row held, the others are added. The rows to update are
-    // their union.
+    // Every rank adds every rank's rows in rank order, so all hold the same sums; the rows to
+    // update are their union. A table's slots are scattered over its rows: each is fetched a few
+    // ids ahead.
+    constexpr int64_t kAhead = 8;
     const uint8_t* at = sparse_all_.data();
     for (int r = 0; r < comm_.size(); ++r) {
       for (int t : sparse_specs_) {
-        const ParamSpec& spec = layout_.spec(t);
-        const size_t row_bytes = static_cast<size_t>(spec.cols) * sizeof(float);
+        const int64_t cols = selection_.cols(t);
         int64_t count = 0;
         std::memcpy(&count, at, sizeof(count));
         const uint8_t* ids = at + sizeof(count);
@@ -187,27 +164,18 @@ void GradSync::Synchronize(ParamArena& grads) {
           std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
           return id;
         };
-        float* table = grads.data() + spec.offset;
         for (int64_t k = 0; k < count; ++k) {
-          if (k + static_cast<int64_t>(kAhead) < count) {
-            const int64_t ahead = id_at(k + kAhead);
-            PrefetchRow(table + ahead * spec.cols, row_bytes, true);
-            __builtin_prefetch(selection_.mark_address(t, ahead), 1);
-          }
-          const int64_t id = id_at(k);
-          float* row = table + id * spec.cols;
-          const uint8_t* values = rows + k * row_bytes;
-          if (selection_.Add(t, id)) {
-            std::memcpy(row, values, row_bytes);
-          } else {
-            for (int64_t c = 0; c < spec.cols; ++c) {
-              float value = 0;
-              std::memcpy(&value, values + c * sizeof(float), sizeof(value));
-              row[c] += value;
-            }
+          if (k + kAhead < count) __builtin_prefetch(selection_.slot_address(t, id_at(k + kAhead)), 1);
+          const int32_t slot = selection_.Slot(t, id_at(k));   // first: it may move the gradients
+          float* sum = selection_.gradients(t) + slot * cols;
+          const uint8_t* values = rows + k * cols * sizeof(float);
+          for (int64_t c = 0; c < cols; ++c) {
+            float value = 0;
+            std::memcpy(&value, values + c * sizeof(float), sizeof(value));
+            sum[c] += value;
           }
         }
-        at = rows + count * row_bytes;
+        at = rows + count * cols * sizeof(float);
       }
     }
     row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
@@ -225,18 +193,7 @@ void GradSync::ZeroGradients(ParamArena& grads) {
   for (const auto& [offset, count] : dense_ranges_) {
     std::memset(grads.data() + offset, 0, static_cast<size_t>(count) * sizeof(float));
   }
-  constexpr size_t kAhead = 8;
-  for (int t : sparse_specs_) {
-    const ParamSpec& spec = layout_.spec(t);
-    const size_t row_bytes = static_cast<size_t>(spec.cols) * sizeof(float);
-    float* table = grads.data() + spec.offset;
-    const std::vector<int64_t>& ids = selection_.rows(t);
-    for (size_t k = 0; k < ids.size(); ++k) {
-      if (k + kAhead < ids.size()) PrefetchRow(table + ids[k + kAhead] * spec.cols, row_bytes, true);
-      std::memset(table + ids[k] * spec.cols, 0, row_bytes);
-    }
-  }
-  selection_.ClearRows();
+  selection_.ClearRows();  // the row-sparse tables' gradients
 }
 
 }  // namespace ectrain::train

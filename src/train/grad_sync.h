@@ -38,16 +38,16 @@ class GradSync final : public GradientReadyListener {
   void BeginStep(ParamArena& grads);
   int num_buckets() const { return static_cast<int>(buckets_.size()); }
 
-  // Where the model records the ids it looks up (row-sparse tables only) during backward.
+  // Where backward puts the gradients of row-sparse tables (compact rows, by id), not `grads`.
   RowSelection& selection() { return selection_; }
   const RowSelection& selection() const { return selection_; }
   int num_row_sparse_tables() const;
 
-  // Collective: all ranks, same order. Sums `grads` over ranks: whole tensors everywhere,
-  // row-sparse tables at the union of the recorded rows (selection() then lists that union).
+  // Collective: all ranks, same order. Sums the gradients over ranks: whole tensors in `grads`,
+  // row-sparse tables in selection(), which then holds the union of the ranks' rows.
   void Synchronize(ParamArena& grads);
-  // Clears what Synchronize left: whole tensors fully, row-sparse tables at their selected rows;
-  // then forgets the rows. So a step never zeroes a whole large table.
+  // Clears what Synchronize left: whole tensors in `grads`, and the row-sparse tables' compact
+  // rows (forgetting the rows). So a step never zeroes a whole large table.
   void ZeroGradients(ParamArena& grads);
 
   // Bytes this rank handed to the communicator in the last Synchronize (payload, not wire bytes).

@@ -70,7 +70,7 @@ TEST_P(SteadyState, ForwardBackwardAndForwardMakeNoHeapAllocation) {
   touched.Reset(static_cast<int>(model.layout().specs().size()));
   for (size_t i = 0; i < model.layout().specs().size(); ++i) {
     const ParamSpec& spec = model.layout().spec(static_cast<int>(i));
-    if (spec.kind == ParamKind::kEmbedding) touched.SetSparse(static_cast<int>(i), spec.rows);
+    if (spec.kind == ParamKind::kEmbedding) touched.SetSparse(static_cast<int>(i), spec.rows, spec.cols);
   }
   std::vector<float> outputs(static_cast<size_t>(rows * model.num_outputs()));
   auto step = [&](int64_t i) {

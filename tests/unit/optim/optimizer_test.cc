@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -10,6 +11,12 @@
 
 namespace ectrain::optim {
 namespace {
+
+// Lists row `id` of row-sparse tensor `spec` in `rows`, with gradient `values` (its compact row).
+void AddRow(RowSelection& rows, int spec, int64_t id, const std::vector<float>& values) {
+  const int32_t slot = rows.Slot(spec, id);
+  std::copy(values.begin(), values.end(), rows.gradients(spec) + slot * rows.cols(spec));
+}
 
 ParamLayout OneParam() {
   ParamLayout layout;
@@ -69,9 +76,9 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   for (int i = 0; i < 3; ++i) grads.data()[layout.spec(1).offset + i] = 0.1f * (i + 1);
   RowSelection rows;
   rows.Reset(2);
-  rows.SetSparse(0, 4);
-  rows.Add(0, 1);
-  rows.Add(0, 3);
+  rows.SetSparse(0, 4, 2);
+  AddRow(rows, 0, 1, {0.3f, 0.0f});  // the table rows' gradients, as in `grads` for the dense step
+  AddRow(rows, 0, 3, {0.0f, -0.2f});
   auto lazy = Optimizer::Create(OptimOptions{}, layout);
   auto dense = Optimizer::Create(OptimOptions{}, layout);
   lazy->Step(lazy_params, grads, &rows);
@@ -94,7 +101,7 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   grads.SetZero();
   grads.data()[table.offset] = 1.0f;
   rows.ClearRows();
-  rows.Add(0, 0);
+  AddRow(rows, 0, 0, {1.0f, 0.0f});
   lazy->Step(lazy_params, grads, &rows);
   EXPECT_EQ(lazy_params.data()[table.offset + 2], row1);
   EXPECT_NE(lazy_params.data()[table.offset], 0.5f);
@@ -174,8 +181,8 @@ TEST(WeightDecay, FollowsTheParameterKind) {
   auto sgd = Optimizer::Create(o, layout);
   RowSelection rows;
   rows.Reset(3);
-  rows.SetSparse(0, 2);
-  rows.Add(0, 1);
+  rows.SetSparse(0, 2, 1);
+  AddRow(rows, 0, 1, {0.0f});
   sgd->Step(params, grads, &rows);
   EXPECT_FLOAT_EQ(params.data()[table], 1.0f) << "an untouched row of a row-sparse table does not decay";
   EXPECT_FLOAT_EQ(params.data()[table + 1], 1.0f - 0.1f * 0.2f);
@@ -189,8 +196,7 @@ TEST(ClipNorm, ScalesTheGlobalNormDownButNeverUp) {
   layout.Add("w", 1, 1, ParamKind::kDenseWeight);
   ParamArena params(layout), grads(layout);
   const int64_t table = layout.spec(0).offset, w = layout.spec(1).offset;
-  grads.data()[table + 1] = 3.0f;    // row 1 of the table
-  grads.data()[table + 2] = 100.0f;  // row 2: not in the selection, so not part of this step
+  grads.data()[table + 2] = 100.0f;  // ignored: a row-sparse table's gradient is in `rows`
   grads.data()[w] = 4.0f;
   OptimOptions o;
   o.type = "sgd";
@@ -199,8 +205,8 @@ TEST(ClipNorm, ScalesTheGlobalNormDownButNeverUp) {
   auto sgd = Optimizer::Create(o, layout);
   RowSelection rows;
   rows.Reset(2);
-  rows.SetSparse(0, 3);
-  rows.Add(0, 1);
+  rows.SetSparse(0, 3, 1);
+  AddRow(rows, 0, 1, {3.0f});
   sgd->Step(params, grads, &rows);
   EXPECT_NEAR(sgd->last_gradient_norm(), 5.0, 1e-6);
   EXPECT_NEAR(params.data()[table + 1], -0.6, 1e-6);

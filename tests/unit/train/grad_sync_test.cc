@@ -34,66 +34,67 @@ TEST(GradSync, LargeTablesGoRowSparseBySizeAlone) {
   EXPECT_EQ(huge_batch.num_row_sparse_tables(), 0);
 }
 
+// Backward's part, by hand: each lookup adds into the row's compact gradient.
+void Lookup(RowSelection& selection, int spec, int64_t id, int64_t col, float value) {
+  const int32_t slot = selection.Slot(spec, id);
+  selection.gradients(spec)[slot * selection.cols(spec) + col] += value;
+}
+
 TEST(GradSync, SynchronizeListsTheUnionAndZeroClearsOnlyWhatWasUsed) {
   comm::LocalCommunicator comm;
   ParamLayout layout = TwoTables();
   GradSync sync(comm, layout, 32, true, 0);
   ParamArena grads(layout);
   const ParamSpec& big = layout.spec(0);
-  for (int64_t id : {7, 3, 7, 500}) {
-    sync.selection().Add(0, id);
-    grads.data()[big.offset + id * 4] += 1.0f;
-  }
+  for (int64_t id : {7, 3, 7, 500}) Lookup(sync.selection(), 0, id, 0, 1.0f);
   grads.data()[layout.spec(2).offset + 5] = 2.5f;
   sync.Synchronize(grads);
-  EXPECT_EQ(sync.selection().rows(0), (std::vector<int64_t>{7, 3, 500}));  // distinct, first touch first
-  EXPECT_FLOAT_EQ(grads.data()[big.offset + 7 * 4], 2.0f);  // both lookups of id 7 summed
-  EXPECT_FLOAT_EQ(grads.data()[big.offset + 3 * 4], 1.0f);
+  const RowSelection& selection = sync.selection();
+  EXPECT_EQ(selection.rows(0), (std::vector<int64_t>{7, 3, 500}));  // distinct, first touch first
+  EXPECT_FLOAT_EQ(selection.gradients(0)[0 * 4], 2.0f);  // both lookups of id 7 summed
+  EXPECT_FLOAT_EQ(selection.gradients(0)[1 * 4], 1.0f);
   EXPECT_FLOAT_EQ(grads.data()[layout.spec(2).offset + 5], 2.5f);
+  for (int64_t i = 0; i < big.size(); ++i) ASSERT_EQ(grads.data()[big.offset + i], 0.0f) << "the arena holds no rows";
   // One rank exchanges no rows: only the whole tensors go through the (identity) all-reduce.
   EXPECT_EQ(sync.bytes_last_step(), (layout.total_size() - big.rows * big.cols) * 4);
   sync.ZeroGradients(grads);
   for (int64_t i = 0; i < grads.size(); ++i) ASSERT_EQ(grads.data()[i], 0.0f) << i;
   EXPECT_TRUE(sync.selection().rows(0).empty());
+  EXPECT_EQ(sync.selection().Slot(0, 500), 0) << "a cleared row starts again";
+  EXPECT_EQ(sync.selection().gradients(0)[0], 0.0f);
 }
 
 // Three ranks look up overlapping rows. Each row's sum is its ranks' rows added in rank order
-// (1 + 1e8 - 1e8 is 0 in floats, in any other order 1), bitwise the same on every rank, whatever
-// the row held before; the union lists rank 0's rows first.
+// (1 + 1e8 - 1e8 is 0 in floats, in any other order 1), bitwise the same on every rank; the union
+// lists rank 0's rows first.
 TEST(GradSync, RowSparseSumsFollowRankOrderOnEveryRank) {
   ParamLayout layout = TwoTables();
-  const ParamSpec& big = layout.spec(0);
   const std::vector<std::vector<std::pair<int64_t, float>>> lookups = {
       {{7, 1.0f}, {9, 2.0f}}, {{7, 1e8f}, {4, 3.0f}}, {{7, -1e8f}, {9, 0.5f}}};
-  std::vector<std::vector<float>> table_after(3);
+  std::vector<std::vector<float>> sums(3);
   std::vector<std::vector<int64_t>> union_after(3);
   const Status status = comm::RunInProcess(3, [&](comm::Communicator& comm) -> Status {
     GradSync sync(comm, layout, 32, true, 0);
     ParamArena grads(layout);
-    grads.SetZero();
-    for (const auto& [id, value] : lookups[comm.rank()]) {
-      sync.selection().Add(0, id);
-      grads.data()[big.offset + id * 4 + 1] += value;
-    }
+    for (const auto& [id, value] : lookups[comm.rank()]) Lookup(sync.selection(), 0, id, 1, value);
     sync.Synchronize(grads);
-    const float* table = grads.data() + big.offset;
-    table_after[comm.rank()].assign(table, table + big.size());
-    union_after[comm.rank()] = sync.selection().rows(0);
+    const RowSelection& selection = sync.selection();
+    union_after[comm.rank()] = selection.rows(0);
+    sums[comm.rank()].assign(selection.gradients(0), selection.gradients(0) + selection.rows(0).size() * 4);
     sync.ZeroGradients(grads);
-    for (int64_t i = 0; i < grads.size(); ++i) {
-      if (grads.data()[i] != 0.0f) return Internal("not cleared at " + std::to_string(i));
-    }
+    if (!sync.selection().rows(0).empty()) return Internal("rows left after ZeroGradients");
     return Status::Ok();
   });
   ASSERT_TRUE(status.ok()) << status.message();
-  EXPECT_EQ(table_after[0][7 * 4 + 1], 0.0f);
-  EXPECT_EQ(table_after[0][9 * 4 + 1], 2.5f);
-  EXPECT_EQ(table_after[0][4 * 4 + 1], 3.0f);
-  EXPECT_EQ(table_after[0][7 * 4], 0.0f);
   EXPECT_EQ(union_after[0], (std::vector<int64_t>{7, 9, 4}));
+  ASSERT_EQ(sums[0].size(), 12u);
+  EXPECT_EQ(sums[0][0 * 4 + 1], 0.0f);  // row 7
+  EXPECT_EQ(sums[0][1 * 4 + 1], 2.5f);  // row 9
+  EXPECT_EQ(sums[0][2 * 4 + 1], 3.0f);  // row 4
+  EXPECT_EQ(sums[0][0 * 4], 0.0f);
   for (int r = 1; r < 3; ++r) {
-    EXPECT_EQ(0, std::memcmp(table_after[r].data(), table_after[0].data(), table_after[0].size() * sizeof(float)))
-        << "rank " << r;
+    ASSERT_EQ(sums[r].size(), sums[0].size()) << "rank " << r;
+    EXPECT_EQ(0, std::memcmp(sums[r].data(), sums[0].data(), sums[0].size() * sizeof(float))) << "rank " << r;
     EXPECT_EQ(union_after[r], union_after[0]) << "rank " << r;
   }
 }
