@@ -1,7 +1,11 @@
 // All-reduce bandwidth: ectrain's deterministic ring (Communicator::AllReduce on floats) against a
-// plain MPI_Allreduce of the same bytes, whole and as back-to-back buckets.
+// plain MPI_Allreduce of the same bytes, whole and as back-to-back buckets. Then the row-sparse
+// exchange's collective alone (Communicator::AllGatherV of bytes: the counts, then
+// MPI_Allgatherv), in microseconds per call for each rank's share in --allgather-kb, 1,000 calls
+// back to back per repetition: what the exchange costs when no rank is late.
 //
 //   mpirun -np 2 build/bench/allreduce_bandwidth [--sizes-mb 1,4,16,64,256] [--reps 7] [--bucket-mb 25]
+//                                                [--allgather-kb 80,560]
 //
 // Per size, the variants alternate within each repetition (so drift on a shared machine hits all
 // of them alike); a repetition's time is the slowest rank's; the table shows medians. Bandwidth is
@@ -55,6 +59,7 @@ int main(int argc, char** argv) {
   std::vector<double> sizes_mb{1, 4, 16, 64, 256};
   int reps = 7;
   double bucket_mb = 25;
+  std::vector<double> allgather_kb{80, 560};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--sizes-mb") {
@@ -63,9 +68,12 @@ int main(int argc, char** argv) {
       reps = std::max(1, std::atoi(argv[i + 1]));
     } else if (flag == "--bucket-mb") {
       bucket_mb = std::strtod(argv[i + 1], nullptr);
+    } else if (flag == "--allgather-kb") {
+      allgather_kb = ParseSizes(argv[i + 1]);
     } else {
       std::fprintf(stderr,
-                   "unknown flag %s; usage: allreduce_bandwidth [--sizes-mb 1,4,16] [--reps 7] [--bucket-mb 25]\n",
+                   "unknown flag %s; usage: allreduce_bandwidth [--sizes-mb 1,4,16] [--reps 7] [--bucket-mb 25] "
+                   "[--allgather-kb 80,560]\n",
                    argv[i]);
       return 2;
     }
@@ -119,6 +127,21 @@ int main(int argc, char** argv) {
                   gbps[2], gbps[3], gbps[3] / gbps[2]);
       std::fflush(stdout);
     }
+  }
+  if (print) std::printf("\n| bytes a rank (KB) | ectrain AllGatherV us per call |\n| --- | --- |\n");
+  constexpr int kCalls = 1000;
+  for (double kb : allgather_kb) {
+    const std::vector<uint8_t> mine(static_cast<size_t>(kb * 1000), static_cast<uint8_t>(comm->rank() + 1));
+    std::vector<uint8_t> all;
+    std::vector<int64_t> counts;
+    std::vector<float> unused(1);
+    auto gathers = [&] {
+      for (int k = 0; k < kCalls; ++k) comm->AllGatherV(std::span<const uint8_t>(mine), all, counts);
+    };
+    TimeCollective(unused, gathers);  // warm up
+    std::vector<double> seconds;
+    for (int rep = 0; rep < reps; ++rep) seconds.push_back(TimeCollective(unused, gathers));
+    if (print) std::printf("| %g | %.1f |\n", kb, Median(seconds) / kCalls * 1e6);
   }
   return 0;
 }

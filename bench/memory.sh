@@ -4,7 +4,8 @@
 # ectrain reports both in the done line of metrics.jsonl: peak_rss_mb (getrusage), state_mb
 # (parameters, the gradient arena's whole tensors, the compact gradient rows of row-sparse tables,
 # optimizer state), reader_bound_mb (the reader's buffers, their bound), checkpoint_snapshot_mb.
-# Models (data from `ectrain generate`, 5,000 test rows, batch 4096, mlp 64 -> 32, Adam):
+# Models (configs/quickstart.yaml on data from `ectrain generate`, 5,000 test rows; embeddings of
+# 32, mlp 64 -> 32, Adam, batch 4096):
 #   large: user and item tables of USERS x 32 and ITEMS x 32 (default 1M each: 64M parameters),
 #          ROWS rows, and the same with checkpoint.every_steps=50 (a snapshot for the writer);
 #   small: the default generated tables (a few thousand ids), the fixed costs' share.
@@ -25,36 +26,24 @@ private_ectrain
 "$ECTRAIN" generate --out "$TMP/small/train.h5" --rows "$ROWS" --recent-items 0 --test-rows 5000 --seed 3 >"$TMP/generate_small.log" 2>&1 ||
   { tail "$TMP/generate_small.log"; exit 1; }
 
-config() {  # config DATA_DIR: a config training one epoch on DATA_DIR
-  cat <<YAML
-data:
-  train: $1/train.h5
-  test: $1/test.h5
-  label: clicked
-  dense: [d0, d1, d2, d3, d4, d5]
-  categorical: [user, item, category]
-model:
-  type: mlp
-  embedding_dim: 32
-  hidden_units: [64, 32]
-train:
-  epochs: 1
-  global_batch_size: 4096
-YAML
-}
-config "$TMP/large" >"$TMP/large.yaml"
-config "$TMP/small" >"$TMP/small.yaml"
+# The quickstart's settings on the generated data (generate's summary ends with the --set flags).
+data_flags() { sed -n 's/.*train on it with: //p' "$1"; }
+read -r -a LARGE <<<"$(data_flags "$TMP/generate_large.log")"
+read -r -a SMALL <<<"$(data_flags "$TMP/generate_small.log")"
+COMMON=(--set model.embedding_dim=32 --set model.hidden_units=[64,32] --set train.epochs=1
+  --set train.global_batch_size=4096 --set checkpoint.every_steps=0)
 
 echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F);" \
   "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); 1 rank, one epoch of $ROWS generated rows, batch 4096"
 echo
 echo "| model | parameters | must hold (MB): state + reader (+ snapshot) | peak RSS (MB) | ratio |"
 echo "| --- | --- | --- | --- | --- |"
-row() {  # row LABEL YAML [--set ...]
-  local label=$1 yaml=$2 dir
-  shift 2
+row() {  # row LABEL FLAGS...: one run of configs/quickstart.yaml with FLAGS
+  local label=$1 dir
+  shift
   dir=$TMP/run_$RANDOM
-  measured "$ECTRAIN" train "$yaml" --set "train.output_dir=$dir" "$@" >"$dir.log" 2>&1 || { tail -20 "$dir.log"; exit 1; }
+  measured "$ECTRAIN" train configs/quickstart.yaml "${COMMON[@]}" "$@" --set "train.output_dir=$dir" >"$dir.log" 2>&1 ||
+    { tail -20 "$dir.log"; exit 1; }
   local m=$dir/metrics.jsonl params
   params=$(grep -m1 -oE 'parameters [0-9]+' "$dir.log" | grep -oE '[0-9]+$')
   awk -v l="$label" -v n="${params:-?}" -v s="$(field "$m" state_mb)" -v r="$(field "$m" reader_bound_mb)" \
@@ -63,6 +52,6 @@ row() {  # row LABEL YAML [--set ...]
       (c > 0 ? sprintf(" + %.1f", c) : ""), need, p, p / need }'
   rm -rf "$dir"
 }
-row "user and item tables of ${USERS} x 32 and ${ITEMS} x 32" "$TMP/large.yaml"
-row "the same, checkpoint.every_steps=50" "$TMP/large.yaml" --set checkpoint.every_steps=50
-row "default generated tables" "$TMP/small.yaml"
+row "user and item tables of ${USERS} x 32 and ${ITEMS} x 32" "${LARGE[@]}"
+row "the same, checkpoint.every_steps=50" "${LARGE[@]}" --set checkpoint.every_steps=50
+row "default generated tables" "${SMALL[@]}"
