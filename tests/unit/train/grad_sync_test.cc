@@ -3,8 +3,10 @@
 #include "train/grad_sync.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
@@ -97,6 +99,33 @@ TEST(GradSync, RowSparseSumsFollowRankOrderOnEveryRank) {
     EXPECT_EQ(0, std::memcmp(sums[r].data(), sums[0].data(), sums[0].size() * sizeof(float))) << "rank " << r;
     EXPECT_EQ(union_after[r], union_after[0]) << "rank " << r;
   }
+}
+
+// Resident bytes of this process (/proc/self/statm).
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// A row-sparse table's gradient lives in compact rows: the gradient arena's 256 MB for the table
+// are never written, so they take no memory, through a step's sync and clearing.
+TEST(GradSync, ARowSparseTableTakesNoGradientMemory) {
+  comm::LocalCommunicator comm;
+  ParamLayout layout;
+  layout.Add("embedding/huge", 2'000'000, 32, ParamKind::kEmbedding);  // 256 MB of floats
+  layout.Add("dense/weight", 64, 32, ParamKind::kDenseWeight);
+  GradSync sync(comm, layout, 4096, true, 0);
+  ASSERT_TRUE(sync.selection().sparse(0));
+  const int64_t before = ResidentBytes();
+  ParamArena grads(layout);
+  for (int64_t id = 0; id < 2'000'000; id += 997) Lookup(sync.selection(), 0, id, 3, 1.0f);
+  grads.data()[layout.spec(1).offset] = 1.0f;
+  sync.Synchronize(grads);
+  sync.ZeroGradients(grads);
+  EXPECT_LT(ResidentBytes() - before, int64_t{16} << 20) << "the table's gradient took memory";
+  EXPECT_EQ(grads.data()[layout.spec(0).offset + 997 * 32 + 3], 0.0f) << "a large arena starts zeroed";
 }
 
 TEST(GradSync, BucketsAreCutAtTensorBoundariesFromTheEnd) {
