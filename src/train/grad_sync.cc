@@ -104,6 +104,12 @@ int GradSync::num_row_sparse_tables() const { return static_cast<int>(sparse_spe
 
 int64_t GradSync::dense_equivalent_bytes() const { return layout_.total_size() * 4; }
 
+int64_t GradSync::gradient_bytes() const {
+  int64_t floats = 0;
+  for (const auto& [offset, count] : dense_ranges_) floats += count;
+  return floats * static_cast<int64_t>(sizeof(float)) + selection_.gradient_capacity_bytes();
+}
+
 void GradSync::Synchronize(ParamArena& grads) {
   const auto start = std::chrono::steady_clock::now();
   bytes_last_step_ = 0;
@@ -137,11 +143,12 @@ void GradSync::Synchronize(ParamArena& grads) {
     for (int t : sparse_specs_) {
       const std::vector<int64_t>& ids = selection_.rows(t);
       const auto count = static_cast<int64_t>(ids.size());
-      const size_t values = ids.size() * static_cast<size_t>(selection_.cols(t));
+      const size_t id_bytes = ids.size() * sizeof(int64_t);
+      const size_t row_bytes = ids.size() * static_cast<size_t>(selection_.cols(t)) * sizeof(float);
       std::memcpy(out, &count, sizeof(count));
-      std::memcpy(out + sizeof(count), ids.data(), ids.size() * sizeof(int64_t));
-      std::memcpy(out + sizeof(count) + ids.size() * sizeof(int64_t), selection_.gradients(t), values * sizeof(float));
-      out += sizeof(count) + ids.size() * sizeof(int64_t) + values * sizeof(float);
+      std::memcpy(out + sizeof(count), ids.data(), id_bytes);
+      std::memcpy(out + sizeof(count) + id_bytes, selection_.gradients(t), row_bytes);
+      out += sizeof(count) + id_bytes + row_bytes;
       selection_.ClearRows(t);
     }
     comm_.AllGatherV(std::span<const uint8_t>(sparse_send_), sparse_all_, sparse_counts_);  // Collective

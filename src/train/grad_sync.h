@@ -52,6 +52,9 @@ class GradSync final : public GradientReadyListener {
 
   // Bytes this rank handed to the communicator in the last Synchronize (payload, not wire bytes).
   int64_t bytes_last_step() const { return bytes_last_step_; }
+  // Memory gradients take: the arena's whole tensors and the row-sparse tables' compact rows
+  // (the arena's row-sparse tables are never written).
+  int64_t gradient_bytes() const;
   // The same step's bytes if every tensor were all-reduced whole.
   int64_t dense_equivalent_bytes() const;
   // Seconds spent inside Synchronize so far: communication not hidden behind backward.

@@ -509,15 +509,9 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   result.sync_exposed_seconds = grad_sync_.exposed_seconds();
   result.sync_row_sparse_seconds = grad_sync_.row_sparse_seconds();
   result.data_wait_seconds = feed_.wait_seconds() - run_wait_start;
-  // Row-sparse tables keep their gradients in compact rows, never in the gradient arena.
-  const RowSelection& selection = grad_sync_.selection();
-  int64_t arena_gradients = grads_.size();
-  for (int i = 0; i < selection.num_specs(); ++i) {
-    if (selection.sparse(i)) arena_gradients -= model_.layout().spec(i).size();
-  }
-  result.state_bytes = params_.size() + arena_gradients;
+  result.state_bytes = params_.size();
   for (const auto& [name, arena] : optimizer_->state()) result.state_bytes += arena->size();
-  result.state_bytes = result.state_bytes * static_cast<int64_t>(sizeof(float)) + selection.gradient_capacity_bytes();
+  result.state_bytes = result.state_bytes * static_cast<int64_t>(sizeof(float)) + grad_sync_.gradient_bytes();
   result.reader_bound_bytes = feed_.buffer_bytes();
   result.snapshot_bytes = chief_ ? writer_->snapshot_bytes() : 0;
   rusage usage{};
