@@ -126,12 +126,17 @@ in_rounds() {
 
 # pair COMMAND... --set train.output_dir=DIR: COMMAND twice at once, the second into DIR.b. Two
 # independent 1-rank jobs (no communication): the compute of 2 ranks sharing this machine's cores,
-# caches and memory, the ceiling of a 2-rank job here.
+# caches and memory, the ceiling of a 2-rank job here. PAIR_CORES="A B" pins the first to core A,
+# the second to core B.
 pair() {
-  local dir=${*: -1} rc=0 p
-  "${@:1:$#-1}" "${dir}.b" >"${dir#train.output_dir=}.b.log" 2>&1 &
+  local dir=${*: -1} rc=0 p first=() second=() cores
+  if [ -n "${PAIR_CORES:-}" ]; then
+    read -r -a cores <<<"$PAIR_CORES"
+    first=(taskset -c "${cores[0]}") second=(taskset -c "${cores[1]}")
+  fi
+  "${second[@]}" "${@:1:$#-1}" "${dir}.b" >"${dir#train.output_dir=}.b.log" 2>&1 &
   p=$!
-  "$@" || rc=$?
+  "${first[@]}" "$@" || rc=$?
   wait "$p" || rc=$?
   return $rc
 }

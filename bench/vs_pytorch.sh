@@ -167,21 +167,13 @@ ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
 # Appends "round summed_samples/s test_log_loss(first) 0 foreign_load train_seconds(first) steps" (no RSS).
 pair_run() {  # pair_run ROUND NAME GLOBAL_BATCH STEPS
   local round=$1 name=$2 batch=$3 steps=$4 dir=$TMP/$2_$1
-  local cmd=("$ECTRAIN" train "$TMP/vs_pytorch.yaml" --set train.global_batch_size="$batch" --set train.max_steps="$steps")
-  local first=() second=()
-  [ "$PIN" = 1 ] && first=(taskset -c 0) second=(taskset -c 1)
-  both() {
-    "${first[@]}" "${cmd[@]}" --set "train.output_dir=$dir/a" >"$dir.a.log" 2>&1 &
-    local a=$!
-    "${second[@]}" "${cmd[@]}" --set "train.output_dir=$dir/b" >"$dir.b.log" 2>&1 || return 1
-    wait $a
-  }
-  measured_to "$dir.log" both
-  echo "$round $(awk -v a="$(field "$dir/a/metrics.jsonl" samples_per_second)" -v b="$(field "$dir/b/metrics.jsonl" samples_per_second)" 'BEGIN { print a + b }')" \
-    "$(event_field "$dir/a/metrics.jsonl" eval log_loss)" \
-    "0 $FOREIGN $(field "$dir/a/metrics.jsonl" train_seconds) $(field "$dir/a/metrics.jsonl" steps)" >>"$TMP/$name.txt"
-  phases_to "$TMP/$name.phases" "$round" "$dir/a/metrics.jsonl"
-  rm -rf "$dir"
+  PAIR_CORES=$([ "$PIN" = 1 ] && echo "0 1") measured_to "$dir.log" pair "$ECTRAIN" train "$TMP/vs_pytorch.yaml" \
+    --set train.global_batch_size="$batch" --set train.max_steps="$steps" --set "train.output_dir=$dir"
+  echo "$round $(awk -v a="$(field "$dir/metrics.jsonl" samples_per_second)" -v b="$(field "$dir.b/metrics.jsonl" samples_per_second)" 'BEGIN { print a + b }')" \
+    "$(event_field "$dir/metrics.jsonl" eval log_loss)" \
+    "0 $FOREIGN $(field "$dir/metrics.jsonl" train_seconds) $(field "$dir/metrics.jsonl" steps)" >>"$TMP/$name.txt"
+  phases_to "$TMP/$name.phases" "$round" "$dir/metrics.jsonl"
+  rm -rf "$dir" "$dir.b"
 }
 torch_run() {  # torch_run ROUND NAME RANKS GLOBAL_BATCH STEPS [--dense-adam]
   local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1 pin=()
