@@ -80,6 +80,7 @@ struct StreamReader::Impl {
   int64_t generation_seen = -1;
   bool failed = false;
   std::vector<Slot> slots;
+  std::vector<int64_t> gather_rows;  // (global_batch_size) window rows of the batch being copied
 
   // Shared between the threads, under `mu`.
   std::mutex mu;
@@ -270,14 +271,26 @@ Status StreamReader::Impl::LoadBlock(Window& window, int64_t slot) {
 void StreamReader::Impl::CopyRows(const Window& window, int64_t begin, int64_t end, Slot& slot) {
   const int64_t block_rows = options.block_rows;
   const int world = options.world_size;
-  const int64_t batch = options.global_batch_size;
   const std::span<const int64_t> sizes(window.sizes.data(), window.num_blocks);
+  // First where the rows are, then the copies. Consecutive positions come from different blocks,
+  // so the rows lie all over the window (megabytes): copying them as found stalls on a cache miss
+  // each; knowing them ahead, each copy prefetches the row kPrefetchRows places on.
+  int64_t n = 0;
   ForEachInWindow(sizes, begin, end, world, options.rank, [&](int64_t k, int64_t j) {
     const int64_t t = k / world;
-    const int64_t row = window.permutation[t * block_rows + j];
-    const int64_t at = t * block_rows + row;
-    const int64_t i = slot_rows++;
-    CHECK(i < batch) << "reader: batch overflow";
+    CHECK(slot_rows + n < options.global_batch_size) << "reader: batch overflow";
+    gather_rows[n++] = t * block_rows + window.permutation[t * block_rows + j];
+  });
+  constexpr int64_t kPrefetchRows = 16;
+  for (int64_t g = 0; g < n; ++g) {
+    if (g + kPrefetchRows < n) {
+      const int64_t ahead = gather_rows[g + kPrefetchRows];
+      __builtin_prefetch(window.dense.data() + ahead * num_dense);
+      __builtin_prefetch(window.categorical.data() + ahead * num_categorical);
+      __builtin_prefetch(window.labels.data() + ahead);
+    }
+    const int64_t at = gather_rows[g];
+    const int64_t i = slot_rows + g;
     // Plain loops: a row is a few dozen bytes, less than a memmove call costs.
     const float* dense_in = window.dense.data() + at * num_dense;
     float* dense_out_row = slot.dense.data() + i * num_dense;
@@ -286,20 +299,22 @@ void StreamReader::Impl::CopyRows(const Window& window, int64_t begin, int64_t e
     int32_t* ids_out = slot.categorical.data() + i * num_categorical;
     for (int c = 0; c < num_categorical; ++c) ids_out[c] = ids_in[c];
     slot.labels[i] = window.labels[at];
+    const int64_t t = at / block_rows, row = at % block_rows;
     for (int b = 0; b < num_bags; ++b) {
       const int64_t* offsets = window.bag_offsets.data() + (b * own_max + t) * (block_rows + 1);
       const int32_t* ids = window.bag_values[b * own_max + t].data() + offsets[row];
-      const int64_t n = offsets[row + 1] - offsets[row];
+      const int64_t count = offsets[row + 1] - offsets[row];
       std::vector<int32_t>& values = slot.bag_values[b];
       int64_t& used = slot.bag_used[b];
-      if (used + n > static_cast<int64_t>(values.size())) {
-        values.resize(std::max<int64_t>(2 * values.size(), used + n));  // rare: more ids than any batch before
+      if (used + count > static_cast<int64_t>(values.size())) {
+        values.resize(std::max<int64_t>(2 * values.size(), used + count));  // rare: more ids than any batch before
       }
-      std::copy(ids, ids + n, values.data() + used);
-      slot.bag_offsets[b * (batch + 1) + i] = used;
-      used += n;
+      std::copy(ids, ids + count, values.data() + used);
+      slot.bag_offsets[b * (options.global_batch_size + 1) + i] = used;
+      used += count;
     }
-  });
+  }
+  slot_rows += n;
 }
 
 void StreamReader::Impl::Finish(Slot& slot) {
@@ -426,6 +441,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
     }
   }
   r.slots.resize(options.prefetch_batches);
+  r.gather_rows.resize(batch);
   for (Slot& slot : r.slots) {
     slot.dense.resize(r.num_dense * batch);
     slot.categorical.resize(r.num_categorical * batch);
@@ -448,7 +464,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   const int64_t window_row_bytes = 4 * (r.num_dense + r.num_categorical + 2) + 8 * r.num_bags + mean_ids_per_row_bytes;
   const int64_t batch_row_bytes = 4 * (r.num_dense + r.num_categorical + 1) + 8 * r.num_bags + mean_ids_per_row_bytes;
   r.bytes = 2 * (plane * window_row_bytes + r.num_bags * r.own_max * 8 + options.window_blocks * 16) +
-            options.prefetch_batches * (batch * batch_row_bytes + r.num_bags * 8) +
+            options.prefetch_batches * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch +
             4 * 8 * std::max(block_rows + 1, largest_bag_block) +
             r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) +
             (r.plan->num_windows() + 1) * 8 + static_cast<int64_t>(r.paths.size()) * 64;
