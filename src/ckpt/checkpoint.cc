@@ -152,7 +152,8 @@ Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, cons
                                  state.optimizer_steps));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "ectrain_version", info.binary_version));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "config", info.config_yaml));
-  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "schema", info.schema_json));
+  static const std::string kNoSchema = "{}";
+  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "schema", info.schema_json ? *info.schema_json : kNoSchema));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "layout", info.layout));
   RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "optimizer", info.optimizer));
   RETURN_IF_ERROR(WriteArena(file.get(), "params", layout, *state.params));
@@ -180,7 +181,8 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
   }
   ASSIGN_OR_RETURN(info.binary_version, data::ReadStringDataset(file.get(), "ectrain_version", path));
   ASSIGN_OR_RETURN(info.config_yaml, data::ReadStringDataset(file.get(), "config", path));
-  ASSIGN_OR_RETURN(info.schema_json, data::ReadStringDataset(file.get(), "schema", path));
+  ASSIGN_OR_RETURN(std::string schema_json, data::ReadStringDataset(file.get(), "schema", path));
+  info.schema_json = std::make_shared<const std::string>(std::move(schema_json));
   ASSIGN_OR_RETURN(info.layout, data::ReadStringDataset(file.get(), "layout", path));
   ASSIGN_OR_RETURN(info.optimizer, data::ReadStringDataset(file.get(), "optimizer", path));
   return info;

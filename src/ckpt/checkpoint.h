@@ -33,7 +33,9 @@ struct CheckpointInfo {
   int64_t format_version = kFormatVersion;
   std::string binary_version;
   std::string config_yaml;  // the resolved configuration of the run that wrote it
-  std::string schema_json;  // data::FeatureSchema, so predict encodes raw rows as training did
+  // data::FeatureSchema, so predict encodes raw rows as training did; shared, not copied, from
+  // checkpoint to checkpoint (real vocabularies make it tens of MB)
+  std::shared_ptr<const std::string> schema_json;
   std::string layout;       // ParamLayout::Describe(): identifies the model's shape
   std::string optimizer;    // "adam" | "sgd"
   int64_t step = 0;         // optimizer steps taken

@@ -51,7 +51,7 @@ StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector
   ASSIGN_OR_RETURN(loaded.path, ckpt::ResolveCheckpointPath(checkpoint));
   ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(loaded.path));
   ASSIGN_OR_RETURN(loaded.config, config::ParseConfig(info.config_yaml, overrides, loaded.path + " (stored config)"));
-  ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(info.schema_json, loaded.path));
+  ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(*info.schema_json, loaded.path));
   ASSIGN_OR_RETURN(loaded.model, model::CreateModel(loaded.config.model, ShapeOf(loaded.schema)));
   loaded.params = std::make_unique<ParamArena>(loaded.model->layout());
   RETURN_IF_ERROR(ckpt::LoadCheckpoint(loaded.path, loaded.model->layout(), *loaded.params, nullptr));

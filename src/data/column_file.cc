@@ -349,11 +349,17 @@ std::vector<std::string> ColumnFile::ColumnNames() const {
   return RootColumns(file_id_);
 }
 
-StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
+StatusOr<std::optional<std::string>> ColumnFile::StoredSchemaText() const {
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  if (!LinkExists(file_id_, kSchemaDataset)) return std::optional<FeatureSchema>();
-  ASSIGN_OR_RETURN(const std::string json, ReadStringDataset(file_id_, kSchemaDataset, path_));
-  ASSIGN_OR_RETURN(FeatureSchema schema, FeatureSchema::FromJson(json, "data file '" + path_ + "' " + kSchemaDataset));
+  if (!LinkExists(file_id_, kSchemaDataset)) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(std::string json, ReadStringDataset(file_id_, kSchemaDataset, path_));
+  return std::optional<std::string>(std::move(json));
+}
+
+StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
+  ASSIGN_OR_RETURN(const std::optional<std::string> json, StoredSchemaText());
+  if (!json) return std::optional<FeatureSchema>();
+  ASSIGN_OR_RETURN(FeatureSchema schema, FeatureSchema::FromJson(*json, "data file '" + path_ + "' " + kSchemaDataset));
   return std::optional<FeatureSchema>(std::move(schema));
 }
 

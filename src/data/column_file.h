@@ -92,6 +92,8 @@ class ColumnFile {
   std::vector<std::string> ColumnNames() const;
   // The schema `ectrain prepare` stored, if any.
   StatusOr<std::optional<FeatureSchema>> StoredSchema() const;
+  // Its JSON text as stored (to compare files without parsing), or nullopt.
+  StatusOr<std::optional<std::string>> StoredSchemaText() const;
   // The marks `prepare` stores at kSampledDataset (1: a sampled negative row); empty when absent.
   StatusOr<std::vector<int32_t>> SampledMarks() const;
 

@@ -69,17 +69,19 @@ void QuietHdf5Errors() {
 }
 
 Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value) {
+  // Fixed length (the text and its NUL), written straight to the file: a variable-length string
+  // goes through HDF5's global heap, which holds copies of it in memory (tens of MB for a
+  // schema with real vocabularies).
   H5Handle type(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_size(type.get(), value.size() + 1);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   H5Handle space(H5Screate(H5S_SCALAR));
   H5Handle link_props(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(link_props.get(), 1);
   H5Handle dataset(H5Dcreate2(location, name.c_str(), type.get(), space.get(), link_props.get(),
                               H5P_DEFAULT, H5P_DEFAULT));
-  const char* data = value.c_str();
   if (!dataset.valid() ||
-      H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &data) < 0) {
+      H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.c_str()) < 0) {
     return Internal("could not write dataset '" + name + "' in '" + FileName(location) +
                     "'; check free disk space");
   }

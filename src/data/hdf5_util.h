@@ -37,7 +37,8 @@ std::mutex& Hdf5Mutex();
 // Silences HDF5's automatic error stack printing (once per process).
 void QuietHdf5Errors();
 
-// Writes/reads a scalar variable-length UTF-8 string dataset (readable by h5py and h5dump).
+// Writes a scalar fixed-length UTF-8 string dataset; reads fixed- or variable-length ones (as
+// h5py writes them). Both are readable by h5py and h5dump.
 Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value);
 StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
                                         const std::string& file_for_errors);

@@ -40,6 +40,13 @@ std::optional<double> ParseNumber(std::string_view text) {
   return value;
 }
 
+// doc[key], or an empty array when absent, by reference: json::value() returns a copy, and a
+// vocabulary's copy is tens of MB.
+const json& MemberOrEmpty(const json& doc, const char* key) {
+  static const json empty = json::array();
+  const auto it = doc.find(key);
+  return it == doc.end() ? empty : *it;
+}
 }  // namespace
 
 std::string FeatureSchema::ToJson() const {
@@ -69,8 +76,8 @@ std::string FeatureSchema::ToJson() const {
               {"label_threshold", label_threshold ? json(*label_threshold) : json(nullptr)},
               {"dense_stats", stats},
               {"hash_buckets", hash_buckets},
-              {"vocabularies", vocabularies},
-              {"bag_encodings", bags}};
+              {"bag_encodings", std::move(bags)}};
+  doc["vocabularies"] = vocabularies;  // assigned, not in the list above: that would copy the tree
   return doc.dump(2);
 }
 
@@ -105,17 +112,16 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
       stats.indicator_of = s.value("indicator_of", std::string());
       schema.dense_stats.push_back(std::move(stats));
     }
-    schema.vocabularies =
-        doc.value("vocabularies", json::array()).get<std::vector<std::vector<std::string>>>();
+    schema.vocabularies = MemberOrEmpty(doc, "vocabularies").get<std::vector<std::vector<std::string>>>();
     schema.hash_buckets = doc.value("hash_buckets", json::array()).get<std::vector<int64_t>>();
-    for (const json& b : doc.value("bag_encodings", json::array())) {
+    for (const json& b : MemberOrEmpty(doc, "bag_encodings")) {
       BagEncoding bag;
       const std::string tokenizer = b.at("tokenizer").get<std::string>();
       if (tokenizer != "text" && tokenizer != "split") throw std::invalid_argument("unknown tokenizer " + tokenizer);
       bag.text = tokenizer == "text";
       bag.separator = b.value("separator", std::string());
       bag.hash_buckets = b.value("hash_buckets", int64_t{0});
-      bag.vocabulary = b.value("vocabulary", json::array()).get<std::vector<std::string>>();
+      bag.vocabulary = MemberOrEmpty(b, "vocabulary").get<std::vector<std::string>>();
       schema.bag_encodings.push_back(std::move(bag));
     }
   } catch (const std::exception& e) {
@@ -149,42 +155,66 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
 
 StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& dense_names,
                                               const std::vector<std::string>& categorical_names,
-                                              const std::vector<std::string>& multi_names) const {
+                                              const std::vector<std::string>& multi_names) const& {
+  return FeatureSchema(*this).Select(dense_names, categorical_names, multi_names);
+}
+
+StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& dense_names,
+                                              const std::vector<std::string>& categorical_names,
+                                              const std::vector<std::string>& multi_names) && {
+  auto find = [](const std::vector<std::string>& names, const std::string& name, const char* role,
+                 std::vector<size_t>& found) -> Status {
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      return NotFound(std::string(role) + " column '" + name + "' is not in the schema; its " + role +
+                      " columns are: " + list);
+    }
+    found.push_back(static_cast<size_t>(it - names.begin()));
+    return Status::Ok();
+  };
+  // Every name first, so that an error moves nothing out.
+  std::vector<size_t> dense_at, categorical_at, multi_at;
+  for (const std::string& name : dense_names) RETURN_IF_ERROR(find(dense, name, "dense", dense_at));
+  for (const std::string& name : categorical_names) RETURN_IF_ERROR(find(categorical, name, "categorical", categorical_at));
+  for (const std::string& name : multi_names) RETURN_IF_ERROR(find(multi_valued, name, "multi-valued", multi_at));
   FeatureSchema out;
   out.label = label;
   out.label_type = label_type;
   out.label_classes = label_classes;
   out.label_positive_values = label_positive_values;
   out.label_threshold = label_threshold;
-  auto find = [](const std::vector<std::string>& names, const std::string& name, const char* role,
-                 const std::vector<std::string>& all) -> StatusOr<size_t> {
-    auto it = std::find(names.begin(), names.end(), name);
-    if (it == names.end()) {
-      std::string list;
-      for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
-      return NotFound(std::string(role) + " column '" + name + "' is not in the schema; its " + role +
-                      " columns are: " + list);
-    }
-    return static_cast<size_t>(it - names.begin());
-  };
-  for (const std::string& name : dense_names) {
-    ASSIGN_OR_RETURN(const size_t i, find(dense, name, "dense", dense));
-    out.dense.push_back(name);
+  for (const size_t i : dense_at) {
+    out.dense.push_back(dense[i]);
     if (i < dense_stats.size()) out.dense_stats.push_back(dense_stats[i]);
   }
-  for (const std::string& name : categorical_names) {
-    ASSIGN_OR_RETURN(const size_t i, find(categorical, name, "categorical", categorical));
-    out.categorical.push_back(name);
+  for (const size_t i : categorical_at) {
+    out.categorical.push_back(categorical[i]);
     out.vocab_sizes.push_back(vocab_sizes[i]);
-    if (i < vocabularies.size()) out.vocabularies.push_back(vocabularies[i]);
+    if (i < vocabularies.size()) out.vocabularies.push_back(std::move(vocabularies[i]));
     if (i < hash_buckets.size()) out.hash_buckets.push_back(hash_buckets[i]);
   }
-  for (const std::string& name : multi_names) {
-    ASSIGN_OR_RETURN(const size_t i, find(multi_valued, name, "multi-valued", multi_valued));
-    out.multi_valued.push_back(name);
+  for (const size_t i : multi_at) {
+    out.multi_valued.push_back(multi_valued[i]);
     out.multi_vocab_sizes.push_back(multi_vocab_sizes[i]);
-    if (i < bag_encodings.size()) out.bag_encodings.push_back(bag_encodings[i]);
+    if (i < bag_encodings.size()) out.bag_encodings.push_back(std::move(bag_encodings[i]));
   }
+  return out;
+}
+
+FeatureSchema FeatureSchema::ColumnsOnly() const {
+  FeatureSchema out;
+  out.label = label;
+  out.dense = dense;
+  out.categorical = categorical;
+  out.vocab_sizes = vocab_sizes;
+  out.multi_valued = multi_valued;
+  out.multi_vocab_sizes = multi_vocab_sizes;
+  out.label_type = label_type;
+  out.label_classes = label_classes;
+  out.label_positive_values = label_positive_values;
+  out.label_threshold = label_threshold;
   return out;
 }
 

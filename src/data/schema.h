@@ -93,10 +93,18 @@ struct FeatureSchema {
   static StatusOr<FeatureSchema> FromJson(const std::string& json, const std::string& where);
 
   // This schema restricted to the named columns, in that order, with their preprocessing.
-  // An error names a column the schema does not have.
+  // An error names a column the schema does not have (and leaves this schema as it was). The
+  // rvalue form moves the encodings out instead of copying them: with real data a vocabulary
+  // holds millions of values.
   StatusOr<FeatureSchema> Select(const std::vector<std::string>& dense,
                                  const std::vector<std::string>& categorical,
-                                 const std::vector<std::string>& multi_valued) const;
+                                 const std::vector<std::string>& multi_valued) const&;
+  StatusOr<FeatureSchema> Select(const std::vector<std::string>& dense,
+                                 const std::vector<std::string>& categorical,
+                                 const std::vector<std::string>& multi_valued) &&;
+  // The columns, their id ranges and the label, without the preprocessing (vocabularies, bag
+  // encodings, dense statistics): what reading and checking the data needs.
+  FeatureSchema ColumnsOnly() const;
 
   // Encodes one raw row given as column name -> text, exactly as `prepare` encoded training:
   // dense values parsed, filled, transformed and scaled (dense_out: dense.size()); categorical

@@ -389,7 +389,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   auto impl = std::make_unique<Impl>();
   Impl& r = *impl;
   r.options = options;
-  r.schema = schema;
+  r.schema = schema.ColumnsOnly();  // binding files needs no vocabularies (large with real data)
   std::vector<int64_t> file_rows;
   std::vector<int64_t> bag_values_total(schema.multi_valued.size(), 0);
   for (const StreamFile& file : files) {

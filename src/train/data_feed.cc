@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/log.h"
+#include "data/encoding.h"
 #include "data/sharding.h"
 
 namespace ectrain::train {
@@ -33,13 +34,13 @@ std::vector<std::string> Missing(const std::vector<std::string>& a, const std::v
 
 }  // namespace
 
-StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file) {
+StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file,
+                                            std::optional<data::FeatureSchema> stored) {
   std::vector<std::string> columns = options.dense;
   columns.insert(columns.end(), options.categorical.begin(), options.categorical.end());
   columns.push_back(options.label);
   columns.insert(columns.end(), options.multi_valued.begin(), options.multi_valued.end());
   RETURN_IF_ERROR(file.CheckColumns(columns).status());
-  ASSIGN_OR_RETURN(std::optional<data::FeatureSchema> stored, file.StoredSchema());
 
   data::FeatureSchema schema;
   schema.label = options.label;
@@ -96,14 +97,13 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
   };
   const std::vector<std::string> none;
   const std::vector<int64_t> no_sizes;
+  std::vector<size_t> vocabulary_at;  // the stored vocabulary of each categorical column, where there is one
   for (const auto& name : options.categorical) {
     size_t index = SIZE_MAX;
     ASSIGN_OR_RETURN(const int64_t size, size_of(name, "data.categorical", stored ? stored->categorical : none,
                                                  stored ? stored->vocab_sizes : no_sizes, &index));
     schema.vocab_sizes.push_back(size);
-    if (index != SIZE_MAX && index < stored->vocabularies.size()) {
-      schema.vocabularies.push_back(stored->vocabularies[index]);
-    }
+    if (index != SIZE_MAX && index < stored->vocabularies.size()) vocabulary_at.push_back(index);
   }
   for (const auto& name : options.multi_valued) {
     size_t index = SIZE_MAX;
@@ -111,20 +111,24 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
                                                  stored ? stored->multi_vocab_sizes : no_sizes, &index));
     schema.multi_vocab_sizes.push_back(size);
   }
-  // Vocabularies encode raw values at predict time; keep them only when they cover every column.
-  if (schema.vocabularies.size() != schema.categorical.size()) schema.vocabularies.clear();
   // A prepared file's encodings (vocabularies, hashing, tokenizers, label rules) travel with its
-  // columns, so checkpoints let `predict` encode raw rows exactly as `prepare` did.
+  // columns, so checkpoints let `predict` encode raw rows exactly as `prepare` did. They are
+  // moved, not copied: real vocabularies hold millions of values.
   if (stored && stored->has_preprocessing()) {
-    StatusOr<data::FeatureSchema> selected = stored->Select(options.dense, options.categorical, options.multi_valued);
+    StatusOr<data::FeatureSchema> selected =
+        std::move(*stored).Select(options.dense, options.categorical, options.multi_valued);
     if (selected.ok()) {
       selected->label = schema.label;
       selected->label_type = schema.label_type;
       selected->label_classes = schema.label_classes;
       selected->vocab_sizes = schema.vocab_sizes;
       selected->multi_vocab_sizes = schema.multi_vocab_sizes;
-      return *selected;
+      return std::move(*selected);
     }
+  }
+  // Vocabularies encode raw values at predict time; keep them only when they cover every column.
+  if (vocabulary_at.size() == schema.categorical.size()) {
+    for (const size_t index : vocabulary_at) schema.vocabularies.push_back(std::move(stored->vocabularies[index]));
   }
   return schema;
 }
@@ -159,17 +163,24 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
   std::vector<data::StreamFile> files;
   data::FeatureSchema schema;
   std::vector<std::string> columns;
-  std::string stored_json;
+  uint64_t first_stored_hash = 0;
   int64_t chunk_rows = 0;
   std::string chunked_file;
   for (size_t f = 0; f < paths.size(); ++f) {
     ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(paths[f]));
-    ASSIGN_OR_RETURN(std::optional<data::FeatureSchema> stored, file.StoredSchema());
-    const std::string json = stored ? stored->ToJson() : "";
+    // Files are compared by a hash of the stored schema's text: `prepare` writes the same text
+    // into every file of one data set, and the text can be tens of MB.
+    ASSIGN_OR_RETURN(const std::optional<std::string> stored_text, file.StoredSchemaText());
+    const uint64_t stored_hash = stored_text ? data::StableHash(*stored_text) : 0;
     if (f == 0) {
-      ASSIGN_OR_RETURN(schema, ResolveSchema(options, file));
+      std::optional<data::FeatureSchema> stored;
+      if (stored_text) {
+        ASSIGN_OR_RETURN(stored, data::FeatureSchema::FromJson(*stored_text, "data file '" + paths[f] + "' " +
+                                                                                 data::kSchemaDataset));
+      }
+      ASSIGN_OR_RETURN(schema, ResolveSchema(options, file, std::move(stored)));
       columns = file.ColumnNames();
-      stored_json = json;
+      first_stored_hash = stored_hash;
     } else {
       const std::vector<std::string> here = file.ColumnNames();
       if (here != columns) {
@@ -177,7 +188,7 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
                          "' (missing: " + Join(Missing(columns, here)) + "; extra: " + Join(Missing(here, columns)) +
                          "); the files of one data set must have the same columns");
       }
-      if (json != stored_json) {
+      if (stored_hash != first_stored_hash) {
         return DataError("data.train: file '" + paths[f] + "' stores a different feature schema (/ectrain/schema) "
                          "than '" + paths[0] + "'; write all files of one data set with the same `ectrain prepare` run");
       }
@@ -205,7 +216,8 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
   stream.prefetch_batches = options.prefetch_batches;
   DataFeed feed;
   ASSIGN_OR_RETURN(feed.reader_, data::StreamReader::Open(std::move(files), schema, stream));
-  feed.schema_ = std::move(schema);
+  feed.schema_json_ = std::make_shared<const std::string>(schema.ToJson());
+  feed.schema_ = schema.ColumnsOnly();
   feed.files_ = std::move(paths);
   feed.global_batch_size_ = global_batch_size;
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,11 @@
 namespace ectrain::train {
 
 // The schema of `file` for the columns named in `options`: vocabulary sizes and preprocessing
-// from the schema `ectrain prepare` stored, else from data.vocab_sizes (for categorical and
-// multi-valued columns). Checks that every column exists. Errors name the file and the column,
-// and say which key to set.
-StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file);
+// from `stored`, the schema `ectrain prepare` stored in it (moved in: its vocabularies move on,
+// uncopied), else from data.vocab_sizes (for categorical and multi-valued columns). Checks that
+// every column exists. Errors name the file and the column, and say which key to set.
+StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file,
+                                            std::optional<data::FeatureSchema> stored);
 
 // The files data.train names: the file itself, a directory's *.h5 files, or a glob's matches,
 // sorted by name. An error names the key and the pattern when nothing matches.
@@ -34,7 +36,14 @@ class DataFeed {
   static StatusOr<DataFeed> Open(const data::DataOptions& options, int world_size, int rank,
                                  int64_t global_batch_size, uint64_t seed);
 
+  // The columns, their id ranges and the label: what reading the data and building the model
+  // need. The preprocessing (vocabularies, dense statistics, bag encodings) is in schema_json().
   const data::FeatureSchema& schema() const { return schema_; }
+  // The whole resolved schema, preprocessing included, as FeatureSchema::ToJson(), made once at
+  // Open: checkpoints carry it so that `predict` encodes raw rows as `prepare` did. Real
+  // vocabularies make it tens of MB, so it is shared rather than copied, and the parsed
+  // vocabularies are not kept.
+  const std::shared_ptr<const std::string>& schema_json() const { return schema_json_; }
   const std::vector<std::string>& files() const { return files_; }
   int64_t num_rows() const { return reader_->num_rows(); }
   int64_t steps_per_epoch() const { return reader_->steps_per_epoch(); }
@@ -55,6 +64,7 @@ class DataFeed {
  private:
   DataFeed() = default;
   data::FeatureSchema schema_;
+  std::shared_ptr<const std::string> schema_json_;
   std::vector<std::string> files_;
   int64_t global_batch_size_ = 1;
   std::unique_ptr<data::StreamReader> reader_;

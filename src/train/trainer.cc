@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <array>
@@ -15,6 +16,7 @@
 #include "core/denormals.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "data/encoding.h"
 #include "train/evaluator.h"
 #include "train/signals.h"
 
@@ -86,22 +88,12 @@ Status Trainer::AgreeOk(const Status& local, const std::string& what) {
   return comm::AgreeOk(comm_, local, what);
 }
 
-namespace {
-uint64_t Fnv1a(const void* data, size_t num_bytes) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < num_bytes; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
-  return hash;
-}
-}  // namespace
-
 Status Trainer::CheckRanksAgree() {
   // What must be the same everywhere, as rank 0 sees it; each rank compares its own view.
   const std::vector<std::pair<std::string, std::string>> mine = {
       {"binary version", ECTRAIN_VERSION},
       {"training data (" + config_.data.train + ")",
-       std::to_string(feed_.num_rows()) + " rows, schema " + std::to_string(Fnv1a(feed_.schema().ToJson().data(),
-                                                                                 feed_.schema().ToJson().size()))},
+       std::to_string(feed_.num_rows()) + " rows, schema " + std::to_string(data::StableHash(*feed_.schema_json()))},
       {"parameter count", std::to_string(model_.layout().num_parameters())},
       {"configuration", config::ToYaml(config_)}};
   Status local;
@@ -131,7 +123,9 @@ Status Trainer::VerifyParametersIdentical(int64_t step) {
   const auto& specs = model_.layout().specs();
   std::vector<int64_t> mine(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    mine[i] = static_cast<int64_t>(Fnv1a(params_.data() + specs[i].offset, specs[i].size() * sizeof(float)));
+    const std::string_view bytes(reinterpret_cast<const char*>(params_.data() + specs[i].offset),
+                                 static_cast<size_t>(specs[i].size()) * sizeof(float));
+    mine[i] = static_cast<int64_t>(data::StableHash(bytes));
   }
   std::vector<int64_t> all(specs.size() * comm_.size());
   {
@@ -279,7 +273,7 @@ Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best, bool last) {
   ckpt::CheckpointInfo info;
   info.binary_version = ECTRAIN_VERSION;
   info.config_yaml = config::ToYaml(config_);
-  info.schema_json = feed_.schema().ToJson();
+  info.schema_json = feed_.schema_json();
   info.layout = model_.layout().Describe();
   info.optimizer = optimizer_->type();
   info.step = cursor.step;
@@ -338,6 +332,9 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   int64_t global_rows_done = 0;
   int64_t last_saved_step = cursor.step;
   auto last_checkpoint_time = Clock::now();
+  // Start-up parsed the data's schema (tens of MB with real vocabularies), read the test rows and
+  // perhaps a checkpoint; glibc keeps the heap they freed unless asked to give it back.
+  malloc_trim(0);
   // The reader starts at the cursor's position and reads no further than the last step.
   feed_.Seek(cursor.step / steps_per_epoch, cursor.step % steps_per_epoch, total_steps);
   const double run_wait_start = feed_.wait_seconds();

@@ -101,6 +101,39 @@ TEST(TrainLocal, WritesConfigMetricsAndALoadableCheckpoint) {
   EXPECT_EQ(checkpoints, 2);
 }
 
+// The feed keeps the columns only; the vocabularies (tens of MB with real data) live on in the
+// schema's JSON, made once, which every checkpoint carries for `predict`.
+TEST(TrainLocal, CheckpointsCarryTheVocabulariesTheFeedDoesNotKeep) {
+  std::string dir = ectrain::testing::TempDir("vocabularies");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  config.checkpoint.every_steps = 10;
+  {
+    auto feed = DataFeed::Open(config.data, 1, 0, config.train.global_batch_size, config.train.seed);
+    ASSERT_TRUE(feed.ok()) << feed.status().message();
+    EXPECT_TRUE(feed->schema().vocabularies.empty());
+    EXPECT_TRUE(feed->schema().dense_stats.empty());
+    EXPECT_EQ(feed->schema().vocab_sizes, (std::vector<int64_t>{21, 6}));
+    ASSERT_NE(feed->schema_json(), nullptr);
+    StatusOr<data::FeatureSchema> whole = data::FeatureSchema::FromJson(*feed->schema_json(), "feed");
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    ASSERT_EQ(whole->vocabularies.size(), 2u);
+    EXPECT_EQ(whole->vocabularies[1].size(), 5u);
+    EXPECT_EQ(whole->dense_stats.size(), 3u);
+  }
+  RunOutput run = Train(config);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().message();
+  for (const auto& entry : std::filesystem::directory_iterator(config.checkpoint_dir())) {
+    if (entry.path().extension() != ".h5") continue;
+    StatusOr<ckpt::CheckpointInfo> info = ckpt::ReadCheckpointInfo(entry.path().string());
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    StatusOr<data::FeatureSchema> schema = data::FeatureSchema::FromJson(*info->schema_json, entry.path().string());
+    ASSERT_TRUE(schema.ok()) << schema.status().message();
+    ASSERT_EQ(schema->vocabularies.size(), 2u) << entry.path();
+    EXPECT_NE(std::find(schema->vocabularies[1].begin(), schema->vocabularies[1].end(), "blue"),
+              schema->vocabularies[1].end());
+  }
+}
+
 TEST(TrainLocal, NanLabelInTheDataStopsWithTheRowNamed) {
   std::string dir = ectrain::testing::TempDir("nan_label");
   RunConfig config = ectrain::testing::SyntheticRunConfig(dir);

@@ -34,7 +34,7 @@ struct Trained {
     CheckpointInfo info;
     info.binary_version = "test";
     info.config_yaml = "train:\n  epochs: 1\n";
-    info.schema_json = "{}";
+    info.schema_json = std::make_shared<const std::string>("{}");
     info.layout = model.layout().Describe();
     info.step = step;
     info.epoch = 1;

@@ -164,6 +164,39 @@ TEST(ColumnFileTest, StoredSchemaAndNonColumnsAreSkipped) {
       << length.status().message();
 }
 
+// Text goes into fixed-length string datasets (a variable-length one passes through HDF5's
+// global heap, which keeps copies in memory); both kinds read back, as h5py writes either.
+TEST(ColumnFileTest, StringDatasetsAreFixedLengthAndVariableLengthOnesStillRead) {
+  ScratchDir dir;
+  const std::string path = dir.File("strings.h5");
+  const std::string text = "{\"vocabularies\": [[\"K\u00f6ln\", \"Paris\"]]}";
+  {
+    H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    ASSERT_TRUE(WriteStringDataset(file.get(), "written", text).ok());
+    ASSERT_TRUE(WriteStringDataset(file.get(), "empty", "").ok());
+    H5Handle type(H5Tcopy(H5T_C_S1));  // what older versions of ectrain wrote
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    H5Handle space(H5Screate(H5S_SCALAR));
+    H5Handle old(H5Dcreate2(file.get(), "variable", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const char* data = text.c_str();
+    ASSERT_GE(H5Dwrite(old.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &data), 0);
+  }
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  H5Handle written(H5Dopen2(file.get(), "written", H5P_DEFAULT));
+  H5Handle written_type(H5Dget_type(written.get()));
+  EXPECT_EQ(H5Tis_variable_str(written_type.get()), 0);
+  EXPECT_EQ(H5Tget_cset(written_type.get()), H5T_CSET_UTF8);
+  for (const char* name : {"written", "variable"}) {
+    StatusOr<std::string> back = ReadStringDataset(file.get(), name, path);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(*back, text) << name;
+  }
+  StatusOr<std::string> empty = ReadStringDataset(file.get(), "empty", path);
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_EQ(*empty, "");
+}
+
 TEST(ColumnFileTest, MissingColumnListsColumns) {
   ScratchDir dir;
   StatusOr<ColumnFile> file = ColumnFile::Open(WriteShopFile(dir, "x.h5"));

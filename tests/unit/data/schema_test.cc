@@ -247,6 +247,39 @@ TEST(SchemaTest, SelectKeepsEachColumnsEncoding) {
   EXPECT_NE(missing.status().message().find("categorical column 'city' is not in the schema"), std::string::npos);
 }
 
+TEST(SchemaTest, SelectFromAnRvalueMovesTheEncodingsAndAnErrorMovesNothing) {
+  FeatureSchema schema = FullSchema();
+  const std::string expected = FullSchema().Select({"views"}, {"country"}, {"genres"})->ToJson();
+  // A name the schema lacks fails before anything is moved out.
+  StatusOr<FeatureSchema> missing = std::move(schema).Select({"views"}, {"country", "city"}, {"genres"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("categorical column 'city' is not in the schema"), std::string::npos);
+  EXPECT_EQ(schema.ToJson(), FullSchema().ToJson());
+  StatusOr<FeatureSchema> selected = std::move(schema).Select({"views"}, {"country"}, {"genres"});
+  ASSERT_TRUE(selected.ok()) << selected.status().message();
+  EXPECT_EQ(selected->ToJson(), expected);  // the same as selecting from a copy
+  EXPECT_EQ(selected->vocabularies[0], (std::vector<std::string>{"de", "fr"}));
+  EXPECT_TRUE(schema.vocabularies[0].empty());  // moved, not copied
+  EXPECT_TRUE(schema.bag_encodings[0].vocabulary.empty());
+}
+
+TEST(SchemaTest, ColumnsOnlyKeepsColumnsSizesAndLabelButNoPreprocessing) {
+  FeatureSchema schema = FullSchema();
+  schema.label_positive_values = {"yes"};
+  const FeatureSchema columns = schema.ColumnsOnly();
+  EXPECT_EQ(columns.label, schema.label);
+  EXPECT_EQ(columns.label_type, "class");
+  EXPECT_EQ(columns.label_classes, schema.label_classes);
+  EXPECT_EQ(columns.label_positive_values, schema.label_positive_values);
+  EXPECT_EQ(columns.dense, schema.dense);
+  EXPECT_EQ(columns.categorical, schema.categorical);
+  EXPECT_EQ(columns.vocab_sizes, schema.vocab_sizes);
+  EXPECT_EQ(columns.multi_valued, schema.multi_valued);
+  EXPECT_EQ(columns.multi_vocab_sizes, schema.multi_vocab_sizes);
+  EXPECT_FALSE(columns.has_preprocessing());
+  EXPECT_TRUE(columns.hash_buckets.empty());
+}
+
 TEST(SchemaTest, EncodeLabelByType) {
   FeatureSchema schema = FullSchema();
   EXPECT_EQ(schema.EncodeLabel(" TVs").value(), 1.0f);
