@@ -8,7 +8,10 @@
 # 32, mlp 64 -> 32, Adam, batch 4096):
 #   large: user and item tables of USERS x 32 and ITEMS x 32 (default 1M each: 64M parameters),
 #          ROWS rows, and the same with checkpoint.every_steps=50 (a snapshot for the writer);
-#   small: the default generated tables (a few thousand ids), the fixed costs' share.
+#   small: the default generated tables (a few thousand ids), the fixed costs' share;
+#   prepared: ROWS rows of a CSV with string ids as a shop's logs have them (customers drawn from
+#          2.5 x ROWS, products from ROWS / 2: about ROWS distinct ids each side), through `ectrain
+#          prepare`, whose vocabularies every checkpoint carries; checkpoint.every_steps=50.
 # Usage: bench/memory.sh   (from anywhere, after launch/setup.sh; about 2 minutes)
 # Environment: ROWS (500000), USERS (1000000), ITEMS (1000000).
 set -euo pipefail
@@ -25,6 +28,11 @@ private_ectrain
   --seed 3 >"$TMP/generate_large.log" 2>&1 || { tail "$TMP/generate_large.log"; exit 1; }
 "$ECTRAIN" generate --out "$TMP/small/train.h5" --rows "$ROWS" --recent-items 0 --test-rows 5000 --seed 3 >"$TMP/generate_small.log" 2>&1 ||
   { tail "$TMP/generate_small.log"; exit 1; }
+awk -v n="$ROWS" 'BEGIN { srand(5); print "user,item,price,bought"
+  for (r = 0; r < n; r++) printf "customer-%08d,sku-%07d,%.2f,%d\n", int(2.5 * n * rand()), int(n / 2 * rand()), 100 * rand(), rand() < 0.2 }' \
+  >"$TMP/shop.csv"
+"$ECTRAIN" prepare --source "$TMP/shop.csv" --label bought --dense price --categorical user,item --test-fraction 0.01 \
+  --train-out "$TMP/shop/train.h5" --test-out "$TMP/shop/test.h5" >"$TMP/prepare_shop.log" 2>&1 || { tail "$TMP/prepare_shop.log"; exit 1; }
 
 # The quickstart's settings on the generated data (generate's summary ends with the --set flags).
 data_flags() { sed -n 's/.*train on it with: //p' "$1"; }
@@ -55,3 +63,7 @@ row() {  # row LABEL FLAGS...: one run of configs/quickstart.yaml with FLAGS
 row "user and item tables of ${USERS} x 32 and ${ITEMS} x 32" "${LARGE[@]}"
 row "the same, checkpoint.every_steps=50" "${LARGE[@]}" --set checkpoint.every_steps=50
 row "default generated tables" "${SMALL[@]}"
+vocabularies=$("$ECTRAIN" inspect "$TMP/shop/train.h5" | sed -n 's/.*vocabularies stored (\([0-9]*\) values, \([0-9]*\) values.*/\1 customers, \2 products/p')
+row "prepared string ids (vocabularies of $vocabularies) x 32, checkpoint.every_steps=50" \
+  --set "data.train=$TMP/shop/train.h5" --set "data.test=$TMP/shop/test.h5" --set data.label=bought \
+  --set "data.dense=[price]" --set "data.categorical=[user,item]" --set checkpoint.every_steps=50
