@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
                ": data-parallel training of click, purchase and product models on HDF5 data.\n"
                "Run it alone (one process), under `mpirun -np N`, or in a Slurm job."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", ECTRAIN_VERSION);
+  app.set_version_flag("--version", ECTRAIN_VERSION " (matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log from every rank (not only rank 0), and debug lines")->configurable(false);
 

@@ -40,6 +40,15 @@ std::optional<double> ParseNumber(std::string_view text) {
   return value;
 }
 
+// The label column and what it holds.
+void CopyLabel(const FeatureSchema& from, FeatureSchema& to) {
+  to.label = from.label;
+  to.label_type = from.label_type;
+  to.label_classes = from.label_classes;
+  to.label_positive_values = from.label_positive_values;
+  to.label_threshold = from.label_threshold;
+}
+
 // doc[key], or an empty array when absent, by reference: json::value() returns a copy, and a
 // vocabulary's copy is tens of MB.
 const json& MemberOrEmpty(const json& doc, const char* key) {
@@ -180,11 +189,7 @@ StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& de
   for (const std::string& name : categorical_names) RETURN_IF_ERROR(find(categorical, name, "categorical", categorical_at));
   for (const std::string& name : multi_names) RETURN_IF_ERROR(find(multi_valued, name, "multi-valued", multi_at));
   FeatureSchema out;
-  out.label = label;
-  out.label_type = label_type;
-  out.label_classes = label_classes;
-  out.label_positive_values = label_positive_values;
-  out.label_threshold = label_threshold;
+  CopyLabel(*this, out);
   for (const size_t i : dense_at) {
     out.dense.push_back(dense[i]);
     if (i < dense_stats.size()) out.dense_stats.push_back(dense_stats[i]);
@@ -205,16 +210,12 @@ StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& de
 
 FeatureSchema FeatureSchema::ColumnsOnly() const {
   FeatureSchema out;
-  out.label = label;
+  CopyLabel(*this, out);
   out.dense = dense;
   out.categorical = categorical;
   out.vocab_sizes = vocab_sizes;
   out.multi_valued = multi_valued;
   out.multi_vocab_sizes = multi_vocab_sizes;
-  out.label_type = label_type;
-  out.label_classes = label_classes;
-  out.label_positive_values = label_positive_values;
-  out.label_threshold = label_threshold;
   return out;
 }
 
