@@ -17,9 +17,11 @@ using Row = Eigen::Map<Eigen::RowVectorXf>;
 
 void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out,
                   float* y) {
+  // The bias first, then the product added to it: `y = x w` zeroes y before the product, and
+  // adding the bias afterwards is one more pass over y.
   Map y_map(y, batch, out);
-  y_map.noalias() = ConstMap(x, batch, in) * ConstMap(w, in, out);
-  y_map.rowwise() += ConstRow(bias, out);
+  y_map.rowwise() = ConstRow(bias, out);
+  y_map.noalias() += ConstMap(x, batch, in) * ConstMap(w, in, out);
 }
 
 void DenseBackward(const float* x, const float* w, const float* dy, int64_t batch, int64_t in, int64_t out,
