@@ -101,6 +101,28 @@ TEST(TrainLocal, WritesConfigMetricsAndALoadableCheckpoint) {
   EXPECT_EQ(checkpoints, 2);
 }
 
+// Shards of one data set come from one `prepare` run: a file whose stored schema differs (here:
+// other vocabularies) is refused, naming it; files from the same run are one data set.
+TEST(TrainLocal, ShardsWithDifferentStoredSchemasAreRefused) {
+  const std::string a = ectrain::testing::TempDir("schema_a"), b = ectrain::testing::TempDir("schema_b");
+  ectrain::testing::PrepareSynthetic(a, 200, 3, 20);
+  ectrain::testing::PrepareSynthetic(b, 200, 4, 30);
+  const std::string shards = a + "/shards";
+  std::filesystem::create_directories(shards);
+  std::filesystem::copy_file(a + "/train.h5", shards + "/part-0.h5");
+  std::filesystem::copy_file(a + "/train.h5", shards + "/part-1.h5");
+  RunConfig config = ectrain::testing::SyntheticConfig(a);
+  config.data.train = shards;
+  auto same = DataFeed::Open(config.data, 1, 0, 32, 1);
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  std::filesystem::copy_file(b + "/train.h5", shards + "/part-2.h5");
+  auto mismatch = DataFeed::Open(config.data, 1, 0, 32, 1);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.status().message().find("file '" + shards + "/part-2.h5' stores a different feature schema"),
+            std::string::npos)
+      << mismatch.status().message();
+}
+
 // The feed keeps the columns only; the vocabularies (tens of MB with real data) live on in the
 // schema's JSON, made once, which every checkpoint carries for `predict`.
 TEST(TrainLocal, CheckpointsCarryTheVocabulariesTheFeedDoesNotKeep) {
