@@ -356,10 +356,14 @@ StatusOr<std::optional<std::string>> ColumnFile::StoredSchemaText() const {
   return std::optional<std::string>(std::move(json));
 }
 
+StatusOr<FeatureSchema> ParseStoredSchema(const std::string& text, const std::string& path) {
+  return FeatureSchema::FromJson(text, "data file '" + path + "' " + kSchemaDataset);
+}
+
 StatusOr<std::optional<FeatureSchema>> ColumnFile::StoredSchema() const {
   ASSIGN_OR_RETURN(const std::optional<std::string> json, StoredSchemaText());
   if (!json) return std::optional<FeatureSchema>();
-  ASSIGN_OR_RETURN(FeatureSchema schema, FeatureSchema::FromJson(*json, "data file '" + path_ + "' " + kSchemaDataset));
+  ASSIGN_OR_RETURN(FeatureSchema schema, ParseStoredSchema(*json, path_));
   return std::optional<FeatureSchema>(std::move(schema));
 }
 

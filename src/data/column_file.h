@@ -127,6 +127,9 @@ class ColumnFile {
   std::unique_ptr<Bound> bound_;
 };
 
+// The schema stored as `text` in kSchemaDataset of data file `path`; an error names both.
+StatusOr<FeatureSchema> ParseStoredSchema(const std::string& text, const std::string& path);
+
 // The schema's column names: dense, categorical, then the label (when asked), then multi-valued.
 std::vector<std::string> SchemaColumns(const FeatureSchema& schema, bool with_labels);
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "data/column_file.h"
 #include "data/hdf5_util.h"
 
 namespace ectrain::data {
@@ -250,7 +251,7 @@ class Inspector {
     if (LinkExists(file.get(), kSchemaDataset)) {
       StatusOr<std::string> text = ReadStringDataset(file.get(), kSchemaDataset, path);
       if (!text.ok()) return text.status();
-      StatusOr<FeatureSchema> schema = FeatureSchema::FromJson(*text, "data file '" + path + "' " + kSchemaDataset);
+      StatusOr<FeatureSchema> schema = ParseStoredSchema(*text, path);
       if (!schema.ok()) {
         report_.problems.push_back(schema.status().message());
       } else if (first_file) {

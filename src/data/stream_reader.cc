@@ -299,19 +299,21 @@ void StreamReader::Impl::CopyRows(const Window& window, int64_t begin, int64_t e
     int32_t* ids_out = slot.categorical.data() + i * num_categorical;
     for (int c = 0; c < num_categorical; ++c) ids_out[c] = ids_in[c];
     slot.labels[i] = window.labels[at];
-    const int64_t t = at / block_rows, row = at % block_rows;
-    for (int b = 0; b < num_bags; ++b) {
-      const int64_t* offsets = window.bag_offsets.data() + (b * own_max + t) * (block_rows + 1);
-      const int32_t* ids = window.bag_values[b * own_max + t].data() + offsets[row];
-      const int64_t count = offsets[row + 1] - offsets[row];
-      std::vector<int32_t>& values = slot.bag_values[b];
-      int64_t& used = slot.bag_used[b];
-      if (used + count > static_cast<int64_t>(values.size())) {
-        values.resize(std::max<int64_t>(2 * values.size(), used + count));  // rare: more ids than any batch before
+    if (num_bags > 0) {  // multi-valued columns: the row's ids in its block
+      const int64_t t = at / block_rows, row = at % block_rows;
+      for (int b = 0; b < num_bags; ++b) {
+        const int64_t* offsets = window.bag_offsets.data() + (b * own_max + t) * (block_rows + 1);
+        const int32_t* ids = window.bag_values[b * own_max + t].data() + offsets[row];
+        const int64_t count = offsets[row + 1] - offsets[row];
+        std::vector<int32_t>& values = slot.bag_values[b];
+        int64_t& used = slot.bag_used[b];
+        if (used + count > static_cast<int64_t>(values.size())) {
+          values.resize(std::max<int64_t>(2 * values.size(), used + count));  // rare: more ids than any batch before
+        }
+        std::copy(ids, ids + count, values.data() + used);
+        slot.bag_offsets[b * (options.global_batch_size + 1) + i] = used;
+        used += count;
       }
-      std::copy(ids, ids + count, values.data() + used);
-      slot.bag_offsets[b * (options.global_batch_size + 1) + i] = used;
-      used += count;
     }
   }
   slot_rows += n;

@@ -175,8 +175,7 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
     if (f == 0) {
       std::optional<data::FeatureSchema> stored;
       if (stored_text) {
-        ASSIGN_OR_RETURN(stored, data::FeatureSchema::FromJson(*stored_text, "data file '" + paths[f] + "' " +
-                                                                                 data::kSchemaDataset));
+        ASSIGN_OR_RETURN(stored, data::ParseStoredSchema(*stored_text, paths[f]));
       }
       ASSIGN_OR_RETURN(schema, ResolveSchema(options, file, std::move(stored)));
       columns = file.ColumnNames();
