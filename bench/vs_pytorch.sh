@@ -29,11 +29,13 @@
 # core 0 (taskset), 2 ranks on a core each (mpirun --bind-to core; DDP: --pin). ectrain's reader
 # thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core.
 # Throughput counts the step loop only in both (forward, backward, gradient exchange, optimizer
-# step), not start-up, data loading, the per-epoch shuffle or the evaluation. Ratios are medians of per-round ratios (both runs from one round).
+# step), not start-up, data loading, the per-epoch shuffle or the evaluation. Both hold the decoded
+# training set in memory: PyTorch as tensors, ectrain with data.in_memory (IN_MEMORY=0: ectrain
+# streams it from the file instead, its reader decompressing blocks while it trains). Ratios are medians of per-round ratios (both runs from one round).
 # Writes the chart bench/vs_pytorch.png (PNG=path to change): samples/s against batch, log scales.
 #
 # Usage: bench/vs_pytorch.sh [RUNS] [ROWS]   (default 3 rounds, 2,000,000 rows; from anywhere)
-# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), PIN (1), EC_STEPS ("60000 12000 1000"),
+# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), PIN (1), IN_MEMORY (1), EC_STEPS ("60000 12000 1000"),
 # PT_STEPS ("2000 1200 300"), steps per run for batch 32, 256 and 4096; QUIET_WAIT (5 s), the
 # longest wait before each run for an idle machine; PNG. About 10 minutes with the defaults on a 2-core machine.
 # Installs, when missing: python3-torch python3-h5py python3-matplotlib time libopenblas0-pthread.
@@ -49,6 +51,7 @@ ROWS=${2:-2000000}
 SEED=${SEED:-1}
 SCALING=${SCALING:-1}
 PIN=${PIN:-1}
+IN_MEMORY=${IN_MEMORY:-1}
 if [ "$PIN" = 1 ]; then ONE_CORE=(taskset -c 0); BIND=core; TORCH_PIN=(--pin); else ONE_CORE=(); BIND=none; TORCH_PIN=(); fi
 BATCHES=(32 256 4096)
 read -r -a EC_STEPS <<<"${EC_STEPS:-60000 12000 1000}"
@@ -104,6 +107,7 @@ data:
   label: clicked
   dense: [d1, d2, d3]
   categorical: [user, item, category]
+  in_memory: $([ "$IN_MEMORY" = 1 ] && echo true || echo false)
 model:
   type: mlp
   embedding_dim: 16
@@ -221,7 +225,7 @@ echo "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); PyTo
   "$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null)); Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$');" \
   "1 thread per process (OMP_NUM_THREADS=1, torch.set_num_threads(1)); $([ "$PIN" = 1 ] && echo "one core per process (PIN=1)" || echo "unpinned (PIN=0)")"
 echo "data: $ROWS generated rows (seed $SEED), $(grep -oE 'train: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows' | head -1) for training," \
-  "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test; vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
+  "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test, held in memory by PyTorch and$([ "$IN_MEMORY" = 1 ] && echo " by ectrain (data.in_memory)" || echo " streamed from the file by ectrain (IN_MEMORY=0)"); vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
 echo "rounds: $RUNS (medians; ratios: medians of per-round ratios); $(((SECONDS - start_time) / 60)) min; load average before/after: $load_before / $load_after"
 all=$(foreign_loads 5 "$TMP"/*.txt)
 echo "foreign load (CPU of other processes during a run, share of the machine): median $(echo "$all" | median)," \

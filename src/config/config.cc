@@ -284,6 +284,9 @@ std::vector<Key> Keys(RunConfig& c) {
              "blocks shuffled together (>= the number of ranks; >= all blocks: a full shuffle)"),
       IntKey("data", "prefetch_batches", &c.data.prefetch_batches, 2, 1024,
              "batches each rank's reader prepares ahead of training"),
+      BoolKey("data", "in_memory", &c.data.in_memory,
+              "decode the training data once at start and hold it in memory on every rank (for data that fits): "
+              "no file reading or decompression while training"),
       StringKey("prepare", "source", &c.prepare.source, {}, "input of `ectrain prepare`: a CSV/TSV file (MovieLens: the ml-100k folder)"),
       StringKey("prepare", "test_source", &c.prepare.test_source, {},
                 "optional: a file of test rows already split off (same format), e.g. MovieLens ml-100k/u1.test"),

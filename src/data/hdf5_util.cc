@@ -63,6 +63,11 @@ std::mutex& Hdf5Mutex() {
   return mutex;
 }
 
+void ReleaseHdf5FreeLists() {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  H5garbage_collect();
+}
+
 void QuietHdf5Errors() {
   static std::once_flag once;
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });

@@ -37,6 +37,9 @@ std::mutex& Hdf5Mutex();
 // Silences HDF5's automatic error stack printing (once per process).
 void QuietHdf5Errors();
 
+// Returns the memory HDF5 keeps on its free lists after files are closed (H5garbage_collect).
+void ReleaseHdf5FreeLists();
+
 // Writes a scalar fixed-length UTF-8 string dataset; reads fixed- or variable-length ones (as
 // h5py writes them). Both are readable by h5py and h5dump.
 Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value);

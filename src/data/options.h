@@ -26,6 +26,9 @@ struct DataOptions {
   int64_t block_rows = 4096;
   int64_t shuffle_window_blocks = 64;
   int64_t prefetch_batches = 4;
+  // Decode the whole training set once at start and hold it in memory on every rank (data that
+  // fits): training then reads no files. See data/stream_reader.h.
+  bool in_memory = false;
   // What the label column must hold, decided by the model's loss (config/ derives it; not a key):
   // "binary" (values in [0, 1]), "regression" (finite numbers) or "class" (ids 0..num_classes-1).
   std::string label_type = "binary";

@@ -7,13 +7,15 @@
 #include <thread>
 
 #include "core/log.h"
+#include "data/hdf5_util.h"
 
 namespace ectrain::data {
 namespace {
 
 // This rank's blocks of one shuffle window, read. Block slot t holds the window's block
-// k = rank + t * world_size; its rows are row-major from row t * block_rows (so that gathering a
-// row for a batch touches a few cache lines, not one per column).
+// k = rank + t * world_size; its rows are row-major (so that gathering a row for a batch touches a
+// few cache lines, not one per column), from row t * block_rows of the window's own buffers, or,
+// with the data set in memory, from the block's first row there (the buffers stay empty).
 struct Window {
   int64_t epoch = -1;
   RowRange positions;            // epoch positions of the whole window (all ranks' blocks)
@@ -26,6 +28,7 @@ struct Window {
   std::vector<int32_t> categorical;            // (own_max * block_rows, num_categorical)
   std::vector<float> labels;                   // (own_max * block_rows)
   std::vector<int32_t> permutation;            // (own_max, block_rows): row j of the block's order
+  std::vector<int64_t> first_row;              // (own_max) slot t's first row in the row arrays
   std::vector<int64_t> bag_offsets;            // (num_bags, own_max, block_rows + 1)
   std::vector<std::vector<int32_t>> bag_values;  // (num_bags * own_max)
   bool ready() const { return loaded == own_blocks; }
@@ -59,6 +62,19 @@ struct StreamReader::Impl {
   int64_t own_max = 0;  // this rank's blocks in a window, at most
   int64_t bytes = 0;
 
+  // in_memory: every block, decoded at Open, row-major in block-table order (block b's rows from
+  // row table.block(b).global_begin); LoadBlock copies from here and the files are closed.
+  struct InMemory {
+    std::vector<float> dense;        // (num_rows, num_dense)
+    std::vector<int32_t> categorical;  // (num_rows, num_categorical)
+    std::vector<float> labels;       // (num_rows)
+    std::vector<std::vector<int64_t>> bag_offsets;  // (num_bags * num_blocks): a block's rows + 1 each
+    std::vector<std::vector<int32_t>> bag_values;   // (num_bags * num_blocks)
+    int64_t bytes = 0;
+    double load_seconds = 0;
+  };
+  std::unique_ptr<InMemory> memory;
+
   // The reader thread's own state.
   std::vector<std::unique_ptr<ColumnFile>> files;
   std::vector<int64_t> last_used;
@@ -80,7 +96,8 @@ struct StreamReader::Impl {
   int64_t generation_seen = -1;
   bool failed = false;
   std::vector<Slot> slots;
-  std::vector<int64_t> gather_rows;  // (global_batch_size) window rows of the batch being copied
+  std::vector<int64_t> gather_rows;   // (global_batch_size) rows of the batch being copied, in the row arrays
+  std::vector<int64_t> gather_slots;  // their block slots (multi-valued columns only)
 
   // Shared between the threads, under `mu`.
   std::mutex mu;
@@ -112,7 +129,20 @@ struct StreamReader::Impl {
   Status Load();
   void BeginWindow();
   StatusOr<ColumnFile*> File(int file);
+  // Block `id` from its file: rows row-major from `dense`, `categorical` and `labels`; multi-valued
+  // columns into bag_offsets_out / bag_values_out, which the caller sets.
+  Status ReadBlock(int64_t id, float* dense, int32_t* categorical, float* labels);
   Status LoadBlock(Window& window, int64_t slot);
+  Status LoadAllIntoMemory();  // on the opening thread, before the reader thread starts
+  // Where a window's rows are: its buffers, or the data set in memory.
+  struct RowArrays {
+    const float* dense;
+    const int32_t* categorical;
+    const float* labels;
+  };
+  RowArrays Rows(const Window& window) const;
+  // Slot t's offsets and ids of multi-valued column b.
+  std::pair<const int64_t*, const int32_t*> Bag(const Window& window, int b, int64_t t) const;
   // Assembles what the front window holds of the current batch; sets `published` when done.
   void Assemble(int64_t& published);
   void CopyRows(const Window& window, int64_t begin, int64_t end, Slot& slot);
@@ -245,26 +275,84 @@ StatusOr<ColumnFile*> StreamReader::Impl::File(int file) {
   return files[file].get();
 }
 
+Status StreamReader::Impl::ReadBlock(int64_t id, float* dense, int32_t* categorical, float* labels) {
+  const Block& block = table.block(id);
+  ASSIGN_OR_RETURN(ColumnFile * file, File(block.file));
+  for (int c = 0; c < num_dense; ++c) dense_out[c] = dense + c;
+  for (int c = 0; c < num_categorical; ++c) categorical_out[c] = categorical + c;
+  for (int b = 0; b < num_bags; ++b) bag_values_out[b]->clear();
+  const RowsOut out{dense_out, num_dense, categorical_out, num_categorical, labels, bag_offsets_out, bag_values_out};
+  return file->ReadRows(block.file_begin, block.file_begin + block.num_rows, out, scratch);
+}
+
 Status StreamReader::Impl::LoadBlock(Window& window, int64_t slot) {
   const int64_t block_rows = options.block_rows;
   const int64_t id = window.ids[options.rank + slot * options.world_size];
-  const Block& block = table.block(id);
-  ASSIGN_OR_RETURN(ColumnFile * file, File(block.file));
-  for (int c = 0; c < num_dense; ++c) dense_out[c] = window.dense.data() + slot * block_rows * num_dense + c;
-  for (int c = 0; c < num_categorical; ++c) {
-    categorical_out[c] = window.categorical.data() + slot * block_rows * num_categorical + c;
+  if (memory != nullptr) {
+    window.first_row[slot] = table.block(id).global_begin;  // read at Open
+  } else {
+    window.first_row[slot] = slot * block_rows;
+    for (int b = 0; b < num_bags; ++b) {
+      bag_offsets_out[b] = window.bag_offsets.data() + (b * own_max + slot) * (block_rows + 1);
+      bag_values_out[b] = &window.bag_values[b * own_max + slot];
+    }
+    RETURN_IF_ERROR(ReadBlock(id, window.dense.data() + slot * block_rows * num_dense,
+                              window.categorical.data() + slot * block_rows * num_categorical,
+                              window.labels.data() + slot * block_rows));
   }
-  for (int b = 0; b < num_bags; ++b) {
-    bag_offsets_out[b] = window.bag_offsets.data() + (b * own_max + slot) * (block_rows + 1);
-    bag_values_out[b] = &window.bag_values[b * own_max + slot];
-    bag_values_out[b]->clear();
-  }
-  const RowsOut out{dense_out, num_dense, categorical_out, num_categorical, window.labels.data() + slot * block_rows,
-                    bag_offsets_out, bag_values_out};
-  RETURN_IF_ERROR(file->ReadRows(block.file_begin, block.file_begin + block.num_rows, out, scratch));
   BlockRowPermutation(options.seed, window.epoch, id,
-                      std::span<int32_t>(window.permutation.data() + slot * block_rows, block.num_rows));
+                      std::span<int32_t>(window.permutation.data() + slot * block_rows, table.block(id).num_rows));
   ++window.loaded;
+  return Status::Ok();
+}
+
+StreamReader::Impl::RowArrays StreamReader::Impl::Rows(const Window& window) const {
+  if (memory != nullptr) return {memory->dense.data(), memory->categorical.data(), memory->labels.data()};
+  return {window.dense.data(), window.categorical.data(), window.labels.data()};
+}
+
+std::pair<const int64_t*, const int32_t*> StreamReader::Impl::Bag(const Window& window, int b, int64_t t) const {
+  if (memory != nullptr) {
+    const int64_t at = b * table.num_blocks() + window.ids[options.rank + t * options.world_size];
+    return {memory->bag_offsets[at].data(), memory->bag_values[at].data()};
+  }
+  return {window.bag_offsets.data() + (b * own_max + t) * (options.block_rows + 1),
+          window.bag_values[b * own_max + t].data()};
+}
+
+Status StreamReader::Impl::LoadAllIntoMemory() {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t rows = table.num_rows(), blocks = table.num_blocks();
+  auto loaded = std::make_unique<InMemory>();
+  loaded->dense.resize(rows * num_dense);
+  loaded->categorical.resize(rows * num_categorical);
+  loaded->labels.resize(rows);
+  loaded->bag_offsets.resize(num_bags * blocks);
+  loaded->bag_values.resize(num_bags * blocks);
+  int64_t bag_bytes = 0;
+  for (int64_t id = 0; id < blocks; ++id) {
+    const Block& block = table.block(id);
+    for (int b = 0; b < num_bags; ++b) {
+      loaded->bag_offsets[b * blocks + id].resize(block.num_rows + 1);
+      bag_offsets_out[b] = loaded->bag_offsets[b * blocks + id].data();
+      bag_values_out[b] = &loaded->bag_values[b * blocks + id];
+    }
+    RETURN_IF_ERROR(ReadBlock(id, loaded->dense.data() + block.global_begin * num_dense,
+                              loaded->categorical.data() + block.global_begin * num_categorical,
+                              loaded->labels.data() + block.global_begin));
+    for (int b = 0; b < num_bags; ++b) {
+      std::vector<int32_t>& values = loaded->bag_values[b * blocks + id];
+      values.shrink_to_fit();  // appending left up to twice the room
+      bag_bytes += (block.num_rows + 1) * 8 + static_cast<int64_t>(values.size()) * 4;
+    }
+  }
+  // Nothing is read from the files again: close them (HDF5 keeps a chunk cache per open dataset).
+  for (auto& file : files) file.reset();
+  open_files = 0;
+  ReleaseHdf5FreeLists();
+  loaded->bytes = rows * 4 * (num_dense + num_categorical + 1) + bag_bytes;
+  loaded->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  memory = std::move(loaded);
   return Status::Ok();
 }
 
@@ -279,31 +367,33 @@ void StreamReader::Impl::CopyRows(const Window& window, int64_t begin, int64_t e
   ForEachInWindow(sizes, begin, end, world, options.rank, [&](int64_t k, int64_t j) {
     const int64_t t = k / world;
     CHECK(slot_rows + n < options.global_batch_size) << "reader: batch overflow";
-    gather_rows[n++] = t * block_rows + window.permutation[t * block_rows + j];
+    if (num_bags > 0) gather_slots[n] = t;
+    gather_rows[n++] = window.first_row[t] + window.permutation[t * block_rows + j];
   });
+  const RowArrays rows = Rows(window);
   constexpr int64_t kPrefetchRows = 16;
   for (int64_t g = 0; g < n; ++g) {
     if (g + kPrefetchRows < n) {
       const int64_t ahead = gather_rows[g + kPrefetchRows];
-      __builtin_prefetch(window.dense.data() + ahead * num_dense);
-      __builtin_prefetch(window.categorical.data() + ahead * num_categorical);
-      __builtin_prefetch(window.labels.data() + ahead);
+      __builtin_prefetch(rows.dense + ahead * num_dense);
+      __builtin_prefetch(rows.categorical + ahead * num_categorical);
+      __builtin_prefetch(rows.labels + ahead);
     }
     const int64_t at = gather_rows[g];
     const int64_t i = slot_rows + g;
     // Plain loops: a row is a few dozen bytes, less than a memmove call costs.
-    const float* dense_in = window.dense.data() + at * num_dense;
+    const float* dense_in = rows.dense + at * num_dense;
     float* dense_out_row = slot.dense.data() + i * num_dense;
     for (int c = 0; c < num_dense; ++c) dense_out_row[c] = dense_in[c];
-    const int32_t* ids_in = window.categorical.data() + at * num_categorical;
+    const int32_t* ids_in = rows.categorical + at * num_categorical;
     int32_t* ids_out = slot.categorical.data() + i * num_categorical;
     for (int c = 0; c < num_categorical; ++c) ids_out[c] = ids_in[c];
-    slot.labels[i] = window.labels[at];
+    slot.labels[i] = rows.labels[at];
     if (num_bags > 0) {  // multi-valued columns: the row's ids in its block
-      const int64_t t = at / block_rows, row = at % block_rows;
+      const int64_t t = gather_slots[g], row = at - window.first_row[t];
       for (int b = 0; b < num_bags; ++b) {
-        const int64_t* offsets = window.bag_offsets.data() + (b * own_max + t) * (block_rows + 1);
-        const int32_t* ids = window.bag_values[b * own_max + t].data() + offsets[row];
+        const auto [offsets, block_ids] = Bag(window, b, t);
+        const int32_t* ids = block_ids + offsets[row];
         const int64_t count = offsets[row + 1] - offsets[row];
         std::vector<int32_t>& values = slot.bag_values[b];
         int64_t& used = slot.bag_used[b];
@@ -432,10 +522,12 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   for (Window& window : r.windows) {
     window.ids.resize(options.window_blocks);
     window.sizes.resize(options.window_blocks);
+    window.permutation.resize(plane);
+    window.first_row.resize(r.own_max);
+    if (options.in_memory) continue;  // rows are gathered from the data set in memory
     window.dense.resize(r.num_dense * plane);
     window.categorical.resize(r.num_categorical * plane);
     window.labels.resize(plane);
-    window.permutation.resize(plane);
     window.bag_offsets.resize(r.num_bags * r.own_max * (block_rows + 1));
     window.bag_values.resize(r.num_bags * r.own_max);
     for (int b = 0; b < r.num_bags; ++b) {
@@ -444,6 +536,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   }
   r.slots.resize(options.prefetch_batches);
   r.gather_rows.resize(batch);
+  r.gather_slots.resize(r.num_bags > 0 ? batch : 0);
   for (Slot& slot : r.slots) {
     slot.dense.resize(r.num_dense * batch);
     slot.categorical.resize(r.num_categorical * batch);
@@ -462,15 +555,17 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   for (int b = 0; b < r.num_bags; ++b) largest_bag_block = std::max(largest_bag_block, ids_per_block[b]);
   r.scratch.Reserve(std::max(block_rows + 1, largest_bag_block));
 
-  // The bound: windows, ring, scratch and metadata.
-  const int64_t window_row_bytes = 4 * (r.num_dense + r.num_categorical + 2) + 8 * r.num_bags + mean_ids_per_row_bytes;
+  // The bound: windows (in memory: their row permutations only), ring, scratch and metadata.
+  const int64_t window_row_bytes =
+      options.in_memory ? 4 : 4 * (r.num_dense + r.num_categorical + 2) + 8 * r.num_bags + mean_ids_per_row_bytes;
   const int64_t batch_row_bytes = 4 * (r.num_dense + r.num_categorical + 1) + 8 * r.num_bags + mean_ids_per_row_bytes;
-  r.bytes = 2 * (plane * window_row_bytes + r.num_bags * r.own_max * 8 + options.window_blocks * 16) +
-            options.prefetch_batches * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch +
+  r.bytes = 2 * (plane * window_row_bytes + r.own_max * (8 + r.num_bags * 8) + options.window_blocks * 16) +
+            options.prefetch_batches * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch * (r.num_bags > 0 ? 2 : 1) +
             4 * 8 * std::max(block_rows + 1, largest_bag_block) +
             r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) +
             (r.plan->num_windows() + 1) * 8 + static_cast<int64_t>(r.paths.size()) * 64;
 
+  if (options.in_memory) RETURN_IF_ERROR(r.LoadAllIntoMemory());
   r.thread = std::thread([&r] { r.Run(); });
   return std::unique_ptr<StreamReader>(new StreamReader(std::move(impl)));
 }
@@ -480,6 +575,8 @@ int64_t StreamReader::num_rows() const { return impl_->table.num_rows(); }
 int64_t StreamReader::steps_per_epoch() const { return impl_->steps_per_epoch; }
 int64_t StreamReader::buffer_bytes() const { return impl_->bytes; }
 double StreamReader::wait_seconds() const { return impl_->wait_seconds; }
+int64_t StreamReader::memory_bytes() const { return impl_->memory ? impl_->memory->bytes : 0; }
+double StreamReader::memory_load_seconds() const { return impl_->memory ? impl_->memory->load_seconds : 0; }
 
 void StreamReader::Seek(int64_t epoch, int64_t step, int64_t stop_step) {
   Impl& r = *impl_;

@@ -5,9 +5,10 @@
 // of prefetch_batches preallocated batch buffers; Batch() waits only when the next batch is not
 // ready yet, and counts the time it waited.
 // Memory: two windows of this rank's blocks (ceil(window_blocks / world_size) blocks each) plus
-// the ring plus O(number of blocks) of metadata; buffer_bytes() gives the bound. Every buffer is
-// allocated at Open, so moving through the data allocates nothing (multi-valued columns' id
-// buffers grow, rarely, when a block or batch holds more ids than any before).
+// the ring plus O(number of blocks) of metadata; buffer_bytes() gives the bound. With in_memory,
+// also the whole data set, decoded (memory_bytes()). Every buffer is allocated at Open, so moving
+// through the data allocates nothing (multi-valued columns' id buffers grow, rarely, when a block
+// or batch holds more ids than any before).
 // Thread-safety: Seek() and Batch() from one thread (the training loop); the reader thread is
 // internal. A view from Batch() is valid until the next Batch() or Seek() call.
 #pragma once
@@ -35,6 +36,9 @@ struct StreamOptions {
   int64_t window_blocks = 64;  // must be >= world_size
   int64_t prefetch_batches = 4;
   int max_open_files = 256;  // beyond it, the least recently read file is closed and reopened when needed
+  // Decode every block once, at Open, and keep the whole data set in memory (every rank holds all
+  // of it: which blocks a rank reads changes each epoch); blocks then come from memory, not the files.
+  bool in_memory = false;
 };
 
 // One file of the data set, as checked at start.
@@ -61,6 +65,9 @@ class StreamReader {
   // Upper bound of the bytes this reader holds in buffers (windows + ring + scratch + metadata),
   // with multi-valued columns counted at their mean ids per row.
   int64_t buffer_bytes() const;
+  // Bytes of the decoded data set held in memory (in_memory; else 0), and the seconds reading it took.
+  int64_t memory_bytes() const;
+  double memory_load_seconds() const;
 
   // The next Batch() is global step `step` of `epoch`; global steps from stop_step on
   // (epoch * steps_per_epoch + step) are never read (0: no limit).

@@ -32,6 +32,31 @@ std::vector<std::string> Missing(const std::vector<std::string>& a, const std::v
   return out;
 }
 
+// Bytes of the decoded training set: 4 per value and label, 8 per multi-valued row offset.
+int64_t DecodedBytes(const std::vector<data::StreamFile>& files, const data::FeatureSchema& schema) {
+  const int64_t row_bytes = 4 * static_cast<int64_t>(schema.dense.size() + schema.categorical.size() + 1) +
+                            8 * static_cast<int64_t>(schema.multi_valued.size());
+  int64_t bytes = 0;
+  for (const data::StreamFile& file : files) {
+    bytes += file.rows * row_bytes;
+    for (const int64_t values : file.bag_values) bytes += 4 * values;
+  }
+  return bytes;
+}
+
+// The kernel's estimate of memory available without swapping (/proc/meminfo); -1 if unknown.
+int64_t AvailableMemoryBytes() {
+  std::FILE* meminfo = std::fopen("/proc/meminfo", "r");
+  if (meminfo == nullptr) return -1;
+  char line[256];
+  long long kilobytes = -1;
+  while (std::fgets(line, sizeof(line), meminfo) != nullptr) {
+    if (std::sscanf(line, "MemAvailable: %lld kB", &kilobytes) == 1) break;
+  }
+  std::fclose(meminfo);
+  return kilobytes < 0 ? -1 : kilobytes * 1024;
+}
+
 }  // namespace
 
 StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file,
@@ -157,6 +182,13 @@ StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train) {
   return files;
 }
 
+Status CheckFitsInMemory(int64_t needed, int64_t available) {
+  if (available < 0 || needed <= available) return Status::Ok();
+  return InvalidArgument("data.in_memory: every rank would hold the whole training set decoded, " + Megabytes(needed) +
+                         ", but this machine has " + Megabytes(available) + " available; set data.in_memory: false "
+                         "to stream it from the files (or run fewer ranks per machine)");
+}
+
 StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_size, int rank,
                                   int64_t global_batch_size, uint64_t seed) {
   ASSIGN_OR_RETURN(std::vector<std::string> paths, ExpandTrainFiles(options.train));
@@ -213,6 +245,10 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
   stream.block_rows = options.block_rows;
   stream.window_blocks = options.shuffle_window_blocks;
   stream.prefetch_batches = options.prefetch_batches;
+  stream.in_memory = options.in_memory;
+  if (options.in_memory) {
+    RETURN_IF_ERROR(CheckFitsInMemory(DecodedBytes(files, schema), AvailableMemoryBytes()));
+  }
   DataFeed feed;
   ASSIGN_OR_RETURN(feed.reader_, data::StreamReader::Open(std::move(files), schema, stream));
   feed.schema_json_ = std::make_shared<const std::string>(schema.ToJson());
@@ -229,6 +265,12 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
              << " shuffle window(s) of " << options.shuffle_window_blocks << " blocks per epoch; reader buffers per rank <= "
              << Megabytes(feed.buffer_bytes()) << " (" << feed.buffer_bytes() << " bytes: 2 windows of <= " << own
              << " blocks + " << options.prefetch_batches << " batches)";
+    if (options.in_memory) {
+      char seconds[32];
+      std::snprintf(seconds, sizeof(seconds), "%.2f s", feed.reader_->memory_load_seconds());
+      LOG_INFO << "training data in memory (data.in_memory): " << Megabytes(feed.memory_bytes())
+               << " decoded per rank, read in " << seconds << "; no file is read while training";
+    }
     if (chunk_rows > options.block_rows || (chunk_rows > 0 && options.block_rows % chunk_rows != 0)) {
       LOG_WARNING << "data.block_rows " << options.block_rows << " is not a multiple of the chunk size (" << chunk_rows
                   << " rows) of " << chunked_file << ": a chunk is decompressed once per block that touches it; set "

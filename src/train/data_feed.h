@@ -31,6 +31,10 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
 // sorted by name. An error names the key and the pattern when nothing matches.
 StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train);
 
+// data.in_memory: refused at start, rather than killed for memory while loading, when the decoded
+// training set (`needed` bytes, held by every rank) exceeds `available` (MemAvailable; < 0: unknown).
+Status CheckFitsInMemory(int64_t needed, int64_t available);
+
 class DataFeed {
  public:
   static StatusOr<DataFeed> Open(const data::DataOptions& options, int world_size, int rank,
@@ -51,6 +55,8 @@ class DataFeed {
   int64_t GlobalRowsInStep(int64_t step) const;
   // This rank's bound on the reader's buffers, in bytes (it does not grow with the data).
   int64_t buffer_bytes() const { return reader_->buffer_bytes(); }
+  // data.in_memory: bytes of the training set this rank holds, decoded (else 0).
+  int64_t memory_bytes() const { return reader_->memory_bytes(); }
 
   // Start reading at global batch `step` of `epoch` (a resumed run: its checkpoint's position);
   // global steps from stop_step on are never read (0: no limit).

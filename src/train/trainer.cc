@@ -510,17 +510,22 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   for (const auto& [name, arena] : optimizer_->state()) result.state_bytes += arena->size();
   result.state_bytes = result.state_bytes * static_cast<int64_t>(sizeof(float)) + grad_sync_.gradient_bytes();
   result.reader_bound_bytes = feed_.buffer_bytes();
+  result.data_in_memory_bytes = feed_.memory_bytes();
   result.snapshot_bytes = chief_ ? writer_->snapshot_bytes() : 0;
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: kilobytes
   if (chief_) {
     const auto mb = [](int64_t bytes) { return static_cast<double>(bytes) / 1e6; };
-    char memory[256];
+    char in_memory[64] = "";
+    if (result.data_in_memory_bytes > 0) {
+      std::snprintf(in_memory, sizeof(in_memory), ", training data in memory %.1f MB", mb(result.data_in_memory_bytes));
+    }
+    char memory[320];
     std::snprintf(memory, sizeof(memory),
                   "memory: peak %.1f MB resident; parameters, gradients and optimizer state %.1f MB, reader buffers "
-                  "<= %.1f MB, checkpoint snapshot %.1f MB",
-                  mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.reader_bound_bytes),
+                  "<= %.1f MB%s, checkpoint snapshot %.1f MB",
+                  mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.reader_bound_bytes), in_memory,
                   mb(result.snapshot_bytes));
     LOG_INFO << memory;
     const auto share = [&result](double seconds) {
@@ -556,6 +561,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"peak_rss_mb", result.peak_rss_bytes / 1e6},
                            {"state_mb", result.state_bytes / 1e6},
                            {"reader_bound_mb", result.reader_bound_bytes / 1e6},
+                           {"data_in_memory_mb", result.data_in_memory_bytes / 1e6},
                            {"checkpoint_snapshot_mb", result.snapshot_bytes / 1e6},
                            {"checkpoint", result.checkpoint_path}};
     if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;

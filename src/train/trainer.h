@@ -56,6 +56,7 @@ struct TrainResult {
   int64_t peak_rss_bytes = 0;
   int64_t state_bytes = 0;
   int64_t reader_bound_bytes = 0;
+  int64_t data_in_memory_bytes = 0;  // data.in_memory: the decoded training set
   int64_t snapshot_bytes = 0;
   std::optional<Metrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only

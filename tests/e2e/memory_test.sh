@@ -8,7 +8,8 @@
 # snapshot, which is reported too; the last checkpoint alone needs none. Then a file prepared from
 # text ids (500k distinct customers and products, as a shop's logs name them): their vocabularies
 # travel into every checkpoint, and holding and writing them keeps within the same bound (it was
-# 2.2x when each checkpoint rebuilt the schema's JSON).
+# 2.2x when each checkpoint rebuilt the schema's JSON). With data.in_memory the decoded training
+# set is reported too and counts in the bound.
 # Usage: tests/e2e/memory_test.sh path/to/ectrain   (run from the top of the repository)
 set -u
 ECTRAIN=$(realpath "${1:?usage: memory_test.sh path/to/ectrain}")
@@ -45,6 +46,16 @@ reader=$(done_field "$TMP/run" reader_bound_mb)
 awk -v p="$peak" -v s="$state" -v r="$reader" 'BEGIN { exit !(p > s && p <= 1.3 * (s + r)) }' &&
   pass "peak RSS $peak MB within 1.3x of state $state MB + reader $reader MB" ||
   fail "peak RSS $peak MB within 1.3x of state $state MB + reader $reader MB" "$LAST_LOG"
+
+expect_exit "the training data held in memory is reported beside the rest" 0 \
+  "reader buffers <= [0-9.]+ MB, training data in memory 0\.8[0-9]* MB, checkpoint snapshot 0\.0 MB" -- \
+  "$ECTRAIN" train "$TMP/big.yaml" --set data.in_memory=true --set "train.output_dir=$TMP/run_in_memory"
+peak_m=$(done_field "$TMP/run_in_memory" peak_rss_mb)
+reader_m=$(done_field "$TMP/run_in_memory" reader_bound_mb)
+data_m=$(done_field "$TMP/run_in_memory" data_in_memory_mb)
+awk -v p="$peak_m" -v s="$state" -v r="$reader_m" -v d="$data_m" 'BEGIN { exit !(d > 0 && r < 4 && p <= 1.3 * (s + r + d)) }' &&
+  pass "data in memory: peak $peak_m MB within 1.3x of state $state + reader $reader_m + data $data_m MB" ||
+  fail "data in memory: peak $peak_m MB within 1.3x of state $state + reader $reader_m + data $data_m MB" "$LAST_LOG"
 
 expect_exit "checkpoints during training: the snapshot is reported" 0 \
   "checkpoint snapshot 384\.[0-9] MB" -- \

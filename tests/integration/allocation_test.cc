@@ -46,11 +46,18 @@ TEST(SteadyStateStep, MakesNoHeapAllocation) {
   const std::string dir = ectrain::testing::TempDir("allocations");
   ectrain::testing::PrepareSynthetic(dir, 2000, 3, /*users=*/400);  // the user table is row-sparse
   comm::LocalCommunicator local;
-  AllocationsOfARun(Config(dir, 20, 0), local);  // first use: library and static set-up
-  const int64_t short_run = AllocationsOfARun(Config(dir, 20, 1), local);
-  const int64_t long_run = AllocationsOfARun(Config(dir, 320, 2), local);
-  EXPECT_LE(std::abs(long_run - short_run), kFormattingSlack)
-      << "300 more steps made " << long_run - short_run << " more allocations";
+  for (const bool in_memory : {false, true}) {  // data streamed from the file, or held in memory
+    const auto config = [&](int64_t steps, int run) {
+      RunConfig c = Config(dir, steps, run + (in_memory ? 3 : 0));
+      c.data.in_memory = in_memory;
+      return c;
+    };
+    AllocationsOfARun(config(20, 0), local);  // first use: library and static set-up
+    const int64_t short_run = AllocationsOfARun(config(20, 1), local);
+    const int64_t long_run = AllocationsOfARun(config(320, 2), local);
+    EXPECT_LE(std::abs(long_run - short_run), kFormattingSlack)
+        << "300 more steps made " << long_run - short_run << " more allocations (in_memory " << in_memory << ")";
+  }
 }
 
 TEST(SteadyStateStep, MakesNoHeapAllocationWithTwoInProcessRanks) {

@@ -65,6 +65,37 @@ TEST(TrainLocal, SameSeedSameParametersBitwise) {
   EXPECT_NE(0, std::memcmp(a.params.data(), c.params.data(), a.params.size() * sizeof(float)));
 }
 
+TEST(TrainLocal, InMemoryDataTrainsBitwiseAsStreamingAndReportsItsSize) {
+  std::string dir = ectrain::testing::TempDir("in_memory");
+  RunConfig config = ectrain::testing::SyntheticRunConfig(dir);
+  config.train.epochs = 3;
+  RunOutput streaming = Train(config);
+  config.data.in_memory = true;
+  config.train.output_dir = dir + "/in_memory";
+  RunOutput in_memory = Train(config);
+  ASSERT_TRUE(streaming.result.ok() && in_memory.result.ok()) << in_memory.result.status().message();
+  ASSERT_EQ(streaming.params.size(), in_memory.params.size());
+  EXPECT_EQ(0, std::memcmp(streaming.params.data(), in_memory.params.data(), streaming.params.size() * sizeof(float)));
+  EXPECT_EQ(streaming.result->data_in_memory_bytes, 0);
+  // 5 columns and the label, 4 bytes each, for every training row.
+  auto feed = DataFeed::Open(config.data, 1, 0, config.train.global_batch_size, config.train.seed);
+  ASSERT_TRUE(feed.ok());
+  const int64_t rows = feed->num_rows();
+  EXPECT_EQ(in_memory.result->data_in_memory_bytes, rows * 6 * 4);
+  EXPECT_LT(in_memory.result->reader_bound_bytes, streaming.result->reader_bound_bytes);
+}
+
+TEST(TrainLocal, InMemoryDataThatDoesNotFitIsRefusedNamingTheKey) {
+  EXPECT_TRUE(CheckFitsInMemory(100'000'000, 200'000'000).ok());
+  EXPECT_TRUE(CheckFitsInMemory(100'000'000, -1).ok());  // unknown: no check
+  const Status refused = CheckFitsInMemory(300'000'000, 200'000'000);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.message(),
+            "data.in_memory: every rank would hold the whole training set decoded, 300.0 MB, but this machine has "
+            "200.0 MB available; set data.in_memory: false to stream it from the files (or run fewer ranks per "
+            "machine)");
+}
+
 TEST(TrainLocal, WritesConfigMetricsAndALoadableCheckpoint) {
   std::string dir = ectrain::testing::TempDir("outputs");
   RunConfig config = ectrain::testing::SyntheticRunConfig(dir);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -272,6 +273,54 @@ TEST(StreamReaderTest, CorruptCompressedChunkIsAnErrorNamingFileAndColumn) {
   // The first block read that touches the chunk (rows 32..39 or 40..47) fails.
   EXPECT_EQ(error.rfind("data file '" + paths[0] + "': could not read column 'x' (rows ", 0), 0u) << error;
   EXPECT_NE(error.find("); the file is truncated or corrupt, re-create it"), std::string::npos) << error;
+}
+
+TEST(StreamReaderTest, InMemoryGivesTheBatchesOfStreamingAndReadsNoFileAfterOpen) {
+  ScratchDir dir;
+  const std::vector<std::string> paths = WriteDataSet(dir, {45, 0, 17, 30});
+  for (int world = 1; world <= 3; ++world) {
+    for (int rank = 0; rank < world; ++rank) {
+      auto streaming = OpenReader(paths, Options(world, rank));
+      StreamOptions options = Options(world, rank);
+      options.in_memory = true;
+      auto in_memory = OpenReader(paths, options);
+      ASSERT_TRUE(streaming.ok() && in_memory.ok()) << in_memory.status().message();
+      EXPECT_EQ((*streaming)->memory_bytes(), 0);
+      // 92 rows of x, id and label (4 bytes each); tags: an offset (8) per row and one more per
+      // block (13 blocks of <= 8 rows), and 91 ids (row g has g % 3).
+      EXPECT_EQ((*in_memory)->memory_bytes(), 92 * 3 * 4 + (92 + 13) * 8 + 91 * 4);
+      EXPECT_LT((*in_memory)->buffer_bytes(), (*streaming)->buffer_bytes());
+      for (int64_t epoch : {0, 1, 2}) {
+        EXPECT_EQ(ReadEpoch(**in_memory, epoch), ReadEpoch(**streaming, epoch))
+            << world << " ranks, rank " << rank << ", epoch " << epoch;
+      }
+    }
+  }
+  StreamOptions options = Options(2, 1);
+  options.in_memory = true;
+  auto reader = OpenReader(paths, options);
+  ASSERT_TRUE(reader.ok());
+  auto streaming = OpenReader(paths, Options(2, 1));
+  ASSERT_TRUE(streaming.ok());
+  const auto expected = ReadEpoch(**streaming, 3);
+  for (const std::string& path : paths) std::filesystem::resize_file(path, 0);
+  EXPECT_EQ(ReadEpoch(**reader, 3), expected);
+  (*reader)->Seek(3, 2, 0);  // seeking too
+  StatusOr<BatchView> batch = (*reader)->Batch(3, 2);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(RowsOf(*batch), expected[2]);
+}
+
+TEST(StreamReaderTest, InMemoryChecksEveryRowAtOpenOnEveryRank) {
+  ScratchDir dir;
+  const std::vector<std::string> paths = WriteDataSet(dir, {30, 30});
+  Poke(paths[1], "label", 12, std::numeric_limits<double>::quiet_NaN());
+  for (int rank = 0; rank < 2; ++rank) {
+    StreamOptions options = Options(2, rank);
+    options.in_memory = true;
+    EXPECT_EQ(FirstError(paths, options),
+              "open: " + paths[1] + ": column 'label' row 12: label is NaN; labels must be finite values in [0, 1]");
+  }
 }
 
 TEST(StreamReaderTest, BufferBoundDoesNotGrowWithTheRows) {
