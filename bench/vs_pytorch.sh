@@ -30,12 +30,13 @@
 # thread then shares its rank's core; unpinned (PIN=0), one ectrain rank reads on the idle core.
 # Throughput counts the step loop only in both (forward, backward, gradient exchange, optimizer
 # step), not start-up, data loading, the per-epoch shuffle or the evaluation. Both hold the decoded
-# training set in memory: PyTorch as tensors, ectrain with data.in_memory (IN_MEMORY=0: ectrain
-# streams it from the file instead, its reader decompressing blocks while it trains). Ratios are medians of per-round ratios (both runs from one round).
+# training set in memory: PyTorch as tensors, ectrain with data.in_memory. Each round also runs
+# ectrain streaming the data from the file (data.in_memory=false: its reader thread decompresses
+# blocks on the same core while it trains), EC_STEPS steps, 1 process: the "streaming" column. Ratios are medians of per-round ratios (both runs from one round).
 # Writes the chart bench/vs_pytorch.png (PNG=path to change): samples/s against batch, log scales.
 #
 # Usage: bench/vs_pytorch.sh [RUNS] [ROWS]   (default 3 rounds, 2,000,000 rows; from anywhere)
-# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), PIN (1), IN_MEMORY (1), EC_STEPS ("60000 12000 1000"),
+# Environment: SEED (1), SCALING (1: also the 2-rank runs; 0: skip), PIN (1), EC_STEPS ("60000 12000 1000"),
 # PT_STEPS ("2000 1200 300"), steps per run for batch 32, 256 and 4096; QUIET_WAIT (5 s), the
 # longest wait before each run for an idle machine; PNG. About 10 minutes with the defaults on a 2-core machine.
 # Installs, when missing: python3-torch python3-h5py python3-matplotlib time libopenblas0-pthread.
@@ -51,7 +52,6 @@ ROWS=${2:-2000000}
 SEED=${SEED:-1}
 SCALING=${SCALING:-1}
 PIN=${PIN:-1}
-IN_MEMORY=${IN_MEMORY:-1}
 if [ "$PIN" = 1 ]; then ONE_CORE=(taskset -c 0); BIND=core; TORCH_PIN=(--pin); else ONE_CORE=(); BIND=none; TORCH_PIN=(); fi
 BATCHES=(32 256 4096)
 read -r -a EC_STEPS <<<"${EC_STEPS:-60000 12000 1000}"
@@ -107,7 +107,7 @@ data:
   label: clicked
   dense: [d1, d2, d3]
   categorical: [user, item, category]
-  in_memory: $([ "$IN_MEMORY" = 1 ] && echo true || echo false)
+  in_memory: true
 model:
   type: mlp
   embedding_dim: 16
@@ -153,10 +153,11 @@ phases_to() {  # phases_to FILE ROUND METRICS
 }
 
 # Each run appends "round samples/s test_log_loss peak_rss_MB foreign_load train_seconds steps" to $TMP/NAME.txt.
-ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS
+ectrain_run() {  # ectrain_run ROUND NAME RANKS GLOBAL_BATCH STEPS [ARGS...]
   local round=$1 name=$2 ranks=$3 batch=$4 steps=$5 dir=$TMP/$2_$1
+  shift 5
   local cmd=("$ECTRAIN" train "$TMP/vs_pytorch.yaml" --set train.global_batch_size="$batch"
-    --set train.max_steps="$steps" --set "train.output_dir=$dir")
+    --set train.max_steps="$steps" --set "train.output_dir=$dir" "$@")
   if [ "$ranks" -gt 1 ]; then cmd=(mpirun -np "$ranks" --bind-to "$BIND" "${cmd[@]}"); else cmd=("${ONE_CORE[@]}" "${cmd[@]}"); fi
   measured_to "$dir.log" /usr/bin/time -f "peak_rss_kb %M" -o "$dir.rss" "${cmd[@]}"
   local m=$dir/metrics.jsonl
@@ -196,6 +197,7 @@ CONFIGS=()
 for i in "${!BATCHES[@]}"; do
   b=${BATCHES[$i]}
   CONFIGS+=("ec_$b|ectrain|1|$b|${EC_STEPS[$i]}|" "ecm_$b|ectrain|1|$b|${PT_STEPS[$i]}|"
+    "ecs_$b|ectrain|1|$b|${EC_STEPS[$i]}|--set data.in_memory=false"
     "pts_$b|torch|1|$b|${PT_STEPS[$i]}|" "ptd_$b|torch|1|$b|${PT_STEPS[$i]}|--dense-adam")
   if [ "$SCALING" = 1 ] && [ "$b" -ge 256 ]; then
     CONFIGS+=("ec2_$b|ectrain|2|$((2 * b))|${EC_STEPS[$i]}|" "pt2_$b|torch|2|$((2 * b))|${PT_STEPS[$i]}|"
@@ -209,8 +211,8 @@ one_run() {  # one_run ROUND "NAME|KIND|RANKS|GLOBAL_BATCH|STEPS|EXTRA"
   local round=$1 name kind ranks batch steps extra
   IFS='|' read -r name kind ranks batch steps extra <<<"$2"
   echo "round $round/$RUNS: $name ($kind, $ranks rank(s), global batch $batch, $steps steps)" >&2
-  # shellcheck disable=SC2086  # extra is empty or one flag
-  if [ "$kind" = ectrain ]; then ectrain_run "$round" "$name" "$ranks" "$batch" "$steps"
+  # shellcheck disable=SC2086  # extra: empty, or flags split at spaces
+  if [ "$kind" = ectrain ]; then ectrain_run "$round" "$name" "$ranks" "$batch" "$steps" $extra
   elif [ "$kind" = pair ]; then pair_run "$round" "$name" "$batch" "$steps"
   else torch_run "$round" "$name" "$ranks" "$batch" "$steps" $extra; fi
 }
@@ -225,7 +227,7 @@ echo "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); PyTo
   "$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null)); Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$');" \
   "1 thread per process (OMP_NUM_THREADS=1, torch.set_num_threads(1)); $([ "$PIN" = 1 ] && echo "one core per process (PIN=1)" || echo "unpinned (PIN=0)")"
 echo "data: $ROWS generated rows (seed $SEED), $(grep -oE 'train: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows' | head -1) for training," \
-  "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test, held in memory by PyTorch and$([ "$IN_MEMORY" = 1 ] && echo " by ectrain (data.in_memory)" || echo " streamed from the file by ectrain (IN_MEMORY=0)"); vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
+  "$(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') for test, held in memory by both (ectrain: data.in_memory; \"streaming\": read from the file while training); vocab sizes $($PY -c "import h5py, json; print(json.loads(h5py.File('$DATA/T.h5')['ectrain/schema'][()])['vocab_sizes'])")"
 echo "rounds: $RUNS (medians; ratios: medians of per-round ratios); $(((SECONDS - start_time) / 60)) min; load average before/after: $load_before / $load_after"
 all=$(foreign_loads 5 "$TMP"/*.txt)
 echo "foreign load (CPU of other processes during a run, share of the machine): median $(echo "$all" | median)," \
@@ -233,13 +235,13 @@ echo "foreign load (CPU of other processes during a run, share of the machine): 
 echo
 echo "Throughput, 1 process x 1 thread (samples/s, step loop only)"
 echo
-echo "| global batch | steps ectrain / PyTorch | row-sparse tables | ectrain | PyTorch sparse | PyTorch dense | ectrain / PyTorch sparse | ectrain / PyTorch dense |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| global batch | steps ectrain / PyTorch | row-sparse tables | ectrain | ectrain streaming | in memory / streaming | PyTorch sparse | PyTorch dense | ectrain / PyTorch sparse | ectrain / PyTorch dense | ectrain streaming / PyTorch sparse |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for i in "${!BATCHES[@]}"; do
   b=${BATCHES[$i]}
-  printf '| %s | %s / %s | %s | %.0f | %.0f | %.0f | %.1f | %.1f |\n' "$b" "${EC_STEPS[$i]}" "${PT_STEPS[$i]}" \
-    "$(cat "$TMP/ec_$b.tables")" "$(col "ec_$b" 2)" "$(col "pts_$b" 2)" "$(col "ptd_$b" 2)" \
-    "$(ratio "ec_$b" "pts_$b")" "$(ratio "ec_$b" "ptd_$b")"
+  printf '| %s | %s / %s | %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.1f | %.1f | %.1f |\n' "$b" "${EC_STEPS[$i]}" "${PT_STEPS[$i]}" \
+    "$(cat "$TMP/ec_$b.tables")" "$(col "ec_$b" 2)" "$(col "ecs_$b" 2)" "$(ratio "ec_$b" "ecs_$b")" "$(col "pts_$b" 2)" \
+    "$(col "ptd_$b" 2)" "$(ratio "ec_$b" "pts_$b")" "$(ratio "ec_$b" "ptd_$b")" "$(ratio "ecs_$b" "pts_$b")"
 done
 echo
 echo "Same training, same steps (PyTorch's): test log-loss ($(grep -oE 'test: .*' "$DATA/prepare.log" | grep -oE '[0-9]+ rows') of E.h5); peak RSS (/usr/bin/time)"
