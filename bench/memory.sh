@@ -3,12 +3,14 @@
 # gradients, optimizer state and batch buffers, plus the data the rank holds). 1 rank, one epoch;
 # ectrain reports both in the done line of metrics.jsonl: peak_rss_mb (getrusage), state_mb
 # (parameters, the gradient arena's whole tensors, the compact gradient rows of row-sparse tables,
-# optimizer state), reader_bound_mb (the reader's buffers, their bound), checkpoint_snapshot_mb.
+# optimizer state), workspace_mb (the model's activations and their gradients), reader_bound_mb
+# (the reader's buffers, their bound), data_in_memory_mb (data.in_memory), checkpoint_snapshot_mb.
 # Models (configs/quickstart.yaml on data from `ectrain generate`, 5,000 test rows; embeddings of
 # 32, mlp 64 -> 32, Adam, batch 4096):
 #   large: user and item tables of USERS x 32 and ITEMS x 32 (default 1M each: 64M parameters),
 #          ROWS rows, and the same with checkpoint.every_steps=50 (a snapshot for the writer);
-#   small: the default generated tables (a few thousand ids), the fixed costs' share;
+#   small: the default generated tables (a few thousand ids), the fixed costs' share; and the same
+#          with data.in_memory (the rank then holds the decoded training set);
 #   prepared: ROWS rows of a CSV with string ids as a shop's logs have them (customers drawn from
 #          2.5 x ROWS, products from ROWS / 2: about ROWS distinct ids each side), through `ectrain
 #          prepare`, whose vocabularies every checkpoint carries; checkpoint.every_steps=50.
@@ -44,7 +46,7 @@ COMMON=(--set model.embedding_dim=32 --set model.hidden_units=[64,32] --set trai
 echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F);" \
   "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); 1 rank, one epoch of $ROWS generated rows, batch 4096"
 echo
-echo "| model | parameters | must hold (MB): state + reader (+ snapshot) | peak RSS (MB) | ratio |"
+echo "| model | parameters | must hold (MB): state + workspace + reader (+ data in memory) (+ snapshot) | peak RSS (MB) | ratio |"
 echo "| --- | --- | --- | --- | --- |"
 row() {  # row LABEL FLAGS...: one run of configs/quickstart.yaml with FLAGS
   local label=$1 dir
@@ -54,15 +56,16 @@ row() {  # row LABEL FLAGS...: one run of configs/quickstart.yaml with FLAGS
     { tail -20 "$dir.log"; exit 1; }
   local m=$dir/metrics.jsonl params
   params=$(grep -m1 -oE 'parameters [0-9]+' "$dir.log" | grep -oE '[0-9]+$')
-  awk -v l="$label" -v n="${params:-?}" -v s="$(field "$m" state_mb)" -v r="$(field "$m" reader_bound_mb)" \
-    -v c="$(field "$m" checkpoint_snapshot_mb)" -v p="$(field "$m" peak_rss_mb)" -v f="$FOREIGN" \
-    'BEGIN { need = s + r + c; printf "| %s | %s | %.1f + %.1f%s = %.1f | %.1f | %.2f |\n", l, n, s, r,
-      (c > 0 ? sprintf(" + %.1f", c) : ""), need, p, p / need }'
+  awk -v l="$label" -v n="${params:-?}" -v s="$(field "$m" state_mb)" -v w="$(field "$m" workspace_mb)" \
+    -v r="$(field "$m" reader_bound_mb)" -v d="$(field "$m" data_in_memory_mb)" -v c="$(field "$m" checkpoint_snapshot_mb)" \
+    -v p="$(field "$m" peak_rss_mb)" 'BEGIN { need = s + w + r + d + c; printf "| %s | %s | %.1f + %.1f + %.1f%s%s = %.1f | %.1f | %.2f |\n",
+      l, n, s, w, r, (d > 0 ? sprintf(" + %.1f", d) : ""), (c > 0 ? sprintf(" + %.1f", c) : ""), need, p, p / need }'
   rm -rf "$dir"
 }
 row "user and item tables of ${USERS} x 32 and ${ITEMS} x 32" "${LARGE[@]}"
 row "the same, checkpoint.every_steps=50" "${LARGE[@]}" --set checkpoint.every_steps=50
 row "default generated tables" "${SMALL[@]}"
+row "default generated tables, data.in_memory" "${SMALL[@]}" --set data.in_memory=true
 vocabularies=$("$ECTRAIN" inspect "$TMP/shop/train.h5" | sed -n 's/.*vocabularies stored (\([0-9]*\) values, \([0-9]*\) values.*/\1 customers, \2 products/p')
 row "prepared string ids (vocabularies of $vocabularies) x 32, checkpoint.every_steps=50" \
   --set "data.train=$TMP/shop/train.h5" --set "data.test=$TMP/shop/test.h5" --set data.label=bought \

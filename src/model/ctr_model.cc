@@ -136,6 +136,15 @@ void CtrModel::InteractionBackward(const BatchView& batch, const ParamArena& par
   }
 }
 
+int64_t CtrModel::workspace_bytes() const {
+  int64_t bytes = CapacityBytes(x0_, dx0_, bottom_, dbottom_, interaction_, dinteraction_, outputs_, doutputs_, part_);
+  if (embeddings_) bytes += embeddings_->workspace_bytes();
+  if (wide_) bytes += wide_->workspace_bytes();
+  if (cross_) bytes += cross_->workspace_bytes();
+  if (deep_) bytes += deep_->workspace_bytes();
+  return bytes;
+}
+
 void CtrModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params, /*train=*/false);

@@ -40,6 +40,7 @@ class CtrModel final : public Model {
   double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
                          RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) override;
   void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
+  int64_t workspace_bytes() const override;
 
  private:
   // outputs_ (rows, num_outputs) = the sum of the parts; with dropout when `train`.

@@ -249,6 +249,12 @@ void Mlp::EnsureWorkspace(int64_t rows) {
   }
 }
 
+int64_t Mlp::workspace_bytes() const {
+  int64_t bytes = 0;
+  for (const Layer& l : layers_) bytes += CapacityBytes(l.z, l.xhat, l.inv_std, l.y, l.mask, l.grad, l.dz);
+  return bytes;
+}
+
 const float* Mlp::Forward(const float* x, int64_t rows, const ParamArena& params, bool train, uint64_t dropout_key) {
   EnsureWorkspace(rows);
   dropped_ = train && dropout_ > 0;
@@ -317,6 +323,13 @@ CrossNetwork::CrossNetwork(int64_t d, int64_t layers, ParamLayout& layout) : d_(
   }
   xs_.resize(weights_.size() + 1);
   us_.resize(weights_.size());
+}
+
+int64_t CrossNetwork::workspace_bytes() const {
+  int64_t bytes = CapacityBytes(grad_, grad_below_);
+  for (const auto& x : xs_) bytes += CapacityBytes(x);
+  for (const auto& u : us_) bytes += CapacityBytes(u);
+  return bytes;
 }
 
 const float* CrossNetwork::Forward(const float* x0, int64_t rows, const ParamArena& params) {

@@ -26,6 +26,11 @@ double LossAndGradient(Loss loss, const float* outputs, const float* labels, int
 
 // Grows `buffer` to hold at least `size` floats; never shrinks it.
 void Reserve(std::vector<float>& buffer, int64_t size);
+// The bytes `buffers` hold (their capacity): a part's workspace, for Model::workspace_bytes.
+template <typename... Vectors>
+int64_t CapacityBytes(const Vectors&... buffers) {
+  return (int64_t{0} + ... + static_cast<int64_t>(buffers.capacity() * sizeof(typename Vectors::value_type)));
+}
 // Every tensor of `layout`, last first: what a backward pass over an empty batch announces.
 void AnnounceAll(const ParamLayout& layout, GradientReadyListener* ready);
 // Model::Initialize for a layout: by kind (see Model), and 1 for the tensors in `ones`.
@@ -60,6 +65,7 @@ class FieldEmbeddings {
   // `touched` holds row-sparse, into its compact rows (listing the ids).
   void Backward(const BatchView& batch, const float* dout, int64_t dout_stride, ParamArena& grads,
                 RowSelection* touched, GradientReadyListener* ready) const;
+  int64_t workspace_bytes() const { return CapacityBytes(slots_); }
 
  private:
   FieldSet fields_;
@@ -80,6 +86,7 @@ class WideLinear {
   void Forward(const BatchView& batch, const ParamArena& params, float* out);  // out (rows)
   void Backward(const BatchView& batch, const float* dout, ParamArena& grads, RowSelection* touched,
                 GradientReadyListener* ready);
+  int64_t workspace_bytes() const { return weights_.workspace_bytes() + CapacityBytes(field_weights_); }
 
  private:
   const ParamLayout& layout_;
@@ -108,6 +115,7 @@ class Mlp {
   // Parameter gradients into `grads`; d(loss)/d(x) into dx (rows, in) when dx is not null.
   void Backward(const float* x, int64_t rows, const ParamArena& params, ParamArena& grads, float* dx,
                 GradientReadyListener* ready);
+  int64_t workspace_bytes() const;
 
  private:
   struct Layer {
@@ -143,6 +151,7 @@ class CrossNetwork {
   // Writes d(loss)/d(x0) into dx0 (rows, d).
   void Backward(const float* x0, int64_t rows, const ParamArena& params, ParamArena& grads, float* dx0,
                 GradientReadyListener* ready);
+  int64_t workspace_bytes() const;
 
  private:
   int64_t d_;

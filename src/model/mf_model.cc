@@ -43,6 +43,11 @@ void MatrixFactorizationModel::ForwardInto(const BatchView& batch, const ParamAr
   for (int64_t r = 0; r < rows; ++r) scores_[r] += dots_[r];
 }
 
+int64_t MatrixFactorizationModel::workspace_bytes() const {
+  return wide_.workspace_bytes() + user_factors_.workspace_bytes() + item_factors_.workspace_bytes() +
+         CapacityBytes(users_, items_, dusers_, ditems_, dots_, scores_, dscores_);
+}
+
 void MatrixFactorizationModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params);

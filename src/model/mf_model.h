@@ -30,6 +30,7 @@ class MatrixFactorizationModel final : public Model {
   double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
                          RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) override;
   void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
+  int64_t workspace_bytes() const override;
 
  private:
   void ForwardInto(const BatchView& batch, const ParamArena& params);

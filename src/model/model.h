@@ -58,6 +58,10 @@ class Model {
   // Never drops out.
   virtual void Forward(const BatchView& batch, const ParamArena& params, float* outputs) = 0;
 
+  // Bytes of the workspace (activations and their gradients, for the largest batch so far): what
+  // the model holds besides parameters, for the memory report.
+  virtual int64_t workspace_bytes() const = 0;
+
   // Keys the dropout masks of the ForwardBackward calls that follow by (seed, step, call since
   // this one, row), so a run, and a resumed run, draw the same masks. Until called, (0, 0, call).
   void SetTrainingStep(uint64_t seed, int64_t step) {

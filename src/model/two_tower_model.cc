@@ -74,6 +74,16 @@ void TwoTowerModel::ForwardInto(const BatchView& batch, const ParamArena& params
   for (int64_t r = 0; r < rows; ++r) scores_[r] += bias;
 }
 
+int64_t TwoTowerModel::workspace_bytes() const {
+  int64_t bytes = CapacityBytes(scores_, dscores_);
+  for (const Tower* tower : {&user_, &item_}) {
+    bytes += CapacityBytes(tower->x, tower->dx);
+    if (tower->inputs) bytes += tower->inputs->workspace_bytes();
+    if (tower->mlp) bytes += tower->mlp->workspace_bytes();
+  }
+  return bytes;
+}
+
 void TwoTowerModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params, /*train=*/false);

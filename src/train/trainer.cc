@@ -509,6 +509,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   result.state_bytes = params_.size();
   for (const auto& [name, arena] : optimizer_->state()) result.state_bytes += arena->size();
   result.state_bytes = result.state_bytes * static_cast<int64_t>(sizeof(float)) + grad_sync_.gradient_bytes();
+  result.workspace_bytes = model_.workspace_bytes();
   result.reader_bound_bytes = feed_.buffer_bytes();
   result.data_in_memory_bytes = feed_.memory_bytes();
   result.snapshot_bytes = chief_ ? writer_->snapshot_bytes() : 0;
@@ -523,10 +524,10 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     }
     char memory[320];
     std::snprintf(memory, sizeof(memory),
-                  "memory: peak %.1f MB resident; parameters, gradients and optimizer state %.1f MB, reader buffers "
-                  "<= %.1f MB%s, checkpoint snapshot %.1f MB",
-                  mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.reader_bound_bytes), in_memory,
-                  mb(result.snapshot_bytes));
+                  "memory: peak %.1f MB resident; parameters, gradients and optimizer state %.1f MB, model workspace "
+                  "%.1f MB, reader buffers <= %.1f MB%s, checkpoint snapshot %.1f MB",
+                  mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.workspace_bytes),
+                  mb(result.reader_bound_bytes), in_memory, mb(result.snapshot_bytes));
     LOG_INFO << memory;
     const auto share = [&result](double seconds) {
       char text[16];
@@ -560,6 +561,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"data_wait_seconds", result.data_wait_seconds},
                            {"peak_rss_mb", result.peak_rss_bytes / 1e6},
                            {"state_mb", result.state_bytes / 1e6},
+                           {"workspace_mb", result.workspace_bytes / 1e6},
                            {"reader_bound_mb", result.reader_bound_bytes / 1e6},
                            {"data_in_memory_mb", result.data_in_memory_bytes / 1e6},
                            {"checkpoint_snapshot_mb", result.snapshot_bytes / 1e6},

@@ -52,11 +52,13 @@ struct TrainResult {
   double agreement_seconds = 0.0;        // the step's agreement all-reduce (loss, stop, errors)
   double optimizer_seconds = 0.0;        // the optimizer step and zeroing the gradients
   // Memory: the process's peak resident set, and what training must hold: parameters, gradients
-  // and optimizer state, the reader's buffers (their bound), rank 0's checkpoint snapshot.
+  // and optimizer state, the model's workspace (activations and their gradients), the reader's
+  // buffers (their bound), the training set when data.in_memory, rank 0's checkpoint snapshot.
   int64_t peak_rss_bytes = 0;
   int64_t state_bytes = 0;
+  int64_t workspace_bytes = 0;
   int64_t reader_bound_bytes = 0;
-  int64_t data_in_memory_bytes = 0;  // data.in_memory: the decoded training set
+  int64_t data_in_memory_bytes = 0;
   int64_t snapshot_bytes = 0;
   std::optional<Metrics> test_metrics;  // rank 0 only
   std::string checkpoint_path;                // rank 0 only

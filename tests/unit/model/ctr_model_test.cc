@@ -43,6 +43,21 @@ TEST(CtrModel, LayoutNamesEveryTensor) {
   EXPECT_EQ(model.layout().num_parameters(), 4 * 5 + 6 * 5 + 13 * 7 + 7 + 7 * 4 + 4 + 4 + 1);
 }
 
+TEST(CtrModel, WorkspaceHoldsTheLargestBatchsActivationsAndGradients) {
+  Fixture large(9), small(4);
+  CtrModel model(ModelOptions{"mlp", 5, {7, 4}}, large.shape);
+  ParamArena params(model.layout()), grads(model.layout());
+  model.Initialize(params, 5);
+  EXPECT_EQ(model.workspace_bytes(), 0);
+  model.ForwardBackward(large.batch, params, grads, 1.0f);
+  // Per row, each twice (value and gradient): x0 (2 x 5 + 3), the layers' 7 + 4 + 1 units and
+  // the output; and the wide/FM term's row.
+  const int64_t per_row = 2 * (13 + 7 + 4 + 1 + 1) + 1;
+  EXPECT_EQ(model.workspace_bytes(), 9 * per_row * 4);
+  model.ForwardBackward(small.batch, params, grads, 1.0f);  // a smaller batch reuses it
+  EXPECT_EQ(model.workspace_bytes(), 9 * per_row * 4);
+}
+
 TEST(CtrModel, GradientMatchesFiniteDifferences) {
   Fixture f(9);
   CtrModel model(ModelOptions{"mlp", 3, {6, 4}}, f.shape);
