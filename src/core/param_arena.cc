@@ -52,8 +52,10 @@ ParamArena::ParamArena(const ParamLayout& layout) : size_(layout.total_size()) {
   // Large arenas come zeroed from the kernel, so pages never written take no memory: the gradient
   // arena's row-sparse tables (their gradients live in compact rows), optimizer state of rows
   // never updated. They sit on huge pages where the kernel has them: embedding rows are updated
-  // scattered across the tables, and with 4 KB pages nearly every row costs a TLB miss.
-  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  // scattered across the tables, and with 4 KB pages nearly every row costs a TLB miss. Only
+  // whole huge pages are advised: the tail stays on 4 KB pages, so the arena is not rounded up to
+  // 2 MB of memory, and the gradient arena's last tensors (the dense layers, written every step)
+  // do not make a whole huge page resident for a few kilobytes.
   mapped_bytes_ = bytes + kHugePage;  // room to align the start
   mapping_ = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapping_ == MAP_FAILED) {
@@ -62,7 +64,7 @@ ParamArena::ParamArena(const ParamLayout& layout) : size_(layout.total_size()) {
   }
   const auto start = (reinterpret_cast<uintptr_t>(mapping_) + kHugePage - 1) / kHugePage * kHugePage;
   data_ = reinterpret_cast<float*>(start);
-  madvise(data_, bytes, MADV_HUGEPAGE);  // advice only: no huge pages is fine
+  madvise(data_, bytes / kHugePage * kHugePage, MADV_HUGEPAGE);  // advice only: no huge pages is fine
 }
 
 ParamArena::~ParamArena() {
