@@ -145,7 +145,9 @@ StatusOr<std::map<std::string, std::string>> ParseRow(const std::string& text) {
 
 // One rank's whole training run; the same for a process of its own and for a thread of --ranks N.
 Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communicator& comm) {
-  auto feed = train::DataFeed::Open(config.data, comm.size(), comm.rank(), config.train.global_batch_size,
+  data::DataOptions data = config.data;
+  data.ranks_on_host = comm.local_size();
+  auto feed = train::DataFeed::Open(data, comm.size(), comm.rank(), config.train.global_batch_size,
                                     static_cast<uint64_t>(config.train.seed));
   RETURN_IF_ERROR(comm::AgreeOk(comm, feed.status(), "opening the training data"));
   StatusOr<std::unique_ptr<model::Model>> model = model::CreateModel(config.model, ShapeOf(feed->schema()));

@@ -28,8 +28,10 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // This rank's index among the ranks on its host (to pick a GPU or a core set).
+  // This rank's index among the ranks on its host (to pick a GPU or a core set), and how many
+  // ranks share the host (what memory per host must hold).
   virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
   virtual std::string name() const = 0;
 
   // Collective: all ranks, same order, same data.size(). In place. A float kSum follows the ring

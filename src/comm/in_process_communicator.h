@@ -25,6 +25,7 @@ class InProcessCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override;
   int local_rank() const override { return rank_; }
+  int local_size() const override { return size(); }
   std::string name() const override { return "in-process"; }
   void Barrier() override;
   // Ends the whole process (every rank) with std::_Exit(exit_code).

@@ -11,6 +11,7 @@ class LocalCommunicator final : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   int local_rank() const override { return 0; }
+  int local_size() const override { return 1; }
   std::string name() const override { return "local"; }
   void Barrier() override {}
   [[noreturn]] void Abort(int exit_code) override;

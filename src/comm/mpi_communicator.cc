@@ -68,8 +68,8 @@ struct MpiCommunicator::Impl {
   }
 };
 
-MpiCommunicator::MpiCommunicator(int rank, int size, int local_rank, std::unique_ptr<Impl> impl)
-    : rank_(rank), size_(size), local_rank_(local_rank), impl_(std::move(impl)) {}
+MpiCommunicator::MpiCommunicator(int rank, int size, int local_rank, int local_size, std::unique_ptr<Impl> impl)
+    : rank_(rank), size_(size), local_rank_(local_rank), local_size_(local_size), impl_(std::move(impl)) {}
 
 StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
   int initialized = 0;
@@ -101,9 +101,11 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
   MPI_Comm host_comm;
   MPI_Comm_split_type(impl->comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &host_comm);
   int local_rank = 0;
+  int local_size = 1;
   MPI_Comm_rank(host_comm, &local_rank);
+  MPI_Comm_size(host_comm, &local_size);
   MPI_Comm_free(&host_comm);
-  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, local_rank, std::move(impl)));
+  return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, local_rank, local_size, std::move(impl)));
 }
 
 MpiCommunicator::~MpiCommunicator() {

@@ -20,6 +20,7 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
   std::string name() const override { return "mpi"; }
   void Barrier() override;
   [[noreturn]] void Abort(int exit_code) override;
@@ -35,13 +36,14 @@ class MpiCommunicator final : public Communicator {
 
  private:
   struct Impl;  // the MPI handles and scratch buffers, so that this header needs no mpi.h
-  MpiCommunicator(int rank, int size, int local_rank, std::unique_ptr<Impl> impl);
+  MpiCommunicator(int rank, int size, int local_rank, int local_size, std::unique_ptr<Impl> impl);
   void RingAllReduceSum(float* data, size_t count);
   void GatherAllReduceSum(float* data, size_t count);
 
   int rank_;
   int size_;
   int local_rank_;
+  int local_size_;
   std::unique_ptr<Impl> impl_;
 };
 

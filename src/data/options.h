@@ -29,6 +29,9 @@ struct DataOptions {
   // Decode the whole training set once at start and hold it in memory on every rank (data that
   // fits): training then reads no files. See data/stream_reader.h.
   bool in_memory = false;
+  // Ranks on this machine, each holding a copy when in_memory: set from the communicator by the
+  // program (not a key), so that the memory check counts them all.
+  int ranks_on_host = 1;
   // What the label column must hold, decided by the model's loss (config/ derives it; not a key):
   // "binary" (values in [0, 1]), "regression" (finite numbers) or "class" (ids 0..num_classes-1).
   std::string label_type = "binary";

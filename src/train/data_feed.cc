@@ -182,9 +182,12 @@ StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train) {
   return files;
 }
 
-Status CheckFitsInMemory(int64_t needed, int64_t available) {
-  if (available < 0 || needed <= available) return Status::Ok();
+Status CheckFitsInMemory(int64_t needed, int ranks_on_host, int64_t available) {
+  if (available < 0 || needed * ranks_on_host <= available) return Status::Ok();
   return InvalidArgument("data.in_memory: every rank would hold the whole training set decoded, " + Megabytes(needed) +
+                         (ranks_on_host > 1 ? " (" + Megabytes(needed * ranks_on_host) + " for the " +
+                                                  std::to_string(ranks_on_host) + " ranks on this machine)"
+                                            : std::string()) +
                          ", but this machine has " + Megabytes(available) + " available; set data.in_memory: false "
                          "to stream it from the files (or run fewer ranks per machine)");
 }
@@ -247,7 +250,7 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
   stream.prefetch_batches = options.prefetch_batches;
   stream.in_memory = options.in_memory;
   if (options.in_memory) {
-    RETURN_IF_ERROR(CheckFitsInMemory(DecodedBytes(files, schema), AvailableMemoryBytes()));
+    RETURN_IF_ERROR(CheckFitsInMemory(DecodedBytes(files, schema), options.ranks_on_host, AvailableMemoryBytes()));
   }
   DataFeed feed;
   ASSIGN_OR_RETURN(feed.reader_, data::StreamReader::Open(std::move(files), schema, stream));

@@ -32,8 +32,9 @@ StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, co
 StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train);
 
 // data.in_memory: refused at start, rather than killed for memory while loading, when the decoded
-// training set (`needed` bytes, held by every rank) exceeds `available` (MemAvailable; < 0: unknown).
-Status CheckFitsInMemory(int64_t needed, int64_t available);
+// training set (`needed` bytes, held by every rank) times the ranks on this machine exceeds
+// `available` (MemAvailable; < 0: unknown).
+Status CheckFitsInMemory(int64_t needed, int ranks_on_host, int64_t available);
 
 class DataFeed {
  public:

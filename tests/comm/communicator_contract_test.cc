@@ -46,8 +46,9 @@ TEST_P(CommunicatorContract, RankIsWithinSize) {
   OnEveryRank([](Communicator& comm) {
     EXPECT_GE(comm.rank(), 0);
     EXPECT_LT(comm.rank(), comm.size());
-    // The tests run on one host, so the local rank is the rank.
+    // The tests run on one host, so the local rank is the rank and every rank is local.
     EXPECT_EQ(comm.local_rank(), comm.rank());
+    EXPECT_EQ(comm.local_size(), comm.size());
     EXPECT_FALSE(comm.name().empty());
   });
 }
