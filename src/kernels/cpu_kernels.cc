@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "core/log.h"
 
@@ -13,12 +14,28 @@ using Map = Eigen::Map<RowMatrix>;
 using ConstMap = Eigen::Map<const RowMatrix>;
 using ConstRow = Eigen::Map<const Eigen::RowVectorXf>;
 using Row = Eigen::Map<Eigen::RowVectorXf>;
+
+// Held by every kernel that multiplies matrices. Debian's serial OpenBLAS shares its work buffers
+// between threads without a lock: products running at once in one process (ranks as threads,
+// `ectrain train --ranks N`) came out wrong, and each run trained another model (tests/e2e/
+// cli_test.sh, "two --ranks 2 runs end alike"). So products take turns; a process with one
+// training thread never waits. Eigen's own kernels need no turn.
+struct BlasTurn {
+#ifdef EIGEN_USE_BLAS
+  static std::mutex& Mutex() {
+    static std::mutex mutex;
+    return mutex;
+  }
+  std::lock_guard<std::mutex> lock{Mutex()};
+#endif
+};
 }  // namespace
 
 void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out,
                   float* y) {
   // The bias first, then the product added to it: `y = x w` zeroes y before the product, and
   // adding the bias afterwards is one more pass over y.
+  const BlasTurn turn;
   Map y_map(y, batch, out);
   y_map.rowwise() = ConstRow(bias, out);
   y_map.noalias() += ConstMap(x, batch, in) * ConstMap(w, in, out);
@@ -26,6 +43,7 @@ void DenseForward(const float* x, const float* w, const float* bias, int64_t bat
 
 void DenseBackward(const float* x, const float* w, const float* dy, int64_t batch, int64_t in, int64_t out,
                    float* dw, float* dbias, float* dx) {
+  const BlasTurn turn;
   ConstMap dy_map(dy, batch, out);
   Map(dw, in, out).noalias() += ConstMap(x, batch, in).transpose() * dy_map;
   Row(dbias, out) += dy_map.colwise().sum();
@@ -237,6 +255,7 @@ void CrossLayerForward(const float* x0, const float* xl, const float* w, const f
 
 void CrossLayerBackward(const float* x0, const float* xl, const float* u, const float* w, float* dnext, int64_t rows,
                         int64_t d, float* dw, float* db, float* dxl, float* dx0) {
+  const BlasTurn turn;
   Map g(dnext, rows, d);
   Map(dx0, rows, d) += g.cwiseProduct(ConstMap(u, rows, d));
   Map dxl_map(dxl, rows, d);

@@ -133,4 +133,20 @@ expect_exit "a truncated checkpoint is refused" 1 "truncated.h5" -- "$ECTRAIN" e
 head -c 5000 "$DATA/test.h5" >"$TMP/cut.h5"
 expect_exit "a truncated data file is refused" 1 "cut.h5" -- "$ECTRAIN" eval --checkpoint "$CKPT" --data "$TMP/cut.h5"
 
+# Ranks as threads of one process (--ranks 2, the debugging mode) multiply matrices at the same
+# time: two runs must end alike to the last digit (Debian's serial OpenBLAS, unguarded, shares its
+# work buffers between threads and gave another model every run).
+"$ECTRAIN" generate --out "$TMP/threads/train.h5" --rows 100000 --test-rows 2000 --seed 3 >"$TMP/threads.log" 2>&1 ||
+  fail "generate data for the --ranks runs" "$TMP/threads.log"
+read -r -a GENERATED <<<"$(sed -n 's/.*train on it with: //p' "$TMP/threads.log")"
+for run in 1 2; do
+  timeout 300 "$ECTRAIN" train configs/quickstart.yaml "${GENERATED[@]}" --ranks 2 --set train.max_steps=600 \
+    --set train.global_batch_size=512 --set "train.output_dir=$TMP/threads/run$run" >"$TMP/threads/run$run.log" 2>&1 ||
+    fail "train with --ranks 2 (run $run)" "$TMP/threads/run$run.log"
+done
+test_loss() { grep '"event":"done"' "$1/metrics.jsonl" | grep -oE '"log_loss":[0-9.e+-]+'; }
+first=$(test_loss "$TMP/threads/run1") second=$(test_loss "$TMP/threads/run2")
+[ -n "$first" ] && [ "$first" = "$second" ] && pass "two --ranks 2 runs end alike ($first)" ||
+  fail "two --ranks 2 runs end alike ('$first' vs '$second')" "$TMP/threads/run2.log"
+
 finish e2e
