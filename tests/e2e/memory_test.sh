@@ -37,42 +37,37 @@ YAML
 
 # done_field RUN_DIR NAME: a number from the run's "done" line.
 done_field() { grep '"event":"done"' "$1/metrics.jsonl" | grep -oE "\"$2\":[0-9.e+-]+" | cut -d: -f2; }
+# within_bound RUN_DIR LABEL [CONDITION]: the run's peak RSS is at most 1.3x what it must hold (state
+# + model workspace + reader + data in memory + snapshot, from its done line), and CONDITION (awk,
+# over p s w r d c) holds too.
+within_bound() {
+  local dir=$1 label=$2 condition=${3:-1} p s w r d c
+  p=$(done_field "$dir" peak_rss_mb) s=$(done_field "$dir" state_mb) w=$(done_field "$dir" workspace_mb)
+  r=$(done_field "$dir" reader_bound_mb) d=$(done_field "$dir" data_in_memory_mb) c=$(done_field "$dir" checkpoint_snapshot_mb)
+  local what="$label: peak $p MB within 1.3x of state $s + workspace $w + reader $r + data in memory $d + snapshot $c MB"
+  awk -v p="$p" -v s="$s" -v w="$w" -v r="$r" -v d="$d" -v c="$c" \
+    "BEGIN { exit !(($condition) && p <= 1.3 * (s + w + r + d + c)) }" && pass "$what" || fail "$what" "$LAST_LOG"
+}
 
 expect_exit "train a 32M-parameter model: the memory line" 0 \
   "memory: peak [0-9.]+ MB resident; parameters, gradients and optimizer state 38[45]\.[0-9] MB, model workspace [0-9.]+ MB, reader buffers <= [0-9.]+ MB, checkpoint snapshot 0\.0 MB" -- \
   "$ECTRAIN" train "$TMP/big.yaml"
-peak=$(done_field "$TMP/run" peak_rss_mb)
-state=$(done_field "$TMP/run" state_mb)
 workspace=$(done_field "$TMP/run" workspace_mb)
-reader=$(done_field "$TMP/run" reader_bound_mb)
 # Activations of batch 2048: embeddings (3 x 32 + 6 wide) and 64 + 32 + 1 units, with gradients.
 awk -v w="$workspace" 'BEGIN { exit !(w > 2048 * (102 + 97) * 4 * 2 / 1e6 && w < 4) }' &&
   pass "model workspace $workspace MB: the activations of batch 2048 and their gradients" ||
   fail "model workspace $workspace MB: the activations of batch 2048 and their gradients" "$LAST_LOG"
-awk -v p="$peak" -v s="$state" -v w="$workspace" -v r="$reader" 'BEGIN { exit !(p > s && p <= 1.3 * (s + w + r)) }' &&
-  pass "peak RSS $peak MB within 1.3x of state $state MB + workspace $workspace MB + reader $reader MB" ||
-  fail "peak RSS $peak MB within 1.3x of state $state MB + workspace $workspace MB + reader $reader MB" "$LAST_LOG"
+within_bound "$TMP/run" "32M parameters" 'p > s'
 
 expect_exit "the training data held in memory is reported beside the rest" 0 \
   "reader buffers <= [0-9.]+ MB, training data in memory 0\.8[0-9]* MB, checkpoint snapshot 0\.0 MB" -- \
   "$ECTRAIN" train "$TMP/big.yaml" --set data.in_memory=true --set "train.output_dir=$TMP/run_in_memory"
-peak_m=$(done_field "$TMP/run_in_memory" peak_rss_mb)
-reader_m=$(done_field "$TMP/run_in_memory" reader_bound_mb)
-data_m=$(done_field "$TMP/run_in_memory" data_in_memory_mb)
-awk -v p="$peak_m" -v s="$state" -v w="$workspace" -v r="$reader_m" -v d="$data_m" \
-  'BEGIN { exit !(d > 0 && r < 4 && p <= 1.3 * (s + w + r + d)) }' &&
-  pass "data in memory: peak $peak_m MB within 1.3x of state $state + workspace $workspace + reader $reader_m + data $data_m MB" ||
-  fail "data in memory: peak $peak_m MB within 1.3x of state $state + workspace $workspace + reader $reader_m + data $data_m MB" "$LAST_LOG"
+within_bound "$TMP/run_in_memory" "data in memory (the reader then keeps no windows of rows)" 'd > 0 && r < 4'
 
 expect_exit "checkpoints during training: the snapshot is reported" 0 \
   "checkpoint snapshot 384\.[0-9] MB" -- \
   "$ECTRAIN" train "$TMP/big.yaml" --set checkpoint.every_steps=4 --set "train.output_dir=$TMP/run2"
-snapshot=$(done_field "$TMP/run2" checkpoint_snapshot_mb)
-peak2=$(done_field "$TMP/run2" peak_rss_mb)
-awk -v p="$peak2" -v s="$state" -v w="$workspace" -v r="$reader" -v c="$snapshot" \
-  'BEGIN { exit !(p > s + c && p <= 1.3 * (s + w + r + c)) }' &&
-  pass "with a snapshot of $snapshot MB: peak $peak2 MB within 1.3x of all four" ||
-  fail "with a snapshot of $snapshot MB: peak $peak2 MB within 1.3x of all four" "$LAST_LOG"
+within_bound "$TMP/run2" "checkpoints during training" 'p > s + c'
 
 # Real ids are strings: ectrain prepare builds vocabularies of them.
 awk 'BEGIN { srand(5); print "user,item,price,bought"
@@ -101,14 +96,6 @@ checkpoint:
 YAML
 expect_exit "train on the prepared file, checkpointing every 40 steps" 0 "checkpoint snapshot [0-9.]+ MB" -- \
   "$ECTRAIN" train "$TMP/shop.yaml"
-state3=$(done_field "$TMP/run3" state_mb)
-workspace3=$(done_field "$TMP/run3" workspace_mb)
-reader3=$(done_field "$TMP/run3" reader_bound_mb)
-snapshot3=$(done_field "$TMP/run3" checkpoint_snapshot_mb)
-peak3=$(done_field "$TMP/run3" peak_rss_mb)
-awk -v p="$peak3" -v s="$state3" -v w="$workspace3" -v r="$reader3" -v c="$snapshot3" \
-  'BEGIN { exit !(c > 0 && p <= 1.3 * (s + w + r + c)) }' &&
-  pass "vocabularies of 500k ids: peak $peak3 MB within 1.3x of state $state3 + workspace $workspace3 + reader $reader3 + snapshot $snapshot3 MB" ||
-  fail "vocabularies of 500k ids: peak $peak3 MB within 1.3x of state $state3 + workspace $workspace3 + reader $reader3 + snapshot $snapshot3 MB" "$LAST_LOG"
+within_bound "$TMP/run3" "vocabularies of 500k ids" 'c > 0'
 
 finish memory_test
