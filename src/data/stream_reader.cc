@@ -63,7 +63,8 @@ struct StreamReader::Impl {
   int64_t bytes = 0;
 
   // in_memory: every block, decoded at Open, row-major in block-table order (block b's rows from
-  // row table.block(b).global_begin); LoadBlock copies from here and the files are closed.
+  // row table.block(b).global_begin); batches are gathered straight from here, the windows keep
+  // only their blocks' row orders, and the files are closed.
   struct InMemory {
     std::vector<float> dense;        // (num_rows, num_dense)
     std::vector<int32_t> categorical;  // (num_rows, num_categorical)
