@@ -249,9 +249,8 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
   stream.window_blocks = options.shuffle_window_blocks;
   stream.prefetch_batches = options.prefetch_batches;
   stream.in_memory = options.in_memory;
-  if (options.in_memory) {
-    RETURN_IF_ERROR(CheckFitsInMemory(DecodedBytes(files, schema), options.ranks_on_host, AvailableMemoryBytes()));
-  }
+  const int64_t decoded_bytes = DecodedBytes(files, schema), available_bytes = AvailableMemoryBytes();
+  if (options.in_memory) RETURN_IF_ERROR(CheckFitsInMemory(decoded_bytes, options.ranks_on_host, available_bytes));
   DataFeed feed;
   ASSIGN_OR_RETURN(feed.reader_, data::StreamReader::Open(std::move(files), schema, stream));
   feed.schema_json_ = std::make_shared<const std::string>(schema.ToJson());
@@ -273,6 +272,10 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
       std::snprintf(seconds, sizeof(seconds), "%.2f s", feed.reader_->memory_load_seconds());
       LOG_INFO << "training data in memory (data.in_memory): " << Megabytes(feed.memory_bytes())
                << " decoded per rank, read in " << seconds << "; no file is read while training";
+    } else if (available_bytes >= 0 && 4 * decoded_bytes * options.ranks_on_host <= available_bytes) {
+      // Streamed data that would fit easily (a quarter of the free memory, every rank's copy): say so.
+      LOG_INFO << "the training data would take " << Megabytes(decoded_bytes) << " per rank in memory; with "
+               << "data.in_memory: true it is read once instead of every epoch (no decompression while training)";
     }
     if (chunk_rows > options.block_rows || (chunk_rows > 0 && options.block_rows % chunk_rows != 0)) {
       LOG_WARNING << "data.block_rows " << options.block_rows << " is not a multiple of the chunk size (" << chunk_rows

@@ -50,6 +50,9 @@ grep -q '"world_size":2' "$RUN/metrics.jsonl" && pass "metrics log records 2 ran
 [ -f "$RUN/config.yaml" ] && "$ECTRAIN" config "$RUN/config.yaml" >/dev/null 2>&1 &&
   pass "the saved resolved config reads back" || fail "the saved resolved config reads back"
 grep -q "rank 1\]" "$TMP/train.log" && fail "only rank 0 logs by default" "$TMP/train.log" || pass "only rank 0 logs by default"
+grep -q "the training data would take 0\.[0-9] MB per rank in memory; with data.in_memory: true it is read once" "$TMP/train.log" &&
+  pass "streaming data that fits in memory: the log says data.in_memory would read it once" ||
+  fail "streaming data that fits in memory: the log says data.in_memory would read it once" "$TMP/train.log"
 
 CKPT="$RUN/checkpoints"
 # eval prints 4 decimals, rounded (0.91738 -> 0.9174)
