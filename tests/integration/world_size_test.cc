@@ -138,7 +138,7 @@ TEST(WorldSizeEquivalence, WithSparseEmbeddingsAndAccumulation) {
   }
 }
 
-TEST(Reproducibility, TwoRunsWithTheSameRankCountAreBitwiseEqual) {
+TEST(Reproducibility, RunsWithTheSameRankCountAreBitwiseEqualStreamedOrInMemory) {
   comm::Communicator& comm = TestComm();
   const std::string dir = PrepareSparseData(comm, "repro");
   RunConfig config = SparseConfig(dir);
@@ -148,6 +148,13 @@ TEST(Reproducibility, TwoRunsWithTheSameRankCountAreBitwiseEqual) {
   RunOutput b = Train(config, comm);
   ASSERT_EQ(a.params.size(), b.params.size());
   EXPECT_EQ(0, std::memcmp(a.params.data(), b.params.data(), a.params.size() * sizeof(float)));
+  // Every rank holding the data set in memory gives each rank the same rows as streaming.
+  config.data.in_memory = true;
+  config.train.output_dir = dir + "/in_memory";
+  RunOutput in_memory = Train(config, comm);
+  ASSERT_EQ(a.params.size(), in_memory.params.size());
+  EXPECT_EQ(0, std::memcmp(a.params.data(), in_memory.params.data(), a.params.size() * sizeof(float)));
+  EXPECT_GT(in_memory.result.data_in_memory_bytes, 0);
 }
 
 // The step loop's time by phase, as the done line reports it: every phase took time, the phases
