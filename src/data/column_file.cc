@@ -66,12 +66,7 @@ struct Dataset {
 StatusOr<Dataset> OpenDataset(hid_t file, const std::string& file_path, const std::string& column,
                               const std::string& path, ColumnKind kind) {
   Dataset d;
-  // No chunk cache (HDF5 keeps up to 1 MB per open dataset by default): reads are whole row
-  // ranges, each chunk is wanted once, and the streaming reader's memory bound must hold however
-  // many files and columns are open.
-  H5Handle access(H5Pcreate(H5P_DATASET_ACCESS));
-  H5Pset_chunk_cache(access.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
-  d.handle = H5Handle(H5Dopen2(file, path.c_str(), access.get()));
+  d.handle = H5Handle(H5Dopen2(file, path.c_str(), H5P_DEFAULT));  // no chunk cache: see ColumnFile::Open
   if (!d.handle.valid()) {
     return DataError("data file '" + file_path + "': column '" + column + "' has no readable dataset '" + path +
                      "'; the file may be corrupt, re-create it");
@@ -314,7 +309,17 @@ StatusOr<ColumnFile> ColumnFile::Open(const std::string& path) {
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     return DataError(unreadable + "; give an HDF5 file (`ectrain prepare` makes one from a CSV)");
   }
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  // No chunk cache for the file's datasets (HDF5 keeps up to 1 MB per open dataset by default):
+  // reads are whole row ranges, each chunk is wanted once, and the streaming reader's memory
+  // bound must hold however many files and columns are open. Set for the file: HDF5 1.10 kept
+  // its 1 MB default when the datasets were opened with a zero-byte cache of their own (11 MB
+  // for the generated data's 10 columns, bench/RESULTS.md, peak memory).
+  H5Handle access(H5Pcreate(H5P_FILE_ACCESS));
+  size_t slots = 0, bytes = 0;
+  double w0 = 0;
+  H5Pget_cache(access.get(), nullptr, &slots, &bytes, &w0);
+  H5Pset_cache(access.get(), 0, slots, 0, w0);
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get());
   if (id < 0) return DataError(unreadable + "; it may be truncated or corrupt, re-create it");
   ColumnFile file;
   file.path_ = path;

@@ -1,6 +1,7 @@
 #include "data/column_file.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cmath>
@@ -132,6 +133,47 @@ TEST(ColumnFileTest, ReadsRangesColumnMajorAndWholeFilesRowMajor) {
   StatusOr<std::optional<FeatureSchema>> stored = file->StoredSchema();
   ASSERT_TRUE(stored.ok()) << stored.status().message();
   EXPECT_FALSE(stored->has_value());
+}
+
+TEST(ColumnFileTest, ReadingKeepsNoChunkCache) {
+  // 10 float columns of 1 MB each, in chunks of 4,096 rows (as `ectrain prepare` writes them).
+  // HDF5's default chunk cache would keep up to 1 MB of every column read while the file is open.
+  ScratchDir dir;
+  const std::string path = dir.File("wide.h5");
+  constexpr int64_t kRows = 262144, kChunk = 4096;
+  FeatureSchema schema;
+  schema.label = "y";
+  {
+    H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    const hsize_t n = kRows, chunk = kChunk;
+    H5Handle space(H5Screate_simple(1, &n, nullptr));
+    H5Handle props(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(props.get(), 1, &chunk);
+    std::vector<float> values(kRows);
+    for (int c = 0; c < 10; ++c) {
+      const std::string name = c == 0 ? "y" : "d" + std::to_string(c);
+      if (c > 0) schema.dense.push_back(name);
+      for (int64_t i = 0; i < kRows; ++i) values[i] = static_cast<float>((i + c) % 2);
+      H5Handle set(H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, props.get(),
+                              H5P_DEFAULT));
+      ASSERT_GE(H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
+    }
+  }
+  StatusOr<ColumnFile> file = ColumnFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  ASSERT_TRUE(file->Bind(schema, /*with_labels=*/true).ok());
+  std::vector<float> dense(9 * kChunk), labels(kChunk);
+  std::vector<float*> columns;
+  for (int c = 0; c < 9; ++c) columns.push_back(dense.data() + c * kChunk);
+  ReadScratch scratch;
+  scratch.Reserve(kChunk);
+  const size_t heap_before = mallinfo2().uordblks;
+  for (int64_t begin = 0; begin < kRows; begin += kChunk) {
+    ASSERT_TRUE(file->ReadRows(begin, begin + kChunk, RowsOut{columns, 1, {}, 1, labels.data(), {}, {}}, scratch).ok());
+    ASSERT_EQ(labels[1], static_cast<float>((begin + 1) % 2));
+  }
+  const double held_mb = static_cast<double>(mallinfo2().uordblks - heap_before) / 1e6;
+  EXPECT_LT(held_mb, 1.0) << "heap held after reading 10 MB of columns, file still open";
 }
 
 TEST(ColumnFileTest, StoredSchemaAndNonColumnsAreSkipped) {
