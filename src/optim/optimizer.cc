@@ -5,7 +5,6 @@
 
 namespace ectrain::optim {
 namespace {
-using Array = Eigen::Map<Eigen::ArrayXf>;
 using ConstArray = Eigen::Map<const Eigen::ArrayXf>;
 }  // namespace
 
@@ -67,30 +66,96 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
     if (grad_norm_ > options_.clip_norm) clip_scale_ = static_cast<float>(options_.clip_norm / grad_norm_);
   }
   BeginStep();
-  for (const Range& r : ranges_) UpdateRange(params, grads.data() + r.offset, r.offset, r.count, r.decay);
+  static const std::vector<int64_t> kOneRow{0};  // a range updated whole: one row of all its elements
+  for (const Range& r : ranges_) Update(params, grads.data() + r.offset, kOneRow, r.offset, r.count, r.decay);
   if (rows == nullptr) return;
   for (int i = 0; i < rows->num_specs(); ++i) {
     if (!rows->sparse(i)) continue;
     const ParamSpec& spec = layout_.spec(i);
-    const float decay = DecayOf(spec);
-    // The rows come in the order they were first touched, scattered over tables larger than the
-    // caches: each row's value and state are fetched a few rows ahead, or every row would wait on
-    // memory in turn (bench/RESULTS.md, profile of the seed model). Gradients are compact rows.
-    constexpr size_t kAhead = 8;
-    const std::vector<int64_t>& list = rows->rows(i);
-    const float* grad = rows->gradients(i);
-    for (size_t k = 0; k < list.size(); ++k) {
-      if (k + kAhead < list.size()) {
-        const int64_t ahead = spec.offset + list[k + kAhead] * spec.cols;
-        for (int64_t c = 0; c < spec.cols; c += 64 / sizeof(float)) {
-          __builtin_prefetch(params.data() + ahead + c, 1);
-          for (float* state : state_data_) __builtin_prefetch(state + ahead + c, 1);
-        }
+    Update(params, rows->gradients(i), rows->rows(i), spec.offset, spec.cols, DecayOf(spec));
+  }
+}
+
+template <typename RowUpdate>
+void Optimizer::ForEachRow(const ParamArena& params, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+                           RowUpdate update) const {
+  // The rows come in the order they were first touched, scattered over tables larger than the
+  // caches: each row's value and state are fetched a few rows ahead, or every row would wait on
+  // memory in turn (bench/RESULTS.md, profile of the seed model). Gradients are compact rows.
+  constexpr size_t kAhead = 8;
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (k + kAhead < rows.size()) {
+      const int64_t ahead = offset + rows[k + kAhead] * cols;
+      for (int64_t c = 0; c < cols; c += 64 / sizeof(float)) {
+        __builtin_prefetch(params.data() + ahead + c, 1);
+        for (float* state : state_data_) __builtin_prefetch(state + ahead + c, 1);
       }
-      UpdateRange(params, grad + k * spec.cols, spec.offset + list[k] * spec.cols, spec.cols, decay);
+    }
+    update(static_cast<int64_t>(k), offset + rows[k] * cols);
+  }
+}
+
+// Each optimizer's update of n elements: one fused pass that the compiler vectorizes (with
+// -fno-math-errno; restrict arguments and coefficients by value, so that no store can be taken to
+// change them), inlined into ForEachRow. Most calls are one embedding row of 16-64 values: a
+// scalar loop was 38% of a 2-rank step, and a virtual call per row 1.6x slower than this
+// (bench/RESULTS.md, profile). g is the clipped gradient plus L2 decay: clip * raw + decay * p.
+namespace {
+
+// SGD; with momentum (buf not null) buf = momentum buf + g, and p -= lr (nesterov ? g + momentum buf : buf).
+[[gnu::always_inline]] inline void SgdUpdate(float* __restrict p, float* __restrict buf, const float* __restrict raw,
+                                             int64_t n, float lr, float clip, float decay, float momentum,
+                                             bool nesterov) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = clip * raw[i] + decay * p[i];
+    if (buf == nullptr) {
+      p[i] -= lr * g;
+    } else {
+      buf[i] = momentum * buf[i] + g;
+      p[i] -= lr * (nesterov ? g + momentum * buf[i] : buf[i]);
     }
   }
 }
+
+// RMSprop: v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps).
+[[gnu::always_inline]] inline void RmsPropUpdate(float* __restrict p, float* __restrict v, const float* __restrict raw,
+                                                 int64_t n, float lr, float clip, float decay, float rho, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = clip * raw[i] + decay * p[i];
+    v[i] = rho * v[i] + (1.0f - rho) * g * g;
+    p[i] -= lr * g / (std::sqrt(v[i]) + eps);
+  }
+}
+
+// Adagrad: s += g^2; p -= lr g / (sqrt(s) + eps).
+[[gnu::always_inline]] inline void AdagradUpdate(float* __restrict p, float* __restrict s, const float* __restrict raw,
+                                                 int64_t n, float lr, float clip, float decay, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = clip * raw[i] + decay * p[i];
+    s[i] += g * g;
+    p[i] -= lr * g / (std::sqrt(s[i]) + eps);
+  }
+}
+
+struct AdamCoefficients {
+  float b1, b2, eps;
+  float keep;            // AdamW: 1 - lr decay (the weight decays itself); Adam: 1
+  float gradient_decay;  // Adam: decay (added to the gradient); AdamW: 0
+  float clip, step_size, inv_sqrt_bias2;
+};
+
+// Adam: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p = keep p - step_size m / (sqrt(v) inv_sqrt_bias2 + eps).
+[[gnu::always_inline]] inline void AdamUpdate(float* __restrict p, float* __restrict m, float* __restrict v,
+                                              const float* __restrict raw, int64_t n, const AdamCoefficients c) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = c.clip * raw[i] + c.gradient_decay * p[i];
+    m[i] = c.b1 * m[i] + (1.0f - c.b1) * g;
+    v[i] = c.b2 * v[i] + (1.0f - c.b2) * g * g;
+    p[i] = c.keep * p[i] - c.step_size * m[i] / (std::sqrt(v[i]) * c.inv_sqrt_bias2 + c.eps);
+  }
+}
+
+}  // namespace
 
 Sgd::Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape) : Optimizer(options, layout, shape) {
   if (options.momentum > 0) momentum_ = std::make_unique<ParamArena>(layout);
@@ -101,42 +166,36 @@ std::vector<std::pair<std::string, ParamArena*>> Sgd::state() {
   return {{"sgd_momentum", momentum_.get()}};
 }
 
-void Sgd::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
-  Array p(params.data() + offset, count);
-  ConstArray g(grad, count);
-  if (!momentum_) {
-    p -= lr_ * (clip_scale_ * g + decay * p);
-    return;
-  }
-  const auto mu = static_cast<float>(options_.momentum);
-  Array buf(momentum_->data() + offset, count);
-  if (options_.nesterov) {
-    // buf = mu buf + d; p -= lr (d + mu buf), with d the decayed, clipped gradient.
-    buf = mu * buf + clip_scale_ * g + decay * p;
-    p -= lr_ * (clip_scale_ * g + decay * p + mu * buf);
-  } else {
-    buf = mu * buf + clip_scale_ * g + decay * p;
-    p -= lr_ * buf;
-  }
+void Sgd::Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+                 float decay) {
+  const float lr = lr_, clip = clip_scale_, momentum = static_cast<float>(options_.momentum);
+  const bool nesterov = options_.nesterov;
+  float* const p = params.data();
+  float* const buf = momentum_ ? momentum_->data() : nullptr;
+  ForEachRow(params, rows, offset, cols, [&](int64_t k, int64_t at) {
+    SgdUpdate(p + at, buf ? buf + at : nullptr, grad + k * cols, cols, lr, clip, decay, momentum, nesterov);
+  });
 }
 
-void RmsProp::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
-  const auto rho = static_cast<float>(options_.rho);
+void RmsProp::Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset,
+                     int64_t cols, float decay) {
+  const float lr = lr_, clip = clip_scale_, rho = static_cast<float>(options_.rho);
   const auto eps = static_cast<float>(options_.epsilon);
-  Array p(params.data() + offset, count);
-  Array v(square_.data() + offset, count);
-  const auto g = clip_scale_ * ConstArray(grad, count) + decay * p;
-  v = rho * v + (1.0f - rho) * g.square();
-  p -= lr_ * g / (v.sqrt() + eps);
+  float* const p = params.data();
+  float* const v = square_.data();
+  ForEachRow(params, rows, offset, cols, [&](int64_t k, int64_t at) {
+    RmsPropUpdate(p + at, v + at, grad + k * cols, cols, lr, clip, decay, rho, eps);
+  });
 }
 
-void Adagrad::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
-  const auto eps = static_cast<float>(options_.epsilon);
-  Array p(params.data() + offset, count);
-  Array s(sum_.data() + offset, count);
-  const auto g = clip_scale_ * ConstArray(grad, count) + decay * p;
-  s += g.square();
-  p -= lr_ * g / (s.sqrt() + eps);
+void Adagrad::Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset,
+                     int64_t cols, float decay) {
+  const float lr = lr_, clip = clip_scale_, eps = static_cast<float>(options_.epsilon);
+  float* const p = params.data();
+  float* const sum = sum_.data();
+  ForEachRow(params, rows, offset, cols, [&](int64_t k, int64_t at) {
+    AdagradUpdate(p + at, sum + at, grad + k * cols, cols, lr, clip, decay, eps);
+  });
 }
 
 void Adam::BeginStep() {
@@ -145,27 +204,21 @@ void Adam::BeginStep() {
   inv_sqrt_bias2_ = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(options_.beta2, t)));
 }
 
-void Adam::UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) {
-  const auto b1 = static_cast<float>(options_.beta1);
-  const auto b2 = static_cast<float>(options_.beta2);
-  const auto eps = static_cast<float>(options_.epsilon);
-  // AdamW decays the weight itself; Adam adds the decay to the gradient.
-  const float keep = decoupled_ ? 1.0f - lr_ * decay : 1.0f;
-  const float gradient_decay = decoupled_ ? 0.0f : decay;
-  const float clip = clip_scale_, step = step_size_, inv_sqrt_bias2 = inv_sqrt_bias2_;  // locals: no reloads
-  float* __restrict p = params.data() + offset;
-  const float* __restrict raw = grad;
-  float* __restrict m = m_.data() + offset;
-  float* __restrict v = v_.data() + offset;
-  // One fused pass that the compiler vectorizes (with -fno-math-errno; members read into locals
-  // above so that stores through p cannot be taken to change them). Most calls are one embedding
-  // row of 16-64 values; the scalar loop was 38% of a 2-rank step (bench/RESULTS.md, profile).
-  for (int64_t i = 0; i < count; ++i) {
-    const float g = clip * raw[i] + gradient_decay * p[i];
-    m[i] = b1 * m[i] + (1.0f - b1) * g;
-    v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-    p[i] = keep * p[i] - step * m[i] / (std::sqrt(v[i]) * inv_sqrt_bias2 + eps);
-  }
+void Adam::Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+                  float decay) {
+  const AdamCoefficients c{static_cast<float>(options_.beta1),
+                           static_cast<float>(options_.beta2),
+                           static_cast<float>(options_.epsilon),
+                           decoupled_ ? 1.0f - lr_ * decay : 1.0f,
+                           decoupled_ ? 0.0f : decay,
+                           clip_scale_,
+                           step_size_,
+                           inv_sqrt_bias2_};
+  float* const p = params.data();
+  float* const m = m_.data();
+  float* const v = v_.data();
+  ForEachRow(params, rows, offset, cols,
+             [&](int64_t k, int64_t at) { AdamUpdate(p + at, m + at, v + at, grad + k * cols, cols, c); });
 }
 
 }  // namespace ectrain::optim

@@ -45,11 +45,19 @@ class Optimizer {
  protected:
   Optimizer(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
       : options_(options), layout_(layout), shape_(shape) {}
-  // Once per step, after lr_ is set and before its UpdateRange calls: per-step coefficients.
+  // Once per step, after lr_ is set and before its Update calls: per-step coefficients.
   virtual void BeginStep() {}
-  // Updates arena elements [offset, offset + count) with gradient clip_scale_ * grad[0, count)
-  // and weight decay `decay` (L2 unless the optimizer decouples it).
-  virtual void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) = 0;
+  // Updates rows `rows` of the tensor at arena element `offset` (rows of `cols` values): row k
+  // with gradient clip_scale_ * grad[k * cols, (k + 1) * cols) and weight decay `decay` (L2 unless
+  // the optimizer decouples it). A tensor updated whole is one row of all its elements. Each
+  // optimizer runs ForEachRow with its update inlined.
+  virtual void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset,
+                      int64_t cols, float decay) = 0;
+  // Calls update(k, arena offset of row k) for each listed row, fetching each row's parameters
+  // and optimizer state a few rows ahead.
+  template <typename RowUpdate>
+  void ForEachRow(const ParamArena& params, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+                  RowUpdate update) const;
 
   const OptimOptions options_;
   float lr_ = 0;
@@ -85,7 +93,8 @@ class Sgd final : public Optimizer {
   std::vector<std::pair<std::string, ParamArena*>> state() override;
 
  protected:
-  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
+  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+              float decay) override;
 
  private:
   std::unique_ptr<ParamArena> momentum_;  // only with momentum > 0
@@ -100,7 +109,8 @@ class RmsProp final : public Optimizer {
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"rmsprop_square", &square_}}; }
 
  protected:
-  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
+  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+              float decay) override;
 
  private:
   ParamArena square_;
@@ -115,7 +125,8 @@ class Adagrad final : public Optimizer {
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adagrad_sum", &sum_}}; }
 
  protected:
-  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
+  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+              float decay) override;
 
  private:
   ParamArena sum_;
@@ -134,7 +145,8 @@ class Adam final : public Optimizer {
 
  protected:
   void BeginStep() override;
-  void UpdateRange(ParamArena& params, const float* grad, int64_t offset, int64_t count, float decay) override;
+  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
+              float decay) override;
 
  private:
   bool decoupled_;

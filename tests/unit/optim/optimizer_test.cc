@@ -107,6 +107,67 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   EXPECT_NE(lazy_params.data()[table.offset], 0.5f);
 }
 
+// Every optimizer's row loop (its own, with the update inlined) against its whole-tensor update:
+// many rows in a scattered order (more than the loop fetches ahead), rows whose width is not a
+// multiple of the vector width, weight decay on the table, two steps.
+TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
+  ParamLayout layout;
+  layout.Add("w", 3, 5, ParamKind::kDenseWeight);
+  layout.Add("table", 40, 20, ParamKind::kEmbedding);  // at an offset: rows are found from it
+  const ParamSpec& table = layout.spec(1);
+  const ParamSpec& weights = layout.spec(0);
+  const std::vector<int64_t> listed = {17, 3, 39, 0, 22, 8, 31, 12, 5, 27, 35, 1, 19};
+  for (const char* type : {"sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adagrad", "adam", "adamw"}) {
+    SCOPED_TRACE(type);
+    OptimOptions options;
+    options.type = std::string(type).substr(0, 3) == "sgd" ? "sgd" : type;
+    options.momentum = std::string(type) == "sgd" ? 0.0 : 0.9;
+    options.nesterov = std::string(type) == "sgd_nesterov";
+    options.learning_rate = 0.01;
+    options.embedding_weight_decay = 0.05;
+    options.weight_decay = 0.02;
+    ParamArena lazy_params(layout), dense_params(layout), grads(layout);
+    for (int64_t i = 0; i < lazy_params.size(); ++i) lazy_params.data()[i] = dense_params.data()[i] = 0.01f * (i % 23) - 0.1f;
+    auto lazy = Optimizer::Create(options, layout);
+    auto dense = Optimizer::Create(options, layout);
+    RowSelection rows;
+    rows.Reset(2);
+    rows.SetSparse(1, table.rows, table.cols);
+    for (int step = 0; step < 2; ++step) {
+      grads.SetZero();
+      rows.ClearRows();
+      for (size_t k = 0; k < listed.size(); ++k) {
+        std::vector<float> gradient(table.cols);
+        for (int64_t c = 0; c < table.cols; ++c) gradient[c] = 0.001f * static_cast<float>((k * 7 + c * 3 + step) % 11) - 0.004f;
+        AddRow(rows, 1, listed[k], gradient);
+        std::copy(gradient.begin(), gradient.end(), grads.data() + table.offset + listed[k] * table.cols);
+      }
+      for (int i = 0; i < 15; ++i) grads.data()[weights.offset + i] = 0.01f * (i - 7);
+      lazy->Step(lazy_params, grads, &rows);
+      // The whole-tensor step decays unlisted rows too: compare the listed ones.
+      dense->Step(dense_params, grads);
+    }
+    for (int64_t row = 0; row < table.rows; ++row) {
+      const bool is_listed = std::find(listed.begin(), listed.end(), row) != listed.end();
+      for (int64_t c = 0; c < table.cols; ++c) {
+        const int64_t at = table.offset + row * table.cols + c;
+        if (is_listed) {
+          ASSERT_EQ(lazy_params.data()[at], dense_params.data()[at]) << "row " << row << " col " << c;
+          for (size_t s = 0; s < lazy->state().size(); ++s) {
+            ASSERT_EQ(lazy->state()[s].second->data()[at], dense->state()[s].second->data()[at]) << "row " << row;
+          }
+        } else {
+          ASSERT_EQ(lazy_params.data()[at], 0.01f * (at % 23) - 0.1f) << "unlisted row " << row << " moved";
+        }
+      }
+    }
+    for (int i = 0; i < 15; ++i) {
+      const int64_t at = weights.offset + i;
+      EXPECT_EQ(lazy_params.data()[at], dense_params.data()[at]);
+    }
+  }
+}
+
 // One parameter p with gradient g, and a second tensor of each kind, for the formulas below.
 struct Scalar {
   ParamLayout layout;
