@@ -127,7 +127,8 @@ TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
     options.embedding_weight_decay = 0.05;
     options.weight_decay = 0.02;
     ParamArena lazy_params(layout), dense_params(layout), grads(layout);
-    for (int64_t i = 0; i < lazy_params.size(); ++i) lazy_params.data()[i] = dense_params.data()[i] = 0.01f * (i % 23) - 0.1f;
+    const auto initial = [](int64_t i) { return 0.01f * static_cast<float>(i % 23) - 0.1f; };
+    for (int64_t i = 0; i < lazy_params.size(); ++i) lazy_params.data()[i] = dense_params.data()[i] = initial(i);
     auto lazy = Optimizer::Create(options, layout);
     auto dense = Optimizer::Create(options, layout);
     RowSelection rows;
@@ -138,7 +139,9 @@ TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
       rows.ClearRows();
       for (size_t k = 0; k < listed.size(); ++k) {
         std::vector<float> gradient(table.cols);
-        for (int64_t c = 0; c < table.cols; ++c) gradient[c] = 0.001f * static_cast<float>((k * 7 + c * 3 + step) % 11) - 0.004f;
+        for (int64_t c = 0; c < table.cols; ++c) {
+          gradient[c] = 0.001f * static_cast<float>((k * 7 + c * 3 + step) % 11) - 0.004f;
+        }
         AddRow(rows, 1, listed[k], gradient);
         std::copy(gradient.begin(), gradient.end(), grads.data() + table.offset + listed[k] * table.cols);
       }
@@ -157,7 +160,7 @@ TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
             ASSERT_EQ(lazy->state()[s].second->data()[at], dense->state()[s].second->data()[at]) << "row " << row;
           }
         } else {
-          ASSERT_EQ(lazy_params.data()[at], 0.01f * (at % 23) - 0.1f) << "unlisted row " << row << " moved";
+          ASSERT_EQ(lazy_params.data()[at], initial(at)) << "unlisted row " << row << " moved";
         }
       }
     }
