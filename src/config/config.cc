@@ -283,7 +283,7 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("data", "shuffle_window_blocks", &c.data.shuffle_window_blocks, 1, 1 << 24,
              "blocks shuffled together (>= the number of ranks; >= all blocks: a full shuffle)"),
       IntKey("data", "prefetch_batches", &c.data.prefetch_batches, 2, 1024,
-             "batches each rank's reader prepares ahead of training"),
+             "batches each rank's reader prepares ahead of training (smaller batches: enough for 512 rows)"),
       BoolKey("data", "in_memory", &c.data.in_memory,
               "decode the training data once at start and hold it in memory on every rank (for data that fits): "
               "no file reading or decompression while training"),

@@ -119,7 +119,7 @@ struct StreamReader::Impl {
 
   std::thread thread;
 
-  int64_t ring() const { return options.prefetch_batches; }
+  int64_t ring() const { return static_cast<int64_t>(slots.size()); }
   Window& front() { return windows[queue_front]; }
 
   // Reader thread.
@@ -535,7 +535,11 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
       for (int64_t t = 0; t < r.own_max; ++t) window.bag_values[b * r.own_max + t].reserve(ids_per_block[b]);
     }
   }
-  r.slots.resize(options.prefetch_batches);
+  // The ring: prefetch_batches batches, and for small batches enough of them to hold 512 rows. The
+  // reader is woken once half the ring is free (Batch()), so small batches cost it fewer wake-ups
+  // and context switches a row (bench/RESULTS.md, profile at batch 32).
+  constexpr int64_t kRingRows = 512;
+  r.slots.resize(static_cast<size_t>(std::max(options.prefetch_batches, (kRingRows + batch - 1) / batch)));
   r.gather_rows.resize(batch);
   r.gather_slots.resize(r.num_bags > 0 ? batch : 0);
   for (Slot& slot : r.slots) {
@@ -561,7 +565,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
       options.in_memory ? 4 : 4 * (r.num_dense + r.num_categorical + 2) + 8 * r.num_bags + mean_ids_per_row_bytes;
   const int64_t batch_row_bytes = 4 * (r.num_dense + r.num_categorical + 1) + 8 * r.num_bags + mean_ids_per_row_bytes;
   r.bytes = 2 * (plane * window_row_bytes + r.own_max * (8 + r.num_bags * 8) + options.window_blocks * 16) +
-            options.prefetch_batches * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch * (r.num_bags > 0 ? 2 : 1) +
+            r.ring() * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch * (r.num_bags > 0 ? 2 : 1) +
             4 * 8 * std::max(block_rows + 1, largest_bag_block) +
             r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) +
             (r.plan->num_windows() + 1) * 8 + static_cast<int64_t>(r.paths.size()) * 64;
@@ -610,7 +614,10 @@ StatusOr<BatchView> StreamReader::Batch(int64_t epoch, int64_t step) {
   }
   std::unique_lock<std::mutex> lock(r.mu);
   r.consumer_floor = global;  // the previous batch's slot may be refilled
-  r.reader_wakeup.notify_all();
+  // The reader is woken once half the ring is free (or this batch is not ready) and then fills
+  // every free slot in one go: woken for each batch, it cost two context switches a step on the
+  // core it shares with training (13% of the cycles at batch 32; bench/RESULTS.md, profile).
+  if (r.produced_end - global <= r.ring() / 2) r.reader_wakeup.notify_all();
   if (r.produced_end <= global && r.error.ok()) {
     const auto start = std::chrono::steady_clock::now();
     r.batch_ready.wait(lock, [&] { return r.produced_end > global || !r.error.ok(); });

@@ -4,8 +4,10 @@
 #include "data/stream_reader.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -321,6 +323,40 @@ TEST(StreamReaderTest, InMemoryChecksEveryRowAtOpenOnEveryRank) {
     EXPECT_EQ(FirstError(paths, options),
               "open: " + paths[1] + ": column 'label' row 12: label is NaN; labels must be finite values in [0, 1]");
   }
+}
+
+TEST(StreamReaderTest, SmallBatchesWakeTheReaderOnceInManyBatches) {
+  // Batches of 10 rows get a ring of 52 (512 rows), whatever prefetch_batches below that says.
+  ScratchDir dir;
+  const std::vector<std::string> paths = WriteDataSet(dir, {600});
+  StreamOptions options = Options(1, 0);
+  options.in_memory = true;
+  auto reader = OpenReader(paths, options);
+  StreamOptions more = options;
+  more.prefetch_batches = 52;
+  auto same_ring = OpenReader(paths, more);
+  more.prefetch_batches = 60;
+  auto larger_ring = OpenReader(paths, more);
+  ASSERT_TRUE(reader.ok() && same_ring.ok() && larger_ring.ok());
+  EXPECT_EQ((*reader)->buffer_bytes(), (*same_ring)->buffer_bytes());
+  EXPECT_LT((*reader)->buffer_bytes(), (*larger_ring)->buffer_bytes());
+  // The reader is woken when half the ring is free, not for every batch: a thread blocks (a
+  // voluntary context switch) about once in 26 batches instead of about once a batch. Each batch
+  // takes the loop 20 us, as training would, so that the reader keeps ahead.
+  const int64_t steps = (*reader)->steps_per_epoch(), epochs = 40;
+  (*reader)->Seek(0, 0, 0);
+  ASSERT_TRUE((*reader)->Batch(0, 0).ok());
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  for (int64_t g = 1; g < epochs * steps; ++g) {
+    ASSERT_TRUE((*reader)->Batch(g / steps, g % steps).ok());
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::microseconds(20)) {
+    }
+  }
+  getrusage(RUSAGE_SELF, &after);
+  const double per_batch = static_cast<double>(after.ru_nvcsw - before.ru_nvcsw) / static_cast<double>(epochs * steps);
+  EXPECT_LT(per_batch, 0.3) << "voluntary context switches a batch";
 }
 
 TEST(StreamReaderTest, BufferBoundDoesNotGrowWithTheRows) {
