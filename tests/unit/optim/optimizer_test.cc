@@ -171,6 +171,24 @@ TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
   }
 }
 
+TEST(ParamArena, LargeArenasOfOneLayoutStartAtDifferentPageOffsets) {
+  // The parameters and the optimizer's moments share a layout: the same row in each must not fall
+  // on the same cache sets (the lazy update touches all three).
+  ParamLayout layout;
+  layout.Add("table", 100000, 16, ParamKind::kEmbedding);  // 6.4 MB: on huge pages
+  ParamArena params(layout);
+  auto adam = Optimizer::Create(OptimOptions{}, layout);
+  std::vector<uintptr_t> offsets{reinterpret_cast<uintptr_t>(params.data()) % 4096};
+  for (auto& [name, arena] : adam->state()) offsets.push_back(reinterpret_cast<uintptr_t>(arena->data()) % 4096);
+  ASSERT_EQ(offsets.size(), 3u);
+  for (uintptr_t offset : offsets) EXPECT_EQ(offset % 64, 0u) << "arenas stay 64-byte aligned";
+  std::sort(offsets.begin(), offsets.end());
+  EXPECT_TRUE(std::adjacent_find(offsets.begin(), offsets.end()) == offsets.end())
+      << offsets[0] << " " << offsets[1] << " " << offsets[2];
+  params.data()[params.size() - 1] = 1.0f;  // the whole arena is writable
+  EXPECT_EQ(params.data()[params.size() - 1], 1.0f);
+}
+
 // One parameter p with gradient g, and a second tensor of each kind, for the formulas below.
 struct Scalar {
   ParamLayout layout;
