@@ -347,7 +347,7 @@ Status StreamReader::Impl::LoadAllIntoMemory() {
       bag_bytes += (block.num_rows + 1) * 8 + static_cast<int64_t>(values.size()) * 4;
     }
   }
-  // Nothing is read from the files again: close them (HDF5 keeps a chunk cache per open dataset).
+  // Nothing is read from the files again: close them (HDF5 keeps metadata per open file).
   for (auto& file : files) file.reset();
   open_files = 0;
   ReleaseHdf5FreeLists();
@@ -535,7 +535,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
       for (int64_t t = 0; t < r.own_max; ++t) window.bag_values[b * r.own_max + t].reserve(ids_per_block[b]);
     }
   }
-  // The ring: prefetch_batches batches, and for small batches enough of them to hold 512 rows. The
+  // The ring: prefetch_batches batches, or more when those would hold under 512 rows. The
   // reader is woken once half the ring is free (Batch()), so small batches cost it fewer wake-ups
   // and context switches a row (bench/RESULTS.md, profile at batch 32).
   constexpr int64_t kRingRows = 512;

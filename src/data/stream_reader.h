@@ -2,8 +2,8 @@
 // thread in the order data/sharding.h defines, so that memory does not grow with the data set.
 // The thread reads this rank's blocks of the current and the next shuffle window (each block
 // with contiguous hyperslab reads, validated as read) and assembles each step's rows into a ring
-// of preallocated batch buffers (prefetch_batches, more for batches under 128 rows: at least 512
-// rows), refilling it whenever half of it is free; Batch() waits only when the next batch is not
+// of preallocated batch buffers (prefetch_batches, or more when those would hold under 512 rows),
+// refilling it whenever half of it is free; Batch() waits only when the next batch is not
 // ready yet, and counts the time it waited.
 // Memory: two windows of this rank's blocks (ceil(window_blocks / world_size) blocks each) plus
 // the ring plus O(number of blocks) of metadata; buffer_bytes() gives the bound. With in_memory,
