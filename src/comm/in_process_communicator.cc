@@ -8,38 +8,13 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
+#include "comm/collective_call.h"
 #include "comm/ring.h"
 #include "core/log.h"
 
 namespace ectrain::comm {
-
-// What a rank is doing in the current collective: checked across ranks, so that ranks calling
-// different collectives (a bug that MPI turns into a hang or garbage) fail with a message.
-struct CollectiveCall {
-  const char* what = "";
-  DataType type = DataType::kUInt8;
-  ReduceOp op = ReduceOp::kSum;
-  size_t count = 0;  // elements or bytes; must agree across ranks
-  int root = -1;
-
-  bool operator==(const CollectiveCall& o) const {
-    return std::strcmp(what, o.what) == 0 && type == o.type && op == o.op && count == o.count && root == o.root;
-  }
-  std::string ToString() const {
-    static constexpr const char* kTypes[] = {"float32", "float64", "int64", "uint8"};
-    static constexpr const char* kOps[] = {"sum", "max", "min"};
-    if (std::strcmp(what, "Barrier") == 0) return "Barrier()";
-    std::ostringstream out;
-    out << what << "(" << kTypes[static_cast<int>(type)] << ", count " << count;
-    if (std::strcmp(what, "AllReduce") == 0) out << ", " << kOps[static_cast<int>(op)];
-    if (root >= 0) out << ", root " << root;
-    out << ")";
-    return out.str();
-  }
-};
 
 // Each collective: every rank publishes its pointers in its slot, then Arrive(); reads the others'
 // slots between that and the next Arrive(); the last Arrive() keeps every buffer alive until all
@@ -138,38 +113,16 @@ void Enter(InProcessGroup& group, int rank, const CollectiveCall& call, const vo
   group.Arrive(rank, /*check_calls=*/true);
 }
 
-template <typename T>
-T Combine(T partial, T own, ReduceOp op) {
-  switch (op) {
-    case ReduceOp::kSum: return partial + own;
-    case ReduceOp::kMax: return std::max(partial, own);
-    case ReduceOp::kMin: return std::min(partial, own);
-  }
-  return partial;
-}
-
 // This rank's chunk of the reduction, in the ring order (comm/ring.h) for every type and op.
 template <typename T>
 void ReduceOwnChunk(InProcessGroup& group, int rank, size_t count, ReduceOp op) {
   const int n = group.size();
   const RingChunk chunk = RingChunkOf(count, n, rank);
+  thread_local std::vector<const T*> inputs;  // reused: a collective allocates nothing
+  inputs.resize(static_cast<size_t>(n));
+  for (int r = 0; r < n; ++r) inputs[static_cast<size_t>(r)] = static_cast<const T*>(group.slot(r).out);
   T* own = static_cast<T*>(group.slot(rank).out) + chunk.begin;
-  if constexpr (std::is_same_v<T, float>) {
-    if (op == ReduceOp::kSum) {
-      thread_local std::vector<const float*> inputs;  // reused: a collective allocates nothing
-      inputs.resize(static_cast<size_t>(n));
-      for (int r = 0; r < n; ++r) inputs[static_cast<size_t>(r)] = static_cast<const float*>(group.slot(r).out);
-      RingSumRange(inputs, rank, chunk.begin, chunk.count, own);
-      return;
-    }
-  }
-  for (size_t i = 0; i < chunk.count; ++i) {
-    T partial = static_cast<const T*>(group.slot((rank + 1) % n).out)[chunk.begin + i];
-    for (int k = 2; k <= n; ++k) {
-      partial = Combine(partial, static_cast<const T*>(group.slot((rank + k) % n).out)[chunk.begin + i], op);
-    }
-    own[i] = partial;
-  }
+  RingReduceRange<T>(inputs, rank, chunk.begin, chunk.count, own, op);
 }
 
 }  // namespace
@@ -190,7 +143,7 @@ int InProcessCommunicator::size() const { return group_->size(); }
 
 void InProcessCommunicator::Barrier() {
   if (size() == 1) return;
-  Enter(*group_, rank_, {"Barrier"}, nullptr, nullptr);
+  Enter(*group_, rank_, {CollectiveKind::kBarrier}, nullptr, nullptr);
 }
 
 void InProcessCommunicator::Abort(int exit_code) { std::_Exit(exit_code); }
@@ -198,7 +151,7 @@ void InProcessCommunicator::Abort(int exit_code) { std::_Exit(exit_code); }
 void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) {
   const int n = size();
   if (n == 1) return;
-  Enter(*group_, rank_, {"AllReduce", type, op, count}, nullptr, data);
+  Enter(*group_, rank_, {CollectiveKind::kAllReduce, type, op, -1, count}, nullptr, data);
   // Phase 1: each rank reduces its own chunk into its own buffer; nobody else reads that range.
   switch (type) {
     case DataType::kFloat32: ReduceOwnChunk<float>(*group_, rank_, count, op); break;
@@ -222,7 +175,7 @@ void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type
 void InProcessCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {
   CHECK(root >= 0 && root < size()) << "broadcast root " << root << " outside world size " << size();
   if (size() == 1) return;
-  Enter(*group_, rank_, {"Broadcast", DataType::kUInt8, ReduceOp::kSum, num_bytes, root}, nullptr, data);
+  Enter(*group_, rank_, {CollectiveKind::kBroadcast, DataType::kUInt8, ReduceOp::kSum, root, num_bytes}, nullptr, data);
   if (rank_ != root && num_bytes > 0) std::memcpy(data, group_->slot(root).out, num_bytes);
   group_->Arrive(rank_);
 }
@@ -232,7 +185,7 @@ void InProcessCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, voi
     if (mine != all && num_bytes > 0) std::memmove(all, mine, num_bytes);
     return;
   }
-  Enter(*group_, rank_, {"AllGather", DataType::kUInt8, ReduceOp::kSum, num_bytes}, mine, all);
+  Enter(*group_, rank_, {CollectiveKind::kAllGather, DataType::kUInt8, ReduceOp::kSum, -1, num_bytes}, mine, all);
   for (int r = 0; r < size(); ++r) {
     char* dst = static_cast<char*>(all) + static_cast<size_t>(r) * num_bytes;
     if (num_bytes > 0 && dst != group_->slot(r).in) std::memmove(dst, group_->slot(r).in, num_bytes);
@@ -246,7 +199,7 @@ void InProcessCommunicator::AllGatherVRaw(const void* mine, DataType type, std::
     if (counts[0] > 0 && mine != all) std::memmove(all, mine, static_cast<size_t>(counts[0]) * bytes);
     return;
   }
-  Enter(*group_, rank_, {"AllGatherV", type}, mine, all);
+  Enter(*group_, rank_, {CollectiveKind::kAllGatherV, type}, mine, all);
   char* dst = static_cast<char*>(all);
   for (int r = 0; r < size(); ++r) {
     const size_t n = static_cast<size_t>(counts[static_cast<size_t>(r)]) * bytes;

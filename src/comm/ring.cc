@@ -1,7 +1,9 @@
 #include "comm/ring.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace ectrain::comm {
 
@@ -40,5 +42,31 @@ void RingSumRange(std::span<const float* const> inputs, int chunk, size_t begin,
     for (size_t i = 0; i < m; ++i) dst[i] = partial[i] + own[i];
   }
 }
+
+template <typename T>
+void RingReduceRange(std::span<const T* const> inputs, int chunk, size_t begin, size_t n, T* out, ReduceOp op) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (op == ReduceOp::kSum) return RingSumRange(inputs, chunk, begin, n, out);
+  }
+  const int num_ranks = static_cast<int>(inputs.size());
+  const auto combine = [op](T partial, T value) {
+    switch (op) {
+      case ReduceOp::kSum: return static_cast<T>(partial + value);
+      case ReduceOp::kMax: return std::max(partial, value);
+      case ReduceOp::kMin: return std::min(partial, value);
+    }
+    return partial;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    T partial = inputs[(chunk + 1) % num_ranks][begin + i];
+    for (int k = 2; k <= num_ranks; ++k) partial = combine(partial, inputs[(chunk + k) % num_ranks][begin + i]);
+    out[i] = partial;
+  }
+}
+
+template void RingReduceRange<float>(std::span<const float* const>, int, size_t, size_t, float*, ReduceOp);
+template void RingReduceRange<double>(std::span<const double* const>, int, size_t, size_t, double*, ReduceOp);
+template void RingReduceRange<int64_t>(std::span<const int64_t* const>, int, size_t, size_t, int64_t*, ReduceOp);
+template void RingReduceRange<uint8_t>(std::span<const uint8_t* const>, int, size_t, size_t, uint8_t*, ReduceOp);
 
 }  // namespace ectrain::comm

@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <span>
 
+#include "comm/communicator.h"
+
 namespace ectrain::comm {
 
 struct RingChunk {
@@ -34,5 +36,11 @@ void RingAccumulate(const float* partial, float* mine, size_t n);
 // (N = inputs.size()) to out[0..n). `out` may be inputs[chunk] + begin (in place); it must not
 // overlap any other input's range.
 void RingSumRange(std::span<const float* const> inputs, int chunk, size_t begin, size_t n, float* out);
+
+// The same order for any reduction: out[k] = op(...op(op(x_{c+1}[i], x_{c+2}[i]), ...), x_c[i]) for
+// i = begin + k (a float sum is RingSumRange). The same rules for `out` as RingSumRange's.
+// Instantiated for float, double, int64_t and uint8_t.
+template <typename T>
+void RingReduceRange(std::span<const T* const> inputs, int chunk, size_t begin, size_t n, T* out, ReduceOp op);
 
 }  // namespace ectrain::comm
