@@ -186,7 +186,7 @@ Status RunTrain(const TrainArgs& args) {
       return TrainOnRank(config, args, comm);
     });
   }
-  ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend)));
+  ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend), config.comm.host_shared_memory));
   return TrainOnRank(config, args, *comm);
 }
 

@@ -100,8 +100,9 @@ enum class Backend { kAuto, kLocal, kMpi };
 bool IsFailedElsewhere(const Status& status);
 
 // kAuto picks MPI when a launcher (mpirun, srun) started this process, else Local.
+// `host_shared_memory`: MPI ranks all on one host use a shared segment (MpiCommunicator).
 // Installs the communicator's Abort as the CHECK failure handler and sets the log rank.
-StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend);
+StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend, bool host_shared_memory = true);
 
 // Collective: returns `local` where it failed, and on the other ranks an error saying that
 // `what` failed elsewhere. Lets one rank's failure end every rank cleanly instead of a hang.

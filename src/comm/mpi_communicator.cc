@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "comm/host_segment.h"
 #include "comm/ring.h"
 #include "core/log.h"
 
@@ -50,6 +51,13 @@ constexpr int kRingDepth = 4;
 // two rounds beat it at every size (0.93x vs 0.73x of MPI_Allreduce at 4 KB): 2 ranks always ring.
 constexpr size_t kGatherSumMaxBytes = size_t{192} << 10;
 
+// Each rank's slot in the host segment: a 41 KB gradient or a 900 KB row-sparse exchange is one
+// piece; larger buffers go in pieces of this size. The segment takes 2 (ranks + 1) slots, so
+// hosts with many ranks get smaller slots (at least 64 KiB).
+constexpr size_t kHostSlotBytes = size_t{1} << 20;
+constexpr size_t kHostSegmentMaxBytes = size_t{64} << 20;
+constexpr size_t kHostSlotMinBytes = size_t{64} << 10;
+
 constexpr int kTagReduceScatter = 1;
 constexpr int kTagAllGather = 2;
 }  // namespace
@@ -62,11 +70,49 @@ struct MpiCommunicator::Impl {
   std::vector<MPI_Request> sends, requests;
   std::vector<int> int_counts, displacements;
   size_t ring_segment = kRingSegment;
+  MPI_Comm host_comm = MPI_COMM_NULL;  // when every rank is on this host
+  MPI_Win host_window = MPI_WIN_NULL;
+  std::unique_ptr<HostSegment> host_segment;  // null: none could be made
+  bool use_host_segment = false;
+  HostSegment* segment() const { return use_host_segment ? host_segment.get() : nullptr; }
+  void MakeHostSegment(int local_rank, int local_size);
   float* Scratch(size_t floats) {
     if (scratch.size() < floats) scratch.resize(floats);
     return scratch.data();
   }
 };
+
+// Collective over host_comm: the shared window and its HostSegment, or none on every rank
+// (with a warning) when any rank could not map it; the job then runs on MPI messages.
+void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
+  const size_t slots = 2 * (static_cast<size_t>(local_size) + 1);
+  const size_t slot_bytes = std::max(kHostSlotMinBytes, std::min(kHostSlotBytes, kHostSegmentMaxBytes / slots) / 4096 * 4096);
+  const size_t bytes = HostSegment::SegmentBytes(local_size, slot_bytes);
+  constexpr size_t kPage = 4096;  // MPI's window starts past a header: the segment starts at the next page
+  MPI_Comm_set_errhandler(host_comm, MPI_ERRORS_RETURN);  // a failure to map is not fatal
+  void* base = nullptr;
+  int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(local_rank == 0 ? bytes + kPage : 0), 1, MPI_INFO_NULL,
+                                   host_comm, &base, &host_window) == MPI_SUCCESS;
+  if (ok) {
+    MPI_Aint mapped = 0;
+    int unit = 0;
+    ok = MPI_Win_shared_query(host_window, 0, &mapped, &unit, &base) == MPI_SUCCESS &&
+         static_cast<size_t>(mapped) >= bytes + kPage;
+    // The same offset in every rank's mapping (pages map whole), so the same segment on every rank.
+    if (ok) base = static_cast<char*>(base) + (kPage - reinterpret_cast<uintptr_t>(base) % kPage) % kPage;
+  }
+  if (ok && local_rank == 0) std::memset(base, 0, bytes);
+  int all_ok = ok;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, host_comm);  // also: the zeroing is done
+  if (!all_ok) {
+    if (host_window != MPI_WIN_NULL) MPI_Win_free(&host_window);
+    LOG_WARNING << "could not map a " << bytes << "-byte shared memory segment among the " << local_size
+                << " ranks of this host (is /dev/shm full?); collectives go through MPI messages instead";
+    return;
+  }
+  host_segment = std::make_unique<HostSegment>(base, local_rank, local_size, slot_bytes);
+  use_host_segment = true;
+}
 
 MpiCommunicator::MpiCommunicator(int rank, int size, int local_rank, int local_size, std::unique_ptr<Impl> impl)
     : rank_(rank), size_(size), local_rank_(local_rank), local_size_(local_size), impl_(std::move(impl)) {}
@@ -104,7 +150,12 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
   int local_size = 1;
   MPI_Comm_rank(host_comm, &local_rank);
   MPI_Comm_size(host_comm, &local_size);
-  MPI_Comm_free(&host_comm);
+  if (size > 1 && local_size == size) {
+    impl->host_comm = host_comm;
+    impl->MakeHostSegment(local_rank, local_size);
+  } else {
+    MPI_Comm_free(&host_comm);
+  }
   return std::unique_ptr<MpiCommunicator>(new MpiCommunicator(rank, size, local_rank, local_size, std::move(impl)));
 }
 
@@ -112,6 +163,9 @@ MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
+  impl_->host_segment.reset();
+  if (impl_->host_window != MPI_WIN_NULL) MPI_Win_free(&impl_->host_window);
+  if (impl_->host_comm != MPI_COMM_NULL) MPI_Comm_free(&impl_->host_comm);
   if (impl_->comm != MPI_COMM_NULL) MPI_Comm_free(&impl_->comm);
   MPI_Finalize();
 }
@@ -120,7 +174,21 @@ void MpiCommunicator::SetRingSegmentForTesting(size_t floats) {
   impl_->ring_segment = floats > 0 ? floats : kRingSegment;
 }
 
-void MpiCommunicator::Barrier() { MPI_Barrier(impl_->comm); }
+std::string MpiCommunicator::name() const { return impl_->segment() != nullptr ? "mpi, shared memory" : "mpi"; }
+
+bool MpiCommunicator::UseHostSegment(bool use) {
+  impl_->use_host_segment = use && impl_->host_segment != nullptr;
+  return impl_->use_host_segment;
+}
+
+void MpiCommunicator::SetHostSegmentPieceForTesting(size_t bytes) {
+  if (impl_->host_segment != nullptr) impl_->host_segment->SetPieceBytesForTesting(bytes);
+}
+
+void MpiCommunicator::Barrier() {
+  if (HostSegment* segment = impl_->segment()) return segment->Barrier();
+  MPI_Barrier(impl_->comm);
+}
 
 void MpiCommunicator::Abort(int exit_code) {
   MPI_Abort(MPI_COMM_WORLD, exit_code);
@@ -128,6 +196,7 @@ void MpiCommunicator::Abort(int exit_code) {
 }
 
 void MpiCommunicator::AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) {
+  if (HostSegment* segment = impl_->segment()) return segment->AllReduce(data, count, type, op);
   if (type == DataType::kFloat32 && op == ReduceOp::kSum) {
     if (size_ == 1 || count == 0) return;
     if (size_ >= 3 && count * static_cast<size_t>(size_) * sizeof(float) <= kGatherSumMaxBytes) {
@@ -219,6 +288,7 @@ void MpiCommunicator::RingAllReduceSum(float* data, size_t count) {
 }
 
 void MpiCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {
+  if (HostSegment* segment = impl_->segment()) return segment->Broadcast(data, num_bytes, root);
   auto* bytes = static_cast<char*>(data);
   for (size_t done = 0; done < num_bytes;) {
     size_t n = std::min(kMaxPiece, num_bytes - done);
@@ -228,6 +298,7 @@ void MpiCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {
 }
 
 void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all) {
+  if (HostSegment* segment = impl_->segment()) return segment->AllGather(mine, num_bytes, all);
   char* mine_in_all = static_cast<char*>(all) + static_cast<size_t>(rank_) * num_bytes;
   if (num_bytes * static_cast<size_t>(size_) <= static_cast<size_t>(INT_MAX)) {
     MPI_Allgather(mine == mine_in_all ? MPI_IN_PLACE : mine, static_cast<int>(num_bytes), MPI_BYTE, all,
@@ -241,6 +312,7 @@ void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all
 }
 
 void MpiCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) {
+  if (HostSegment* segment = impl_->segment()) return segment->AllGatherV(mine, type, counts, all);
   const size_t bytes = DataTypeBytes(type);
   std::vector<int>& int_counts = impl_->int_counts;
   std::vector<int>& displacements = impl_->displacements;

@@ -2,8 +2,11 @@
 // MPI_Init_thread with MPI_THREAD_SERIALIZED on construction (any thread may call it, one at a
 // time), MPI_Finalize on destruction; at most one per process. Rank and size come from whatever
 // started the process (mpirun, or srun with PMIx); the local rank from the ranks on its host.
-// Float sums run the ring of comm/ring.h over point-to-point messages, so they are bitwise equal
-// to InProcessCommunicator's; other reductions use MPI_Allreduce.
+// When every rank runs on one host, collectives go through a segment of memory the ranks share (an
+// MPI-3 shared window, comm/host_segment.h): a small all-reduce is a few copies and two barriers
+// instead of MPI's message rounds. Otherwise float sums run the ring of comm/ring.h over
+// point-to-point messages and other reductions use MPI's. Float sums are bitwise equal to
+// InProcessCommunicator's either way.
 #pragma once
 
 #include <memory>
@@ -21,12 +24,18 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
   int local_size() const override { return local_size_; }
-  std::string name() const override { return "mpi"; }
+  std::string name() const override;  // "mpi", or "mpi, shared memory" while the segment is used
   void Barrier() override;
   [[noreturn]] void Abort(int exit_code) override;
   // The ring's segment size in floats (0: the default), so that tests can run many segments
   // through the pipeline with small buffers. Same value on every rank.
   void SetRingSegmentForTesting(size_t floats);
+  // Collective, the same value on every rank: false sends every collective as MPI messages even
+  // on one host (comm.host_shared_memory: false). Returns whether the shared segment is now used:
+  // never when the ranks span hosts or the segment could not be made.
+  bool UseHostSegment(bool use);
+  // The host segment's piece size in bytes (0: the default); see HostSegment.
+  void SetHostSegmentPieceForTesting(size_t bytes);
 
  protected:
   void AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) override;

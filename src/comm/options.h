@@ -8,6 +8,7 @@ namespace ectrain::comm {
 struct CommOptions {
   std::string backend = "auto";  // auto | local | mpi
   bool sparse_embeddings = true;   // exchange and update large embedding tables by touched rows
+  bool host_shared_memory = true;  // ranks on one host meet in a shared segment, not MPI messages
   double bucket_mb = 4;            // gradient all-reduce buckets, started during backward (0: one pass after it)
   double timeout_seconds = 300;    // a collective waiting longer ends the job (stall watchdog)
 };

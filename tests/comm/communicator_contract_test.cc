@@ -11,6 +11,7 @@
 #include "comm/mpi_communicator.h"
 #include "comm_test_env.h"
 #include "ring_reference.h"
+#include "segment_comm.h"
 
 namespace ectrain::comm {
 namespace {
@@ -138,11 +139,15 @@ TEST_P(CommunicatorContract, FloatSumIsTheRingOrderBitForBit) {
 }
 
 // The same with the MPI ring cut into many small segments, so that its receive window wraps many
-// times (with the default 4 MiB segments that takes buffers of 32+ MB).
+// times (with the default 4 MiB segments that takes buffers of 32+ MB), and the host segment's
+// pieces ending inside the ring's chunks.
 TEST_P(CommunicatorContract, FloatSumIsTheRingOrderWithManySegments) {
   OnEveryRank([](Communicator& comm) {
     auto* mpi = dynamic_cast<MpiCommunicator*>(&comm);
     if (mpi != nullptr) mpi->SetRingSegmentForTesting(1000);
+    if (mpi != nullptr) mpi->SetHostSegmentPieceForTesting(4008);
+    auto* segment = dynamic_cast<ectrain::testing::SegmentCommunicator*>(&comm);
+    if (segment != nullptr) segment->segment().SetPieceBytesForTesting(1000);
     for (size_t count : {size_t{99'999}, size_t{250'007}}) {
       std::vector<float> mine = RankInput(comm.rank(), count, /*seed=*/3);
       const auto inputs = GatherInputs(comm, mine);
@@ -156,6 +161,8 @@ TEST_P(CommunicatorContract, FloatSumIsTheRingOrderWithManySegments) {
           << count << " floats: " << DescribeBitDifference(mine, expected);
     }
     if (mpi != nullptr) mpi->SetRingSegmentForTesting(0);
+    if (mpi != nullptr) mpi->SetHostSegmentPieceForTesting(0);
+    if (segment != nullptr) segment->segment().SetPieceBytesForTesting(0);
   });
 }
 

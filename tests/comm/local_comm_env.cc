@@ -1,10 +1,11 @@
-// Runs the communicator contract suite on a LocalCommunicator (world size 1) and on in-process
-// groups of 2 and 4 ranks.
+// Runs the communicator contract suite on a LocalCommunicator (world size 1), on in-process
+// groups of 2 and 4 ranks, and on host segments of 2 and 4 ranks (threads; 16 KiB slots).
 #include <gtest/gtest.h>
 
 #include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
 #include "comm_test_env.h"
+#include "segment_comm.h"
 
 namespace ectrain::testing {
 comm::Communicator& TestComm() {
@@ -12,10 +13,17 @@ comm::Communicator& TestComm() {
   return local;
 }
 
-std::vector<std::string> ContractBackends() { return {"local", "inprocess2", "inprocess4"}; }
+std::vector<std::string> ContractBackends() { return {"local", "inprocess2", "inprocess4", "segment2", "segment4"}; }
 
 void RunOnEveryRank(const std::string& backend, const std::function<void(comm::Communicator&)>& body) {
   if (backend == "local") return body(TestComm());
+  if (backend.rfind("segment", 0) == 0) {
+    const int ranks = std::stoi(backend.substr(7));
+    return RunOnSegment(ranks, 16 << 10, [&](SegmentCommunicator& comm) {
+      SCOPED_TRACE("rank " + std::to_string(comm.rank()) + " of " + std::to_string(ranks));
+      body(comm);
+    });
+  }
   const std::string prefix = "inprocess";
   ASSERT_EQ(backend.rfind(prefix, 0), 0u) << "unknown backend " << backend;
   const int ranks = std::stoi(backend.substr(prefix.size()));

@@ -13,9 +13,14 @@ namespace {
 std::unique_ptr<comm::MpiCommunicator> g_mpi;
 }
 comm::Communicator& TestComm() { return *g_mpi; }
-std::vector<std::string> ContractBackends() { return {"mpi"}; }
+// "mpi": the ranks share this host, so collectives go through the host segment; "mpi_messages":
+// the same ranks with it switched off (point-to-point ring, MPI's own collectives).
+std::vector<std::string> ContractBackends() { return {"mpi", "mpi_messages"}; }
 void RunOnEveryRank(const std::string& backend, const std::function<void(comm::Communicator&)>& body) {
+  const bool segment = g_mpi->UseHostSegment(backend == "mpi");
+  ASSERT_EQ(segment, backend == "mpi") << "the ranks of this test share a host: collectives must use the host segment";
   body(TestComm());
+  g_mpi->UseHostSegment(true);
 }
 }  // namespace ectrain::testing
 

@@ -47,6 +47,17 @@ else
   fail "quickstart test AUC '${final_auc}' >= 0.90" "$TMP/train.log"
 fi
 grep -q '"world_size":2' "$RUN/metrics.jsonl" && pass "metrics log records 2 ranks" || fail "metrics log records 2 ranks"
+# Ranks on one host meet in shared memory; with comm.host_shared_memory: false the same job sends
+# MPI messages and trains to the same model, bit for bit (the same float sums in the same order).
+"${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/run_messages" \
+  --set comm.host_shared_memory=false >"$TMP/train_messages.log" 2>&1
+test_metrics() { grep '"event":"done"' "$1/metrics.jsonl" | grep -o '"test":{[^}]*}'; }
+if grep -q "ranks 2 (mpi, shared memory)" "$TMP/train.log" && grep -q "ranks 2 (mpi) " "$TMP/train_messages.log" &&
+    [ -n "$(test_metrics "$RUN")" ] && [ "$(test_metrics "$RUN")" = "$(test_metrics "$TMP/run_messages")" ]; then
+  pass "2 ranks on one host use shared memory; with MPI messages instead the test metrics are identical"
+else
+  fail "2 ranks on one host use shared memory; with MPI messages instead the test metrics are identical: $(test_metrics "$RUN") vs $(test_metrics "$TMP/run_messages")" "$TMP/train_messages.log"
+fi
 [ -f "$RUN/config.yaml" ] && "$ECTRAIN" config "$RUN/config.yaml" >/dev/null 2>&1 &&
   pass "the saved resolved config reads back" || fail "the saved resolved config reads back"
 grep -q "rank 1\]" "$TMP/train.log" && fail "only rank 0 logs by default" "$TMP/train.log" || pass "only rank 0 logs by default"
