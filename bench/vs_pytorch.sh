@@ -23,7 +23,8 @@
 # thread, sparse variant) at global batch 2B for per-rank batch B = 256 and 4096, against the
 # 1-process runs of the same round; and the ceiling: two independent 1-process ectrain runs at
 # once (batch B each, a core each), their summed samples/s over 1 process, what the machine gives
-# two processes that never wait for each other. For these, a table of where ectrain's step loop
+# two processes that never wait for each other; and ectrain's 2 ranks with MPI messages instead of
+# its host segment (comm.host_shared_memory=false). For these, a table of where ectrain's step loop
 # goes (rank 0's phases from metrics.jsonl's done line, microseconds per step).
 # PIN=1 (the default) gives each process one core, as "1 thread each" means: 1-process runs on
 # core 0 (taskset), 2 ranks on a core each (mpirun --bind-to core; DDP: --pin). ectrain's reader
@@ -201,7 +202,8 @@ for i in "${!BATCHES[@]}"; do
     "pts_$b|torch|1|$b|${PT_STEPS[$i]}|" "ptd_$b|torch|1|$b|${PT_STEPS[$i]}|--dense-adam")
   if [ "$SCALING" = 1 ] && [ "$b" -ge 256 ]; then
     CONFIGS+=("ec2_$b|ectrain|2|$((2 * b))|${EC_STEPS[$i]}|" "pt2_$b|torch|2|$((2 * b))|${PT_STEPS[$i]}|"
-      "ecx_$b|pair|2|$b|${EC_STEPS[$i]}|")
+      "ecx_$b|pair|2|$b|${EC_STEPS[$i]}|"
+      "ec2m_$b|ectrain|2|$((2 * b))|${EC_STEPS[$i]}|--set comm.host_shared_memory=false")
   fi
 done
 
@@ -261,13 +263,18 @@ if [ "$SCALING" = 1 ]; then
   echo
   echo "ceiling: two independent 1-process ectrain runs at once$([ "$PIN" = 1 ] && echo ", a core each"), their samples/s summed, over 1 process"
   echo
-  echo "| per-rank batch | ectrain 1 rank | ectrain 2 ranks | ectrain 2 / 1 | ceiling 2 / 1 | PyTorch 1 process | PyTorch DDP 2 | PyTorch 2 / 1 | ectrain / PyTorch, 2 ranks |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| per-rank batch | ectrain 1 rank | ectrain 2 ranks | ectrain 2 / 1 | ceiling 2 / 1 | ectrain 2 ranks, MPI messages | its 2 / 1 | PyTorch 1 process | PyTorch DDP 2 | PyTorch 2 / 1 | ectrain / PyTorch, 2 ranks |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for b in "${BATCHES[@]}"; do
     [ -f "$TMP/ec2_$b.txt" ] || continue
-    printf '| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f | %.1f |\n' "$b" "$(col "ec_$b" 2)" "$(col "ec2_$b" 2)" \
-      "$(ratio "ec2_$b" "ec_$b")" "$(ratio "ecx_$b" "ec_$b")" "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
+    printf '| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.2f | %.0f | %.0f | %.2f | %.1f |\n' "$b" "$(col "ec_$b" 2)" "$(col "ec2_$b" 2)" \
+      "$(ratio "ec2_$b" "ec_$b")" "$(ratio "ecx_$b" "ec_$b")" "$(col "ec2m_$b" 2)" "$(ratio "ec2m_$b" "ec_$b")" \
+      "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
   done
+  echo
+  echo "per round, ectrain 2 / 1 (host segment; MPI messages): $(for b in "${BATCHES[@]}"; do [ -f "$TMP/ec2_$b.txt" ] || continue
+    printf 'batch %s: ' "$b"; join <(cut -d' ' -f1,2 "$TMP/ec2_$b.txt" | sort) <(cut -d' ' -f1,2 "$TMP/ec_$b.txt" | sort) |
+      join - <(cut -d' ' -f1,2 "$TMP/ec2m_$b.txt" | sort) | awk '{ printf "%.2f %.2f; ", $2 / $3, $4 / $3 }'; done)"
   echo
   echo "Where ectrain's step loop goes (rank 0, microseconds per step, medians): 1 rank alone; 1 rank while another"
   echo "1-process run has the other core (the ceiling's first run); 2 ranks. Syncs include waiting for the other rank."
@@ -276,7 +283,7 @@ if [ "$SCALING" = 1 ]; then
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   for b in "${BATCHES[@]}"; do
     [ -f "$TMP/ec2_$b.phases" ] || continue
-    for run in "ec_$b|1 rank" "ecx_$b|1 rank beside another" "ec2_$b|2 ranks"; do
+    for run in "ec_$b|1 rank" "ecx_$b|1 rank beside another" "ec2_$b|2 ranks" "ec2m_$b|2 ranks, MPI messages"; do
       printf '| %s | %s' "$b" "${run#*|}"
       for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
       echo " |"
