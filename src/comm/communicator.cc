@@ -31,6 +31,18 @@ void Communicator::Broadcast(std::string& text, int root) {
   if (!text.empty()) BroadcastRaw(text.data(), text.size(), root);
 }
 
+void Communicator::AllGatherVReadRaw(size_t num_bytes, GatherReader& reader) {
+  read_mine_.resize(num_bytes);
+  reader.Fill(read_mine_);
+  AllGatherV(std::span<const uint8_t>(read_mine_), read_all_, read_counts_);
+  size_t at = 0;
+  for (int r = 0; r < size(); ++r) {
+    const auto bytes = static_cast<size_t>(read_counts_[static_cast<size_t>(r)]);
+    reader.Read(r, std::span<const uint8_t>(read_all_.data() + at, bytes));
+    at += bytes;
+  }
+}
+
 Status AgreeOk(Communicator& comm, const Status& local, const std::string& what) {
   std::vector<int64_t> failed{local.ok() ? 0 : 1};
   comm.AllReduce(std::span<int64_t>(failed), ReduceOp::kMax);

@@ -23,6 +23,17 @@ namespace ectrain::comm {
 enum class DataType { kFloat32, kFloat64, kInt64, kUInt8 };
 enum class ReduceOp { kSum, kMax, kMin };
 
+// What AllGatherVRead calls: Fill writes this rank's bytes, Read sees every rank's where the
+// backend holds them.
+class GatherReader {
+ public:
+  virtual ~GatherReader() = default;
+  // Writes this rank's contribution (the size given to AllGatherVRead) into `mine`.
+  virtual void Fill(std::span<uint8_t> mine) = 0;
+  // Rank `rank`'s contribution, valid during the call; called for every rank, in rank order.
+  virtual void Read(int rank, std::span<const uint8_t> bytes) = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -66,6 +77,10 @@ class Communicator {
   void AllGatherV(std::span<const uint8_t> mine, std::vector<uint8_t>& all, std::vector<int64_t>& counts) {
     AllGatherVTyped(mine, DataType::kUInt8, all, counts);
   }
+  // Collective: the bytes of AllGatherV, without the gathered copy: reader.Fill writes this rank's
+  // `num_bytes` (any size, zero too), then reader.Read sees each rank's in rank order. A backend
+  // whose ranks share memory lets Fill write into its slot and Read look into the others'.
+  void AllGatherVRead(size_t num_bytes, GatherReader& reader) { AllGatherVReadRaw(num_bytes, reader); }
   // Collective.
   virtual void Barrier() = 0;
   // Ends every rank of the job at once: used after a failure on one rank so that no rank is
@@ -79,8 +94,14 @@ class Communicator {
   // Rank r's counts[r] elements of `type` at `mine` land in `all` after those of ranks < r.
   // `counts` is already agreed (the same on every rank).
   virtual void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) = 0;
+  // By default: Fill into a buffer, AllGatherV, Read the gathered parts.
+  virtual void AllGatherVReadRaw(size_t num_bytes, GatherReader& reader);
 
  private:
+  // AllGatherVReadRaw's buffers, kept from call to call so that a step allocates nothing.
+  std::vector<uint8_t> read_mine_, read_all_;
+  std::vector<int64_t> read_counts_;
+
   template <typename T>
   void AllGatherVTyped(std::span<const T> mine, DataType type, std::vector<T>& all, std::vector<int64_t>& counts) {
     counts.assign(static_cast<size_t>(size()), 0);

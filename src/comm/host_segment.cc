@@ -61,6 +61,7 @@ HostSegment::HostSegment(void* segment, int rank, int num_ranks, size_t slot_byt
       piece_bytes_(slot_bytes_) {
   CHECK(num_ranks >= 1 && rank >= 0 && rank < num_ranks) << "rank " << rank << " of " << num_ranks;
   CHECK(slot_bytes > 0) << "a host segment needs slots of at least one byte";
+  counts_.resize(static_cast<size_t>(num_ranks));
 }
 
 void HostSegment::SetPieceBytesForTesting(size_t bytes) {
@@ -198,6 +199,20 @@ void HostSegment::AllGatherV(const void* mine, DataType type, std::span<const in
     }
     NextRound();
   }
+}
+
+bool HostSegment::AllGatherVRead(size_t num_bytes, GatherReader& reader) {
+  const auto mine = static_cast<int64_t>(num_bytes);
+  AllGather(&mine, sizeof(mine), counts_.data());
+  if (static_cast<size_t>(*std::max_element(counts_.begin(), counts_.end())) > piece_bytes_) return false;
+  reader.Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(Slot(rank_)), num_bytes));
+  Arrive({CollectiveKind::kAllGatherV, DataType::kUInt8});
+  for (int r = 0; r < num_ranks_; ++r) {
+    reader.Read(r, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(Slot(r)),
+                                            static_cast<size_t>(counts_[static_cast<size_t>(r)])));
+  }
+  NextRound();
+  return true;
 }
 
 }  // namespace ectrain::comm

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "comm/collective_call.h"
 #include "comm/communicator.h"
@@ -30,6 +31,10 @@ class HostSegment {
   void Broadcast(void* data, size_t num_bytes, int root);
   void AllGather(const void* mine, size_t num_bytes, void* all);
   void AllGatherV(const void* mine, DataType type, std::span<const int64_t> counts, void* all);
+  // Communicator::AllGatherVRead with Fill writing into this rank's slot and Read looking into
+  // each rank's. False (after agreeing on the sizes, nothing filled) when a contribution is larger
+  // than a slot: the caller then gathers by copying.
+  bool AllGatherVRead(size_t num_bytes, GatherReader& reader);
 
   // Moves data in pieces of at most `bytes` per rank (at most the slot; 0: the whole slot), so
   // that tests can run many pieces with small buffers. Same value on every rank.
@@ -55,6 +60,7 @@ class HostSegment {
   size_t piece_bytes_;
   uint64_t round_ = 0;    // rounds done: selects the half
   uint64_t arrivals_ = 0;  // barrier generations passed
+  std::vector<int64_t> counts_;  // AllGatherVRead's sizes, one per rank
 };
 
 }  // namespace ectrain::comm

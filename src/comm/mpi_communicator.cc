@@ -311,6 +311,11 @@ void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all
     BroadcastRaw(static_cast<char*>(all) + static_cast<size_t>(r) * num_bytes, num_bytes, r);
 }
 
+void MpiCommunicator::AllGatherVReadRaw(size_t num_bytes, GatherReader& reader) {
+  HostSegment* segment = impl_->segment();
+  if (segment == nullptr || !segment->AllGatherVRead(num_bytes, reader)) Communicator::AllGatherVReadRaw(num_bytes, reader);
+}
+
 void MpiCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) {
   if (HostSegment* segment = impl_->segment()) return segment->AllGatherV(mine, type, counts, all);
   const size_t bytes = DataTypeBytes(type);

@@ -42,6 +42,7 @@ class MpiCommunicator final : public Communicator {
   void BroadcastRaw(void* data, size_t num_bytes, int root) override;
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
   void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
+  void AllGatherVReadRaw(size_t num_bytes, GatherReader& reader) override;
 
  private:
   struct Impl;  // the MPI handles and scratch buffers, so that this header needs no mpi.h

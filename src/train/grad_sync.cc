@@ -100,6 +100,56 @@ void GradSync::CommLoop() {
   }
 }
 
+// Packs this rank's rows where the communicator wants them (a host segment: straight into this
+// rank's slot), then adds every rank's rows, in rank order, reading them where they lie.
+void GradSync::RowExchange::Fill(std::span<uint8_t> mine) {
+  RowSelection& selection = sync_.selection_;
+  uint8_t* out = mine.data();
+  for (int t : sync_.sparse_specs_) {
+    const std::vector<int64_t>& ids = selection.rows(t);
+    const auto count = static_cast<int64_t>(ids.size());
+    const size_t id_bytes = ids.size() * sizeof(int64_t);
+    const size_t row_bytes = ids.size() * static_cast<size_t>(selection.cols(t)) * sizeof(float);
+    std::memcpy(out, &count, sizeof(count));
+    std::memcpy(out + sizeof(count), ids.data(), id_bytes);
+    std::memcpy(out + sizeof(count) + id_bytes, selection.gradients(t), row_bytes);
+    out += sizeof(count) + id_bytes + row_bytes;
+    selection.ClearRows(t);
+  }
+}
+
+// Every rank adds every rank's rows in rank order, so all hold the same sums; the rows to update
+// are their union. A table's slots are scattered over its rows: each is fetched a few ids ahead.
+void GradSync::RowExchange::Read(int /*rank*/, std::span<const uint8_t> theirs) {
+  RowSelection& selection = sync_.selection_;
+  constexpr int64_t kAhead = 8;
+  const uint8_t* at = theirs.data();
+  for (int t : sync_.sparse_specs_) {
+    const int64_t cols = selection.cols(t);
+    int64_t count = 0;
+    std::memcpy(&count, at, sizeof(count));
+    const uint8_t* ids = at + sizeof(count);
+    const uint8_t* rows = ids + count * sizeof(int64_t);
+    const auto id_at = [ids](int64_t k) {
+      int64_t id = 0;
+      std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
+      return id;
+    };
+    for (int64_t k = 0; k < count; ++k) {
+      if (k + kAhead < count) __builtin_prefetch(selection.slot_address(t, id_at(k + kAhead)), 1);
+      const int32_t slot = selection.Slot(t, id_at(k));  // first: it may move the gradients
+      float* sum = selection.gradients(t) + slot * cols;
+      const uint8_t* values = rows + k * cols * sizeof(float);
+      for (int64_t c = 0; c < cols; ++c) {
+        float value = 0;
+        std::memcpy(&value, values + c * sizeof(float), sizeof(value));
+        sum[c] += value;
+      }
+    }
+    at = rows + count * cols * sizeof(float);
+  }
+}
+
 int GradSync::num_row_sparse_tables() const { return static_cast<int>(sparse_specs_.size()); }
 
 int64_t GradSync::dense_equivalent_bytes() const { return layout_.total_size() * 4; }
@@ -131,60 +181,16 @@ void GradSync::Synchronize(ParamArena& grads) {
   }
   if (!sparse_specs_.empty() && comm_.size() > 1) {
     const auto sparse_start = std::chrono::steady_clock::now();
-    // This rank's rows in one message (one all-gather-v, not one for ids and one for rows): per
-    // table, the count, the ids, then their compact gradient rows. (One rank: its rows are the
-    // sums already.)
+    // This rank's rows in one contribution (one collective, not one for ids and one for rows):
+    // per table, the count, the ids, then their compact gradient rows. (One rank: its rows are
+    // the sums already.)
     size_t bytes = 0;
     for (int t : sparse_specs_) {
       bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + selection_.cols(t) * sizeof(float));
     }
-    sparse_send_.resize(bytes);  // capacity kept from step to step
-    uint8_t* out = sparse_send_.data();
-    for (int t : sparse_specs_) {
-      const std::vector<int64_t>& ids = selection_.rows(t);
-      const auto count = static_cast<int64_t>(ids.size());
-      const size_t id_bytes = ids.size() * sizeof(int64_t);
-      const size_t row_bytes = ids.size() * static_cast<size_t>(selection_.cols(t)) * sizeof(float);
-      std::memcpy(out, &count, sizeof(count));
-      std::memcpy(out + sizeof(count), ids.data(), id_bytes);
-      std::memcpy(out + sizeof(count) + id_bytes, selection_.gradients(t), row_bytes);
-      out += sizeof(count) + id_bytes + row_bytes;
-      selection_.ClearRows(t);
-    }
-    comm_.AllGatherV(std::span<const uint8_t>(sparse_send_), sparse_all_, sparse_counts_);  // Collective
-    bytes_last_step_ += static_cast<int64_t>(sparse_send_.size());
-
-    // Every rank adds every rank's rows in rank order, so all hold the same sums; the rows to
-    // update are their union. A table's slots are scattered over its rows: each is fetched a few
-    // ids ahead.
-    constexpr int64_t kAhead = 8;
-    const uint8_t* at = sparse_all_.data();
-    for (int r = 0; r < comm_.size(); ++r) {
-      for (int t : sparse_specs_) {
-        const int64_t cols = selection_.cols(t);
-        int64_t count = 0;
-        std::memcpy(&count, at, sizeof(count));
-        const uint8_t* ids = at + sizeof(count);
-        const uint8_t* rows = ids + count * sizeof(int64_t);
-        const auto id_at = [ids](int64_t k) {
-          int64_t id = 0;
-          std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
-          return id;
-        };
-        for (int64_t k = 0; k < count; ++k) {
-          if (k + kAhead < count) __builtin_prefetch(selection_.slot_address(t, id_at(k + kAhead)), 1);
-          const int32_t slot = selection_.Slot(t, id_at(k));   // first: it may move the gradients
-          float* sum = selection_.gradients(t) + slot * cols;
-          const uint8_t* values = rows + k * cols * sizeof(float);
-          for (int64_t c = 0; c < cols; ++c) {
-            float value = 0;
-            std::memcpy(&value, values + c * sizeof(float), sizeof(value));
-            sum[c] += value;
-          }
-        }
-        at = rows + count * cols * sizeof(float);
-      }
-    }
+    RowExchange exchange(*this);
+    comm_.AllGatherVRead(bytes, exchange);  // Collective
+    bytes_last_step_ += static_cast<int64_t>(bytes);
     row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
   }
   if (buckets_.empty()) {

@@ -1,8 +1,8 @@
 // GradSync: sums gradients over all ranks after backward. Tensors updated whole (dense layers,
 // small embedding tables) are all-reduced as a few contiguous ranges of the gradient arena.
 // Large embedding tables are row-sparse: each rank contributes only the rows its batch looked up
-// (ids + rows, in one all-gather-v), every rank adds them up in rank order, and the optimizer then
-// updates only the union of those rows. A table is row-sparse when even a batch of all-distinct
+// (ids + rows, in one all-gather-v, read where the communicator holds them), every rank adds them
+// up in rank order, and the optimizer then updates only the union of those rows. A table is row-sparse when even a batch of all-distinct
 // ids would move fewer bytes than the whole table: global_batch * (dim * 4 + 8) < rows * dim * 4.
 // The rule depends on sizes only, never on the number of ranks, so training means the same thing
 // at every world size.
@@ -68,9 +68,16 @@ class GradSync final : public GradientReadyListener {
   RowSelection selection_;
   std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
   std::vector<int> sparse_specs_;
-  // Reused buffers: no allocation once they have grown.
-  std::vector<uint8_t> sparse_send_, sparse_all_;
-  std::vector<int64_t> sparse_counts_;
+  // The row-sparse exchange's side of Communicator::AllGatherVRead.
+  class RowExchange final : public comm::GatherReader {
+   public:
+    explicit RowExchange(GradSync& sync) : sync_(sync) {}
+    void Fill(std::span<uint8_t> mine) override;
+    void Read(int rank, std::span<const uint8_t> theirs) override;
+
+   private:
+    GradSync& sync_;
+  };
   int64_t bytes_last_step_ = 0;
   double exposed_seconds_ = 0;
   double row_sparse_seconds_ = 0;

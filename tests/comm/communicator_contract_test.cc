@@ -276,6 +276,50 @@ TEST_P(CommunicatorContract, AllGatherVOfALargeContribution) {
   });
 }
 
+// AllGatherVRead: Fill once with this rank's size, then Read once per rank in rank order with
+// exactly its bytes; small contributions (a host segment reads them in its slots), none, and one
+// larger than any slot (gathered by copying instead), one call after another.
+TEST_P(CommunicatorContract, AllGatherVReadSeesEveryRanksBytesInRankOrder) {
+  OnEveryRank([](Communicator& comm) {
+    struct Recorder final : GatherReader {
+      size_t bytes = 0;
+      uint8_t seed = 0;
+      int fills = 0;
+      std::vector<std::pair<int, std::vector<uint8_t>>> reads;
+      void Fill(std::span<uint8_t> mine) override {
+        ++fills;
+        EXPECT_EQ(mine.size(), bytes);
+        for (size_t i = 0; i < mine.size(); ++i) mine[i] = static_cast<uint8_t>(seed + i * 7);
+      }
+      void Read(int rank, std::span<const uint8_t> theirs) override {
+        reads.emplace_back(rank, std::vector<uint8_t>(theirs.begin(), theirs.end()));
+      }
+    };
+    const auto size_of = [&comm](int r, int round) -> size_t {
+      if (round == 1) return 0;
+      if (round == 2 && r == comm.size() - 1) return 1'500'000;  // past every slot
+      return static_cast<size_t>((r * 3 + round) % 4) * 1000 + static_cast<size_t>(r);
+    };
+    for (int round = 0; round < 4; ++round) {
+      Recorder recorder;
+      recorder.bytes = size_of(comm.rank(), round);
+      recorder.seed = static_cast<uint8_t>(comm.rank() * 31 + round);
+      comm.AllGatherVRead(recorder.bytes, recorder);
+      EXPECT_EQ(recorder.fills, 1) << "round " << round;
+      EXPECT_EQ(recorder.reads.size(), static_cast<size_t>(comm.size())) << "round " << round;
+      for (int r = 0; r < comm.size() && r < static_cast<int>(recorder.reads.size()); ++r) {
+        const auto& [rank, bytes] = recorder.reads[static_cast<size_t>(r)];
+        EXPECT_EQ(rank, r) << "round " << round;
+        EXPECT_EQ(bytes.size(), size_of(r, round)) << "round " << round << " rank " << r;
+        const auto seed = static_cast<uint8_t>(r * 31 + round);
+        size_t wrong = 0;
+        for (size_t i = 0; i < bytes.size(); ++i) wrong += bytes[i] != static_cast<uint8_t>(seed + i * 7);
+        EXPECT_EQ(wrong, 0u) << "round " << round << " rank " << r;
+      }
+    }
+  });
+}
+
 TEST_P(CommunicatorContract, AgreeOkFailsEveryRankWhenOneFails) {
   OnEveryRank([](Communicator& comm) {
     const int failing = comm.size() - 1;

@@ -38,6 +38,9 @@ class SegmentCommunicator final : public comm::Communicator {
   void AllGatherVRaw(const void* mine, comm::DataType type, std::span<const int64_t> counts, void* all) override {
     segment_.AllGatherV(mine, type, counts, all);
   }
+  void AllGatherVReadRaw(size_t num_bytes, comm::GatherReader& reader) override {
+    if (!segment_.AllGatherVRead(num_bytes, reader)) Communicator::AllGatherVReadRaw(num_bytes, reader);
+  }
 
  private:
   comm::HostSegment segment_;
