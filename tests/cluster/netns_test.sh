@@ -103,6 +103,12 @@ if grep -q '"world_size":2' "$RUN/metrics.jsonl" 2>/dev/null && awk -v a="${auc:
 else
   fail "2 ranks, test AUC '$auc' >= 0.90" "$TMP/train.log"
 fi
+# Ranks on two hosts share no memory: collectives are MPI messages, not the host segment.
+if grep -q "ranks 2 (mpi) " "$TMP/train.log"; then
+  pass "ranks on two hosts communicate by MPI messages (no shared-memory segment)"
+else
+  fail "ranks on two hosts communicate by MPI messages (no shared-memory segment)" "$TMP/train.log"
+fi
 # 3060 all-reduces of 6977 floats: about 85 MB each way; anything under 10 MB means it went elsewhere.
 rx_mb=$(( ($(rx_bytes) - rx_before) / 1000000 ))
 if [ "$rx_mb" -ge 10 ]; then
