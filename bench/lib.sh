@@ -13,6 +13,8 @@
 #   in_rounds ROUNDS FUNCTION every configuration of CONFIGS once a round, alternating the order
 #   pair, pair_done           two independent 1-rank jobs at once, and their one "done" line
 #   mlp_data ROWS             the larger MLP's generated data ($TMP/train.h5, $TMP/test.h5)
+#   ctr_data ROWS SEED, ctr_config FILE   vs_pytorch's click data (DATA, cached) and model
+#   phases_to FILE ROUND METRICS          where a run's step loop went, per step
 #   field, event_field, median, col, ratio, foreign_loads, foreign_summary: reading the results
 # Environment: NOISE_LIMIT (0.10: the share of all cores busy above which the machine is not quiet,
 # and a run is repeated), TRIES (3: runs at most of one configuration in one round), QUIET_WAIT
@@ -162,6 +164,70 @@ mlp_data() {
     --categorical c1,c2,c3 --train-out "$TMP/train.h5" --test-out "$TMP/test.h5" --test-fraction 0.01 >/dev/null
 }
 
+# ctr_data ROWS SEED: the click data of bench/vs_pytorch.sh, generated once and cached (DATA, a
+# folder under /tmp holding T.h5, E.h5 and prepare.log): three categorical columns (user: 60k ids,
+# item: 20k, category: 300, one per item; skewed popularity) and three dense columns; the click
+# label is drawn from a logistic model of per-user, per-item and per-category effects and the dense
+# values, so there is something to learn. Written as CSV with awk and converted by `ectrain
+# prepare` (1% test rows). Needs ECTRAIN.
+ctr_data() {
+  local ROWS=$1 SEED=$2
+  DATA=/tmp/ectrain_vs_pytorch/rows${ROWS}_seed$SEED
+  if [ ! -f "$DATA/E.h5" ]; then
+    echo "generating $ROWS rows and preparing them into $DATA" >&2
+    mkdir -p "$DATA.tmp"
+    awk -v n="$ROWS" -v seed="$SEED" 'function gauss() { return sqrt(-2 * log(1 - rand())) * cos(6.283185307 * rand()) }
+    BEGIN { srand(seed); NU = 60000; NI = 20000; NC = 300
+      for (c = 0; c < NC; c++) cb[c] = 0.4 * gauss()
+      for (u = 0; u < NU; u++) ub[u] = 0.6 * gauss()
+      for (i = 0; i < NI; i++) { ib[i] = 0.6 * gauss(); ic[i] = int(NC * rand()) }
+      print "user,item,category,d1,d2,d3,clicked"
+      for (r = 0; r < n; r++) {
+        u = int(NU * rand() ^ 2); i = int(NI * rand() ^ 2); c = ic[i]  # popular users and items: small ids
+        d1 = gauss(); d2 = 10 * rand(); d3 = -log(1 - rand())
+        z = -1.2 + ub[u] + ib[i] + cb[c] + 0.7 * d1 - 0.15 * (d2 - 5) + 0.3 * log(1 + d3)
+        printf "u%d,i%d,c%d,%.4f,%.3f,%.4f,%d\n", u, i, c, d1, d2, d3, (rand() < 1 / (1 + exp(-z)))
+      } }' >"$DATA.tmp/data.csv"
+    "$ECTRAIN" prepare --source "$DATA.tmp/data.csv" --label clicked --dense d1,d2,d3 --categorical user,item,category \
+      --train-out "$DATA.tmp/T.h5" --test-out "$DATA.tmp/E.h5" --test-fraction 0.01 >"$DATA.tmp/prepare.log"
+    rm "$DATA.tmp/data.csv"
+    rm -rf "$DATA" && mv "$DATA.tmp" "$DATA"
+  fi
+}
+
+# ctr_config FILE: the model of bench/pytorch_reference.py on ctr_data's DATA, held in memory:
+# embeddings of width 16 -> 64 -> 32 -> 1, Adam lr 1e-3, no evaluation or checkpoint until the end.
+ctr_config() {
+  cat >"$1" <<EOF
+data:
+  train: $DATA/T.h5
+  test: $DATA/E.h5
+  label: clicked
+  dense: [d1, d2, d3]
+  categorical: [user, item, category]
+  in_memory: true
+model:
+  type: mlp
+  embedding_dim: 16
+  hidden_units: [64, 32]
+optimizer:
+  type: adam
+  learning_rate: 0.001
+  beta1: 0.9
+  beta2: 0.999
+  epsilon: 1.0e-8
+train:
+  epochs: 1000000
+  seed: 42
+  log_every_steps: 1000
+eval:
+  every_epochs: 0
+checkpoint:
+  every_steps: 0
+  keep_last: 1
+EOF
+}
+
 # Reading results. Runs write metrics.jsonl (one JSON object a line); scripts append one line of
 # figures per run to $TMP/NAME.txt, the round first.
 event_field() { grep "\"event\":\"$2\"" "$1" | tail -1 | sed -E "s/.*\"$3\":([0-9.e+-]+).*/\1/"; }  # FILE EVENT KEY
@@ -179,3 +245,15 @@ foreign_summary() {  # foreign_summary COLUMN FILE...: the line on foreign load,
   echo "foreign load (CPU used by other processes during a run, share of the machine): median $(foreign_loads "$@" | median)," \
     "max of kept runs $(foreign_loads "$@" | sort -g | tail -1); runs repeated for foreign load > $NOISE_LIMIT: $REPEATS; waited for a quiet machine: $WAITED s"
 }
+
+# Where a run's step loop went (rank 0, from the done line): appends "round" and microseconds per
+# step of the step loop, forward+backward, whole-tensor sync, row-sparse exchange, step agreement,
+# optimizer, waiting for data and the rest to FILE.
+phases_to() {  # phases_to FILE ROUND METRICS
+  local values k
+  values=$(for k in train_seconds forward_backward_seconds sync_exposed_seconds sync_row_sparse_seconds \
+    agreement_seconds optimizer_seconds data_wait_seconds steps; do field "$3" $k; done | tr '\n' ' ')
+  echo "$2 $(echo "$values" | awk '{ u = 1e6 / $8; printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f", $1 * u, $2 * u, ($3 - $4) * u, $4 * u,
+    $5 * u, $6 * u, $7 * u, ($1 - $2 - $3 - $5 - $6 - $7) * u }')" >>"$1"
+}
+

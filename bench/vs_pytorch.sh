@@ -77,58 +77,9 @@ TORCH_ENV=(env LD_LIBRARY_PATH="$OPENBLAS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 
 private_ectrain
 
-# The data, cached by size and seed.
-DATA=/tmp/ectrain_vs_pytorch/rows${ROWS}_seed$SEED
-if [ ! -f "$DATA/E.h5" ]; then
-  echo "generating $ROWS rows and preparing them into $DATA" >&2
-  mkdir -p "$DATA.tmp"
-  awk -v n="$ROWS" -v seed="$SEED" 'function gauss() { return sqrt(-2 * log(1 - rand())) * cos(6.283185307 * rand()) }
-  BEGIN { srand(seed); NU = 60000; NI = 20000; NC = 300
-    for (c = 0; c < NC; c++) cb[c] = 0.4 * gauss()
-    for (u = 0; u < NU; u++) ub[u] = 0.6 * gauss()
-    for (i = 0; i < NI; i++) { ib[i] = 0.6 * gauss(); ic[i] = int(NC * rand()) }
-    print "user,item,category,d1,d2,d3,clicked"
-    for (r = 0; r < n; r++) {
-      u = int(NU * rand() ^ 2); i = int(NI * rand() ^ 2); c = ic[i]  # popular users and items: small ids
-      d1 = gauss(); d2 = 10 * rand(); d3 = -log(1 - rand())
-      z = -1.2 + ub[u] + ib[i] + cb[c] + 0.7 * d1 - 0.15 * (d2 - 5) + 0.3 * log(1 + d3)
-      printf "u%d,i%d,c%d,%.4f,%.3f,%.4f,%d\n", u, i, c, d1, d2, d3, (rand() < 1 / (1 + exp(-z)))
-    } }' >"$DATA.tmp/data.csv"
-  "$ECTRAIN" prepare --source "$DATA.tmp/data.csv" --label clicked --dense d1,d2,d3 --categorical user,item,category \
-    --train-out "$DATA.tmp/T.h5" --test-out "$DATA.tmp/E.h5" --test-fraction 0.01 >"$DATA.tmp/prepare.log"
-  rm "$DATA.tmp/data.csv"
-  rm -rf "$DATA" && mv "$DATA.tmp" "$DATA"
-fi
-
-# The ectrain configuration (the model of bench/pytorch_reference.py).
-cat >"$TMP/vs_pytorch.yaml" <<EOF
-data:
-  train: $DATA/T.h5
-  test: $DATA/E.h5
-  label: clicked
-  dense: [d1, d2, d3]
-  categorical: [user, item, category]
-  in_memory: true
-model:
-  type: mlp
-  embedding_dim: 16
-  hidden_units: [64, 32]
-optimizer:
-  type: adam
-  learning_rate: 0.001
-  beta1: 0.9
-  beta2: 0.999
-  epsilon: 1.0e-8
-train:
-  epochs: 1000000
-  seed: 42
-  log_every_steps: 1000
-eval:
-  every_epochs: 0
-checkpoint:
-  every_steps: 0
-  keep_last: 1
-EOF
+# The data (cached by size and seed) and the model (bench/lib.sh).
+ctr_data "$ROWS" "$SEED"
+ctr_config "$TMP/vs_pytorch.yaml"
 
 jfield() { sed -E "s/.*\"$2\": ([0-9.e+-]+).*/\1/" "$1"; }
 
@@ -140,17 +91,6 @@ measured_to() {  # measured_to LOG COMMAND...: measured COMMAND, output to LOG; 
   shift
   measured "$@" >"$log" 2>&1 || rc=$?
   [ $rc -eq 0 ] || { echo "failed ($rc): $*" >&2; tail -30 "$log" >&2; exit 1; }
-}
-
-# Where a run's step loop went (rank 0, from the done line): appends "round" and microseconds per
-# step of the step loop, forward+backward, whole-tensor sync, row-sparse exchange, step agreement,
-# optimizer, waiting for data and the rest to FILE.
-phases_to() {  # phases_to FILE ROUND METRICS
-  local values k
-  values=$(for k in train_seconds forward_backward_seconds sync_exposed_seconds sync_row_sparse_seconds \
-    agreement_seconds optimizer_seconds data_wait_seconds steps; do field "$3" $k; done | tr '\n' ' ')
-  echo "$2 $(echo "$values" | awk '{ u = 1e6 / $8; printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f", $1 * u, $2 * u, ($3 - $4) * u, $4 * u,
-    $5 * u, $6 * u, $7 * u, ($1 - $2 - $3 - $5 - $6 - $7) * u }')" >>"$1"
 }
 
 # Each run appends "round samples/s test_log_loss peak_rss_MB foreign_load train_seconds steps" to $TMP/NAME.txt.

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# 2 ranks training through the host segment against MPI messages (issue "Speed"): the model and
+# data of bench/vs_pytorch.sh (bench/lib.sh: ctr_data, ctr_config; data in memory), mpirun -np 2
+# --bind-to core at per-rank batch 256 and 4096, with comm.host_shared_memory true (the default)
+# and false, and 1 rank (taskset -c 0) as the reference. Every configuration runs once a round, the
+# order reversed on even rounds; a run is repeated while other processes were busy (bench/lib.sh).
+# Prints medians of samples/s, the per-round ratios' medians (2 ranks / 1, segment / messages)
+# and where rank 0's step goes (microseconds per step, syncs including the wait for the other rank).
+# Usage: bench/host_segment.sh [ROUNDS]   (default 6; from anywhere, after launch/setup.sh)
+# Environment: ROWS (2,000,000), SEED (1), STEPS ("12000 1000": steps per run at 256 and 4096).
+# About 4 minutes with the defaults on an idle 2-core machine.
+set -euo pipefail
+QUIET_WAIT=${QUIET_WAIT:-5}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-6}
+ROWS=${ROWS:-2000000}
+SEED=${SEED:-1}
+read -r -a STEPS <<<"${STEPS:-12000 1000}"
+BATCHES=(256 4096)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+bench_tmp ectrain_host_segment
+private_ectrain
+ctr_data "$ROWS" "$SEED"
+ctr_config "$TMP/model.yaml"
+
+# name|ranks|per-rank batch|steps|host_shared_memory
+CONFIGS=()
+for i in "${!BATCHES[@]}"; do
+  b=${BATCHES[$i]}
+  CONFIGS+=("one_$b|1|$b|${STEPS[$i]}|true" "segment_$b|2|$b|${STEPS[$i]}|true" "messages_$b|2|$b|${STEPS[$i]}|false")
+done
+one_run() {  # one_run ROUND "NAME|RANKS|BATCH|STEPS|SEGMENT": appends "round samples/s foreign_load" to $TMP/NAME.txt
+  local round=$1 name ranks batch steps segment launch
+  IFS='|' read -r name ranks batch steps segment <<<"$2"
+  echo "round $round/$ROUNDS: $name" >&2
+  if [ "$ranks" -gt 1 ]; then launch=(mpirun -np "$ranks" --bind-to core); else launch=(taskset -c 0); fi
+  train_measured "$TMP/${name}_$round" "${launch[@]}" "$ECTRAIN" train "$TMP/model.yaml" \
+    --set train.global_batch_size=$((ranks * batch)) --set train.max_steps="$steps" --set comm.host_shared_memory="$segment"
+  echo "$round $(field "$RUN_DIR/metrics.jsonl" samples_per_second) $FOREIGN" >>"$TMP/$name.txt"
+  phases_to "$TMP/$name.phases" "$round" "$RUN_DIR/metrics.jsonl"
+  rm -rf "$TMP/${name}_$round"_*
+}
+in_rounds "$ROUNDS" one_run
+
+echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F);" \
+  "ectrain $(git describe --always --dirty 2>/dev/null || echo unknown); Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$')"
+echo "model and data: bench/vs_pytorch.sh's ($ROWS rows, seed $SEED, in memory); $ROUNDS rounds (medians; ratios: medians of per-round ratios)"
+foreign_summary 3 "$TMP"/*.txt
+echo
+echo "| per-rank batch | 1 rank | 2 ranks, host segment | 2 / 1 | 2 ranks, MPI messages | 2 / 1 | segment / messages |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for b in "${BATCHES[@]}"; do
+  printf '| %s | %.0f | %.0f | %.2f | %.0f | %.2f | %.2f |\n' "$b" "$(col "one_$b" 2)" "$(col "segment_$b" 2)" \
+    "$(ratio "segment_$b" "one_$b")" "$(col "messages_$b" 2)" "$(ratio "messages_$b" "one_$b")" "$(ratio "segment_$b" "messages_$b")"
+done
+echo
+echo "per round, 2 / 1 (host segment; MPI messages):"
+for b in "${BATCHES[@]}"; do
+  echo "  batch $b: $(join <(cut -d' ' -f1,2 "$TMP/segment_$b.txt" | sort) <(cut -d' ' -f1,2 "$TMP/one_$b.txt" | sort) |
+    join - <(cut -d' ' -f1,2 "$TMP/messages_$b.txt" | sort) | awk '{ printf "%s: %.2f %.2f; ", $1, $2 / $3, $4 / $3 }')"
+done
+echo
+echo "Where rank 0's step goes (microseconds per step, medians)"
+echo
+echo "| per-rank batch | run | step | forward+backward | whole-tensor sync | row-sparse exchange | step agreement | optimizer | waiting for data | other |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+for b in "${BATCHES[@]}"; do
+  for run in "one_$b|1 rank" "segment_$b|2 ranks, host segment" "messages_$b|2 ranks, MPI messages"; do
+    printf '| %s | %s' "$b" "${run#*|}"
+    for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
+    echo " |"
+  done
+done
