@@ -58,10 +58,7 @@ for b in "${BATCHES[@]}"; do
 done
 echo
 echo "per round, 2 / 1 (host segment; MPI messages):"
-for b in "${BATCHES[@]}"; do
-  echo "  batch $b: $(join <(cut -d' ' -f1,2 "$TMP/segment_$b.txt" | sort) <(cut -d' ' -f1,2 "$TMP/one_$b.txt" | sort) |
-    join - <(cut -d' ' -f1,2 "$TMP/messages_$b.txt" | sort) | awk '{ printf "%s: %.2f %.2f; ", $1, $2 / $3, $4 / $3 }')"
-done
+for b in "${BATCHES[@]}"; do echo "  batch $b: $(round_ratios "segment_$b" "one_$b" "messages_$b" "one_$b")"; done
 echo
 echo "Where rank 0's step goes (microseconds per step, medians)"
 echo

@@ -15,7 +15,7 @@
 #   mlp_data ROWS             the larger MLP's generated data ($TMP/train.h5, $TMP/test.h5)
 #   ctr_data ROWS SEED, ctr_config FILE   vs_pytorch's click data (DATA, cached) and model
 #   phases_to FILE ROUND METRICS          where a run's step loop went, per step
-#   field, event_field, median, col, ratio, foreign_loads, foreign_summary: reading the results
+#   field, event_field, median, col, ratio, round_ratios, foreign_loads, foreign_summary: reading the results
 # Environment: NOISE_LIMIT (0.10: the share of all cores busy above which the machine is not quiet,
 # and a run is repeated), TRIES (3: runs at most of one configuration in one round), QUIET_WAIT
 # (the longest wait for a quiet machine before a run: 120 s, unless the script sets another default
@@ -239,6 +239,13 @@ col() { cut -d' ' -f"$2" "$TMP/$1.txt" | median; }  # col NAME COLUMN: the media
 ratio() {
   join <(cut -d' ' -f1,"${3:-2}" "$TMP/$1.txt" | sort) <(cut -d' ' -f1,"${3:-2}" "$TMP/$2.txt" | sort) |
     awk '{ print $2 / $3 }' | median
+}
+# round_ratios A B C D: per round, "round: A/B C/D; " of the named runs' samples/s (the rounds that
+# all four ran): ratios of runs that met the same noise.
+round_ratios() {
+  join <(cut -d' ' -f1,2 "$TMP/$1.txt" | sort) <(cut -d' ' -f1,2 "$TMP/$2.txt" | sort) |
+    join - <(cut -d' ' -f1,2 "$TMP/$3.txt" | sort) | join - <(cut -d' ' -f1,2 "$TMP/$4.txt" | sort) |
+    awk '{ printf "%s: %.2f %.2f; ", $1, $2 / $3, $4 / $5 }'
 }
 foreign_loads() { local c=$1; shift; cat "$@" | cut -d' ' -f"$c"; }  # foreign_loads COLUMN FILE...
 foreign_summary() {  # foreign_summary COLUMN FILE...: the line on foreign load, repeats and waiting

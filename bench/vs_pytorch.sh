@@ -212,9 +212,10 @@ if [ "$SCALING" = 1 ]; then
       "$(col "pts_$b" 2)" "$(col "pt2_$b" 2)" "$(ratio "pt2_$b" "pts_$b")" "$(ratio "ec2_$b" "pt2_$b")"
   done
   echo
-  echo "per round, ectrain 2 / 1 (host segment; MPI messages): $(for b in "${BATCHES[@]}"; do [ -f "$TMP/ec2_$b.txt" ] || continue
-    printf 'batch %s: ' "$b"; join <(cut -d' ' -f1,2 "$TMP/ec2_$b.txt" | sort) <(cut -d' ' -f1,2 "$TMP/ec_$b.txt" | sort) |
-      join - <(cut -d' ' -f1,2 "$TMP/ec2m_$b.txt" | sort) | awk '{ printf "%.2f %.2f; ", $2 / $3, $4 / $3 }'; done)"
+  echo "per round, ectrain 2 / 1 (host segment; MPI messages):"
+  for b in "${BATCHES[@]}"; do
+    if [ -f "$TMP/ec2_$b.txt" ]; then echo "  batch $b: $(round_ratios "ec2_$b" "ec_$b" "ec2m_$b" "ec_$b")"; fi
+  done
   echo
   echo "Where ectrain's step loop goes (rank 0, microseconds per step, medians): 1 rank alone; 1 rank while another"
   echo "1-process run has the other core (the ceiling's first run); 2 ranks. Syncs include waiting for the other rank."
@@ -232,10 +233,7 @@ if [ "$SCALING" = 1 ]; then
 fi
 echo
 echo "per-round ratios (round: ectrain / PyTorch sparse, ectrain / PyTorch dense):"
-for b in "${BATCHES[@]}"; do
-  echo "  batch $b: $(join <(cut -d' ' -f1,2 "$TMP/ec_$b.txt" | sort) <(cut -d' ' -f1,2 "$TMP/pts_$b.txt" | sort) |
-    join - <(cut -d' ' -f1,2 "$TMP/ptd_$b.txt" | sort) | awk '{ printf "%s: %.1f %.1f; ", $1, $2 / $3, $2 / $4 }')"
-done
+for b in "${BATCHES[@]}"; do echo "  batch $b: $(round_ratios "ec_$b" "pts_$b" "ec_$b" "ptd_$b")"; done
 echo "per run (round: samples/s, test log-loss, peak RSS MB, foreign load):"
 for c in "${CONFIGS[@]}"; do
   name=${c%%|*}
