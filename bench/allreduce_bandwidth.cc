@@ -103,9 +103,10 @@ int main(int argc, char** argv) {
   };
   const size_t bucket_floats = std::max<size_t>(1, static_cast<size_t>(bucket_mb * (1 << 20) / sizeof(float)));
   if (print) {
-    std::printf("%d ranks, %s; %d repetitions (medians), buckets of %g MiB; GB/s = buffer bytes / time (1 GB = 1e9 B)\n\n",
-                comm->size(), has_segment ? "one host: ectrain uses its host segment" : "no host segment (ranks on several hosts)",
-                reps, bucket_mb);
+    const char* where = has_segment ? "one host: ectrain uses its host segment" : "no host segment (several hosts)";
+    std::printf("%d ranks, %s; %d repetitions (medians), buckets of %g MiB; "
+                "GB/s = buffer bytes / time (1 GB = 1e9 B)\n\n",
+                comm->size(), where, reps, bucket_mb);
     std::printf(
         "| size (MiB) | MPI_Allreduce GB/s | ectrain GB/s | ectrain / MPI | MPI in %g MiB buckets GB/s | ectrain in %g "
         "MiB buckets GB/s | bucketed ectrain / MPI | ectrain, messages only GB/s | messages only / MPI |\n",
@@ -132,7 +133,8 @@ int main(int argc, char** argv) {
       }
     };
     const std::vector<std::function<void()>> variants{mpi_whole, with_segment(true, ours_whole), mpi_buckets,
-                                                      with_segment(true, ours_buckets), with_segment(false, ours_whole)};
+                                                      with_segment(true, ours_buckets),
+                                                      with_segment(false, ours_whole)};
     for (const auto& op : variants) TimeCollective(buffer, op);  // warm up: pages, MPI connections, scratch
     std::vector<std::vector<double>> seconds(variants.size());
     for (int rep = 0; rep < reps; ++rep) {
@@ -166,7 +168,8 @@ int main(int argc, char** argv) {
     return micros;
   };
   if (print) {
-    std::printf("\n| float all-reduce (KB) | MPI_Allreduce us | ectrain us | ectrain, messages only us | ectrain / MPI |\n");
+    std::printf(
+        "\n| float all-reduce (KB) | MPI_Allreduce us | ectrain us | ectrain, messages only us | ectrain / MPI |\n");
     std::printf("| --- | --- | --- | --- | --- |\n");
   }
   for (double kb : small_kb) {
@@ -180,7 +183,8 @@ int main(int argc, char** argv) {
     if (print) std::printf("| %g | %.1f | %.1f | %.1f | %.2f |\n", kb, us[0], us[1], us[2], us[1] / us[0]);
   }
   if (print) {
-    std::printf("\n| AllGatherV, bytes a rank (KB) | ectrain us | ectrain, messages only us | ectrain / messages only |\n");
+    std::printf(
+        "\n| AllGatherV, bytes a rank (KB) | ectrain us | ectrain, messages only us | ectrain / messages only |\n");
     std::printf("| --- | --- | --- | --- |\n");
   }
   for (double kb : allgather_kb) {

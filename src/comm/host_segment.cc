@@ -25,7 +25,9 @@ struct Control {
 };
 static_assert(sizeof(Control) <= kLine, "a rank's control must fit one cache line");
 
-Control* ControlOf(char* segment, int rank) { return reinterpret_cast<Control*>(segment + static_cast<size_t>(rank) * kLine); }
+Control* ControlOf(char* segment, int rank) {
+  return reinterpret_cast<Control*>(segment + static_cast<size_t>(rank) * kLine);
+}
 
 size_t RoundUp(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
 
@@ -188,7 +190,9 @@ void HostSegment::AllGatherV(const void* mine, DataType type, std::span<const in
   for (int64_t c : counts) largest = std::max(largest, static_cast<size_t>(c) * element);
   const size_t my_bytes = static_cast<size_t>(counts[static_cast<size_t>(rank_)]) * element;
   for (size_t done = 0; done < largest; done += piece_bytes_) {
-    if (done < my_bytes) std::memcpy(Slot(rank_), static_cast<const char*>(mine) + done, std::min(piece_bytes_, my_bytes - done));
+    if (done < my_bytes) {
+      std::memcpy(Slot(rank_), static_cast<const char*>(mine) + done, std::min(piece_bytes_, my_bytes - done));
+    }
     Arrive({CollectiveKind::kAllGatherV, type});
     char* at = static_cast<char*>(all);
     for (int r = 0; r < num_ranks_; ++r) {

@@ -86,7 +86,8 @@ struct MpiCommunicator::Impl {
 // (with a warning) when any rank could not map it; the job then runs on MPI messages.
 void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
   const size_t slots = 2 * (static_cast<size_t>(local_size) + 1);
-  const size_t slot_bytes = std::max(kHostSlotMinBytes, std::min(kHostSlotBytes, kHostSegmentMaxBytes / slots) / 4096 * 4096);
+  const size_t slot_bytes =
+      std::max(kHostSlotMinBytes, std::min(kHostSlotBytes, kHostSegmentMaxBytes / slots) / 4096 * 4096);
   const size_t bytes = HostSegment::SegmentBytes(local_size, slot_bytes);
   constexpr size_t kPage = 4096;  // MPI's window starts past a header: the segment starts at the next page
   MPI_Comm_set_errhandler(host_comm, MPI_ERRORS_RETURN);  // a failure to map is not fatal
@@ -313,7 +314,9 @@ void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all
 
 void MpiCommunicator::AllGatherVReadRaw(size_t num_bytes, GatherReader& reader) {
   HostSegment* segment = impl_->segment();
-  if (segment == nullptr || !segment->AllGatherVRead(num_bytes, reader)) Communicator::AllGatherVReadRaw(num_bytes, reader);
+  if (segment == nullptr || !segment->AllGatherVRead(num_bytes, reader)) {
+    Communicator::AllGatherVReadRaw(num_bytes, reader);
+  }
 }
 
 void MpiCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) {

@@ -2,8 +2,9 @@
 // small embedding tables) are all-reduced as a few contiguous ranges of the gradient arena.
 // Large embedding tables are row-sparse: each rank contributes only the rows its batch looked up
 // (ids + rows, in one all-gather-v, read where the communicator holds them), every rank adds them
-// up in rank order, and the optimizer then updates only the union of those rows. A table is row-sparse when even a batch of all-distinct
-// ids would move fewer bytes than the whole table: global_batch * (dim * 4 + 8) < rows * dim * 4.
+// up in rank order, and the optimizer then updates only the union of those rows. A table is
+// row-sparse when even a batch of all-distinct ids would move fewer bytes than the whole table:
+// global_batch * (dim * 4 + 8) < rows * dim * 4.
 // The rule depends on sizes only, never on the number of ranks, so training means the same thing
 // at every world size.
 // Buckets: the whole-tensor part is cut, at tensor boundaries, into buckets of about bucket_bytes,
