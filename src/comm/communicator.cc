@@ -65,8 +65,7 @@ bool LaunchedByMpi() {
 StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend, bool host_shared_memory) {
   std::unique_ptr<Communicator> comm;
   if (backend == Backend::kMpi || (backend == Backend::kAuto && LaunchedByMpi())) {
-    ASSIGN_OR_RETURN(auto mpi, MpiCommunicator::Create());
-    mpi->UseHostSegment(host_shared_memory);
+    ASSIGN_OR_RETURN(auto mpi, MpiCommunicator::Create(host_shared_memory));
     comm = std::move(mpi);
   } else {
     comm = std::make_unique<LocalCommunicator>();

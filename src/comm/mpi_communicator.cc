@@ -1,11 +1,14 @@
 #include "comm/mpi_communicator.h"
 
 #include <mpi.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "comm/host_segment.h"
@@ -53,10 +56,29 @@ constexpr size_t kGatherSumMaxBytes = size_t{192} << 10;
 
 // Each rank's slot in the host segment: a 41 KB gradient or a 900 KB row-sparse exchange is one
 // piece; larger buffers go in pieces of this size. The segment takes 2 (ranks + 1) slots, so
-// hosts with many ranks get smaller slots (at least 64 KiB).
+// hosts with many ranks get smaller slots (at least 64 KiB): it stays near 16 MiB, well inside a
+// container's default /dev/shm (64 MB).
 constexpr size_t kHostSlotBytes = size_t{1} << 20;
-constexpr size_t kHostSegmentMaxBytes = size_t{64} << 20;
+constexpr size_t kHostSegmentMaxBytes = size_t{16} << 20;
 constexpr size_t kHostSlotMinBytes = size_t{64} << 10;
+
+// Where Open MPI puts the shared window's backing file, and the bytes free there. A file larger
+// than its file system has room for maps, but touching its pages then kills the process (SIGBUS),
+// so the segment is made only when the room is there.
+std::string HostSegmentDirectory() {
+  const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
+  return set != nullptr && *set != '\0' ? set : "/dev/shm";
+}
+std::string Megabytes(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return text;
+}
+size_t FreeBytes(const std::string& directory) {
+  struct statvfs stats {};
+  if (statvfs(directory.c_str(), &stats) != 0) return 0;
+  return static_cast<size_t>(stats.f_bavail) * static_cast<size_t>(stats.f_frsize);
+}
 
 constexpr int kTagReduceScatter = 1;
 constexpr int kTagAllGather = 2;
@@ -90,6 +112,19 @@ void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
       std::max(kHostSlotMinBytes, std::min(kHostSlotBytes, kHostSegmentMaxBytes / slots) / 4096 * 4096);
   const size_t bytes = HostSegment::SegmentBytes(local_size, slot_bytes);
   constexpr size_t kPage = 4096;  // MPI's window starts past a header: the segment starts at the next page
+  const std::string directory = HostSegmentDirectory();
+  const size_t free_bytes = FreeBytes(directory);
+  int room = free_bytes >= 2 * (bytes + kPage);  // and as much again for others (MPI's own segments)
+  int all_room = room;
+  MPI_Allreduce(&room, &all_room, 1, MPI_INT, MPI_MIN, host_comm);
+  if (!all_room) {
+    if (local_rank == 0) {
+      LOG_WARNING << "collectives go through MPI messages: the " << local_size << " ranks of this host would share a "
+                  << Megabytes(bytes) << " segment in " << directory << ", which has " << Megabytes(free_bytes)
+                  << " free (give it more room, e.g. docker run --shm-size, or set comm.host_shared_memory: false)";
+    }
+    return;
+  }
   MPI_Comm_set_errhandler(host_comm, MPI_ERRORS_RETURN);  // a failure to map is not fatal
   void* base = nullptr;
   int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(local_rank == 0 ? bytes + kPage : 0), 1, MPI_INFO_NULL,
@@ -107,8 +142,10 @@ void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, host_comm);  // also: the zeroing is done
   if (!all_ok) {
     if (host_window != MPI_WIN_NULL) MPI_Win_free(&host_window);
-    LOG_WARNING << "could not map a " << bytes << "-byte shared memory segment among the " << local_size
-                << " ranks of this host (is /dev/shm full?); collectives go through MPI messages instead";
+    if (local_rank == 0) {
+      LOG_WARNING << "collectives go through MPI messages: could not map a " << Megabytes(bytes)
+                  << " shared memory segment among the " << local_size << " ranks of this host in " << directory;
+    }
     return;
   }
   host_segment = std::make_unique<HostSegment>(base, local_rank, local_size, slot_bytes);
@@ -118,7 +155,7 @@ void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
 MpiCommunicator::MpiCommunicator(int rank, int size, int local_rank, int local_size, std::unique_ptr<Impl> impl)
     : rank_(rank), size_(size), local_rank_(local_rank), local_size_(local_size), impl_(std::move(impl)) {}
 
-StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
+StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create(bool host_segment) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   int provided = MPI_THREAD_SINGLE;
@@ -151,7 +188,7 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
   int local_size = 1;
   MPI_Comm_rank(host_comm, &local_rank);
   MPI_Comm_size(host_comm, &local_size);
-  if (size > 1 && local_size == size) {
+  if (host_segment && size > 1 && local_size == size) {
     impl->host_comm = host_comm;
     impl->MakeHostSegment(local_rank, local_size);
   } else {

@@ -17,7 +17,8 @@ namespace ectrain::comm {
 
 class MpiCommunicator final : public Communicator {
  public:
-  static StatusOr<std::unique_ptr<MpiCommunicator>> Create();
+  // `host_segment`: map the host segment when every rank is on this host (collective).
+  static StatusOr<std::unique_ptr<MpiCommunicator>> Create(bool host_segment = true);
   ~MpiCommunicator() override;
 
   int rank() const override { return rank_; }
@@ -30,9 +31,9 @@ class MpiCommunicator final : public Communicator {
   // The ring's segment size in floats (0: the default), so that tests can run many segments
   // through the pipeline with small buffers. Same value on every rank.
   void SetRingSegmentForTesting(size_t floats);
-  // Collective, the same value on every rank: false sends every collective as MPI messages even
-  // on one host (comm.host_shared_memory: false). Returns whether the shared segment is now used:
-  // never when the ranks span hosts or the segment could not be made.
+  // The same value on every rank, between collectives: false sends every collective as MPI
+  // messages even on one host (A/B benchmarks, tests). Returns whether the segment is now used:
+  // never when none was made (Create(false), ranks on several hosts, no room to map it).
   bool UseHostSegment(bool use);
   // The host segment's piece size in bytes (0: the default); see HostSegment.
   void SetHostSegmentPieceForTesting(size_t bytes);

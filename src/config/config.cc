@@ -427,7 +427,7 @@ std::vector<Key> Keys(RunConfig& c) {
               "exchange and update large embedding tables by the rows a step touched"),
       BoolKey("comm", "host_shared_memory", &c.comm.host_shared_memory,
               "when every rank runs on one host, collectives go through memory the ranks share instead of MPI "
-              "messages"),
+              "messages (where /dev/shm has room; else a warning and messages)"),
       RealKey("comm", "bucket_mb", &c.comm.bucket_mb, 0.0, false, 4096.0,
               "size of the gradient all-reduce buckets started during backward (0: one all-reduce after it)"),
       RealKey("comm", "timeout_seconds", &c.comm.timeout_seconds, 0.0, true, 1e7,

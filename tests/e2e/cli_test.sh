@@ -58,6 +58,24 @@ if grep -q "ranks 2 (mpi, shared memory)" "$TMP/train.log" && grep -q "ranks 2 (
 else
   fail "2 ranks on one host use shared memory; with MPI messages instead the test metrics are identical: $(test_metrics "$RUN") vs $(test_metrics "$TMP/run_messages")" "$TMP/train_messages.log"
 fi
+# Where the shared window's backing directory lacks room (a small /dev/shm in a container), the job
+# says so and trains over MPI messages instead of dying on its first touch of the segment.
+SMALL_SHM="$TMP/small_shm"
+mkdir -p "$SMALL_SHM"
+if mount -t tmpfs -o size=2m tmpfs "$SMALL_SHM" 2>"$TMP/mount.log"; then
+  OMPI_MCA_osc_sm_backing_directory=$SMALL_SHM "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" \
+    --set "train.output_dir=$TMP/run_small_shm" --set train.epochs=1 >"$TMP/train_small_shm.log" 2>&1
+  rc=$?
+  umount "$SMALL_SHM"
+  if [ $rc -eq 0 ] && grep -q "WARNING: collectives go through MPI messages: the 2 ranks of this host would share a .* segment in $SMALL_SHM, which has 2.1 MB free" "$TMP/train_small_shm.log" &&
+      grep -q "ranks 2 (mpi) " "$TMP/train_small_shm.log"; then
+    pass "a backing directory too small for the host segment: a warning, and training over MPI messages"
+  else
+    fail "a backing directory too small for the host segment: a warning, and training over MPI messages (status $rc)" "$TMP/train_small_shm.log"
+  fi
+else
+  echo "SKIPPED: a backing directory too small for the host segment: cannot mount a 2 MB tmpfs here ($(head -1 "$TMP/mount.log"))"
+fi
 [ -f "$RUN/config.yaml" ] && "$ECTRAIN" config "$RUN/config.yaml" >/dev/null 2>&1 &&
   pass "the saved resolved config reads back" || fail "the saved resolved config reads back"
 grep -q "rank 1\]" "$TMP/train.log" && fail "only rank 0 logs by default" "$TMP/train.log" || pass "only rank 0 logs by default"
