@@ -63,8 +63,9 @@ constexpr size_t kHostSegmentMaxBytes = size_t{16} << 20;
 constexpr size_t kHostSlotMinBytes = size_t{64} << 10;
 
 // Where Open MPI puts the shared window's backing file, and the bytes free there. A file larger
-// than its file system has room for maps, but touching its pages then kills the process (SIGBUS),
-// so the segment is made only when the room is there.
+// than its file system has room for still maps, but touching its pages fails (SIGBUS; with a 2 MB
+// tmpfs the job hung after Open MPI's "not enough space" warning), so the segment is made only
+// when the room is there.
 std::string HostSegmentDirectory() {
   const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
   return set != nullptr && *set != '\0' ? set : "/dev/shm";
