@@ -189,7 +189,12 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create(bool host_seg
   int local_size = 1;
   MPI_Comm_rank(host_comm, &local_rank);
   MPI_Comm_size(host_comm, &local_size);
-  if (host_segment && size > 1 && local_size == size) {
+  // Agreed first: ranks started with different settings must not disagree on making the segment (a
+  // collective); the configuration check then names the difference.
+  int want_segment = host_segment ? 1 : 0;
+  int all_want_segment = want_segment;
+  MPI_Allreduce(&want_segment, &all_want_segment, 1, MPI_INT, MPI_MIN, impl->comm);
+  if (all_want_segment && size > 1 && local_size == size) {
     impl->host_comm = host_comm;
     impl->MakeHostSegment(local_rank, local_size);
   } else {
