@@ -58,6 +58,18 @@ if grep -q "ranks 2 (mpi, shared memory)" "$TMP/train.log" && grep -q "ranks 2 (
 else
   fail "2 ranks on one host use shared memory; with MPI messages instead the test metrics are identical: $(test_metrics "$RUN") vs $(test_metrics "$TMP/run_messages")" "$TMP/train_messages.log"
 fi
+# Ranks started with different comm.host_shared_memory (an MPMD launch) agree before making the
+# segment: the start-up check names the difference instead of a hang.
+QS=(train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/run_mixed" --set train.epochs=1)
+timeout 60 mpirun --bind-to none -np 1 "$ECTRAIN" "${QS[@]}" : -np 1 "$ECTRAIN" "${QS[@]}" \
+  --set comm.host_shared_memory=false >"$TMP/train_mixed.log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
+    grep -q "rank 1 differs from rank 0 in its configuration: here '  host_shared_memory: false'" "$TMP/train_mixed.log"; then
+  pass "ranks with different comm.host_shared_memory: the configuration check names it (status $rc)"
+else
+  fail "ranks with different comm.host_shared_memory: the configuration check names it (status $rc)" "$TMP/train_mixed.log"
+fi
 # Where the shared window's backing directory lacks room (a small /dev/shm in a container), the job
 # says so and trains over MPI messages instead of dying on its first touch of the segment.
 SMALL_SHM="$TMP/small_shm"
