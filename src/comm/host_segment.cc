@@ -120,10 +120,7 @@ void HostSegment::Reduce(T* data, size_t count, DataType type, ReduceOp op) {
     std::memcpy(Slot(rank_), data, count * sizeof(T));
     Arrive(call);
     for (int r = 0; r < num_ranks_; ++r) inputs[static_cast<size_t>(r)] = reinterpret_cast<const T*>(Slot(r));
-    for (int c = 0; c < num_ranks_; ++c) {
-      const RingChunk chunk = RingChunkOf(count, num_ranks_, c);
-      RingReduceRange<T>(inputs, c, chunk.begin, chunk.count, data + chunk.begin, op);
-    }
+    RingReduceAll<T>(inputs, count, data, op);
     NextRound();
     return;
   }

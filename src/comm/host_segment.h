@@ -1,7 +1,7 @@
 // HostSegment: collectives among the ranks of one host through a memory segment they all map (an
 // MPI-3 shared window in MpiCommunicator): each rank copies its data into its slot, the ranks meet
 // at a barrier of flags in the segment, and each reads the others' slots directly. No message
-// protocol and no progress engine: a small all-reduce is a few copies and two barriers.
+// protocol and no progress engine: a small all-reduce is a copy in, one barrier and a sum.
 // Float sums follow the ring order of comm/ring.h (bitwise what the ring and InProcessCommunicator
 // give); the other reductions use the same order. Ranks calling different collectives fail with a
 // message naming both calls. One object per rank; used by one thread at a time.

@@ -265,10 +265,7 @@ void MpiCommunicator::GatherAllReduceSum(float* data, size_t count) {
   std::vector<const float*>& inputs = impl_->inputs;
   inputs.resize(static_cast<size_t>(size_));
   for (int r = 0; r < size_; ++r) inputs[static_cast<size_t>(r)] = all + static_cast<size_t>(r) * count;
-  for (int c = 0; c < size_; ++c) {
-    const RingChunk chunk = RingChunkOf(count, size_, c);
-    RingSumRange(inputs, c, chunk.begin, chunk.count, data + chunk.begin);
-  }
+  RingReduceAll<float>(inputs, count, data, ReduceOp::kSum);
 }
 
 // The ring of comm/ring.h: in reduce-scatter step s (0..N-2) rank r sends its partial sum of chunk

@@ -43,4 +43,15 @@ void RingSumRange(std::span<const float* const> inputs, int chunk, size_t begin,
 template <typename T>
 void RingReduceRange(std::span<const T* const> inputs, int chunk, size_t begin, size_t n, T* out, ReduceOp op);
 
+// The whole reduction of `count` elements, every chunk in its ring order, into out[0..count)
+// (which must not overlap any input): what a rank computes once it holds every rank's input.
+template <typename T>
+void RingReduceAll(std::span<const T* const> inputs, size_t count, T* out, ReduceOp op) {
+  const int num_ranks = static_cast<int>(inputs.size());
+  for (int c = 0; c < num_ranks; ++c) {
+    const RingChunk chunk = RingChunkOf(count, num_ranks, c);
+    RingReduceRange<T>(inputs, c, chunk.begin, chunk.count, out + chunk.begin, op);
+  }
+}
+
 }  // namespace ectrain::comm
