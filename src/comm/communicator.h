@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <span>
@@ -32,6 +33,23 @@ class GatherReader {
   virtual void Fill(std::span<uint8_t> mine) = 0;
   // Rank `rank`'s contribution, valid during the call; called for every rank, in rank order.
   virtual void Read(int rank, std::span<const uint8_t> bytes) = 0;
+};
+
+// Memory that the ranks of one host map together (Communicator::MapShared), released when
+// destroyed. With MPI releasing is a collective: every rank destroys its own, in the same order.
+class SharedMemory {
+ public:
+  SharedMemory(void* data, std::function<void()> release) : data_(data), release_(std::move(release)) {}
+  SharedMemory(const SharedMemory&) = delete;
+  SharedMemory& operator=(const SharedMemory&) = delete;
+  ~SharedMemory() {
+    if (release_) release_();
+  }
+  void* data() const { return data_; }
+
+ private:
+  void* data_;
+  std::function<void()> release_;
 };
 
 class Communicator {
@@ -81,6 +99,10 @@ class Communicator {
   // `num_bytes` (any size, zero too), then reader.Read sees each rank's in rank order. A backend
   // whose ranks share memory lets Fill write into its slot and Read look into the others'.
   void AllGatherVRead(size_t num_bytes, GatherReader& reader) { AllGatherVReadRaw(num_bytes, reader); }
+  // Collective: `num_bytes` of zeroed memory, 4096-byte aligned, that every rank maps at once (all
+  // ranks run on one host), or null on every rank where they cannot: one rank, ranks on several
+  // hosts, or, saying why in `why_not`, no room for it.
+  virtual std::unique_ptr<SharedMemory> MapShared(size_t /*num_bytes*/, std::string* /*why_not*/) { return nullptr; }
   // Collective.
   virtual void Barrier() = 0;
   // Ends every rank of the job at once: used after a failure on one rank so that no rank is

@@ -76,6 +76,16 @@ class InProcessGroup {
         status.ok() ? "its body returned Ok" : "its body failed: " + status.message();
   }
 
+  // Where rank 0 hands the memory of MapShared to the other ranks.
+  void PutShared(std::shared_ptr<void> block) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shared_ = std::move(block);
+  }
+  std::shared_ptr<void> shared() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return shared_;
+  }
+
   void End(int rank) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto& e = ended_[static_cast<size_t>(rank)];
@@ -99,6 +109,7 @@ class InProcessGroup {
   uint64_t generation_ = 0;
   int num_ended_ = 0;
   std::vector<Ended> ended_;
+  std::shared_ptr<void> shared_;
 };
 
 namespace {
@@ -170,6 +181,25 @@ void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type
                 static_cast<const char*>(group_->slot(r).out) + chunk.begin * bytes, chunk.count * bytes);
   }
   group_->Arrive(rank_);
+}
+
+std::unique_ptr<SharedMemory> InProcessCommunicator::MapShared(size_t num_bytes, std::string* /*why_not*/) {
+  if (size() == 1) return nullptr;
+  // Threads share the address space: rank 0 allocates, every rank holds a reference, and the last
+  // to release its SharedMemory frees the block.
+  if (rank_ == 0) {
+    constexpr size_t kAlign = 4096;
+    void* block = std::aligned_alloc(kAlign, std::max(kAlign, (num_bytes + kAlign - 1) / kAlign * kAlign));
+    CHECK(block != nullptr) << "out of memory: " << num_bytes << " bytes to share among in-process ranks";
+    std::memset(block, 0, num_bytes);
+    group_->PutShared(std::shared_ptr<void>(block, &std::free));
+  }
+  Barrier();  // Collective
+  std::shared_ptr<void> block = group_->shared();
+  Barrier();  // Collective
+  if (rank_ == 0) group_->PutShared(nullptr);
+  void* data = block.get();
+  return std::make_unique<SharedMemory>(data, [block = std::move(block)]() {});
 }
 
 void InProcessCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {

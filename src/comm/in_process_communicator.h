@@ -28,6 +28,8 @@ class InProcessCommunicator final : public Communicator {
   int local_size() const override { return size(); }
   std::string name() const override { return "in-process"; }
   void Barrier() override;
+  // Collective: memory rank 0 allocates, freed when every rank has released it.
+  std::unique_ptr<SharedMemory> MapShared(size_t num_bytes, std::string* why_not) override;
   // Ends the whole process (every rank) with std::_Exit(exit_code).
   [[noreturn]] void Abort(int exit_code) override;
 

@@ -81,6 +81,39 @@ size_t FreeBytes(const std::string& directory) {
   return static_cast<size_t>(stats.f_bavail) * static_cast<size_t>(stats.f_frsize);
 }
 
+// Collective over `host_comm`: a window of `bytes` that the host's rank 0 allocates and every rank
+// maps, used from the first page boundary (MPI's window starts past a header; pages map whole, so
+// it is the same offset in every mapping) and zeroed; null on every rank, and no window, when any
+// rank could not map it.
+void* MapHostWindow(MPI_Comm host_comm, int local_rank, size_t bytes, MPI_Win* window) {
+  constexpr size_t kPage = 4096;
+  MPI_Comm_set_errhandler(host_comm, MPI_ERRORS_RETURN);  // a failure to map is not fatal
+  void* base = nullptr;
+  int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(local_rank == 0 ? bytes + kPage : 0), 1, MPI_INFO_NULL,
+                                   host_comm, &base, window) == MPI_SUCCESS;
+  if (ok) {
+    MPI_Aint mapped = 0;
+    int unit = 0;
+    ok = MPI_Win_shared_query(*window, 0, &mapped, &unit, &base) == MPI_SUCCESS &&
+         static_cast<size_t>(mapped) >= bytes + kPage;
+    if (ok) base = static_cast<char*>(base) + (kPage - reinterpret_cast<uintptr_t>(base) % kPage) % kPage;
+  }
+  if (ok && local_rank == 0) std::memset(base, 0, bytes);
+  int all_ok = ok;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, host_comm);  // also: the zeroing is done
+  if (all_ok) return base;
+  if (*window != MPI_WIN_NULL) MPI_Win_free(window);
+  return nullptr;
+}
+
+// Collective over `host_comm`: whether every rank sees `needed` bytes free in the backing directory.
+bool HostHasRoom(MPI_Comm host_comm, size_t needed) {
+  int room = FreeBytes(HostSegmentDirectory()) >= needed;
+  int all_room = room;
+  MPI_Allreduce(&room, &all_room, 1, MPI_INT, MPI_MIN, host_comm);
+  return all_room != 0;
+}
+
 constexpr int kTagReduceScatter = 1;
 constexpr int kTagAllGather = 2;
 }  // namespace
@@ -93,7 +126,7 @@ struct MpiCommunicator::Impl {
   std::vector<MPI_Request> sends, requests;
   std::vector<int> int_counts, displacements;
   size_t ring_segment = kRingSegment;
-  MPI_Comm host_comm = MPI_COMM_NULL;  // when every rank is on this host
+  MPI_Comm host_comm = MPI_COMM_NULL;  // when every rank is on this host (and there are several)
   MPI_Win host_window = MPI_WIN_NULL;
   std::unique_ptr<HostSegment> host_segment;  // null: none could be made
   bool use_host_segment = false;
@@ -112,37 +145,19 @@ void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
   const size_t slot_bytes =
       std::max(kHostSlotMinBytes, std::min(kHostSlotBytes, kHostSegmentMaxBytes / slots) / 4096 * 4096);
   const size_t bytes = HostSegment::SegmentBytes(local_size, slot_bytes);
-  constexpr size_t kPage = 4096;  // MPI's window starts past a header: the segment starts at the next page
   const std::string directory = HostSegmentDirectory();
-  const size_t free_bytes = FreeBytes(directory);
-  int room = free_bytes >= 2 * (bytes + kPage);  // and as much again for others (MPI's own segments)
-  int all_room = room;
-  MPI_Allreduce(&room, &all_room, 1, MPI_INT, MPI_MIN, host_comm);
-  if (!all_room) {
+  // As much again for others (MPI's own segments).
+  if (!HostHasRoom(host_comm, 2 * (bytes + 4096))) {
     if (local_rank == 0) {
       LOG_WARNING << "collectives go through MPI messages: the " << local_size << " ranks of this host would share a "
-                  << Megabytes(bytes) << " segment in " << directory << ", which has " << Megabytes(free_bytes)
+                  << Megabytes(bytes) << " segment in " << directory << ", which has "
+                  << Megabytes(FreeBytes(directory))
                   << " free (give it more room, e.g. docker run --shm-size, or set comm.host_shared_memory: false)";
     }
     return;
   }
-  MPI_Comm_set_errhandler(host_comm, MPI_ERRORS_RETURN);  // a failure to map is not fatal
-  void* base = nullptr;
-  int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(local_rank == 0 ? bytes + kPage : 0), 1, MPI_INFO_NULL,
-                                   host_comm, &base, &host_window) == MPI_SUCCESS;
-  if (ok) {
-    MPI_Aint mapped = 0;
-    int unit = 0;
-    ok = MPI_Win_shared_query(host_window, 0, &mapped, &unit, &base) == MPI_SUCCESS &&
-         static_cast<size_t>(mapped) >= bytes + kPage;
-    // The same offset in every rank's mapping (pages map whole), so the same segment on every rank.
-    if (ok) base = static_cast<char*>(base) + (kPage - reinterpret_cast<uintptr_t>(base) % kPage) % kPage;
-  }
-  if (ok && local_rank == 0) std::memset(base, 0, bytes);
-  int all_ok = ok;
-  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, host_comm);  // also: the zeroing is done
-  if (!all_ok) {
-    if (host_window != MPI_WIN_NULL) MPI_Win_free(&host_window);
+  void* base = MapHostWindow(host_comm, local_rank, bytes, &host_window);
+  if (base == nullptr) {
     if (local_rank == 0) {
       LOG_WARNING << "collectives go through MPI messages: could not map a " << Megabytes(bytes)
                   << " shared memory segment among the " << local_size << " ranks of this host in " << directory;
@@ -194,9 +209,9 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create(bool host_seg
   int want_segment = host_segment ? 1 : 0;
   int all_want_segment = want_segment;
   MPI_Allreduce(&want_segment, &all_want_segment, 1, MPI_INT, MPI_MIN, impl->comm);
-  if (all_want_segment && size > 1 && local_size == size) {
+  if (size > 1 && local_size == size) {
     impl->host_comm = host_comm;
-    impl->MakeHostSegment(local_rank, local_size);
+    if (all_want_segment) impl->MakeHostSegment(local_rank, local_size);
   } else {
     MPI_Comm_free(&host_comm);
   }
@@ -227,6 +242,32 @@ bool MpiCommunicator::UseHostSegment(bool use) {
 
 void MpiCommunicator::SetHostSegmentPieceForTesting(size_t bytes) {
   if (impl_->host_segment != nullptr) impl_->host_segment->SetPieceBytesForTesting(bytes);
+}
+
+std::unique_ptr<SharedMemory> MpiCommunicator::MapShared(size_t num_bytes, std::string* why_not) {
+  MPI_Comm host_comm = impl_->host_comm;
+  if (host_comm == MPI_COMM_NULL) return nullptr;
+  const std::string directory = HostSegmentDirectory();
+  // Room to spare: a tmpfs filled to the brim would starve MPI's own segments.
+  const size_t needed = num_bytes + num_bytes / 8 + (size_t{16} << 20);
+  if (!HostHasRoom(host_comm, needed)) {
+    if (why_not != nullptr) {
+      *why_not = "sharing " + Megabytes(num_bytes) + " among the " + std::to_string(size_) + " ranks of this host needs " +
+                 Megabytes(needed) + " free in " + directory + ", which has " + Megabytes(FreeBytes(directory));
+    }
+    return nullptr;
+  }
+  MPI_Win window = MPI_WIN_NULL;
+  void* base = MapHostWindow(host_comm, local_rank_, num_bytes, &window);
+  if (base == nullptr) {
+    if (why_not != nullptr) *why_not = "could not map " + Megabytes(num_bytes) + " of shared memory in " + directory;
+    return nullptr;
+  }
+  return std::make_unique<SharedMemory>(base, [window]() mutable {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Win_free(&window);  // Collective over the host's ranks
+  });
 }
 
 void MpiCommunicator::Barrier() {

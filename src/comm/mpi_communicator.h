@@ -6,7 +6,7 @@
 // MPI-3 shared window, comm/host_segment.h): a small all-reduce is a few copies and two barriers
 // instead of MPI's message rounds. Otherwise float sums run the ring of comm/ring.h over
 // point-to-point messages and other reductions use MPI's. Float sums are bitwise equal to
-// InProcessCommunicator's either way.
+// InProcessCommunicator's either way. MapShared hands out more windows of that kind.
 #pragma once
 
 #include <memory>
@@ -27,6 +27,8 @@ class MpiCommunicator final : public Communicator {
   int local_size() const override { return local_size_; }
   std::string name() const override;  // "mpi", or "mpi, shared memory" while the segment is used
   void Barrier() override;
+  // Collective: a shared window among this host's ranks when every rank is on it.
+  std::unique_ptr<SharedMemory> MapShared(size_t num_bytes, std::string* why_not) override;
   [[noreturn]] void Abort(int exit_code) override;
   // The ring's segment size in floats (0: the default), so that tests can run many segments
   // through the pipeline with small buffers. Same value on every rank.

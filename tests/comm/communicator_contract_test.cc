@@ -3,6 +3,7 @@
 // rank (a thread per rank for in-process); EXPECT, not ASSERT, so that no rank skips a collective.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -335,6 +336,31 @@ TEST_P(CommunicatorContract, AgreeOkFailsEveryRankWhenOneFails) {
     }
     EXPECT_TRUE(AgreeOk(comm, Status::Ok(), "reading").ok());
     comm.Barrier();
+  });
+}
+
+// MapShared: backends whose ranks can share memory (threads of a process, MPI ranks on one host)
+// give every rank the same zeroed, page-aligned bytes, where one rank's writes are seen by all
+// after a barrier; the others (one rank, the test-only segment threads) give none, on every rank.
+TEST_P(CommunicatorContract, MapSharedIsOneZeroedMemoryForEveryRankOrNone) {
+  const bool can_share = GetParam().rfind("mpi", 0) == 0 || GetParam().rfind("inprocess", 0) == 0;
+  OnEveryRank([can_share](Communicator& comm) {
+    std::string why_not;
+    constexpr size_t kBytes = 3 * 4096 + 100;
+    std::unique_ptr<SharedMemory> shared = comm.MapShared(kBytes, &why_not);
+    EXPECT_EQ(shared != nullptr, can_share && comm.size() > 1) << why_not;
+    std::vector<int64_t> mapped{shared != nullptr ? 1 : 0};
+    comm.AllReduce(std::span<int64_t>(mapped));
+    EXPECT_EQ(mapped[0], shared != nullptr ? comm.size() : 0) << "some ranks mapped it, some did not";
+    if (shared == nullptr) return;
+    auto* bytes = static_cast<unsigned char*>(shared->data());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(bytes) % 4096, 0u);
+    EXPECT_EQ(std::count(bytes, bytes + kBytes, 0), static_cast<std::ptrdiff_t>(kBytes)) << "not zeroed";
+    comm.Barrier();  // every rank has seen the zeros
+    bytes[comm.rank() * 1000 + 7] = static_cast<unsigned char>(comm.rank() + 1);
+    comm.Barrier();
+    for (int r = 0; r < comm.size(); ++r) EXPECT_EQ(bytes[r * 1000 + 7], r + 1) << "rank " << r << "'s write";
+    comm.Barrier();  // every rank has read before any releases it
   });
 }
 
