@@ -8,6 +8,8 @@
 
 #include <sys/mman.h>
 
+#include "core/log.h"
+
 namespace ectrain {
 
 const char* ParamKindName(ParamKind kind) {
@@ -76,12 +78,23 @@ ParamArena::ParamArena(const ParamLayout& layout) : size_(layout.total_size()) {
   madvise(reinterpret_cast<void*>(huge_page), (skew + bytes) / kHugePage * kHugePage, MADV_HUGEPAGE);
 }
 
-ParamArena::~ParamArena() {
+ParamArena::~ParamArena() { Release(); }
+
+void ParamArena::Release() {
+  if (!owns_data_) return;
   if (mapping_ != nullptr) {
     munmap(mapping_, mapped_bytes_);
   } else {
     std::free(data_);
   }
+  mapping_ = nullptr;
+  owns_data_ = false;
+}
+
+void ParamArena::UseStorage(float* storage) {
+  CHECK(reinterpret_cast<uintptr_t>(storage) % 64 == 0) << "arena storage must be 64-byte aligned";
+  Release();
+  data_ = storage;
 }
 
 void ParamArena::SetZero() { std::memset(data_, 0, static_cast<size_t>(size_) * sizeof(float)); }

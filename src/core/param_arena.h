@@ -58,6 +58,10 @@ class ParamArena {
   std::span<float> span() { return {data_, static_cast<size_t>(size_)}; }
   std::span<const float> span() const { return {data_, static_cast<size_t>(size_)}; }
   void SetZero();
+  // From now on the arena's values live at `storage` (size() floats, 64-byte aligned, kept alive by
+  // its owner: memory the ranks of a host share); the arena's own memory is released, its values
+  // are not copied.
+  void UseStorage(float* storage);
 
   MatrixMap View(const ParamSpec& spec) { return MatrixMap(data_ + spec.offset, spec.rows, spec.cols); }
   ConstMatrixMap View(const ParamSpec& spec) const {
@@ -65,10 +69,13 @@ class ParamArena {
   }
 
  private:
+  void Release();  // frees the arena's own memory, if it has any
+
   float* data_ = nullptr;
   int64_t size_ = 0;
   void* mapping_ = nullptr;  // large arenas: the mmap'd region data_ lies in
   size_t mapped_bytes_ = 0;
+  bool owns_data_ = true;
 };
 
 }  // namespace ectrain

@@ -1,6 +1,7 @@
 #include "optim/optimizer.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 
 namespace ectrain::optim {
@@ -24,15 +25,24 @@ float Optimizer::DecayOf(const ParamSpec& spec) const {
   return 0.0f;
 }
 
+void Optimizer::ShareUpdates(int part, int parts, std::function<double(double)> sum_over_parts) {
+  part_ = part;
+  parts_ = parts;
+  sum_over_parts_ = std::move(sum_over_parts);
+}
+
 double Optimizer::GradientNorm(const ParamArena& grads, const RowSelection* rows) const {
+  // Every part holds the whole tensors' summed gradients, but only its own sparse rows.
   double sum = 0;
   for (const Range& r : ranges_) sum += ConstArray(grads.data() + r.offset, r.count).matrix().squaredNorm();
   if (rows != nullptr) {
+    double sparse = 0;
     for (int i = 0; i < rows->num_specs(); ++i) {
       if (!rows->sparse(i)) continue;
       const auto values = static_cast<Eigen::Index>(rows->rows(i).size()) * rows->cols(i);
-      sum += ConstArray(rows->gradients(i), values).matrix().squaredNorm();
+      sparse += ConstArray(rows->gradients(i), values).matrix().squaredNorm();
     }
+    sum += parts_ > 1 ? sum_over_parts_(sparse) : sparse;
   }
   return std::sqrt(sum);
 }
@@ -67,7 +77,13 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
   }
   BeginStep();
   static const std::vector<int64_t> kOneRow{0};  // a range updated whole: one row of all its elements
-  for (const Range& r : ranges_) Update(params, grads.data() + r.offset, kOneRow, r.offset, r.count, r.decay);
+  for (const Range& r : ranges_) {
+    // This part's slice, whole cache lines (16 floats), so that no two parts write one line.
+    const int64_t slice = (r.count + 16 * parts_ - 1) / (16 * parts_) * 16;
+    const int64_t begin = std::min(r.count, slice * part_);
+    const int64_t end = std::min(r.count, begin + slice);
+    if (begin < end) Update(params, grads.data() + r.offset + begin, kOneRow, r.offset + begin, end - begin, r.decay);
+  }
   if (rows == nullptr) return;
   for (int i = 0; i < rows->num_specs(); ++i) {
     if (!rows->sparse(i)) continue;

@@ -6,9 +6,12 @@
 // asked, clips the gradient's global norm: the gradients are already summed over ranks, so that
 // norm is the same on every rank without another collective.
 // State (moments, accumulators) lives in arenas of the parameter layout, exposed for checkpoints.
+// Ranks that share one copy of the parameters and state (the ranks of a host) split the step:
+// each updates its slice of every whole tensor and the row-sparse rows it was given (ShareUpdates).
 // One instance per model; not thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +35,13 @@ class Optimizer {
   // with its gradient in `grads`; a row-sparse tensor only at its listed rows, with their compact
   // gradient rows in `rows`.
   void Step(ParamArena& params, const ParamArena& grads, const RowSelection* rows = nullptr);
+
+  // From now on this optimizer is part `part` of `parts` sharing the parameters and state: it
+  // updates only slice `part` of each tensor updated whole (cut at 64-byte boundaries), and the
+  // rows of row-sparse tensors it is given (the caller hands each part its own rows). Clipping then
+  // needs the row-sparse gradients' squared norm over all parts: `sum_over_parts` adds a value
+  // over them (a collective, called in Step only when clipping is on).
+  void ShareUpdates(int part, int parts, std::function<double(double)> sum_over_parts);
 
   // Steps taken so far (the schedule and Adam's bias correction depend on it).
   int64_t step_count() const { return step_count_; }
@@ -75,6 +85,9 @@ class Optimizer {
   const ParamLayout& layout_;
   const RunShape shape_;
   int64_t step_count_ = 0;
+  int part_ = 0;
+  int parts_ = 1;
+  std::function<double(double)> sum_over_parts_;
   double grad_norm_ = 0;
   // The dense ranges (split where the decay changes) of the last selection seen, kept so that a
   // step allocates nothing.

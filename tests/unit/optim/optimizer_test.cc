@@ -4,6 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <barrier>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <cmath>
 #include <thread>
 
@@ -337,6 +342,156 @@ TEST(Schedule, TheOptimizerStepsWithIt) {
   EXPECT_DOUBLE_EQ(sgd->last_learning_rate(), 0.5);
   sgd->Step(params, grads);
   EXPECT_FLOAT_EQ(params.data()[0], -1.5f);
+}
+
+// Memory for one arena of `layout` that several optimizers' arenas point into, as the ranks of a
+// host share their model (64-byte aligned, zeroed).
+std::shared_ptr<float> SharedArenaMemory(const ParamLayout& layout) {
+  const size_t bytes = (static_cast<size_t>(layout.total_size()) * sizeof(float) + 63) / 64 * 64;
+  auto* memory = static_cast<float*>(std::aligned_alloc(64, bytes));
+  std::memset(memory, 0, bytes);
+  return {memory, &std::free};
+}
+
+// `parts` optimizers over one copy of the parameters and state, each given the rows it owns,
+// against one optimizer given all: the same values bit for bit, whichever optimizer, after two
+// steps. Dense tensors of awkward sizes (their slices end mid-tensor and past the end); tables
+// whose rows are narrower than a cache line.
+struct SharedRun {
+  ParamLayout layout;
+  std::vector<int64_t> listed = {17, 3, 39, 0, 22, 8, 31, 12, 5, 27, 35, 1, 19, 2, 38};
+  SharedRun() {
+    layout.Add("w", 7, 13, ParamKind::kDenseWeight);
+    layout.Add("b", 1, 5, ParamKind::kBias);
+    layout.Add("table", 40, 5, ParamKind::kEmbedding);
+    layout.Add("narrow", 40, 4, ParamKind::kEmbedding);
+  }
+  static float Initial(int64_t i) { return 0.01f * static_cast<float>(i % 23) - 0.1f; }
+  // The gradients of step `step`: every dense value, and the `listed` rows of both tables that part
+  // `part` of `parts` owns (any split of the rows will do; this one puts neighbours in one part).
+  void Gradients(int step, ParamArena& grads, RowSelection& rows, int part, int parts) const {
+    rows.Reset(4);
+    rows.SetSparse(2, 40, 5);
+    rows.SetSparse(3, 40, 4);
+    for (int spec : {0, 1}) {
+      const ParamSpec& s = layout.spec(spec);
+      for (int64_t i = 0; i < s.size(); ++i) grads.data()[s.offset + i] = 0.01f * static_cast<float>((i * 5 + step) % 13) - 0.06f;
+    }
+    for (int spec : {2, 3}) {
+      const int64_t cols = layout.spec(spec).cols;
+      for (size_t k = 0; k < listed.size(); ++k) {
+        if (listed[k] / 4 % parts != part) continue;
+        std::vector<float> gradient(static_cast<size_t>(cols));
+        for (int64_t c = 0; c < cols; ++c) gradient[c] = 0.001f * static_cast<float>((k * 7 + c * 3 + step) % 11) - 0.004f;
+        AddRow(rows, spec, listed[k], gradient);
+      }
+    }
+  }
+};
+
+OptimOptions SharedRunOptions(const std::string& type) {
+  OptimOptions options;
+  options.type = type;
+  options.learning_rate = 0.01;
+  options.momentum = 0.9;
+  options.embedding_weight_decay = 0.05;
+  options.weight_decay = 0.02;
+  return options;
+}
+
+TEST(SharedUpdates, PartsOverOneCopyMatchOneOptimizerBitForBit) {
+  const SharedRun run;
+  for (const char* type : {"sgd", "rmsprop", "adagrad", "adam", "adamw"}) {
+    for (int parts : {2, 3}) {
+      SCOPED_TRACE(std::string(type) + ", " + std::to_string(parts) + " parts");
+      const OptimOptions options = SharedRunOptions(type);
+      ParamArena alone_params(run.layout), grads(run.layout);
+      for (int64_t i = 0; i < alone_params.size(); ++i) alone_params.data()[i] = SharedRun::Initial(i);
+      auto alone = Optimizer::Create(options, run.layout);
+      // The shared copy: parameters and each state arena once, every part's arenas pointing there.
+      std::vector<std::shared_ptr<float>> memory{SharedArenaMemory(run.layout)};
+      for (int64_t i = 0; i < alone_params.size(); ++i) memory[0].get()[i] = SharedRun::Initial(i);
+      for (size_t k = 0; k < alone->state().size(); ++k) memory.push_back(SharedArenaMemory(run.layout));
+      std::vector<std::unique_ptr<ParamArena>> part_params;
+      std::vector<std::unique_ptr<Optimizer>> part_optimizers;
+      for (int part = 0; part < parts; ++part) {
+        part_params.push_back(std::make_unique<ParamArena>(run.layout));
+        part_params.back()->UseStorage(memory[0].get());
+        part_optimizers.push_back(Optimizer::Create(options, run.layout));
+        part_optimizers.back()->ShareUpdates(part, parts, [](double) -> double {
+          ADD_FAILURE() << "the sum over parts is only needed when clipping";
+          return 0;
+        });
+        auto state = part_optimizers.back()->state();
+        for (size_t k = 0; k < state.size(); ++k) state[k].second->UseStorage(memory[k + 1].get());
+      }
+      RowSelection rows;
+      for (int step = 0; step < 2; ++step) {
+        run.Gradients(step, grads, rows, 0, 1);
+        alone->Step(alone_params, grads, &rows);
+        for (int part = 0; part < parts; ++part) {
+          run.Gradients(step, grads, rows, part, parts);
+          part_optimizers[part]->Step(*part_params[part], grads, &rows);
+        }
+      }
+      for (int64_t i = 0; i < alone_params.size(); ++i) {
+        ASSERT_EQ(memory[0].get()[i], alone_params.data()[i]) << "parameter " << i;
+        for (size_t k = 0; k < alone->state().size(); ++k) {
+          ASSERT_EQ(memory[k + 1].get()[i], alone->state()[k].second->data()[i]) << alone->state()[k].first << " " << i;
+        }
+      }
+    }
+  }
+}
+
+// With clipping the parts add their rows' squared norms through `sum_over_parts` (here parts on
+// threads meeting at a barrier, as ranks meet in an all-reduce): the norm and the step are those
+// of one optimizer (to rounding: the sum's order differs).
+TEST(SharedUpdates, ClippingSumsTheRowNormsOverParts) {
+  const SharedRun run;
+  OptimOptions options = SharedRunOptions("adam");
+  options.clip_norm = 0.01;
+  ParamArena alone_params(run.layout), grads(run.layout);
+  for (int64_t i = 0; i < alone_params.size(); ++i) alone_params.data()[i] = SharedRun::Initial(i);
+  auto alone = Optimizer::Create(options, run.layout);
+  RowSelection rows;
+  run.Gradients(0, grads, rows, 0, 1);
+  alone->Step(alone_params, grads, &rows);
+  ASSERT_GT(alone->last_gradient_norm(), 0.05) << "the test needs clipping to act";
+
+  constexpr int kParts = 2;
+  std::vector<std::shared_ptr<float>> memory{SharedArenaMemory(run.layout)};
+  for (int64_t i = 0; i < alone_params.size(); ++i) memory[0].get()[i] = SharedRun::Initial(i);
+  for (size_t k = 0; k < alone->state().size(); ++k) memory.push_back(SharedArenaMemory(run.layout));
+  std::barrier meet(kParts);
+  std::array<double, kParts> values{};
+  std::array<double, kParts> norms{};
+  std::vector<std::thread> threads;
+  for (int part = 0; part < kParts; ++part) {
+    threads.emplace_back([&, part] {
+      ParamArena params(run.layout), part_grads(run.layout);
+      params.UseStorage(memory[0].get());
+      auto optimizer = Optimizer::Create(options, run.layout);
+      auto state = optimizer->state();
+      for (size_t k = 0; k < state.size(); ++k) state[k].second->UseStorage(memory[k + 1].get());
+      optimizer->ShareUpdates(part, kParts, [&](double mine) {
+        values[part] = mine;
+        meet.arrive_and_wait();
+        const double sum = values[0] + values[1];
+        meet.arrive_and_wait();
+        return sum;
+      });
+      RowSelection part_rows;
+      run.Gradients(0, part_grads, part_rows, part, kParts);
+      optimizer->Step(params, part_grads, &part_rows);
+      norms[part] = optimizer->last_gradient_norm();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int part = 0; part < kParts; ++part) EXPECT_NEAR(norms[part], alone->last_gradient_norm(), 1e-6 * alone->last_gradient_norm());
+  for (int64_t i = 0; i < alone_params.size(); ++i) {
+    ASSERT_NEAR(memory[0].get()[i], alone_params.data()[i], 1e-7) << "parameter " << i;
+  }
 }
 
 // Adam's moments decay into denormals for parameters without gradient; training flushes them
