@@ -119,9 +119,11 @@ void GradSync::RowExchange::Fill(std::span<uint8_t> mine) {
 }
 
 // Every rank adds every rank's rows in rank order, so all hold the same sums; the rows to update
-// are their union. A table's slots are scattered over its rows: each is fetched a few ids ahead.
+// are their union, or the part of it this rank owns. A table's slots are scattered over its rows:
+// each is fetched a few ids ahead.
 void GradSync::RowExchange::Read(int /*rank*/, std::span<const uint8_t> theirs) {
   RowSelection& selection = sync_.selection_;
+  const int part = sync_.owner_part_, parts = sync_.owner_parts_;
   constexpr int64_t kAhead = 8;
   const uint8_t* at = theirs.data();
   for (int t : sync_.sparse_specs_) {
@@ -135,7 +137,9 @@ void GradSync::RowExchange::Read(int /*rank*/, std::span<const uint8_t> theirs) 
       std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
       return id;
     };
+    const auto mine = [&](int64_t id) { return parts == 1 || RowOwner(id, cols, parts) == part; };
     for (int64_t k = 0; k < count; ++k) {
+      if (!mine(id_at(k))) continue;
       if (k + kAhead < count) __builtin_prefetch(selection.slot_address(t, id_at(k + kAhead)), 1);
       const int32_t slot = selection.Slot(t, id_at(k));  // first: it may move the gradients
       float* sum = selection.gradients(t) + slot * cols;
@@ -148,6 +152,11 @@ void GradSync::RowExchange::Read(int /*rank*/, std::span<const uint8_t> theirs) 
     }
     at = rows + count * cols * sizeof(float);
   }
+}
+
+void GradSync::KeepOwnedRows(int part, int parts) {
+  owner_part_ = part;
+  owner_parts_ = parts;
 }
 
 int GradSync::num_row_sparse_tables() const { return static_cast<int>(sparse_specs_.size()); }

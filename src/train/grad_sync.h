@@ -6,7 +6,8 @@
 // row-sparse when even a batch of all-distinct ids would move fewer bytes than the whole table:
 // global_batch * (dim * 4 + 8) < rows * dim * 4.
 // The rule depends on sizes only, never on the number of ranks, so training means the same thing
-// at every world size.
+// at every world size. Ranks that share one copy of the parameters (KeepOwnedRows) each keep only
+// the summed rows they own, which are the rows they update.
 // Buckets: the whole-tensor part is cut, at tensor boundaries, into buckets of about bucket_bytes,
 // from the end of the arena (the output layer, whose gradient is final first). While backward
 // continues, a communication thread all-reduces each bucket as soon as all its tensors are final;
@@ -43,6 +44,18 @@ class GradSync final : public GradientReadyListener {
   RowSelection& selection() { return selection_; }
   const RowSelection& selection() const { return selection_; }
   int num_row_sparse_tables() const;
+  // From now on Synchronize leaves in selection() only the rows owned by part `part` of `parts`
+  // (RowOwner), every rank's contributions summed as before.
+  void KeepOwnedRows(int part, int parts);
+  // Which of `parts` owns row `row` of a table with `cols` values a row: rows are taken in groups
+  // of the most that fit in a cache line (16 floats; a group is one whole line where `cols`
+  // divides 16, so no two owners write one line), groups are spread by a hash (no division).
+  static int RowOwner(int64_t row, int64_t cols, int parts) {
+    int shift = 0;
+    while ((cols << (shift + 1)) <= 16) ++shift;
+    const uint32_t line_hash = static_cast<uint32_t>(row >> shift) * 0x9E3779B1u;
+    return static_cast<int>((static_cast<uint64_t>(line_hash) * static_cast<uint64_t>(parts)) >> 32);
+  }
 
   // Collective: all ranks, same order. Sums the gradients over ranks: whole tensors in `grads`,
   // row-sparse tables in selection(), which then holds the union of the ranks' rows.
@@ -79,6 +92,8 @@ class GradSync final : public GradientReadyListener {
    private:
     GradSync& sync_;
   };
+  int owner_part_ = 0;
+  int owner_parts_ = 1;
   int64_t bytes_last_step_ = 0;
   double exposed_seconds_ = 0;
   double row_sparse_seconds_ = 0;

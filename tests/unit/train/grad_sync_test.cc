@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <map>
 
 #include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
@@ -98,6 +99,61 @@ TEST(GradSync, RowSparseSumsFollowRankOrderOnEveryRank) {
     ASSERT_EQ(sums[r].size(), sums[0].size()) << "rank " << r;
     EXPECT_EQ(0, std::memcmp(sums[r].data(), sums[0].data(), sums[0].size() * sizeof(float))) << "rank " << r;
     EXPECT_EQ(union_after[r], union_after[0]) << "rank " << r;
+  }
+}
+
+// Ranks sharing one copy of the model each keep the rows they own: between them every row of the
+// union exactly once, with the sum every rank would hold alone.
+TEST(GradSync, KeepOwnedRowsSplitsTheUnionByOwnerWithTheSameSums) {
+  ParamLayout layout = TwoTables();
+  std::vector<std::map<int64_t, std::vector<float>>> whole(3), owned(3);
+  for (bool keep_owned : {false, true}) {
+    auto& out = keep_owned ? owned : whole;
+    const Status status = comm::RunInProcess(3, [&](comm::Communicator& comm) -> Status {
+      GradSync sync(comm, layout, 32, true, 0);
+      if (keep_owned) sync.KeepOwnedRows(comm.rank(), comm.size());
+      ParamArena grads(layout);
+      for (int64_t id = comm.rank() * 5; id < 1000; id += 2) Lookup(sync.selection(), 0, id, id % 4, 0.5f + comm.rank());
+      sync.Synchronize(grads);
+      const RowSelection& selection = sync.selection();
+      for (size_t k = 0; k < selection.rows(0).size(); ++k) {
+        const float* row = selection.gradients(0) + k * 4;
+        out[comm.rank()][selection.rows(0)[k]].assign(row, row + 4);
+      }
+      return Status::Ok();
+    });
+    ASSERT_TRUE(status.ok()) << status.message();
+  }
+  std::map<int64_t, std::vector<float>> joined;
+  for (int part = 0; part < 3; ++part) {
+    for (const auto& [id, row] : owned[part]) {
+      EXPECT_EQ(GradSync::RowOwner(id, 4, 3), part) << "row " << id << " kept by part " << part;
+      EXPECT_TRUE(joined.emplace(id, row).second) << "row " << id << " kept twice";
+    }
+    EXPECT_GT(owned[part].size(), whole[0].size() / 5) << "part " << part << " owns too few rows";
+  }
+  EXPECT_EQ(joined, whole[0]);
+}
+
+// Rows are owned in groups that fill a cache line (16 floats), and the groups spread evenly.
+TEST(GradSync, RowOwnersTakeWholeCacheLinesAndShareRowsEvenly) {
+  for (int parts = 1; parts <= 7; ++parts) {
+    for (int64_t cols : {1, 3, 4, 8, 16, 20}) {
+      const int64_t per_line = cols >= 16 ? 1 : cols == 3 ? 4 : 16 / cols;  // the power of two that fits
+      std::vector<int64_t> rows_of(static_cast<size_t>(parts), 0);
+      const int64_t rows = 200'000;
+      for (int64_t row = 0; row < rows; ++row) {
+        const int owner = GradSync::RowOwner(row, cols, parts);
+        ASSERT_TRUE(owner >= 0 && owner < parts) << owner;
+        ASSERT_EQ(owner, GradSync::RowOwner(row / per_line * per_line, cols, parts))
+            << "row " << row << " and the first of its line, " << cols << " columns, " << parts << " parts";
+        ++rows_of[static_cast<size_t>(owner)];
+      }
+      for (int part = 0; part < parts; ++part) {
+        EXPECT_NEAR(static_cast<double>(rows_of[static_cast<size_t>(part)]) / rows, 1.0 / parts, 0.02)
+            << "part " << part << " of " << parts << ", " << cols << " columns";
+      }
+    }
   }
 }
 
