@@ -428,6 +428,10 @@ std::vector<Key> Keys(RunConfig& c) {
       BoolKey("comm", "host_shared_memory", &c.comm.host_shared_memory,
               "when every rank runs on one host, collectives go through memory the ranks share instead of MPI "
               "messages (where /dev/shm has room; else a warning and messages)"),
+      BoolKey("comm", "host_shared_model", &c.comm.host_shared_model,
+              "when every rank runs on one host, the ranks hold one copy of the parameters and optimizer state in "
+              "memory they share, and each updates its own part of it (where /dev/shm has room; else a warning and "
+              "a copy per rank)"),
       RealKey("comm", "bucket_mb", &c.comm.bucket_mb, 0.0, false, 4096.0,
               "size of the gradient all-reduce buckets started during backward (0: one all-reduce after it)"),
       RealKey("comm", "timeout_seconds", &c.comm.timeout_seconds, 0.0, true, 1e7,

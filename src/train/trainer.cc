@@ -83,6 +83,34 @@ Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::Model
   }
 }
 
+void Trainer::ShareModelOnHost() {
+  auto state = optimizer_->state();
+  // Each arena a page multiple and a cache line past the one before: a row at the same offset in
+  // each (the lazy update reads and writes all of them) then falls on different cache sets.
+  const auto arena_floats = static_cast<size_t>((params_.size() + 1023) / 1024 * 1024 + 16);
+  std::string why_not;
+  shared_model_ = comm_.MapShared((1 + state.size()) * arena_floats * sizeof(float), &why_not);  // Collective
+  if (shared_model_ == nullptr) {
+    if (chief_ && !why_not.empty()) {
+      LOG_WARNING << "each rank keeps its own copy of the parameters and optimizer state: " << why_not
+                  << " (give it more room, e.g. docker run --shm-size, or set comm.host_shared_model: false)";
+    }
+    return;
+  }
+  auto* base = static_cast<float*>(shared_model_->data());
+  params_.UseStorage(base);
+  for (size_t i = 0; i < state.size(); ++i) state[i].second->UseStorage(base + (i + 1) * arena_floats);
+  // Each rank updates its slice of the whole tensors and the embedding rows it owns; all ranks
+  // still add up every gradient in the same order, so the model is the one each rank's own copy
+  // would hold.
+  optimizer_->ShareUpdates(comm_.rank(), comm_.size(), [this](double mine) {
+    std::array<double, 1> sum{mine};
+    comm_.AllReduce(std::span<double>(sum));  // Collective
+    return sum[0];
+  });
+  grad_sync_.KeepOwnedRows(comm_.rank(), comm_.size());
+}
+
 Status Trainer::AgreeOk(const Status& local, const std::string& what) {
   InCollective waiting(watchdog_, "the agreement on " + what, -1, 8);
   return comm::AgreeOk(comm_, local, what);
@@ -227,9 +255,11 @@ StatusOr<bool> Trainer::LoadResumeState(ResumeMode mode, Cursor& cursor) {
 }
 
 void Trainer::ShareState(Cursor& cursor) {
-  // Collective: all ranks, same order.
-  comm_.Broadcast(params_.span(), 0);
-  for (auto& [name, arena] : optimizer_->state()) comm_.Broadcast(arena->span(), 0);
+  // Collective: all ranks, same order. Shared parameters and state are rank 0's already.
+  if (shared_model_ == nullptr) {
+    comm_.Broadcast(params_.span(), 0);
+    for (auto& [name, arena] : optimizer_->state()) comm_.Broadcast(arena->span(), 0);
+  }
   std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count(), cursor.evals_since_best};
   comm_.Broadcast(std::span<int64_t>(counts), 0);
   std::vector<double> sums{cursor.epoch_loss_sum, cursor.best_metric};
@@ -299,6 +329,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   InstallStopSignalHandlers();
 
   RETURN_IF_ERROR(CheckRanksAgree());
+  // After the check: ranks configured differently would otherwise meet in different collectives.
+  if (config_.comm.host_shared_model && shared_model_ == nullptr) ShareModelOnHost();
   RETURN_IF_ERROR(AgreeOk(PrepareOutputs(mode), "preparing the outputs and test data"));
   Cursor cursor;
   if (chief_) model_.Initialize(params_, static_cast<uint64_t>(train.seed));
@@ -308,7 +340,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
 
   TrainResult result;
   if (chief_) {
-    LOG_INFO << "ranks " << comm_.size() << " (" << comm_.name() << ")  training rows " << feed_.num_rows()
+    LOG_INFO << "ranks " << comm_.size() << " (" << comm_.name() << (shared_model_ ? ", one shared model" : "")
+             << ")  training rows " << feed_.num_rows()
              << "  test rows " << test_.num_rows << "  global batch " << train.global_batch_size
              << "  steps/epoch " << steps_per_epoch << "  parameters " << model_.layout().num_parameters()
              << "  row-sparse embedding tables " << grad_sync_.num_row_sparse_tables();
@@ -409,6 +442,12 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
         optimizer_->Step(params_, grads_, &grad_sync_.selection());
       }
       grad_sync_.ZeroGradients(grads_);
+      // Collective: with one shared copy, every rank's part of the step is in place before any
+      // rank reads the parameters again.
+      if (shared_model_ != nullptr) {
+        InCollective waiting(watchdog_, "the barrier after the shared model's update", cursor.step, 0);
+        comm_.Barrier();
+      }
       end_phase(result.optimizer_seconds);
       ++cursor.step;
       global_rows_done += global_rows;

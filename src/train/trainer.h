@@ -69,11 +69,15 @@ class Trainer {
   Trainer(const RunConfig& config, comm::Communicator& comm, model::Model& model, DataFeed& feed);
 
   // Collective: all ranks. Rank 0 prepares the outputs and test data and finds the checkpoint to
-  // resume; parameters (fresh from the seed, or resumed) are broadcast from rank 0; then the loop
-  // runs. A stop signal ends it with an Interrupted status after a checkpoint.
+  // resume; parameters (fresh from the seed, or resumed) are broadcast from rank 0, or written once
+  // where the ranks of a host share them; then the loop runs. A stop signal ends it with an
+  // Interrupted status after a checkpoint.
   StatusOr<TrainResult> Run(std::chrono::steady_clock::time_point launch_time, ResumeMode mode = ResumeMode::kAuto);
 
   const ParamArena& params() const { return params_; }
+  // Whether the ranks hold one copy of the parameters and optimizer state (comm.host_shared_model
+  // where the host had room), known once Run has begun.
+  bool shares_model_on_host() const { return shared_model_ != nullptr; }
 
  private:
   // Where the data stands: everything besides the tensors that a resumed run needs.
@@ -98,6 +102,9 @@ class Trainer {
   // state without a copy.
   Status SaveCheckpoint(const Cursor& cursor, bool is_best, bool last = false);
   Status AgreeOk(const Status& local, const std::string& what);
+  // Collective: moves the parameters and optimizer state into memory the ranks of the host share,
+  // where they can (comm.host_shared_model).
+  void ShareModelOnHost();
   // Collective: every rank runs the same binary version, configuration, data and model as rank 0.
   Status CheckRanksAgree();
   // Collective: every rank holds bitwise the same parameters; else names the first that differs.
@@ -108,6 +115,10 @@ class Trainer {
   model::Model& model_;
   DataFeed& feed_;
   const bool chief_;
+  // Where the ranks share a host: the one copy of the parameters and optimizer state they all
+  // update, each its own part (ShareModelOnHost); null where each rank keeps its own. Declared
+  // before the arenas that point into it, so it is released after them.
+  std::unique_ptr<comm::SharedMemory> shared_model_;
   ParamArena params_;
   ParamArena grads_;
   std::unique_ptr<optim::Optimizer> optimizer_;

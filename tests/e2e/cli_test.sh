@@ -52,11 +52,24 @@ grep -q '"world_size":2' "$RUN/metrics.jsonl" && pass "metrics log records 2 ran
 "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/run_messages" \
   --set comm.host_shared_memory=false >"$TMP/train_messages.log" 2>&1
 test_metrics() { grep '"event":"done"' "$1/metrics.jsonl" | grep -o '"test":{[^}]*}'; }
-if grep -q "ranks 2 (mpi, shared memory)" "$TMP/train.log" && grep -q "ranks 2 (mpi) " "$TMP/train_messages.log" &&
+if grep -q "ranks 2 (mpi, shared memory, one shared model)" "$TMP/train.log" &&
+    grep -q "ranks 2 (mpi, one shared model)" "$TMP/train_messages.log" &&
     [ -n "$(test_metrics "$RUN")" ] && [ "$(test_metrics "$RUN")" = "$(test_metrics "$TMP/run_messages")" ]; then
   pass "2 ranks on one host use shared memory; with MPI messages instead the test metrics are identical"
 else
   fail "2 ranks on one host use shared memory; with MPI messages instead the test metrics are identical: $(test_metrics "$RUN") vs $(test_metrics "$TMP/run_messages")" "$TMP/train_messages.log"
+fi
+# The ranks of one host share one copy of the model, each updating its part; with
+# comm.host_shared_model: false each keeps its own, and the checkpoints' tensors are the same bits.
+"${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/run_copies" \
+  --set comm.host_shared_model=false >"$TMP/train_copies.log" 2>&1
+last_checkpoint() { find "$1/checkpoints" -name 'ckpt-*.h5' | sort | tail -1; }
+if grep -q "ranks 2 (mpi, shared memory) " "$TMP/train_copies.log" && [ -n "$(last_checkpoint "$TMP/run_copies")" ] &&
+    h5diff "$(last_checkpoint "$RUN")" "$(last_checkpoint "$TMP/run_copies")" /params >"$TMP/h5diff.log" 2>&1 &&
+    h5diff "$(last_checkpoint "$RUN")" "$(last_checkpoint "$TMP/run_copies")" /optimizer_state >>"$TMP/h5diff.log" 2>&1; then
+  pass "one shared model and a copy per rank write the same parameters and optimizer state"
+else
+  fail "one shared model and a copy per rank write the same parameters and optimizer state" "$TMP/h5diff.log"
 fi
 # Ranks started with different comm.host_shared_memory (an MPMD launch) agree before making the
 # segment: the start-up check names the difference instead of a hang.
@@ -70,8 +83,18 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
 else
   fail "ranks with different comm.host_shared_memory: the configuration check names it (status $rc)" "$TMP/train_mixed.log"
 fi
+timeout 60 mpirun --bind-to none -np 1 "$ECTRAIN" "${QS[@]}" : -np 1 "$ECTRAIN" "${QS[@]}" \
+  --set comm.host_shared_model=false >"$TMP/train_mixed_model.log" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
+    grep -q "rank 1 differs from rank 0 in its configuration: here '  host_shared_model: false'" "$TMP/train_mixed_model.log"; then
+  pass "ranks with different comm.host_shared_model: the configuration check names it (status $rc)"
+else
+  fail "ranks with different comm.host_shared_model: the configuration check names it (status $rc)" "$TMP/train_mixed_model.log"
+fi
 # Where the shared window's backing directory lacks room (a small /dev/shm in a container), the job
-# says so and trains over MPI messages instead of dying on its first touch of the segment.
+# says so and trains over MPI messages instead of dying on its first touch of the segment; with
+# room for the segment but not for the model, each rank keeps its own copy of the model.
 SMALL_SHM="$TMP/small_shm"
 mkdir -p "$SMALL_SHM"
 if mount -t tmpfs -o size=2m tmpfs "$SMALL_SHM" 2>"$TMP/mount.log"; then
@@ -85,8 +108,20 @@ if mount -t tmpfs -o size=2m tmpfs "$SMALL_SHM" 2>"$TMP/mount.log"; then
   else
     fail "a backing directory too small for the host segment: a warning, and training over MPI messages (status $rc)" "$TMP/train_small_shm.log"
   fi
+  # 14 MB: the segment (6.3 MB, twice that free) fits; the model with its margin (16.9 MB) does not.
+  mount -t tmpfs -o size=14m tmpfs "$SMALL_SHM"
+  OMPI_MCA_osc_sm_backing_directory=$SMALL_SHM "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" \
+    --set "train.output_dir=$TMP/run_mid_shm" --set train.epochs=1 >"$TMP/train_mid_shm.log" 2>&1
+  rc=$?
+  umount "$SMALL_SHM"
+  if [ $rc -eq 0 ] && grep -q "WARNING: each rank keeps its own copy of the parameters and optimizer state: sharing 0.1 MB among the 2 ranks of this host needs .* free in $SMALL_SHM" "$TMP/train_mid_shm.log" &&
+      grep -q "ranks 2 (mpi, shared memory) " "$TMP/train_mid_shm.log"; then
+    pass "a backing directory with room for the segment but not the model: a warning, and a copy per rank"
+  else
+    fail "a backing directory with room for the segment but not the model: a warning, and a copy per rank (status $rc)" "$TMP/train_mid_shm.log"
+  fi
 else
-  echo "SKIPPED: a backing directory too small for the host segment: cannot mount a 2 MB tmpfs here ($(head -1 "$TMP/mount.log"))"
+  echo "SKIPPED: a backing directory too small for the host segment or the shared model: cannot mount a 2 MB tmpfs here ($(head -1 "$TMP/mount.log"))"
 fi
 [ -f "$RUN/config.yaml" ] && "$ECTRAIN" config "$RUN/config.yaml" >/dev/null 2>&1 &&
   pass "the saved resolved config reads back" || fail "the saved resolved config reads back"

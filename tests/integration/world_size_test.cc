@@ -21,6 +21,7 @@ struct RunOutput {
   std::vector<float> params;
   std::optional<Metrics> metrics;
   TrainResult result;  // empty if the run failed
+  bool shared_model = false;  // the ranks held one copy of the model
 };
 
 RunOutput Train(const RunConfig& config, comm::Communicator& comm, ResumeMode mode = ResumeMode::kAuto) {
@@ -33,7 +34,8 @@ RunOutput Train(const RunConfig& config, comm::Communicator& comm, ResumeMode mo
   auto result = trainer.Run(std::chrono::steady_clock::now(), mode);
   EXPECT_TRUE(result.ok()) << result.status().message();
   return {{trainer.params().data(), trainer.params().data() + trainer.params().size()},
-          result.ok() ? result->test_metrics : std::nullopt, result.ok() ? *result : TrainResult{}};
+          result.ok() ? result->test_metrics : std::nullopt, result.ok() ? *result : TrainResult{},
+          trainer.shares_model_on_host()};
 }
 
 double RelativeDifference(const std::vector<float>& a, const std::vector<float>& b) {
@@ -207,6 +209,33 @@ TEST(InProcessEqualsMpi, SameParametersBitwise) {
   ASSERT_TRUE(status.ok()) << status.message();
   ASSERT_EQ(threads_rank0.size(), mpi.params.size());
   EXPECT_EQ(0, std::memcmp(threads_rank0.data(), mpi.params.data(), mpi.params.size() * sizeof(float)));
+}
+
+// Ranks on one host holding one shared copy of the model, each updating its part, train the model
+// each rank's own copy would hold, bit for bit: also with accumulation and clipping (clip_norm
+// small enough to act on every step), and all ranks verified equal along the way.
+TEST(SharedModel, TrainsTheModelOfACopyPerRankBitForBit) {
+  comm::Communicator& comm = TestComm();
+  const std::string dir = PrepareSparseData(comm, "shared_model");
+  for (double clip_norm : {0.0, 0.01}) {
+    RunConfig config = SparseConfig(dir);
+    config.train.accumulation_steps = 2;
+    config.optimizer.clip_norm = clip_norm;
+    config.comm.host_shared_model = true;
+    config.train.output_dir = dir + "/shared";
+    RunOutput shared = Train(config, comm);
+    config.comm.host_shared_model = false;
+    config.train.output_dir = dir + "/copies";
+    RunOutput copies = Train(config, comm);
+    EXPECT_TRUE(shared.shared_model) << "the ranks of one host did not share the model";
+    EXPECT_FALSE(copies.shared_model);
+    EXPECT_TRUE(shared.params.size() == copies.params.size() &&
+                0 == std::memcmp(shared.params.data(), copies.params.data(), shared.params.size() * sizeof(float)))
+        << "clip_norm " << clip_norm;
+    if (comm.rank() == 0) {  // EXPECT only: every rank goes on to the next run
+      EXPECT_TRUE(shared.metrics && copies.metrics && shared.metrics->Get("log_loss") == copies.metrics->Get("log_loss"));
+    }
+  }
 }
 
 // One row overflows the forward pass; only the rank whose slice holds it sees a non-finite loss.
