@@ -14,7 +14,11 @@
 #   prepared: ROWS rows of a CSV with string ids as a shop's logs have them (customers drawn from
 #          2.5 x ROWS, products from ROWS / 2: about ROWS distinct ids each side), through `ectrain
 #          prepare`, whose vocabularies every checkpoint carries; checkpoint.every_steps=50.
-# Usage: bench/memory.sh   (from anywhere, after launch/setup.sh; about 2 minutes)
+# Then the host's memory with 2 ranks on it (mpirun -np 2), the large model: one shared copy of the
+# parameters and optimizer state (comm.host_shared_model, the default) against a copy per rank.
+# Host memory is the peak of the ranks' summed proportional set sizes (Pss of
+# /proc/PID/smaps_rollup, sampled every 0.2 s: a page two ranks map counts half in each).
+# Usage: bench/memory.sh   (from anywhere, after launch/setup.sh; about 3 minutes)
 # Environment: ROWS (500000), USERS (1000000), ITEMS (1000000).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -70,3 +74,33 @@ vocabularies=$("$ECTRAIN" inspect "$TMP/shop/train.h5" | sed -n 's/.*vocabularie
 row "prepared string ids (vocabularies of $vocabularies) x 32, checkpoint.every_steps=50" \
   --set "data.train=$TMP/shop/train.h5" --set "data.test=$TMP/shop/test.h5" --set data.label=bought \
   --set "data.dense=[price]" --set "data.categorical=[user,item]" --set checkpoint.every_steps=50
+
+echo
+echo "2 ranks on one host (mpirun -np 2 --bind-to none), the first model above:"
+echo
+echo "| parameters and optimizer state | host memory: peak of the ranks' summed Pss (MB) | rank 0: state_mb | rank 0: peak RSS (MB) |"
+echo "| --- | --- | --- | --- |"
+host_row() {  # host_row LABEL FLAGS...: 2 ranks of configs/quickstart.yaml with FLAGS, sampled
+  local label=$1 dir job peak=0 sum pid
+  shift
+  dir=$TMP/run_$RANDOM
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --bind-to none "$ECTRAIN" train \
+    configs/quickstart.yaml "${COMMON[@]}" "$@" --set "train.output_dir=$dir" >"$dir.log" 2>&1 &
+  job=$!
+  while kill -0 "$job" 2>/dev/null; do
+    sum=0
+    for pid in $(pgrep -f "train.output_dir=$dir"); do
+      [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = ectrain ] || continue  # not mpirun
+      sum=$((sum + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+    done
+    [ "$sum" -gt "$peak" ] && peak=$sum
+    sleep 0.2
+  done
+  wait "$job" || { tail -20 "$dir.log"; exit 1; }
+  local m=$dir/metrics.jsonl
+  awk -v l="$label" -v p="$peak" -v s="$(field "$m" state_mb)" -v r="$(field "$m" peak_rss_mb)" \
+    'BEGIN { printf "| %s | %.1f | %.1f | %.1f |\n", l, p * 1.024 / 1000, s, r }'
+  rm -rf "$dir"
+}
+host_row "one shared copy (the default)" "${LARGE[@]}"
+host_row "a copy per rank (comm.host_shared_model: false)" "${LARGE[@]}" --set comm.host_shared_model=false

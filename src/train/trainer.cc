@@ -561,12 +561,13 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     if (result.data_in_memory_bytes > 0) {
       std::snprintf(in_memory, sizeof(in_memory), ", training data in memory %.1f MB", mb(result.data_in_memory_bytes));
     }
-    char memory[320];
+    char memory[360];
     std::snprintf(memory, sizeof(memory),
-                  "memory: peak %.1f MB resident; parameters, gradients and optimizer state %.1f MB, model workspace "
+                  "memory: peak %.1f MB resident; parameters, gradients and optimizer state %.1f MB%s, model workspace "
                   "%.1f MB, reader buffers <= %.1f MB%s, checkpoint snapshot %.1f MB",
-                  mb(result.peak_rss_bytes), mb(result.state_bytes), mb(result.workspace_bytes),
-                  mb(result.reader_bound_bytes), in_memory, mb(result.snapshot_bytes));
+                  mb(result.peak_rss_bytes), mb(result.state_bytes),
+                  shared_model_ ? " (parameters and optimizer state one copy for the host's ranks)" : "",
+                  mb(result.workspace_bytes), mb(result.reader_bound_bytes), in_memory, mb(result.snapshot_bytes));
     LOG_INFO << memory;
     const auto share = [&result](double seconds) {
       char text[16];

@@ -65,11 +65,12 @@ fi
   --set comm.host_shared_model=false >"$TMP/train_copies.log" 2>&1
 last_checkpoint() { find "$1/checkpoints" -name 'ckpt-*.h5' | sort | tail -1; }
 if grep -q "ranks 2 (mpi, shared memory) " "$TMP/train_copies.log" && [ -n "$(last_checkpoint "$TMP/run_copies")" ] &&
+    grep -q "optimizer state [0-9.]* MB (parameters and optimizer state one copy for the host's ranks)" "$TMP/train.log" &&
     h5diff "$(last_checkpoint "$RUN")" "$(last_checkpoint "$TMP/run_copies")" /params >"$TMP/h5diff.log" 2>&1 &&
     h5diff "$(last_checkpoint "$RUN")" "$(last_checkpoint "$TMP/run_copies")" /optimizer_state >>"$TMP/h5diff.log" 2>&1; then
-  pass "one shared model and a copy per rank write the same parameters and optimizer state"
+  pass "one shared model (the memory line says so) and a copy per rank write the same parameters and optimizer state"
 else
-  fail "one shared model and a copy per rank write the same parameters and optimizer state" "$TMP/h5diff.log"
+  fail "one shared model (the memory line says so) and a copy per rank write the same parameters and optimizer state" "$TMP/h5diff.log"
 fi
 # Ranks started with different comm.host_shared_memory (an MPMD launch) agree before making the
 # segment: the start-up check names the difference instead of a hang.
@@ -97,31 +98,31 @@ fi
 # room for the segment but not for the model, each rank keeps its own copy of the model.
 SMALL_SHM="$TMP/small_shm"
 mkdir -p "$SMALL_SHM"
-if mount -t tmpfs -o size=2m tmpfs "$SMALL_SHM" 2>"$TMP/mount.log"; then
+# small_shm_run SIZE NAME WARNING START_LINE WHAT: 2 ranks over a tmpfs of SIZE as Open MPI's backing
+# directory end well, with WARNING and START_LINE in their log.
+small_shm_run() {
+  local size=$1 name=$2 warning=$3 start_line=$4 what=$5 rc
+  mount -t tmpfs -o size="$size" tmpfs "$SMALL_SHM"
   OMPI_MCA_osc_sm_backing_directory=$SMALL_SHM "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" \
-    --set "train.output_dir=$TMP/run_small_shm" --set train.epochs=1 >"$TMP/train_small_shm.log" 2>&1
+    --set "train.output_dir=$TMP/run_$name" --set train.epochs=1 >"$TMP/train_$name.log" 2>&1
   rc=$?
   umount "$SMALL_SHM"
-  if [ $rc -eq 0 ] && grep -q "WARNING: collectives go through MPI messages: the 2 ranks of this host would share a .* segment in $SMALL_SHM, which has 2.1 MB free" "$TMP/train_small_shm.log" &&
-      grep -q "ranks 2 (mpi) " "$TMP/train_small_shm.log"; then
-    pass "a backing directory too small for the host segment: a warning, and training over MPI messages"
+  if [ $rc -eq 0 ] && grep -q "$warning" "$TMP/train_$name.log" && grep -q "$start_line" "$TMP/train_$name.log"; then
+    pass "$what"
   else
-    fail "a backing directory too small for the host segment: a warning, and training over MPI messages (status $rc)" "$TMP/train_small_shm.log"
+    fail "$what (status $rc)" "$TMP/train_$name.log"
   fi
+}
+if mount -t tmpfs -o size=2m tmpfs "$SMALL_SHM" 2>"$TMP/mount.log" && umount "$SMALL_SHM"; then
+  small_shm_run 2m small_shm \
+    "WARNING: collectives go through MPI messages: the 2 ranks of this host would share a .* segment in $SMALL_SHM, which has 2.1 MB free" \
+    "ranks 2 (mpi) " "a backing directory too small for the host segment: a warning, and training over MPI messages"
   # 14 MB: the segment (6.3 MB, twice that free) fits; the model with its margin (16.9 MB) does not.
-  mount -t tmpfs -o size=14m tmpfs "$SMALL_SHM"
-  OMPI_MCA_osc_sm_backing_directory=$SMALL_SHM "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" \
-    --set "train.output_dir=$TMP/run_mid_shm" --set train.epochs=1 >"$TMP/train_mid_shm.log" 2>&1
-  rc=$?
-  umount "$SMALL_SHM"
-  if [ $rc -eq 0 ] && grep -q "WARNING: each rank keeps its own copy of the parameters and optimizer state: sharing 0.1 MB among the 2 ranks of this host needs .* free in $SMALL_SHM" "$TMP/train_mid_shm.log" &&
-      grep -q "ranks 2 (mpi, shared memory) " "$TMP/train_mid_shm.log"; then
-    pass "a backing directory with room for the segment but not the model: a warning, and a copy per rank"
-  else
-    fail "a backing directory with room for the segment but not the model: a warning, and a copy per rank (status $rc)" "$TMP/train_mid_shm.log"
-  fi
+  small_shm_run 14m mid_shm \
+    "WARNING: each rank keeps its own copy of the parameters and optimizer state: sharing 0.1 MB among the 2 ranks of this host needs .* free in $SMALL_SHM" \
+    "ranks 2 (mpi, shared memory) " "a backing directory with room for the segment but not the model: a warning, and a copy per rank"
 else
-  echo "SKIPPED: a backing directory too small for the host segment or the shared model: cannot mount a 2 MB tmpfs here ($(head -1 "$TMP/mount.log"))"
+  echo "SKIPPED: a backing directory too small for the host segment or the shared model: cannot mount a tmpfs here ($(head -1 "$TMP/mount.log"))"
 fi
 [ -f "$RUN/config.yaml" ] && "$ECTRAIN" config "$RUN/config.yaml" >/dev/null 2>&1 &&
   pass "the saved resolved config reads back" || fail "the saved resolved config reads back"
