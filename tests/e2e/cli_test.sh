@@ -72,27 +72,21 @@ if grep -q "ranks 2 (mpi, shared memory) " "$TMP/train_copies.log" && [ -n "$(la
 else
   fail "one shared model (the memory line says so) and a copy per rank write the same parameters and optimizer state" "$TMP/h5diff.log"
 fi
-# Ranks started with different comm.host_shared_memory (an MPMD launch) agree before making the
-# segment: the start-up check names the difference instead of a hang.
+# Ranks started with different comm.host_shared_memory or comm.host_shared_model (an MPMD launch)
+# agree before making the segment or sharing the model: the start-up check names the difference
+# instead of a hang.
 QS=(train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/run_mixed" --set train.epochs=1)
-timeout 60 mpirun --bind-to none -np 1 "$ECTRAIN" "${QS[@]}" : -np 1 "$ECTRAIN" "${QS[@]}" \
-  --set comm.host_shared_memory=false >"$TMP/train_mixed.log" 2>&1
-rc=$?
-if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
-    grep -q "rank 1 differs from rank 0 in its configuration: here '  host_shared_memory: false'" "$TMP/train_mixed.log"; then
-  pass "ranks with different comm.host_shared_memory: the configuration check names it (status $rc)"
-else
-  fail "ranks with different comm.host_shared_memory: the configuration check names it (status $rc)" "$TMP/train_mixed.log"
-fi
-timeout 60 mpirun --bind-to none -np 1 "$ECTRAIN" "${QS[@]}" : -np 1 "$ECTRAIN" "${QS[@]}" \
-  --set comm.host_shared_model=false >"$TMP/train_mixed_model.log" 2>&1
-rc=$?
-if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
-    grep -q "rank 1 differs from rank 0 in its configuration: here '  host_shared_model: false'" "$TMP/train_mixed_model.log"; then
-  pass "ranks with different comm.host_shared_model: the configuration check names it (status $rc)"
-else
-  fail "ranks with different comm.host_shared_model: the configuration check names it (status $rc)" "$TMP/train_mixed_model.log"
-fi
+for key in host_shared_memory host_shared_model; do
+  timeout 60 mpirun --bind-to none -np 1 "$ECTRAIN" "${QS[@]}" : -np 1 "$ECTRAIN" "${QS[@]}" \
+    --set "comm.$key=false" >"$TMP/train_mixed_$key.log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ] && [ $rc -ne 124 ] &&
+      grep -q "rank 1 differs from rank 0 in its configuration: here '  $key: false'" "$TMP/train_mixed_$key.log"; then
+    pass "ranks with different comm.$key: the configuration check names it (status $rc)"
+  else
+    fail "ranks with different comm.$key: the configuration check names it (status $rc)" "$TMP/train_mixed_$key.log"
+  fi
+done
 # Where the shared window's backing directory lacks room (a small /dev/shm in a container), the job
 # says so and trains over MPI messages instead of dying on its first touch of the segment; with
 # room for the segment but not for the model, each rank keeps its own copy of the model.
