@@ -137,7 +137,8 @@ void GradSync::RowExchange::Read(int /*rank*/, std::span<const uint8_t> theirs) 
       std::memcpy(&id, ids + k * sizeof(int64_t), sizeof(id));
       return id;
     };
-    const auto mine = [&](int64_t id) { return parts == 1 || RowOwner(id, cols, parts) == part; };
+    const int shift = GroupShift(cols);
+    const auto mine = [&](int64_t id) { return parts == 1 || GroupOwner(id >> shift, parts) == part; };
     for (int64_t k = 0; k < count; ++k) {
       if (!mine(id_at(k))) continue;
       if (k + kAhead < count) __builtin_prefetch(selection.slot_address(t, id_at(k + kAhead)), 1);

@@ -50,12 +50,7 @@ class GradSync final : public GradientReadyListener {
   // Which of `parts` owns row `row` of a table with `cols` values a row: rows are taken in groups
   // of the most that fit in a cache line (16 floats; a group is one whole line where `cols`
   // divides 16, so no two owners write one line), groups are spread by a hash (no division).
-  static int RowOwner(int64_t row, int64_t cols, int parts) {
-    int shift = 0;
-    while ((cols << (shift + 1)) <= 16) ++shift;
-    const uint32_t line_hash = static_cast<uint32_t>(row >> shift) * 0x9E3779B1u;
-    return static_cast<int>((static_cast<uint64_t>(line_hash) * static_cast<uint64_t>(parts)) >> 32);
-  }
+  static int RowOwner(int64_t row, int64_t cols, int parts) { return GroupOwner(row >> GroupShift(cols), parts); }
 
   // Collective: all ranks, same order. Sums the gradients over ranks: whole tensors in `grads`,
   // row-sparse tables in selection(), which then holds the union of the ranks' rows.
@@ -92,6 +87,17 @@ class GradSync final : public GradientReadyListener {
    private:
     GradSync& sync_;
   };
+  // RowOwner in two halves, so that a loop over one table's rows finds the group size once: rows
+  // are grouped by 2^GroupShift(cols).
+  static int GroupShift(int64_t cols) {
+    int shift = 0;
+    while ((cols << (shift + 1)) <= 16) ++shift;
+    return shift;
+  }
+  static int GroupOwner(int64_t group, int parts) {
+    const uint32_t hash = static_cast<uint32_t>(group) * 0x9E3779B1u;
+    return static_cast<int>((static_cast<uint64_t>(hash) * static_cast<uint64_t>(parts)) >> 32);
+  }
   int owner_part_ = 0;
   int owner_parts_ = 1;
   int64_t bytes_last_step_ = 0;
