@@ -67,13 +67,8 @@ for b in "${BATCHES[@]}"; do echo "  batch $b: $(round_ratios "shared_$b" "one_$
 echo
 echo "Where rank 0's step goes (microseconds per step, medians)"
 echo
-echo "| per-rank batch | run | step | forward+backward | whole-tensor sync | row-sparse exchange | step agreement | optimizer | waiting for data | other |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+phases_header
 for b in "${BATCHES[@]}"; do
-  for run in "one_$b|1 rank" "shared_$b|2 ranks, one shared model" "copies_$b|2 ranks, a copy each" \
-    "messages_$b|2 ranks, MPI messages, a copy each"; do
-    printf '| %s | %s' "$b" "${run#*|}"
-    for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
-    echo " |"
-  done
+  phases_rows "$b" "one_$b|1 rank" "shared_$b|2 ranks, one shared model" "copies_$b|2 ranks, a copy each" \
+    "messages_$b|2 ranks, MPI messages, a copy each"
 done

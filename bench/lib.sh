@@ -15,6 +15,7 @@
 #   mlp_data ROWS             the larger MLP's generated data ($TMP/train.h5, $TMP/test.h5)
 #   ctr_data ROWS SEED, ctr_config FILE   vs_pytorch's click data (DATA, cached) and model
 #   phases_to FILE ROUND METRICS          where a run's step loop went, per step
+#   phases_header, phases_rows BATCH "NAME|LABEL"...   the table of it, medians over rounds
 #   field, event_field, median, col, ratio, round_ratios, foreign_loads, foreign_summary: reading the results
 # Environment: NOISE_LIMIT (0.10: the share of all cores busy above which the machine is not quiet,
 # and a run is repeated), TRIES (3: runs at most of one configuration in one round), QUIET_WAIT
@@ -264,3 +265,18 @@ phases_to() {  # phases_to FILE ROUND METRICS
     $5 * u, $6 * u, $7 * u, ($1 - $2 - $3 - $5 - $6 - $7) * u }')" >>"$1"
 }
 
+# The table of where rank 0's step goes: phases_header, then phases_rows BATCH "NAME|LABEL"... for
+# runs whose phases_to files are $TMP/NAME.phases (medians over rounds, microseconds per step).
+phases_header() {
+  echo "| per-rank batch | run | step | forward+backward | whole-tensor sync | row-sparse exchange | step agreement | optimizer | waiting for data | other |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+}
+phases_rows() {
+  local batch=$1 run c
+  shift
+  for run in "$@"; do
+    printf '| %s | %s' "$batch" "${run#*|}"
+    for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
+    echo " |"
+  done
+}

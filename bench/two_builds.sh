@@ -71,12 +71,5 @@ for b in "${BATCHES[@]}"; do echo "  batch $b: $(round_ratios "a_$b" "one_$b" "b
 echo
 echo "Where rank 0's step goes (microseconds per step, medians)"
 echo
-echo "| per-rank batch | run | step | forward+backward | whole-tensor sync | row-sparse exchange | step agreement | optimizer | waiting for data | other |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for b in "${BATCHES[@]}"; do
-  for run in "one_$b|1 rank, A" "a_$b|2 ranks, A" "b_$b|2 ranks, B"; do
-    printf '| %s | %s' "$b" "${run#*|}"
-    for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
-    echo " |"
-  done
-done
+phases_header
+for b in "${BATCHES[@]}"; do phases_rows "$b" "one_$b|1 rank, A" "a_$b|2 ranks, A" "b_$b|2 ranks, B"; done

@@ -220,15 +220,10 @@ if [ "$SCALING" = 1 ]; then
   echo "Where ectrain's step loop goes (rank 0, microseconds per step, medians): 1 rank alone; 1 rank while another"
   echo "1-process run has the other core (the ceiling's first run); 2 ranks. Syncs include waiting for the other rank."
   echo
-  echo "| per-rank batch | run | step | forward+backward | whole-tensor sync | row-sparse exchange | step agreement | optimizer | waiting for data | other |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  phases_header
   for b in "${BATCHES[@]}"; do
     [ -f "$TMP/ec2_$b.phases" ] || continue
-    for run in "ec_$b|1 rank" "ecx_$b|1 rank beside another" "ec2_$b|2 ranks" "ec2m_$b|2 ranks, MPI messages"; do
-      printf '| %s | %s' "$b" "${run#*|}"
-      for c in 2 3 4 5 6 7 8 9; do printf ' | %.0f' "$(cut -d' ' -f$c "$TMP/${run%%|*}.phases" | median)"; done
-      echo " |"
-    done
+    phases_rows "$b" "ec_$b|1 rank" "ecx_$b|1 rank beside another" "ec2_$b|2 ranks" "ec2m_$b|2 ranks, MPI messages"
   done
 fi
 echo
