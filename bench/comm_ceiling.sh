@@ -13,6 +13,8 @@
 # bench/two_builds.sh build/src/ectrain PATCHED ROUNDS (A: the program, B: no communication).
 # Environment: ECTRAIN_BUILD_DIR (build), and those of bench/two_builds.sh. About 5 minutes.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-6}
 BUILD=${ECTRAIN_BUILD_DIR:-build}
@@ -20,8 +22,8 @@ if [ ! -x "$BUILD/src/ectrain" ] || [ ! -f "$BUILD/CMakeCache.txt" ]; then
   echo "bench/comm_ceiling.sh: no build in $BUILD: run launch/setup.sh first" >&2
   exit 2
 fi
-WORK=$(mktemp -d /tmp/ectrain_comm_ceiling.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+bench_tmp ectrain_comm_ceiling  # TMP, removed on exit
+WORK=$TMP
 git ls-files -z | xargs -0 cp --parents -t "$WORK"
 if ! patch -d "$WORK" -p1 --forward --quiet <bench/no_gradient_exchange.patch; then
   echo "bench/comm_ceiling.sh: bench/no_gradient_exchange.patch no longer applies to src/train/grad_sync.cc;" \
