@@ -6,6 +6,21 @@
 
 namespace ectrain::data {
 
+std::string Latin1ToUtf8(std::string_view text) {
+  std::string converted;
+  converted.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      converted += ch;
+    } else {
+      converted += static_cast<char>(0xC0 | (c >> 6));
+      converted += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return converted;
+}
+
 std::string_view TrimSpaces(std::string_view text) {
   const size_t begin = text.find_first_not_of(" \t");
   if (begin == std::string_view::npos) return {};
@@ -79,17 +94,7 @@ void CsvReader::FinishField(CsvRecord& record, size_t field_begin) const {
   std::string& text = record.text_;
   if (options_.latin1 &&
       std::any_of(text.begin() + field_begin, text.end(), [](char c) { return (c & 0x80) != 0; })) {
-    std::string converted;
-    for (size_t i = field_begin; i < text.size(); ++i) {
-      const auto c = static_cast<unsigned char>(text[i]);
-      if (c < 0x80) {
-        converted += static_cast<char>(c);
-      } else {
-        converted += static_cast<char>(0xC0 | (c >> 6));
-        converted += static_cast<char>(0x80 | (c & 0x3F));
-      }
-    }
-    text.replace(field_begin, std::string::npos, converted);
+    text.replace(field_begin, std::string::npos, Latin1ToUtf8(std::string_view(text).substr(field_begin)));
   }
   record.ends_.push_back(text.size());
 }

@@ -100,6 +100,8 @@ struct CsvTable {
 };
 StatusOr<CsvTable> ReadCsv(const std::string& path, char delimiter = ',');
 
+// Latin-1 bytes as UTF-8 (every byte >= 0x80 becomes two).
+std::string Latin1ToUtf8(std::string_view text);
 // `text` without leading and trailing spaces and tabs.
 std::string_view TrimSpaces(std::string_view text);
 // "tab" or "\t" (the two characters) -> '\t'; any other single character as it is; else an error.

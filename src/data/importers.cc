@@ -98,28 +98,84 @@ StatusOr<std::unique_ptr<RowSource>> OpenCsvLike(const SourceOptions& options) {
   return std::unique_ptr<RowSource>(new CsvSource(std::move(reader)));
 }
 
-// MovieLens 100K: the ratings of u.data (user, item, rating, time; tab-separated) joined with
-// the users of u.user and the movies of u.item ('|'-separated, Latin-1). The 19 genre flags of
-// u.item become one multi-valued field "genres" ("Action|Comedy"), named by u.genre.
+// Both MovieLens layouts give these columns (1M has no release date: its year is the title's).
+const std::vector<std::string> kMovieLensColumns = {"user_id", "item_id", "rating", "timestamp", "age",
+                                                    "gender", "occupation", "zip", "title", "release_date",
+                                                    "release_year", "genres"};
+
+// The lines of a small MovieLens 1M table ('::'-separated, Latin-1), each split into its fields;
+// `fields` of them, or an error naming the line. Movies' titles may hold "::"-free colons, so the
+// title is what lies between the first and the last separator.
+StatusOr<std::vector<std::vector<std::string>>> ReadDoubleColonTable(const std::string& path, size_t fields) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("MovieLens file '" + path + "' not found");
+  std::vector<std::vector<std::string>> rows;
+  int64_t line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    line = Latin1ToUtf8(line);
+    std::vector<std::string> row;
+    const size_t first = line.find("::"), last = line.rfind("::");
+    if (fields == 3 && first != std::string::npos && last != first) {
+      row = {line.substr(0, first), line.substr(first + 2, last - first - 2), line.substr(last + 2)};
+    } else {
+      for (size_t begin = 0;;) {
+        const size_t end = line.find("::", begin);
+        row.push_back(line.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+        if (end == std::string::npos) break;
+        begin = end + 2;
+      }
+    }
+    if (row.size() != fields) {
+      return DataError(path + ":" + std::to_string(line_number) + ": expected " + std::to_string(fields) +
+                       " fields separated by '::', found " + std::to_string(row.size()));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// MovieLens ratings joined with their users and movies, from either release:
+//  - 100K (a folder with u.data, or a ratings file such as u1.base beside u.user, u.item and
+//    u.genre): tab-separated ratings, '|'-separated Latin-1 tables; the 19 genre flags of u.item
+//    become one multi-valued field "genres" ("Action|Comedy"), named by u.genre;
+//  - 1M (a folder with ratings.dat, or that file, beside users.dat and movies.dat): '::'-separated;
+//    movies.dat already lists the genres as "Action|Comedy".
 class MovieLensSource : public RowSource {
  public:
   static StatusOr<std::unique_ptr<RowSource>> Open(const std::string& path) {
-    const fs::path folder = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
-    const std::string ratings = fs::is_directory(path) ? (folder / "u.data").string() : path;
+    const bool is_folder = fs::is_directory(path);
+    const fs::path folder = is_folder ? fs::path(path) : fs::path(path).parent_path();
+    const bool one_million = is_folder ? !fs::exists(folder / "u.data") && fs::exists(folder / "ratings.dat")
+                                       : fs::path(path).filename() == "ratings.dat";
+    const std::string ratings = is_folder ? (folder / (one_million ? "ratings.dat" : "u.data")).string() : path;
+    if (is_folder && !fs::exists(ratings)) {
+      return NotFound("prepare.source: the MovieLens folder '" + path +
+                      "' holds neither u.data (MovieLens 100K) nor ratings.dat (MovieLens 1M)");
+    }
     auto source = std::unique_ptr<MovieLensSource>(new MovieLensSource());
-    RETURN_IF_ERROR(source->LoadGenres((folder / "u.genre").string()));
-    RETURN_IF_ERROR(source->LoadUsers((folder / "u.user").string()));
-    RETURN_IF_ERROR(source->LoadItems((folder / "u.item").string()));
+    source->one_million_ = one_million;
     CsvOptions options;
-    options.delimiter = '\t';
     options.header = false;
-    options.columns = {"user_id", "item_id", "rating", "timestamp"};
+    if (one_million) {
+      RETURN_IF_ERROR(source->LoadUsers1M((folder / "users.dat").string()));
+      RETURN_IF_ERROR(source->LoadMovies1M((folder / "movies.dat").string()));
+      options.delimiter = ':';  // "1::1193::5::978300760": the odd fields are empty
+    } else {
+      RETURN_IF_ERROR(source->LoadGenres((folder / "u.genre").string()));
+      RETURN_IF_ERROR(source->LoadUsers((folder / "u.user").string()));
+      RETURN_IF_ERROR(source->LoadItems((folder / "u.item").string()));
+      options.delimiter = '\t';
+      options.columns = {"user_id", "item_id", "rating", "timestamp"};
+    }
     ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(ratings, options));
     source->ratings_ = std::make_unique<CsvReader>(std::move(reader));
     return std::unique_ptr<RowSource>(std::move(source));
   }
 
-  const std::vector<std::string>& columns() const override { return columns_; }
+  const std::vector<std::string>& columns() const override { return kMovieLensColumns; }
   const std::string& file() const override { return ratings_->path(); }
   int64_t bytes_read() const override { return ratings_->bytes_read(); }
   int64_t total_bytes() const override { return ratings_->file_bytes(); }
@@ -129,28 +185,33 @@ class MovieLensSource : public RowSource {
     ASSIGN_OR_RETURN(const bool found, ratings_->Next(record_));
     if (!found) return false;
     row.line = record_.line;
-    auto user = users_.find(std::string(record_[0]));
-    if (user == users_.end()) {
-      return DataError(file() + ":" + std::to_string(record_.line) + " column 'user_id': user '" +
-                       std::string(record_[0]) + "' is not in u.user");
-    }
-    auto item = items_.find(std::string(record_[1]));
-    if (item == items_.end()) {
-      return DataError(file() + ":" + std::to_string(record_.line) + " column 'item_id': item '" +
-                       std::string(record_[1]) + "' is not in u.item");
-    }
+    const std::string where = file() + ":" + std::to_string(record_.line);
     row.fields.clear();
-    for (size_t i = 0; i < 4; ++i) row.fields.push_back(record_[i]);
+    if (one_million_) {
+      if (record_.size() != 7 || !record_[1].empty() || !record_[3].empty() || !record_[5].empty()) {
+        return DataError(where + ": expected 'user::movie::rating::timestamp'");
+      }
+      for (size_t i = 0; i < 7; i += 2) row.fields.push_back(record_[i]);
+    } else {
+      for (size_t i = 0; i < 4; ++i) row.fields.push_back(record_[i]);
+    }
+    auto user = users_.find(std::string(row.fields[0]));
+    if (user == users_.end()) {
+      return DataError(where + " column 'user_id': user '" + std::string(row.fields[0]) + "' is not in " +
+                       (one_million_ ? "users.dat" : "u.user"));
+    }
+    auto item = items_.find(std::string(row.fields[1]));
+    if (item == items_.end()) {
+      return DataError(where + " column 'item_id': item '" + std::string(row.fields[1]) + "' is not in " +
+                       (one_million_ ? "movies.dat" : "u.item"));
+    }
     for (const std::string& f : user->second) row.fields.push_back(f);
     for (const std::string& f : item->second) row.fields.push_back(f);
     return true;
   }
 
  private:
-  MovieLensSource() {
-    columns_ = {"user_id", "item_id", "rating", "timestamp", "age", "gender", "occupation", "zip",
-                "title", "release_date", "release_year", "genres"};
-  }
+  MovieLensSource() = default;
 
   Status LoadGenres(const std::string& path) {
     CsvOptions options;
@@ -214,7 +275,27 @@ class MovieLensSource : public RowSource {
     return Status::Ok();
   }
 
-  std::vector<std::string> columns_;
+  // users.dat: UserID::Gender::Age::Occupation::Zip-code (age a bucket code, occupation 0..20).
+  Status LoadUsers1M(const std::string& path) {
+    ASSIGN_OR_RETURN(const auto rows, ReadDoubleColonTable(path, 5));
+    for (const auto& f : rows) users_[f[0]] = {f[2], f[1], f[3], f[4]};
+    return Status::Ok();
+  }
+
+  // movies.dat: MovieID::Title (Year)::Genre|Genre.
+  Status LoadMovies1M(const std::string& path) {
+    ASSIGN_OR_RETURN(const auto rows, ReadDoubleColonTable(path, 3));
+    for (const auto& f : rows) {
+      const std::string& title = f[1];
+      const size_t open = title.rfind('(');
+      std::string year = open == std::string::npos ? "" : title.substr(open + 1, 4);
+      if (!IsNumber(year) || !title.ends_with(')')) year.clear();
+      items_[f[0]] = {title, "", year, f[2]};
+    }
+    return Status::Ok();
+  }
+
+  bool one_million_ = false;
   std::vector<std::string> genres_;
   std::unordered_map<std::string, std::vector<std::string>> users_;  // age, gender, occupation, zip
   std::unordered_map<std::string, std::vector<std::string>> items_;  // title, date, year, genres

@@ -1,5 +1,5 @@
 // Row sources for `ectrain prepare`: every input layout (a generic CSV/TSV, Criteo, MovieLens
-// 100K, Taobao UserBehavior) is read as a stream of raw rows of named text fields, so one
+// 100K and 1M, Taobao UserBehavior) is read as a stream of raw rows of named text fields, so one
 // preprocessing pipeline serves them all. Sources stream their main file (MovieLens keeps its
 // small user and item tables in memory). One source per thread.
 #pragma once
@@ -40,7 +40,7 @@ class RowSource {
 
 struct SourceOptions {
   std::string format = "csv";  // csv, criteo, movielens, taobao
-  std::string path;            // the file (MovieLens: the ml-100k folder, or its u.data)
+  std::string path;            // the file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
   char delimiter = 0;          // 0: the format's (csv ',', criteo detected, taobao ',')
   int header = -1;             // -1: the format's (csv yes, criteo detected, others no); 0 no; 1 yes
   std::vector<std::string> columns;  // names when there is no header (csv, taobao)
