@@ -3,7 +3,7 @@
 # MB/s of input, median of 3 runs, for
 #   - a generic CSV generated here (ROWS rows, default 1,000,000: 4 dense with missing values,
 #     4 categorical, a '|'-separated multi-valued column and a short quoted title tokenized as text),
-#   - the Criteo sample (../shared/data) replicated to ROWS rows in the released layout
+#   - the Criteo sample (datasets/criteo-deepctr-sample) replicated to ROWS rows in the released layout
 #     (tab-separated, no header), 13 dense (log) and 26 categorical columns. Its rows repeat, so
 #     duplicate removal is off for it (it would keep 200 rows and skip the writes).
 # Usage: bench/import_throughput.sh [ECTRAIN_BINARY]   (ROWS=..., RUNS=..., KEEP=1 to keep files)
@@ -13,7 +13,6 @@ cd "$(dirname "$0")/.."
 ECTRAIN=$(realpath "${1:-${ECTRAIN_BUILD_DIR:-build}/src/ectrain}")
 ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-3}
-SHARED=${ECTRAIN_SHARED_DATA:-../shared/data}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ectrain_import_bench.XXXXXX")
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 
@@ -37,7 +36,7 @@ awk -v rows="$ROWS" 'BEGIN {
 }' >"$WORK/shop.csv"
 
 # Criteo: the sample's 200 rows without the header, tab-separated, repeated.
-tail -n +2 "$SHARED/criteo-deepctr-sample/criteo_sample.txt" | tr ',' '\t' >"$WORK/block.txt"
+tail -n +2 datasets/criteo-deepctr-sample/criteo_sample.txt | tr ',' '\t' >"$WORK/block.txt"
 : >"$WORK/criteo.txt"
 block_rows=$(wc -l <"$WORK/block.txt")
 for ((i = 0; i * block_rows < ROWS; i++)); do cat "$WORK/block.txt"; done >"$WORK/criteo.txt"

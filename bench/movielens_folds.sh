@@ -2,13 +2,15 @@
 # MovieLens 100K ratings: the five standard folds u1..u5 (uK.base -> uK.test, 80/20), each
 # prepared and trained with CONFIG (default configs/movielens_ratings.yaml) under mpirun -np RANKS
 # (default 2); prints each fold's test RMSE and MAE and their means. The data is read from
-# ../shared/data/ml-100k (research use only, not redistributed). About a minute on 2 cores.
+# datasets/ml-100k (research use only, not redistributed: get it with datasets/ml-100k/fetch.sh), or
+# $ECTRAIN_DATASETS/ml-100k when that is set. About a minute on 2 cores.
 #   bench/movielens_folds.sh [CONFIG] [RANKS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:-configs/movielens_ratings.yaml}
 RANKS=${2:-2}
-ML=${ML_100K:-../shared/data/ml-100k}
+ML=${ECTRAIN_DATASETS:-datasets}/ml-100k
+[ -f "$ML/u1.base" ] || { echo "no MovieLens 100K in $ML: run datasets/ml-100k/fetch.sh first" >&2; exit 1; }
 ECTRAIN=${ECTRAIN:-build/src/ectrain}
 [ -x "$ECTRAIN" ] || { echo "build first: cmake -S . -B build && make -C build -j ectrain" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

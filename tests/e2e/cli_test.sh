@@ -18,20 +18,24 @@ expect_exit "prepare with column roles given as flags, no config" 0 "train: $TMP
   "$ECTRAIN" prepare --source datasets/online-shoppers-intention/online_shoppers_intention.csv --label Revenue \
   --dense "PageValues,BounceRates in %" --categorical Month,VisitorType --train-out "$TMP/flags/train.h5" \
   --test-out "$TMP/flags/test.h5" --test-fraction 0.1 --seed 3
-SHARED=${ECTRAIN_SHARED_DATA:-../shared/data}
 expect_exit "prepare titles as tokens and a class label from flags" 0 "label 'Category Label' \(class, 10 classes\), 0 dense, 1 categorical, 1 multi-valued \(Product Title\)" -- \
-  "$ECTRAIN" prepare --source "$SHARED/pricerunner-product-classification/pricerunner_aggregate.csv" \
+  "$ECTRAIN" prepare --source datasets/pricerunner-product-classification/pricerunner_aggregate.csv \
   --label "Category Label" --categorical "Merchant ID" --text "Product Title" --set prepare.label_type=class \
   --train-out "$TMP/pr/train.h5" --test-out "$TMP/pr/test.h5"
-expect_exit "prepare MovieLens 100K with genres from flags" 0 "label 'rating' \(binary\), 0 dense, 2 categorical, 1 multi-valued \(genres\)" -- \
-  "$ECTRAIN" prepare --format movielens --source "$SHARED/ml-100k" --label rating --categorical user_id,item_id \
+# The formats of data that may not be bundled, on fixtures in the same layouts (tests/fixtures/).
+expect_exit "prepare MovieLens 100K's layout with genres from flags" 0 "label 'rating' \(binary\), 0 dense, 2 categorical, 1 multi-valued \(genres\)" -- \
+  "$ECTRAIN" prepare --format movielens --source tests/fixtures/movielens-100k --label rating --categorical user_id,item_id \
   --multi-valued "genres:|" --set prepare.label_threshold=4 --train-out "$TMP/ml/train.h5" --test-out "$TMP/ml/test.h5"
-expect_exit "a cut last line names its line" 1 "UserBehavior.csv:84476 column 'timestamp': expected 5 fields, found 4" -- \
-  "$ECTRAIN" prepare --format taobao --source "$SHARED/taobao-userbehavior-prefix/UserBehavior.csv" \
+expect_exit "prepare MovieLens 1M's layout from the config for it" 0 "35 rows read" -- \
+  "$ECTRAIN" prepare configs/movielens1m_ratings.yaml --set prepare.source=tests/fixtures/movielens-1m \
+  --set "data.train=$TMP/ml1m/train.h5" --set "data.test=$TMP/ml1m/test.h5"
+TAOBAO=tests/fixtures/taobao/UserBehavior.csv
+TAOBAO_LINES=$(($(wc -l <"$TAOBAO") + 1))  # the cut last line has no line end
+expect_exit "a cut last line names its line" 1 "UserBehavior.csv:$TAOBAO_LINES column 'timestamp': expected 5 fields, found 4" -- \
+  "$ECTRAIN" prepare --format taobao --source "$TAOBAO" --train-out "$TMP/tb/train.h5" --test-out "$TMP/tb/test.h5"
+expect_exit "bad_rows: skip counts the cut line" 0 "$TAOBAO_LINES rows read, [0-9]+ exact duplicates dropped, 1 bad rows skipped" -- \
+  "$ECTRAIN" prepare --format taobao --source "$TAOBAO" --set prepare.bad_rows=skip \
   --train-out "$TMP/tb/train.h5" --test-out "$TMP/tb/test.h5"
-expect_exit "bad_rows: skip counts the cut line" 0 "84476 rows read, [0-9]+ exact duplicates dropped, 1 bad rows skipped" -- \
-  "$ECTRAIN" prepare --format taobao --source "$SHARED/taobao-userbehavior-prefix/UserBehavior.csv" \
-  --set prepare.bad_rows=skip --train-out "$TMP/tb/train.h5" --test-out "$TMP/tb/test.h5"
 
 RUN="$TMP/run"
 if "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$RUN" \

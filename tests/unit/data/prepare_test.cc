@@ -10,6 +10,7 @@
 
 #include "core/rng.h"
 #include "data/encoding.h"
+#include "datasets.h"
 #include "prepared_files.h"
 #include "test_files.h"
 
@@ -19,7 +20,6 @@ namespace {
 using testing::PreparedFile;
 using testing::ReadPrepared;
 using testing::ScratchDir;
-using testing::SharedData;
 using testing::WriteTextFile;
 
 // 20 distinct rows plus 2 exact duplicates. "row" is unique so each output row can be traced
@@ -300,7 +300,9 @@ TEST(PrepareTest, StatisticsComeFromTheTrainingSplitOnly) {
   for (const PreparedFile* file : {&train, &test}) {
     for (int64_t i = 0; i < file->rows; ++i) {
       const std::string& cat = data.rows[static_cast<int>(file->At("id", i))][3];
-      if (cat.starts_with("rare")) EXPECT_EQ(file->At("cat", i), 0) << cat;
+      if (cat.starts_with("rare")) {
+        EXPECT_EQ(file->At("cat", i), 0) << cat;
+      }
     }
   }
   // "rare-word" is tokenized as "rare" and "word"; tokens seen once in training are id 0.
@@ -538,10 +540,10 @@ TEST(PrepareTest, FailedWriteLeavesNoOutput) {
   EXPECT_EQ(PrepareError(request).code(), StatusCode::kInvalidArgument);
 }
 
-// The real Online Shoppers Intention data: CRLF, names like 'BounceRates in %', TRUE/FALSE
-// labels and exact duplicate rows. The data must be there: a missing file fails the test.
+// The real Online Shoppers Intention data (bundled): CRLF, names like 'BounceRates in %',
+// TRUE/FALSE labels and exact duplicate rows.
 TEST(PrepareTest, OnlineShoppersIntention) {
-  const std::string csv = SharedData("online-shoppers-intention/online_shoppers_intention.csv");
+  const std::string csv = ectrain::testing::BundledData("online-shoppers-intention/online_shoppers_intention.csv");
   ScratchDir dir;
   PrepareRequest request;
   request.csv_path = csv;

@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,7 +39,9 @@ std::vector<T> ReadDataset(hid_t file, const std::string& name, hid_t memory_typ
   hsize_t size = 0;
   H5Sget_simple_extent_dims(space.get(), &size, nullptr);
   std::vector<T> out(size);
-  if (size > 0) EXPECT_GE(H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), 0);
+  if (size > 0) {
+    EXPECT_GE(H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), 0);
+  }
   return out;
 }
 
@@ -73,14 +73,6 @@ inline PreparedFile ReadPrepared(const std::string& path) {
     EXPECT_EQ(out.offsets[name].back(), int64_t(out.values[name].size())) << name;
   }
   return out;
-}
-
-// The shared real data sets (../shared/data); a missing one fails the test that needs it.
-inline std::string SharedData(const std::string& relative) {
-  const char* shared = std::getenv("ECTRAIN_SHARED_DATA");
-  const std::string path = std::string(shared ? shared : "/work/shared/data") + "/" + relative;
-  EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing; set ECTRAIN_SHARED_DATA to the shared data directory";
-  return path;
 }
 
 }  // namespace ectrain::data::testing

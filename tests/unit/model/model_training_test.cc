@@ -1,5 +1,6 @@
 // Each model learns a real e-commerce task: a short training loop (the optimizer, the model and
-// a shuffled batch stream; no trainer) on a sample from ../shared/data, scored on held-out rows.
+// a shuffled batch stream; no trainer) on real data, scored on held-out rows: the bundled sets in
+// datasets/, and MovieLens where it has been fetched (skipped otherwise; see tests/datasets.h).
 // Purchases (Online Shoppers): logistic, mlp, wide_deep, deepfm, dcn and mlp with DLRM's dot
 // interaction by test AUC. Ratings (MovieLens 100K, fold u1): mf by RMSE against the mean
 // predictor, two_tower by AUC of "rated 4 or 5".
@@ -10,7 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -19,20 +20,18 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "datasets.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
 
 namespace ectrain::model {
 namespace {
 
-std::string SharedData(const std::string& relative) {
-  const char* root = std::getenv("ECTRAIN_SHARED_DATA");
-  return std::string(root != nullptr ? root : "../shared/data") + "/" + relative;
-}
+using ectrain::testing::BundledData;
 
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path << " is missing; set ECTRAIN_SHARED_DATA to the shared data directory";
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -187,7 +186,7 @@ struct Shoppers {
 };
 
 Shoppers LoadShoppers() {
-  const auto lines = ReadLines(SharedData("online-shoppers-intention/online_shoppers_intention.csv"));
+  const auto lines = ReadLines(BundledData("online-shoppers-intention/online_shoppers_intention.csv"));
   // Columns 0-9 numeric, 10-16 categorical, 17 Revenue.
   FeatureShape shape;
   shape.num_dense = 10;
@@ -245,11 +244,11 @@ INSTANTIATE_TEST_SUITE_P(Models, PurchaseTest,
                          [](const auto& info) { return info.param; });
 
 // MovieLens 100K, fold u1. Fields: user, item, gender, occupation (categorical), age (dense), the item's genres (multi-valued).
-std::pair<Table, Table> LoadMovieLens(bool binary_label) {
+std::pair<Table, Table> LoadMovieLens(const std::string& folder, bool binary_label) {
   std::map<int, std::vector<std::string>> users;
-  for (const auto& line : ReadLines(SharedData("ml-100k/u.user"))) users[std::stoi(line)] = Split(line, '|');
+  for (const auto& line : ReadLines(folder + "/u.user")) users[std::stoi(line)] = Split(line, '|');
   std::map<int, std::vector<int32_t>> genres;
-  for (const auto& line : ReadLines(SharedData("ml-100k/u.item"))) {
+  for (const auto& line : ReadLines(folder + "/u.item")) {
     const auto f = Split(line, '|');
     std::vector<int32_t>& g = genres[std::stoi(f[0])];
     for (int k = 0; k < 19; ++k) {
@@ -260,8 +259,8 @@ std::pair<Table, Table> LoadMovieLens(bool binary_label) {
   FeatureShape shape{1, {"user", "item", "gender", "occupation"}, {944, 1683, 2, 0}, {"genres"}, {19}};
   std::vector<Example> examples;
   std::vector<bool> is_test;
-  for (const char* file : {"ml-100k/u1.base", "ml-100k/u1.test"}) {
-    for (const auto& line : ReadLines(SharedData(file))) {
+  for (const char* file : {"/u1.base", "/u1.test"}) {
+    for (const auto& line : ReadLines(folder + file)) {
       const auto f = Split(line, '\t');
       const int user = std::stoi(f[0]), item = std::stoi(f[1]);
       const auto& u = users.at(user);
@@ -281,7 +280,8 @@ std::pair<Table, Table> LoadMovieLens(bool binary_label) {
 }
 
 TEST(RatingTest, MatrixFactorizationBeatsTheMeanPredictorOnU1Test) {
-  auto [train, test] = LoadMovieLens(/*binary_label=*/false);
+  ECTRAIN_REQUIRE_DATASET(ratings, "ml-100k", "u1.base");
+  auto [train, test] = LoadMovieLens(std::filesystem::path(ratings).parent_path(), /*binary_label=*/false);
   ASSERT_EQ(train.rows(), 80000);
   ModelOptions options;
   options.type = "mf";
@@ -306,7 +306,8 @@ TEST(RatingTest, MatrixFactorizationBeatsTheMeanPredictorOnU1Test) {
 }
 
 TEST(RatingTest, TwoTowerRanksLikedMoviesAboveTheRest) {
-  auto [train, test] = LoadMovieLens(/*binary_label=*/true);
+  ECTRAIN_REQUIRE_DATASET(ratings, "ml-100k", "u1.base");
+  auto [train, test] = LoadMovieLens(std::filesystem::path(ratings).parent_path(), /*binary_label=*/true);
   ModelOptions options;
   options.type = "two_tower";
   options.user_fields = {"user", "gender", "occupation"};  // the item tower: item and genres
@@ -323,7 +324,7 @@ TEST(RatingTest, TwoTowerRanksLikedMoviesAboveTheRest) {
 
 // PriceRunner: the product's category from its title.
 TEST(ProductCategoryTest, ClassifierOnHashedTitleTokensIsAccurate) {
-  const auto lines = ReadLines(SharedData("pricerunner-product-classification/pricerunner_aggregate.csv"));
+  const auto lines = ReadLines(BundledData("pricerunner-product-classification/pricerunner_aggregate.csv"));
   constexpr int32_t kTokenBuckets = 1 << 14;
   constexpr int32_t kMerchantBuckets = 512;
   std::map<std::string, int32_t> classes;
