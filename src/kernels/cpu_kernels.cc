@@ -7,6 +7,18 @@
 
 #include "core/log.h"
 
+// Eigen's AVX-512 max and exp call intrinsics that pass _mm512_undefined_ps() as an operand whose
+// value is never read; GCC 12 warns that its deliberately uninitialized __Y "may be used
+// uninitialized" (GCC bug 105593, fixed in 13). Only around the expressions that trigger it.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#define ECTRAIN_BEGIN_AVX512_UNDEFINED_OK \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ECTRAIN_END_AVX512_UNDEFINED_OK _Pragma("GCC diagnostic pop")
+#else
+#define ECTRAIN_BEGIN_AVX512_UNDEFINED_OK
+#define ECTRAIN_END_AVX512_UNDEFINED_OK
+#endif
+
 namespace ectrain::kernels {
 namespace {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -52,7 +64,9 @@ void DenseBackward(const float* x, const float* w, const float* dy, int64_t batc
 
 void ReluForward(float* y, int64_t n) {
   Eigen::Map<Eigen::ArrayXf> a(y, n);
+  ECTRAIN_BEGIN_AVX512_UNDEFINED_OK
   a = a.max(0.0f);
+  ECTRAIN_END_AVX512_UNDEFINED_OK
 }
 
 void ReluBackward(const float* y, float* dy, int64_t n) {
@@ -287,6 +301,7 @@ double SoftmaxCrossEntropy(const float* logits, const float* labels, int64_t row
         << "label " << labels[r] << " is not a class id in [0, " << classes << ")";
     const float weight = class_weights != nullptr ? class_weights[label] : 1.0f;
     // log-sum-exp shifted by the row maximum, so large logits do not overflow.
+    ECTRAIN_BEGIN_AVX512_UNDEFINED_OK
     const float max = z.maxCoeff();
     const double sum_exp = (z.array() - max).exp().sum();
     loss += weight * (std::log(sum_exp) + max - z[label]);
@@ -295,6 +310,7 @@ double SoftmaxCrossEntropy(const float* logits, const float* labels, int64_t row
       dz = ((z.array() - max).exp() * static_cast<float>(weight * scale / sum_exp)).matrix();
       dz[label] -= weight * scale;
     }
+    ECTRAIN_END_AVX512_UNDEFINED_OK
   }
   return loss;
 }
