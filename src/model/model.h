@@ -20,11 +20,13 @@ namespace ectrain::model {
 
 // The inputs a model sees, in BatchView order.
 struct FeatureShape {
+  // Every member has an initializer, so an aggregate initialization such as `{3, {"a"}, {5}}` may leave
+  // out the trailing ones without a -Wmissing-field-initializers warning.
   int num_dense = 0;
-  std::vector<std::string> categorical_names;
-  std::vector<int64_t> vocab_sizes;      // parallel to categorical_names
-  std::vector<std::string> bag_names;    // multi-valued fields: one pooled embedding each
-  std::vector<int64_t> bag_vocab_sizes;  // parallel to bag_names
+  std::vector<std::string> categorical_names{};
+  std::vector<int64_t> vocab_sizes{};      // parallel to categorical_names
+  std::vector<std::string> bag_names{};    // multi-valued fields: one pooled embedding each
+  std::vector<int64_t> bag_vocab_sizes{};  // parallel to bag_names
 };
 
 // What the outputs mean: kBinary one logit (probability = sigmoid), kMulticlass num_outputs()

@@ -13,6 +13,8 @@
 namespace ectrain::model {
 
 struct ModelOptions {
+  // Every member has an initializer, so an aggregate initialization such as `{"mlp", 4, {8}}` may leave
+  // out the trailing ones without a -Wmissing-field-initializers warning.
   // logistic | mlp | wide_deep | deepfm | dcn | two_tower | mf | classifier (see README "Models").
   std::string type = "mlp";
   int64_t embedding_dim = 16;
@@ -29,14 +31,14 @@ struct ModelOptions {
   std::string interaction = "concat";
   // two_tower: the fields (categorical or multi-valued) of each tower; item_fields empty means
   // every field not in user_fields. The dense columns go to the tower dense_tower names.
-  std::vector<std::string> user_fields;
-  std::vector<std::string> item_fields;
+  std::vector<std::string> user_fields{};
+  std::vector<std::string> item_fields{};
   std::vector<int64_t> tower_units = {64, 32};  // hidden widths, then the tower's output width
   std::string dense_tower = "user";             // user | item
-  std::string user_field;                       // mf: the categorical fields whose vectors meet
-  std::string item_field;
-  int64_t num_classes = 2;            // classifier: labels are class ids 0..num_classes-1
-  std::vector<double> class_weights;  // softmax loss: one weight per class (empty: all 1)
+  std::string user_field{};                     // mf: the categorical fields whose vectors meet
+  std::string item_field{};
+  int64_t num_classes = 2;              // classifier: labels are class ids 0..num_classes-1
+  std::vector<double> class_weights{};  // softmax loss: one weight per class (empty: all 1)
 };
 
 inline const std::vector<std::string>& ModelTypes() {
