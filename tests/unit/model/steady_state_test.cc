@@ -3,29 +3,12 @@
 // model type here). Counts every operator new of this test binary.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "core/rng.h"
+#include "counting_allocator.h"
 #include "model/model.h"
-
-namespace {
-std::atomic<int64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace ectrain::model {
 namespace {
@@ -80,13 +63,13 @@ TEST_P(SteadyState, ForwardBackwardAndForwardMakeNoHeapAllocation) {
     model.ForwardBackward(batch, params, grads, 1.0f / rows, &touched);
     model.Forward(batch, params, outputs.data());
   };
-  const int64_t at_start = g_allocations.load();
+  const int64_t at_start = ectrain::testing::Allocations();
   step(0);  // grows the workspace and the touched-row lists
   step(1);
-  ASSERT_GT(g_allocations.load(), at_start) << "the counter sees the first step's workspace";
-  const int64_t before = g_allocations.load();
+  ASSERT_GT(ectrain::testing::Allocations(), at_start) << "the counter sees the first step's workspace";
+  const int64_t before = ectrain::testing::Allocations();
   for (int64_t i = 2; i < 20; ++i) step(i);
-  EXPECT_EQ(g_allocations.load() - before, 0) << param;
+  EXPECT_EQ(ectrain::testing::Allocations() - before, 0) << param;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, SteadyState,
