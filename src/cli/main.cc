@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/build_commit.h"
 #include "cli/commands.h"
 #include "core/denormals.h"
 #include "core/log.h"
@@ -48,7 +49,11 @@ int main(int argc, char** argv) {
                ": data-parallel training of click, purchase and product models on HDF5 data.\n"
                "Run it alone (one process), under `mpirun -np N`, or in a Slurm job."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", ECTRAIN_VERSION " (matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
+  const std::string commit = ectrain::cli::kBuildCommit[0] != '\0'
+                                 ? std::string("commit ") + ectrain::cli::kBuildCommit
+                                 : std::string("unknown commit");
+  app.set_version_flag("--version", "ectrain " ECTRAIN_VERSION " (" + commit +
+                                        ", matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log from every rank (not only rank 0), and debug lines")->configurable(false);
 
