@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains in one process, without mpirun or MPI: the simplest thing to debug.
 #
-#   launch/local.sh CONFIG [--set section.key=value ...]
+# Usage: launch/local.sh CONFIG [--set section.key=value ...]
+#        launch/local.sh --help     (or -h: this text)
 #
 # Runs `ectrain train CONFIG ... --set comm.backend=local`: the same training as N ranks with the
 # same train.global_batch_size (the data order does not depend on the number of ranks), in a
@@ -17,7 +18,9 @@
 #               ECTRAIN=build-debug/src/ectrain WRAPPER="gdb -ex run --args" launch/local.sh CONFIG
 #             In gdb, `handle SIGUSR1 nostop noprint pass` lets the checkpoint signal through.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: launch/local.sh CONFIG [--set section.key=value ...]" >&2; exit 2; }
+# --help prints the comment above (without its '# '); a missing CONFIG, its Usage line.
+case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
+[ $# -ge 1 ] || { sed -n 's/^# Usage: /usage: /p' "$0" >&2; exit 2; }
 ECTRAIN=${ECTRAIN:-$(dirname "$0")/../build/src/ectrain}
 [ -x "$ECTRAIN" ] || { echo "local.sh: no program at $ECTRAIN (run launch/setup.sh, or set ECTRAIN)" >&2; exit 2; }
 config=$1

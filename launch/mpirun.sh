@@ -2,7 +2,7 @@
 # Trains with Open MPI's mpirun on this machine or on the hosts of a hostfile, with the flags
 # ectrain wants, so that nobody has to remember them:
 #
-#   launch/mpirun.sh [-n N] [--hostfile FILE] [--tcp CIDR] [--bind-to POLICY] CONFIG [--set k=v ...]
+# Usage: launch/mpirun.sh [-n N] [--hostfile FILE] [--tcp CIDR] [--bind-to POLICY] CONFIG [--set k=v ...]
 #
 #   -n N             ranks (default: one per core here; with --hostfile, every slot it lists)
 #   --hostfile FILE  Open MPI hostfile: one "HOST slots=K" line per host; mpirun starts the remote
@@ -14,6 +14,7 @@
 #                    interface names differ between hosts and fail in network namespaces.
 #   --bind-to POLICY none (default), core, socket...: mpirun pins ranks to cores 0..n-1 by default,
 #                    which collide when jobs share a machine; core is right on a machine of your own.
+#   -h, --help       this text, and exit
 #   Everything from CONFIG on goes to `ectrain train`.
 # Environment: ECTRAIN, the program (default: build/src/ectrain in this checkout); any other
 # mpirun setting as OMPI_MCA_<name>=<value> (for example OMPI_MCA_btl=tcp,self to try TCP on one host).
@@ -25,8 +26,9 @@
 # whether or not their checkpoint is complete (the previous complete one stays valid).
 set -euo pipefail
 
+# --help prints the comment above (without its '# '); a usage error, its Usage line.
 usage() {
-  echo "usage: launch/mpirun.sh [-n N] [--hostfile FILE] [--tcp CIDR] [--bind-to POLICY] CONFIG [--set k=v ...]" >&2
+  sed -n 's/^# Usage: /usage: /p' "$0" >&2
   exit 2
 }
 ranks=""
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
     --hostfile) hostfile=${2:?--hostfile needs a file}; shift 2 ;;
     --tcp) cidr=${2:?--tcp needs a CIDR such as 10.0.0.0/24}; shift 2 ;;
     --bind-to) bind_to=${2:?--bind-to needs a policy}; shift 2 ;;
-    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d; s/^# \{0,1\}//; p}' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;;
     -*) echo "mpirun.sh: unknown option $1" >&2; usage ;;
     *) break ;;
   esac

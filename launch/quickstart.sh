@@ -2,7 +2,14 @@
 # The main job on the bundled data: install and build (launch/setup.sh), prepare the Online
 # Shoppers data set, then train, evaluate and checkpoint the default model with 2 MPI ranks.
 # Outputs: runs/quickstart/ (config.yaml, metrics.jsonl, test_predictions.csv, checkpoints/).
+#
+# Usage: launch/quickstart.sh [--set section.key=value ...]    (extra arguments go to `ectrain train`)
+#        launch/quickstart.sh --help    (or -h: this text; installs, builds and trains nothing)
+#
+# Environment: ECTRAIN_BUILD_DIR (default build), and launch/setup.sh's ECTRAIN_ARCH and ECTRAIN_BLAS.
 set -euo pipefail
+# --help prints the comment above (without its '# ') and exits, before anything is installed or built.
+case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 ./launch/setup.sh
 ECTRAIN=${ECTRAIN_BUILD_DIR:-build}/src/ectrain
