@@ -34,7 +34,8 @@ expect_exit() {
 
 # need_dataset NAME FILE: sets DATASET_DIR to the folder of the fetched data set NAME (one that
 # holds FILE), from $ECTRAIN_DATASETS/NAME or datasets/NAME; where it is absent, the script ends as
-# skipped (status 77, which ctest counts as skipped) saying what it needs.
+# skipped (status 77, which ctest counts as skipped) saying what it needs; TEST_NAME (set by
+# tests/CMakeLists.txt) names the test in that line.
 need_dataset() {
   local name=$1 file=$2 base
   for base in ${ECTRAIN_DATASETS:+"$ECTRAIN_DATASETS"} datasets; do
@@ -43,6 +44,6 @@ need_dataset() {
       return 0
     fi
   done
-  echo "SKIPPED: $(basename "$0" .sh): needs $name, see datasets/$name/fetch.sh (or set ECTRAIN_DATASETS to a folder holding $name/)"
+  echo "SKIPPED: ${TEST_NAME:-$(basename "$0" .sh)}: needs $name, see datasets/$name/fetch.sh (or set ECTRAIN_DATASETS to a folder holding $name/)"
   exit 77
 }
