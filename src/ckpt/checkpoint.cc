@@ -2,12 +2,17 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -38,12 +43,25 @@ const IntField kIntFields[] = {
 const RealField kRealFields[] = {{"epoch_loss_sum", &CheckpointInfo::epoch_loss_sum},
                                  {"best_metric", &CheckpointInfo::best_metric}};
 
+uint32_t Crc32(const void* bytes, size_t size) {
+  return static_cast<uint32_t>(crc32_z(0L, static_cast<const Bytef*>(bytes), size));
+}
+
+// An I/O failure of writing `path`: the operation and the operating system's reason.
+Status WriteFailed(const std::string& path, const std::string& operation) {
+  const std::string reason = data::Hdf5FailureReason();
+  return Internal("cannot write checkpoint " + path + " (" + operation + ")" + (reason.empty() ? "" : ": " + reason) +
+                  "; the previous checkpoint is intact; free space or fix the folder's permissions, then run "
+                  "the same command again to resume");
+}
+
 template <typename T>
-Status WriteAttribute(hid_t location, const char* name, hid_t file_type, hid_t memory_type, T value) {
+Status WriteAttribute(hid_t location, const std::string& path, const char* name, hid_t file_type, hid_t memory_type,
+                      T value) {
   H5Handle space(H5Screate(H5S_SCALAR));
   H5Handle attr(H5Acreate2(location, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!attr.valid() || H5Awrite(attr.get(), memory_type, &value) < 0) {
-    return Internal(std::string("cannot write checkpoint attribute '") + name + "'");
+    return WriteFailed(path, std::string("attribute ") + name);
   }
   return Status::Ok();
 }
@@ -61,8 +79,10 @@ StatusOr<T> ReadAttribute(hid_t location, const char* name, hid_t memory_type, c
   return value;
 }
 
-// Writes each tensor of `arena` as a 2-D float dataset <group>/<spec.name>.
-Status WriteArena(hid_t file, const std::string& group, const ParamLayout& layout, const ParamArena& arena) {
+// Writes each tensor of `arena` as a 2-D float dataset <group>/<spec.name> with the CRC-32 of its
+// bytes as the dataset's attribute `crc32`.
+Status WriteArena(hid_t file, const std::string& path, const std::string& group, const ParamLayout& layout,
+                  const ParamArena& arena) {
   H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   for (const ParamSpec& spec : layout.specs()) {
@@ -70,16 +90,20 @@ Status WriteArena(hid_t file, const std::string& group, const ParamLayout& layou
     H5Handle space(H5Screate_simple(2, dims, nullptr));
     std::string name = group + "/" + spec.name;
     H5Handle set(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-    if (!set.valid() ||
-        H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, arena.data() + spec.offset) < 0) {
-      return Internal("cannot write checkpoint dataset " + name);
+    const float* values = arena.data() + spec.offset;
+    if (!set.valid() || H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
+      return WriteFailed(path, "dataset " + name);
     }
+    const uint32_t crc = Crc32(values, static_cast<size_t>(spec.size()) * sizeof(float));
+    RETURN_IF_ERROR(WriteAttribute(set.get(), path, "crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32, crc));
   }
   return Status::Ok();
 }
 
+// Reads every tensor of <group> into `arena`; with `verify`, each must match its CRC-32. Every
+// value must be finite: a diverged run's parameters are refused, naming the tensor.
 Status ReadArena(hid_t file, const std::string& path, const std::string& group, const ParamLayout& layout,
-                 ParamArena& arena) {
+                 ParamArena& arena, bool verify) {
   for (const ParamSpec& spec : layout.specs()) {
     std::string name = group + "/" + spec.name;
     if (!data::LinkExists(file, name)) return DataError("checkpoint " + path + " has no dataset " + name);
@@ -90,20 +114,56 @@ Status ReadArena(hid_t file, const std::string& path, const std::string& group, 
         dims[0] != static_cast<hsize_t>(spec.rows) || dims[1] != static_cast<hsize_t>(spec.cols)) {
       return DataError("checkpoint " + path + ": dataset " + name + " has the wrong shape for this model");
     }
-    if (H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, arena.data() + spec.offset) < 0) {
+    float* values = arena.data() + spec.offset;
+    if (H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
       return DataError("checkpoint " + path + ": dataset " + name + " is unreadable (corrupt or truncated file)");
+    }
+    const auto bytes = static_cast<size_t>(spec.size()) * sizeof(float);
+    if (verify) {
+      ASSIGN_OR_RETURN(const uint32_t stored, ReadAttribute<uint32_t>(set.get(), "crc32", H5T_NATIVE_UINT32, path));
+      if (Crc32(values, bytes) != stored) {
+        return DataError("checkpoint " + path + ": tensor " + name +
+                         " does not match its checksum: the file was damaged or changed after it was written; "
+                         "use an earlier checkpoint");
+      }
+    }
+    const float* bad = std::find_if(values, values + spec.size(), [](float v) { return !std::isfinite(v); });
+    if (bad != values + spec.size()) {
+      const int64_t at = bad - values;
+      return DataError("checkpoint " + path + ": tensor " + name + " holds " + std::to_string(*bad) + " at row " +
+                       std::to_string(at / spec.cols) + ", column " + std::to_string(at % spec.cols) +
+                       ": the run that wrote it diverged; use an earlier checkpoint (or lower "
+                       "optimizer.learning_rate and train again)");
     }
   }
   return Status::Ok();
 }
 
+// The CRC-32 of the attributes and stored strings, fed piece by piece (the schema holds the
+// vocabularies: tens of MB that must not be copied): what a checkpoint says about itself must be
+// what was written, as its tensors must.
+uint32_t HeaderCrc(const CheckpointInfo& info, int64_t optimizer_steps, const std::string& schema) {
+  uLong crc = crc32_z(0L, Z_NULL, 0);
+  const auto feed = [&crc](const void* bytes, size_t size) { crc = crc32_z(crc, static_cast<const Bytef*>(bytes), size); };
+  for (const auto& f : kIntFields) feed(&(info.*f.field), sizeof(int64_t));
+  for (const auto& f : kRealFields) feed(&(info.*f.field), sizeof(double));  // bits, NaN included
+  feed(&optimizer_steps, sizeof(optimizer_steps));
+  for (const std::string* value : {&info.binary_version, &info.config_yaml, &schema, &info.layout, &info.optimizer}) {
+    const uint64_t size = value->size();
+    feed(&size, sizeof(size));
+    feed(value->data(), value->size());
+  }
+  return static_cast<uint32_t>(crc);
+}
+
 // Data and the directory entry both reach the disk before the rename is trusted.
 Status SyncPath(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return Internal("cannot open " + path + " to sync it");
+  if (fd < 0) return Internal("cannot open " + path + " to sync it: " + std::strerror(errno));
   int rc = ::fsync(fd);
+  const int error = errno;
   ::close(fd);
-  if (rc != 0) return Internal("fsync of " + path + " failed");
+  if (rc != 0) return Internal("cannot sync " + path + " to disk (fsync): " + std::strerror(error));
   return Status::Ok();
 }
 
@@ -141,27 +201,33 @@ Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, cons
   std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
   data::QuietHdf5Errors();
   H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file.valid()) return Internal("cannot create checkpoint file " + path + ": check the folder is writable");
+  if (!file.valid()) return WriteFailed(path, "creating the file");
   for (const auto& f : kIntFields) {
-    RETURN_IF_ERROR(WriteAttribute(file.get(), f.name, H5T_STD_I64LE, H5T_NATIVE_INT64, info.*f.field));
+    RETURN_IF_ERROR(WriteAttribute(file.get(), path, f.name, H5T_STD_I64LE, H5T_NATIVE_INT64, info.*f.field));
   }
   for (const auto& f : kRealFields) {
-    RETURN_IF_ERROR(WriteAttribute(file.get(), f.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, info.*f.field));
+    RETURN_IF_ERROR(WriteAttribute(file.get(), path, f.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, info.*f.field));
   }
-  RETURN_IF_ERROR(WriteAttribute(file.get(), "optimizer_steps", H5T_STD_I64LE, H5T_NATIVE_INT64,
+  RETURN_IF_ERROR(WriteAttribute(file.get(), path, "optimizer_steps", H5T_STD_I64LE, H5T_NATIVE_INT64,
                                  state.optimizer_steps));
-  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "ectrain_version", info.binary_version));
-  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "config", info.config_yaml));
   static const std::string kNoSchema = "{}";
-  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "schema", info.schema_json ? *info.schema_json : kNoSchema));
-  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "layout", info.layout));
-  RETURN_IF_ERROR(data::WriteStringDataset(file.get(), "optimizer", info.optimizer));
-  RETURN_IF_ERROR(WriteArena(file.get(), "params", layout, *state.params));
-  for (const auto& [name, arena] : state.optimizer_state) {
-    RETURN_IF_ERROR(WriteArena(file.get(), "optimizer_state/" + name, layout, *arena));
+  const std::string& schema = info.schema_json ? *info.schema_json : kNoSchema;
+  const uint32_t header_crc = HeaderCrc(info, state.optimizer_steps, schema);
+  RETURN_IF_ERROR(WriteAttribute(file.get(), path, "header_crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32, header_crc));
+  const std::pair<const char*, const std::string*> strings[] = {{"ectrain_version", &info.binary_version},
+                                                                {"config", &info.config_yaml},
+                                                                {"schema", &schema},
+                                                                {"layout", &info.layout},
+                                                                {"optimizer", &info.optimizer}};
+  for (const auto& [name, value] : strings) {
+    if (!data::WriteStringDataset(file.get(), name, *value).ok()) return WriteFailed(path, std::string("dataset ") + name);
   }
-  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) return Internal("cannot flush checkpoint " + path);
-  file.Close();
+  RETURN_IF_ERROR(WriteArena(file.get(), path, "params", layout, *state.params));
+  for (const auto& [name, arena] : state.optimizer_state) {
+    RETURN_IF_ERROR(WriteArena(file.get(), path, "optimizer_state/" + name, layout, *arena));
+  }
+  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) return WriteFailed(path, "flushing it to the file");
+  if (H5Fclose(file.Release()) < 0) return WriteFailed(path, "closing it");
   return Status::Ok();
 }
 
@@ -171,9 +237,11 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
   CheckpointInfo info;
   for (const auto& f : kIntFields) {
     ASSIGN_OR_RETURN(info.*f.field, ReadAttribute<int64_t>(file.get(), f.name, H5T_NATIVE_INT64, path));
-    if (f.field == &CheckpointInfo::format_version && info.format_version != kFormatVersion) {
-      return DataError("checkpoint " + path + " has format version " + std::to_string(info.format_version) +
-                       "; this ectrain reads version " + std::to_string(kFormatVersion));
+    if (f.field == &CheckpointInfo::format_version &&
+        (info.format_version < kOldestReadableVersion || info.format_version > kFormatVersion)) {
+      return InvalidArgument("checkpoint " + path + " has format version " + std::to_string(info.format_version) +
+                             "; this ectrain reads versions " + std::to_string(kOldestReadableVersion) + " to " +
+                             std::to_string(kFormatVersion));
     }
   }
   for (const auto& f : kRealFields) {
@@ -185,6 +253,15 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
   info.schema_json = std::make_shared<const std::string>(std::move(schema_json));
   ASSIGN_OR_RETURN(info.layout, data::ReadStringDataset(file.get(), "layout", path));
   ASSIGN_OR_RETURN(info.optimizer, data::ReadStringDataset(file.get(), "optimizer", path));
+  if (info.format_version >= 3) {
+    ASSIGN_OR_RETURN(const int64_t steps, ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
+    ASSIGN_OR_RETURN(const uint32_t stored, ReadAttribute<uint32_t>(file.get(), "header_crc32", H5T_NATIVE_UINT32, path));
+    if (HeaderCrc(info, steps, *info.schema_json) != stored) {
+      return DataError("checkpoint " + path +
+                       ": its attributes or stored config, schema or layout do not match their checksum: the file "
+                       "was damaged or changed after it was written; use an earlier checkpoint");
+    }
+  }
   return info;
 }
 
@@ -198,14 +275,15 @@ Status LoadCheckpoint(const std::string& path, const ParamLayout& layout, ParamA
   }
   std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
   ASSIGN_OR_RETURN(H5Handle file, OpenForReading(path));
-  RETURN_IF_ERROR(ReadArena(file.get(), path, "params", layout, params));
+  const bool verify = info.format_version >= 3;
+  RETURN_IF_ERROR(ReadArena(file.get(), path, "params", layout, params, verify));
   if (optimizer == nullptr) return Status::Ok();
   if (info.optimizer != optimizer->type()) {
     return InvalidArgument("checkpoint " + path + " was trained with optimizer '" + info.optimizer +
                            "', this run uses '" + optimizer->type() + "'; set optimizer.type: " + info.optimizer);
   }
   for (auto& [name, arena] : optimizer->state()) {
-    RETURN_IF_ERROR(ReadArena(file.get(), path, "optimizer_state/" + name, layout, *arena));
+    RETURN_IF_ERROR(ReadArena(file.get(), path, "optimizer_state/" + name, layout, *arena, verify));
   }
   ASSIGN_OR_RETURN(int64_t steps, ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
   optimizer->set_step_count(steps);
@@ -219,7 +297,13 @@ Status WritePointer(const std::string& dir, const std::string& pointer, const st
   {
     std::ofstream out(temp, std::ios::trunc);
     out << target << "\n";
-    if (!out.flush()) return Internal("cannot write " + temp + ": check free disk space");
+    if (!out.flush()) {
+      const int error = errno;
+      out.close();
+      std::error_code ec;
+      fs::remove(temp, ec);
+      return Internal("cannot write " + temp + ": " + std::strerror(error));
+    }
   }
   return RenameDurably(temp, (fs::path(dir) / pointer).string());
 }
@@ -230,16 +314,89 @@ std::string ReadPointer(const std::string& dir, const std::string& pointer) {
   std::getline(in, name);
   return name;
 }
+
+// The step of a checkpoint file name ckpt-<step>.h5; -1 for any other name.
+int64_t StepOf(const std::string& file) {
+  if (!file.starts_with("ckpt-") || !file.ends_with(".h5")) return -1;
+  const std::string digits = file.substr(5, file.size() - 8);
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
+  return std::stoll(digits);
+}
+
+// Why the `latest` pointer of `dir` was not followed to `chosen` ("" when it was).
+std::string LatestNote(const std::string& dir, const std::string& chosen) {
+  std::error_code ec;
+  const fs::path pointer = fs::path(dir) / "latest";
+  const std::string chosen_name = fs::path(chosen).filename().string();
+  if (!fs::exists(pointer, ec)) return "there is no 'latest' pointer in " + dir;
+  const std::string named = ReadPointer(dir, "latest");
+  if (named == chosen_name) return "";
+  if (StepOf(named) < 0) {
+    std::string shown = named.substr(0, 60);
+    for (char& c : shown) c = std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+    return dir + "/latest is garbled ('" + shown + "')";
+  }
+  if (!fs::exists(fs::path(dir) / named, ec)) return dir + "/latest names " + named + ", which does not exist";
+  return dir + "/latest names " + named + ", not the newest complete checkpoint";
+}
 }  // namespace
+
+std::vector<std::string> CheckpointsNewestFirst(const std::string& dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (StepOf(file) >= 0 && entry.is_regular_file(ec)) found.emplace_back(StepOf(file), entry.path().string());
+  }
+  std::sort(found.rbegin(), found.rend());
+  std::vector<std::string> paths;
+  for (auto& [step, path] : found) paths.push_back(std::move(path));
+  return paths;
+}
 
 StatusOr<std::string> ResolveCheckpointPath(const std::string& path) {
   std::error_code ec;
+  const std::string file = fs::path(path).filename().string();
+  if (fs::is_regular_file(path, ec) && (file == "latest" || file == "best")) {
+    const std::string dir = fs::path(path).parent_path().string();
+    const std::string named = ReadPointer(dir.empty() ? "." : dir, file);
+    if (StepOf(named) < 0) return DataError("checkpoint pointer " + path + " does not name a checkpoint file");
+    return (fs::path(dir) / named).string();
+  }
   if (!fs::is_directory(path, ec)) return path;
   std::string name = ReadPointer(path, "latest");
   if (name.empty()) {
     return NotFound("checkpoint folder " + path + " has no 'latest' pointer: no checkpoint was completed there");
   }
   return (fs::path(path) / name).string();
+}
+
+StatusOr<ChosenCheckpoint> LoadNewestVerified(const std::string& path, const CheckpointLoader& load) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    ASSIGN_OR_RETURN(std::string file, ResolveCheckpointPath(path));
+    RETURN_IF_ERROR(load(file));
+    return ChosenCheckpoint{file, {}};
+  }
+  ChosenCheckpoint chosen;
+  for (const std::string& candidate : CheckpointsNewestFirst(path)) {
+    const Status loaded = load(candidate);
+    if (loaded.ok()) {
+      chosen.path = candidate;
+      const std::string note = LatestNote(path, candidate);
+      if (!note.empty()) chosen.notes.push_back(note + "; using " + candidate + ", the newest that reads back whole");
+      return chosen;
+    }
+    if (loaded.code() != StatusCode::kDataError && loaded.code() != StatusCode::kNotFound) return loaded;
+    chosen.notes.push_back("passed over " + candidate + ": " + loaded.message());
+  }
+  if (!chosen.notes.empty()) {
+    std::string why;
+    for (const std::string& note : chosen.notes) why += "\n  " + note;
+    return DataError("no checkpoint in " + path + " reads back whole:" + why +
+                     "\nmove the folder aside (or use --fresh when training) to start over");
+  }
+  return NotFound("no checkpoint in " + path);
 }
 
 StatusOr<std::string> CheckpointDir::Save(const CheckpointInfo& info, const ParamLayout& layout,
@@ -251,27 +408,55 @@ StatusOr<std::string> CheckpointDir::Save(const CheckpointInfo& info, const Para
   std::snprintf(name, sizeof(name), "ckpt-%09lld.h5", static_cast<long long>(info.step));
   const std::string final_path = (fs::path(dir_) / name).string();
   const std::string temp_path = (fs::path(dir_) / (std::string(".") + name + ".tmp")).string();
-  RETURN_IF_ERROR(WriteCheckpoint(temp_path, info, layout, state));
-  RETURN_IF_ERROR(RenameDurably(temp_path, final_path));
+  RETURN_IF_ERROR(CheckFreeSpace(temp_path, info, state));
+  Status written = WriteCheckpoint(temp_path, info, layout, state);
+  if (written.ok()) written = RenameDurably(temp_path, final_path);
+  if (!written.ok()) {
+    fs::remove(temp_path, ec);  // a full disk gets its space back; the previous checkpoint stays
+    return written;
+  }
   RETURN_IF_ERROR(WritePointer(dir_, "latest", name));
   if (is_best) RETURN_IF_ERROR(WritePointer(dir_, "best", name));
   RETURN_IF_ERROR(Prune(name));
   return final_path;
 }
 
+Status CheckpointDir::CheckFreeSpace(const std::string& temp_path, const CheckpointInfo& info,
+                                     const TrainingState& state) const {
+  struct statvfs fs_info {};
+  if (::statvfs(dir_.c_str(), &fs_info) != 0) return Status::Ok();  // unknown: the write will tell
+  // The tensors, the stored strings, and HDF5's own structures (about 1 kB per dataset).
+  const int64_t tensors = state.params->size() * static_cast<int64_t>(sizeof(float)) *
+                          (1 + static_cast<int64_t>(state.optimizer_state.size()));
+  const int64_t strings = static_cast<int64_t>(info.config_yaml.size() + info.layout.size()) +
+                          (info.schema_json ? static_cast<int64_t>(info.schema_json->size()) : 0);
+  const int64_t needed = tensors + strings + (64 << 10);
+  const auto free_bytes = static_cast<int64_t>(fs_info.f_bavail) * static_cast<int64_t>(fs_info.f_frsize);
+  if (free_bytes >= needed) return Status::Ok();
+  char sizes[96];
+  std::snprintf(sizes, sizeof(sizes), "it needs about %.1f MB and %.1f MB are free", static_cast<double>(needed) / 1e6,
+                static_cast<double>(free_bytes) / 1e6);
+  return Internal("cannot write checkpoint " + temp_path + ": " + std::strerror(ENOSPC) + " (" + sizes +
+                  "); the previous checkpoint is intact; free space (or lower checkpoint.keep_last), then run the "
+                  "same command again to resume");
+}
+
 Status CheckpointDir::Prune(const std::string& just_written) const {
   const std::string best = ReadPointer(dir_, "best");
+  const int64_t written_step = StepOf(just_written);
   std::error_code ec;
-  std::vector<std::string> checkpoints;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    std::string file = entry.path().filename().string();
-    if (file.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".h5") checkpoints.push_back(file);
     // A temporary file left by a writer that was killed mid-write.
-    if (file.rfind(".ckpt-", 0) == 0 && file != "." + just_written + ".tmp") fs::remove(entry.path(), ec);
+    const std::string file = entry.path().filename().string();
+    if (file.starts_with(".ckpt-") && file != "." + just_written + ".tmp") fs::remove(entry.path(), ec);
   }
-  std::sort(checkpoints.begin(), checkpoints.end());  // zero-padded steps sort by step
-  for (size_t i = 0; i + static_cast<size_t>(keep_last_) < checkpoints.size(); ++i) {
-    if (checkpoints[i] != just_written && checkpoints[i] != best) fs::remove(fs::path(dir_) / checkpoints[i], ec);
+  // Only checkpoints older than the one just written go, beyond the newest keep_last and the best:
+  // a newer one (a run that restarted behind it) is never removed.
+  int64_t kept = 0;
+  for (const std::string& path : CheckpointsNewestFirst(dir_)) {
+    const std::string file = fs::path(path).filename().string();
+    if (StepOf(file) > written_step || file == best) continue;
+    if (++kept > keep_last_) fs::remove(path, ec);
   }
   return Status::Ok();
 }
@@ -333,6 +518,11 @@ Status AsyncCheckpointWriter::Wait() {
   return last_status_;
 }
 
+Status AsyncCheckpointWriter::Failure() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_ ? Status::Ok() : last_status_;
+}
+
 std::string AsyncCheckpointWriter::last_path() {
   std::lock_guard<std::mutex> lock(mutex_);
   return last_path_;
@@ -347,7 +537,7 @@ void AsyncCheckpointWriter::Loop() {
     const auto start = std::chrono::steady_clock::now();
     StatusOr<std::string> written = dir_.Save(snapshot_info_, layout_, snapshot_, snapshot_is_best_);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (written.ok()) {
+    if (written.ok()) {  // a failure is the trainer's to report, once (Failure, Submit, Wait)
       std::error_code ec;
       char line[96];
       std::snprintf(line, sizeof(line), " written in %.3f s (%.1f MB, in the background)", seconds,

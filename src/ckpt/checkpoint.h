@@ -5,15 +5,19 @@
 // initialisation are pure functions of (train.seed, epoch), so no other RNG state exists.
 // Readable with h5py or h5dump.
 //
+// Every tensor carries a CRC-32 of its bytes and the root one over the attributes and stored
+// strings; loading verifies them and refuses non-finite values, naming the tensor.
 // CheckpointDir writes atomically: a temporary name, flush and fsync, rename, then the `latest`
 // pointer (and `best`, for the best-so-far checkpoint) replaced the same way; a crash at any
-// moment leaves the previous checkpoint valid and `latest` pointing to it.
+// moment leaves the previous checkpoint valid. `latest` is a hint: what resuming and reading a
+// folder trust is the newest checkpoint there that loads whole and verified.
 // AsyncCheckpointWriter does that on a background thread from a snapshot, so training continues
 // while rank 0's disk works. Used by rank 0 only.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -27,7 +31,8 @@
 
 namespace ectrain::ckpt {
 
-inline constexpr int64_t kFormatVersion = 2;  // 2: evals_since_best
+inline constexpr int64_t kFormatVersion = 3;  // 2: evals_since_best; 3: checksums
+inline constexpr int64_t kOldestReadableVersion = 2;  // version 2 is read without checksums
 
 struct CheckpointInfo {
   int64_t format_version = kFormatVersion;
@@ -68,7 +73,22 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
 Status LoadCheckpoint(const std::string& path, const ParamLayout& layout, ParamArena& params,
                       optim::Optimizer* optimizer);
 
-// A folder path -> the file its `latest` pointer names; a file path -> itself.
+// The checkpoints of a folder (ckpt-<step>.h5), newest step first.
+std::vector<std::string> CheckpointsNewestFirst(const std::string& dir);
+
+// What a checkpoint argument names: a file, a pointer file (`latest`, `best`: the file it names
+// beside it), or a folder, which means its newest checkpoint that `load` accepts.
+// `load` reads a checkpoint whole (verifying it); a DataError or NotFound from it (a damaged or
+// missing file) passes to the next older checkpoint, with a note; any other error is returned.
+// notes: why checkpoints were passed over, and why the `latest` pointer was not followed.
+struct ChosenCheckpoint {
+  std::string path;
+  std::vector<std::string> notes;
+};
+using CheckpointLoader = std::function<Status(const std::string& path)>;
+StatusOr<ChosenCheckpoint> LoadNewestVerified(const std::string& path, const CheckpointLoader& load);
+
+// A pointer file or folder -> the file it names (a folder: by `latest`, unchecked); a file -> itself.
 StatusOr<std::string> ResolveCheckpointPath(const std::string& path);
 
 class CheckpointDir {
@@ -81,6 +101,8 @@ class CheckpointDir {
   const std::string& dir() const { return dir_; }
 
  private:
+  // An early, clear error for a disk that cannot hold the checkpoint.
+  Status CheckFreeSpace(const std::string& temp_path, const CheckpointInfo& info, const TrainingState& state) const;
   Status Prune(const std::string& just_written) const;
   std::string dir_;
   int64_t keep_last_;
@@ -102,6 +124,9 @@ class AsyncCheckpointWriter {
                 Mode mode = Mode::kSnapshot);
   // Waits until no write is in flight; returns the last write's status.
   Status Wait();
+  // Without waiting: the failure of the last finished write (Ok while one is in flight or all
+  // succeeded), so the training loop can stop at the step it learns of it.
+  Status Failure();
   // The file the last finished write produced ("" before the first).
   std::string last_path();
   // Seconds the caller spent in Submit (waiting for the previous write plus copying): the time

@@ -2,12 +2,14 @@
 // subcommand; the only place a Status becomes an exit code.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/build_commit.h"
 #include "cli/commands.h"
 #include "core/denormals.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "data/hdf5_library.h"
 
 namespace {
 
@@ -44,6 +46,7 @@ void AddSetOption(CLI::App* command, std::vector<std::string>& overrides, const 
 
 int main(int argc, char** argv) {
   const auto launch_time = std::chrono::steady_clock::now();
+  ectrain::data::SkipHdf5ExitCleanup();  // before any HDF5 call: see hdf5_library.h
   ectrain::FlushDenormalsToZero();  // every command computes the same way, on every thread it starts
   CLI::App app{"ectrain " ECTRAIN_VERSION
                ": data-parallel training of click, purchase and product models on HDF5 data.\n"
@@ -55,7 +58,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ectrain " ECTRAIN_VERSION " (" + commit +
                                         ", matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
   bool verbose = false;
-  app.add_flag("-v,--verbose", verbose, "log from every rank (not only rank 0), and debug lines")->configurable(false);
+  app.add_flag("-v,--verbose", verbose,
+               "log from every rank (not only rank 0), debug lines, and HDF5's own error stacks")
+      ->configurable(false);
 
   ectrain::cli::TrainArgs train;
   train.launch_time = launch_time;
@@ -204,6 +209,7 @@ int main(int argc, char** argv) {
   }
 
   ectrain::SetLogVerbose(verbose);
+  if (verbose) setenv("ECTRAIN_HDF5_ERRORS", "1", 1);  // read by every thread that calls HDF5
   ectrain::Status status;
   if (*train_cmd) {
     status = ectrain::cli::RunTrain(train);

@@ -1,6 +1,8 @@
 #include "data/hdf5_util.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 namespace ectrain::data {
@@ -69,8 +71,50 @@ void ReleaseHdf5FreeLists() {
 }
 
 void QuietHdf5Errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  thread_local const bool quiet =
+      std::getenv("ECTRAIN_HDF5_ERRORS") == nullptr && H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+  (void)quiet;
+}
+
+Status CheckFiltersAvailable(hid_t dataset, const std::string& file, const std::string& column) {
+  H5Handle plist(H5Dget_create_plist(dataset));
+  const int filters = plist.valid() ? H5Pget_nfilters(plist.get()) : 0;
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0, config = 0;
+    size_t values = 0;
+    char name[64] = "";
+    const H5Z_filter_t id = H5Pget_filter2(plist.get(), static_cast<unsigned>(i), &flags, &values, nullptr,
+                                           sizeof(name), name, &config);
+    if (id < 0 || H5Zfilter_avail(id) > 0) continue;
+    return DataError("data file '" + file + "': column '" + column + "' is compressed with the HDF5 filter '" +
+                     (name[0] != '\0' ? std::string(name) : std::string("unnamed")) + "' (id " + std::to_string(id) +
+                     "), which this HDF5 library does not have; rewrite the file with gzip compression, e.g. "
+                     "`h5repack -f GZIP=4 " + file + " out.h5` (h5py: compression=\"gzip\")");
+  }
+  return Status::Ok();
+}
+
+void SkipHdf5ExitCleanup() { H5dont_atexit(); }
+
+std::string Hdf5FailureReason() {
+  struct Found {
+    int os_error = 0;
+    std::string innermost;
+  } found;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
+        auto* found = static_cast<Found*>(data);
+        const std::string description = error->desc != nullptr ? error->desc : "";
+        // The POSIX file driver writes "..., errno = 28, error message = 'No space left on device', ...".
+        const size_t at = description.find("errno = ");
+        if (found->os_error == 0 && at != std::string::npos) found->os_error = std::atoi(description.c_str() + at + 8);
+        if (found->innermost.empty()) found->innermost = description;
+        return 0;
+      },
+      &found);
+  if (found.os_error != 0) return std::strerror(found.os_error);
+  return found.innermost;
 }
 
 Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value) {

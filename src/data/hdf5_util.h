@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "data/hdf5_library.h"
 
 namespace ectrain::data {
 
@@ -25,6 +26,12 @@ class H5Handle {
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void Close();
+  // Gives up ownership (for a close whose result matters, such as a file's last flush).
+  hid_t Release() {
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
 
  private:
   hid_t id_ = -1;
@@ -34,8 +41,19 @@ class H5Handle {
 // writing checkpoints in the background) holds this lock.
 std::mutex& Hdf5Mutex();
 
-// Silences HDF5's automatic error stack printing (once per process).
+// Silences HDF5's automatic error stack printing on the calling thread (HDF5's thread-safe builds
+// keep the setting per thread), unless ECTRAIN_HDF5_ERRORS is set (`ectrain --verbose` sets it):
+// then HDF5 prints its whole error stack as it happens. Cheap after the first call per thread.
 void QuietHdf5Errors();
+
+// A DataError when a dataset's compression filter is not in this HDF5 library (LZF from h5py,
+// Blosc, ...), naming the file, the column and the filter, and how to rewrite the file.
+Status CheckFiltersAvailable(hid_t dataset, const std::string& file, const std::string& column);
+
+// Why the last HDF5 call failed, from its error stack: the operating system's reason where the
+// file driver recorded one ("No space left on device", "Permission denied"), else HDF5's
+// innermost message; "" when the stack is empty. Call it right after the call that failed.
+std::string Hdf5FailureReason();
 
 // Returns the memory HDF5 keeps on its free lists after files are closed (H5garbage_collect).
 void ReleaseHdf5FreeLists();
