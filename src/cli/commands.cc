@@ -46,16 +46,33 @@ struct LoadedModel {
   std::unique_ptr<ParamArena> params;
 };
 
+// `checkpoint`: a file, a `latest` or `best` pointer, or a folder (its newest checkpoint that reads
+// back whole and verified; the checkpoints passed over are named in warnings).
 StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector<std::string>& overrides) {
   LoadedModel loaded;
-  ASSIGN_OR_RETURN(loaded.path, ckpt::ResolveCheckpointPath(checkpoint));
-  ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(loaded.path));
-  ASSIGN_OR_RETURN(loaded.config, config::ParseConfig(info.config_yaml, overrides, loaded.path + " (stored config)"));
-  ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(*info.schema_json, loaded.path));
-  ASSIGN_OR_RETURN(loaded.model, model::CreateModel(loaded.config.model, ShapeOf(loaded.schema)));
-  loaded.params = std::make_unique<ParamArena>(loaded.model->layout());
-  RETURN_IF_ERROR(ckpt::LoadCheckpoint(loaded.path, loaded.model->layout(), *loaded.params, nullptr));
+  const auto load = [&](const std::string& path) -> Status {
+    ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(path));
+    ASSIGN_OR_RETURN(loaded.config, config::ParseConfig(info.config_yaml, overrides, path + " (stored config)"));
+    ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(*info.schema_json, path));
+    ASSIGN_OR_RETURN(loaded.model, model::CreateModel(loaded.config.model, ShapeOf(loaded.schema)));
+    loaded.params = std::make_unique<ParamArena>(loaded.model->layout());
+    return ckpt::LoadCheckpoint(path, loaded.model->layout(), *loaded.params, nullptr);
+  };
+  ASSIGN_OR_RETURN(const ckpt::ChosenCheckpoint chosen, ckpt::LoadNewestVerified(checkpoint, load));
+  for (const std::string& note : chosen.notes) LOG_WARNING << note;
+  loaded.path = chosen.path;
   return loaded;
+}
+
+// Every row of a prepared data file, for `model`: the file's stored schema must encode the
+// columns as the checkpoint's training data did, and it must have rows.
+StatusOr<data::Table> ReadRowsFor(const LoadedModel& loaded, const std::string& path, bool with_labels) {
+  ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
+  ASSIGN_OR_RETURN(const std::optional<data::FeatureSchema> stored, file.StoredSchema());
+  if (stored) RETURN_IF_ERROR(data::CheckEncodedAlike(*stored, loaded.schema, with_labels, path));
+  ASSIGN_OR_RETURN(data::Table table, file.ReadAll(loaded.schema, with_labels));
+  if (table.num_rows == 0) return DataError("data file '" + path + "' has no rows: nothing to evaluate or score");
+  return table;
 }
 
 // Appends one raw row, encoded as `prepare` encoded training (the same RowEncoder), to `table`.
@@ -121,6 +138,7 @@ StatusOr<data::Table> ReadRawCsv(const data::FeatureSchema& schema, const std::s
     for (size_t i = 0; i < record.size(); ++i) fields[i] = record[i];
     RETURN_IF_ERROR(AppendEncodedRow(*encoder, fields, path + ":" + std::to_string(record.line), table, bags));
   }
+  if (table.num_rows == 0) return DataError("'" + path + "' has no rows after its header: nothing to score");
   table.bags.Link();
   return table;
 }
@@ -193,9 +211,9 @@ Status RunTrain(const TrainArgs& args) {
 Status RunEval(const EvalArgs& args) {
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(args.checkpoint, args.overrides));
   const std::string path = args.data.empty() ? loaded.config.data.test : args.data;
-  ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
-  ASSIGN_OR_RETURN(data::Table table, file.ReadAll(loaded.schema, /*with_labels=*/true));
-  train::Metrics m = train::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
+  ASSIGN_OR_RETURN(const data::Table table, ReadRowsFor(loaded, path, /*with_labels=*/true));
+  ASSIGN_OR_RETURN(const train::Metrics m,
+                   train::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size));
   std::printf("checkpoint %s on %s: %s\n", loaded.path.c_str(), path.c_str(), train::FormatMetrics(m).c_str());
   return Status::Ok();
 }
@@ -209,10 +227,10 @@ Status RunPredict(const PredictArgs& args) {
   } else if (args.input.size() > 4 && args.input.substr(args.input.size() - 4) == ".csv") {
     ASSIGN_OR_RETURN(table, ReadRawCsv(loaded.schema, args.input));
   } else {
-    ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(args.input));
-    ASSIGN_OR_RETURN(table, file.ReadAll(loaded.schema, /*with_labels=*/false));
+    ASSIGN_OR_RETURN(table, ReadRowsFor(loaded, args.input, /*with_labels=*/false));
   }
-  std::vector<float> outputs = train::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size);
+  ASSIGN_OR_RETURN(std::vector<float> outputs,
+                   train::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size));
   const model::Model& m = *loaded.model;
   if (!args.row.empty()) {
     switch (m.task()) {
@@ -260,6 +278,8 @@ StatusOr<data::Table> ReadTrainingRows(const std::string& train, const data::Fea
   data::Table all;
   for (const std::string& path : files) {
     ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
+    ASSIGN_OR_RETURN(const std::optional<data::FeatureSchema> stored, file.StoredSchema());
+    if (stored) RETURN_IF_ERROR(data::CheckEncodedAlike(*stored, schema, /*with_labels=*/true, path));
     ASSIGN_OR_RETURN(data::Table t, file.ReadAll(schema, /*with_labels=*/true));
     ASSIGN_OR_RETURN(std::vector<int32_t> marks, file.SampledMarks());
     marks.resize(static_cast<size_t>(t.num_rows), 0);
@@ -321,10 +341,10 @@ Status RunRecommend(const RecommendArgs& args) {
   const int64_t batch = loaded.config.eval.batch_size;
 
   if (!args.evaluate.empty()) {
-    ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(args.evaluate));
-    ASSIGN_OR_RETURN(data::Table test, file.ReadAll(schema, /*with_labels=*/true));
-    const train::RankingReport report = train::EvaluateRanking(*loaded.model, *loaded.params, catalog, test, user_c,
-                                                               item_c, static_cast<int>(args.k), batch);
+    ASSIGN_OR_RETURN(const data::Table test, ReadRowsFor(loaded, args.evaluate, /*with_labels=*/true));
+    ASSIGN_OR_RETURN(const train::RankingReport report,
+                     train::EvaluateRanking(*loaded.model, *loaded.params, catalog, test, user_c, item_c,
+                                            static_cast<int>(args.k), batch));
     std::printf("ranking on %s: %lld users, every item a candidate except those each user has in training "
                 "(%lld held-out items unknown to the catalogue count as misses)\n",
                 args.evaluate.c_str(), static_cast<long long>(report.users), static_cast<long long>(report.unknown_items));
@@ -380,7 +400,7 @@ Status RunRecommend(const RecommendArgs& args) {
       LOG_WARNING << "user '" << raw_user << "' has no rows in the training data: skipped";
       continue;
     }
-    catalog.Score(*loaded.model, *loaded.params, user, batch, candidates, scores);
+    RETURN_IF_ERROR(catalog.Score(*loaded.model, *loaded.params, user, batch, candidates, scores));
     const std::vector<int64_t> top = train::TopK(scores, args.k, args.include_seen ? none : catalog.Seen(user));
     char score[32];
     for (size_t rank = 0; rank < top.size(); ++rank) {

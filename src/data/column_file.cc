@@ -71,6 +71,7 @@ StatusOr<Dataset> OpenDataset(hid_t file, const std::string& file_path, const st
     return DataError("data file '" + file_path + "': column '" + column + "' has no readable dataset '" + path +
                      "'; the file may be corrupt, re-create it");
   }
+  RETURN_IF_ERROR(CheckFiltersAvailable(d.handle.get(), file_path, column));
   H5Handle space(H5Dget_space(d.handle.get()));
   if (H5Sget_simple_extent_ndims(space.get()) != 1) {
     return DataError("data file '" + file_path + "': column '" + column + "'" +
@@ -162,10 +163,7 @@ Status ReadRange(const Dataset& d, hid_t memory_type, int64_t begin, int64_t cou
                  const std::string& column) {
   if (count == 0) return Status::Ok();
   std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  // HDF5's error printing is a per-thread setting in thread-safe builds: silence it on each
-  // thread that reads (the caller reports the failure as a Status).
-  thread_local const bool quiet = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
-  (void)quiet;
+  QuietHdf5Errors();  // on each thread that reads: the caller reports the failure as a Status
   H5Handle file_space(H5Dget_space(d.handle.get()));
   const hsize_t start = static_cast<hsize_t>(begin), n = static_cast<hsize_t>(count);
   H5Handle memory_space(H5Screate_simple(1, &n, nullptr));

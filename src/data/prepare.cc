@@ -517,6 +517,10 @@ class Preparer {
     if (request_.split == "last_per_user") RETURN_IF_ERROR(FindLatestPositives());
     RETURN_IF_ERROR(FirstPass());
     const int64_t kept = pass1_.train_rows + pass1_.test_rows;
+    if (!request_.test_source.empty() && pass1_.test_rows == 0) {
+      return InvalidArgument("prepare.test_source '" + request_.test_source +
+                             "' has no rows: the test split would be empty; give a file with test rows");
+    }
     if (pass1_.train_rows == 0 || pass1_.test_rows == 0) {
       return InvalidArgument("test_fraction " + std::to_string(request_.test_fraction) + " of " +
                              std::to_string(kept) + " rows in '" + plan_.source->file() + "' leaves the " +

@@ -208,6 +208,98 @@ StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& de
   return out;
 }
 
+namespace {
+template <typename T>
+int IndexOf(const std::vector<T>& names, const T& name) {
+  const auto it = std::find(names.begin(), names.end(), name);
+  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
+
+template <typename T>
+const T* At(const std::vector<T>& values, int index) {
+  return index >= 0 && static_cast<size_t>(index) < values.size() ? &values[static_cast<size_t>(index)] : nullptr;
+}
+
+bool SameStats(const DenseColumnStats& a, const DenseColumnStats& b) {
+  return a.fill_value == b.fill_value && a.mean == b.mean && a.stddev == b.stddev && a.log == b.log &&
+         a.indicator_of == b.indicator_of;
+}
+
+std::string Count(size_t n, const char* what) { return std::to_string(n) + " " + what; }
+
+// "id 3 is 'Nov' there but 'Mar' in training; 10 and 10 values", or the sizes when one is a prefix.
+std::string VocabularyDifference(const std::vector<std::string>& data, const std::vector<std::string>& model) {
+  const auto [d, m] = std::mismatch(data.begin(), data.end(), model.begin(), model.end());
+  const std::string sizes = Count(data.size(), "values") + "; the checkpoint's has " + Count(model.size(), "values");
+  if (d == data.end() || m == model.end()) return sizes;
+  return "id " + std::to_string(d - data.begin() + 1) + " is '" + *d + "' there but '" + *m + "' in training; " + sizes;
+}
+}  // namespace
+
+Status CheckEncodedAlike(const FeatureSchema& data, const FeatureSchema& model, bool with_labels,
+                         const std::string& data_path) {
+  const auto differ = [&](const std::string& column, const std::string& how) {
+    return InvalidArgument("data file '" + data_path + "' was not encoded like the checkpoint's training data: column '" +
+                           column + "' " + how + ", so its values mean other things to this model; give rows " +
+                           "prepared together with the training data (the same `ectrain prepare` run, or " +
+                           "prepare.test_source), or raw rows as CSV (`predict --input rows.csv`)");
+  };
+  if (with_labels && data.has_preprocessing() && model.has_preprocessing()) {
+    if (data.label_type != model.label_type) {
+      return differ(data.label, "is a " + data.label_type + " label there but a " + model.label_type +
+                                    " label in training");
+    }
+    if (data.label_classes != model.label_classes || data.label_positive_values != model.label_positive_values ||
+        data.label_threshold != model.label_threshold) {
+      return differ(data.label, "was made into a label by another rule or other classes");
+    }
+  }
+  for (size_t c = 0; c < model.categorical.size(); ++c) {
+    const std::string& name = model.categorical[c];
+    const int d = IndexOf(data.categorical, name);
+    if (d < 0) continue;  // a plain column of a file without this role: ids are range-checked on reading
+    const int64_t model_buckets = At(model.hash_buckets, static_cast<int>(c)) ? model.hash_buckets[c] : 0;
+    const int64_t data_buckets = At(data.hash_buckets, d) ? data.hash_buckets[static_cast<size_t>(d)] : 0;
+    if (model_buckets != data_buckets) {
+      return differ(name, "is hashed into " + std::to_string(data_buckets) + " ids there but " +
+                              std::to_string(model_buckets) + " in training (0: a vocabulary)");
+    }
+    const auto* model_vocabulary = At(model.vocabularies, static_cast<int>(c));
+    const auto* data_vocabulary = At(data.vocabularies, d);
+    if (model_vocabulary && data_vocabulary && *model_vocabulary != *data_vocabulary) {
+      return differ(name, "has another vocabulary (" + VocabularyDifference(*data_vocabulary, *model_vocabulary) + ")");
+    }
+    if (data.vocab_sizes[static_cast<size_t>(d)] > model.vocab_sizes[c]) {
+      return differ(name, "has ids up to " + std::to_string(data.vocab_sizes[static_cast<size_t>(d)]) +
+                              " but the model's table has " + std::to_string(model.vocab_sizes[c]) + " rows");
+    }
+  }
+  for (size_t i = 0; i < model.dense.size(); ++i) {
+    const int d = IndexOf(data.dense, model.dense[i]);
+    const auto* model_stats = At(model.dense_stats, static_cast<int>(i));
+    const auto* data_stats = At(data.dense_stats, d);
+    if (model_stats && data_stats && !SameStats(*model_stats, *data_stats)) {
+      return differ(model.dense[i], "is filled or scaled differently (mean " + std::to_string(data_stats->mean) +
+                                        ", stddev " + std::to_string(data_stats->stddev) + "; in training " +
+                                        std::to_string(model_stats->mean) + ", " +
+                                        std::to_string(model_stats->stddev) + ")");
+    }
+  }
+  for (size_t b = 0; b < model.multi_valued.size(); ++b) {
+    const int d = IndexOf(data.multi_valued, model.multi_valued[b]);
+    const auto* model_bag = At(model.bag_encodings, static_cast<int>(b));
+    const auto* data_bag = At(data.bag_encodings, d);
+    if (model_bag && data_bag &&
+        (model_bag->vocabulary != data_bag->vocabulary || model_bag->hash_buckets != data_bag->hash_buckets ||
+         model_bag->text != data_bag->text || model_bag->separator != data_bag->separator)) {
+      return differ(model.multi_valued[b], "has another vocabulary or encoding (" +
+                                               Count(data_bag->vocabulary.size(), "values") + "; the checkpoint's has " +
+                                               Count(model_bag->vocabulary.size(), "values") + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 FeatureSchema FeatureSchema::ColumnsOnly() const {
   FeatureSchema out;
   CopyLabel(*this, out);

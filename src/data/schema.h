@@ -144,6 +144,14 @@ class RowEncoder {
   std::vector<IdMap> categorical_ids_, bag_ids_;
 };
 
+// Whether the rows of a data file, encoded as `data` says (its stored schema), mean to a model
+// what they meant in training (`model`: the checkpoint's schema): every column the model reads
+// encoded alike (the same vocabulary or hashing, the same dense filling and scaling, the same bag
+// encoding) and, with `with_labels`, the same kind of label (and classes). An InvalidArgument
+// names the first column that differs and what to do; `data_path` names the file.
+Status CheckEncodedAlike(const FeatureSchema& data, const FeatureSchema& model, bool with_labels,
+                         const std::string& data_path);
+
 // Parses a label text: a number, or true/false, yes/no (any case). Error on anything else.
 StatusOr<float> ParseLabel(std::string_view text);
 // True for the texts that mean a missing numeric value: "", "NA", "N/A", "NaN", "null", "?".

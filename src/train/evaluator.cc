@@ -11,13 +11,23 @@
 
 namespace ectrain::train {
 
-std::vector<float> ScoreTable(model::Model& model, const ParamArena& params, const data::Table& table,
-                              int64_t batch_size) {
+StatusOr<std::vector<float>> ScoreTable(model::Model& model, const ParamArena& params, const data::Table& table,
+                                        int64_t batch_size) {
   const int64_t width = model.num_outputs();
   std::vector<float> outputs(static_cast<size_t>(table.num_rows * width));
   for (int64_t begin = 0; begin < table.num_rows; begin += batch_size) {
     int64_t end = std::min(table.num_rows, begin + batch_size);
     model.Forward(ViewRows(table, begin, end), params, outputs.data() + begin * width);
+  }
+  const auto finite = [](float v) { return std::isfinite(v); };
+  const auto first_bad = std::find_if_not(outputs.begin(), outputs.end(), finite);
+  if (first_bad != outputs.end()) {
+    const auto bad = std::count_if(outputs.begin(), outputs.end(), [&](float v) { return !finite(v); });
+    return DataError("the model's output is not finite for " + std::to_string(bad) + " of " +
+                     std::to_string(outputs.size()) + " values (first in row " +
+                     std::to_string((first_bad - outputs.begin()) / width) +
+                     "): its parameters hold NaN or infinity (a diverged run), or overflow on these rows; "
+                     "use an earlier checkpoint, or retrain with a lower optimizer.learning_rate");
   }
   return outputs;
 }
@@ -32,8 +42,10 @@ Metrics MetricsOf(const model::Model& model, const std::vector<float>& outputs, 
   return {};
 }
 
-Metrics EvaluateTable(model::Model& model, const ParamArena& params, const data::Table& table, int64_t batch_size) {
-  return MetricsOf(model, ScoreTable(model, params, table, batch_size), table.labels);
+StatusOr<Metrics> EvaluateTable(model::Model& model, const ParamArena& params, const data::Table& table,
+                                int64_t batch_size) {
+  ASSIGN_OR_RETURN(const std::vector<float> outputs, ScoreTable(model, params, table, batch_size));
+  return MetricsOf(model, outputs, table.labels);
 }
 
 Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,

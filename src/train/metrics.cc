@@ -28,6 +28,8 @@ bool Metrics::Has(std::string_view name) const {
 
 double RocAuc(std::span<const float> scores, std::span<const float> labels) {
   const size_t n = scores.size();
+  // NaN compares unequal to itself: it would break the sort's ordering and the tie loop below.
+  if (std::any_of(scores.begin(), scores.end(), [](float s) { return std::isnan(s); })) return kNaN;
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });

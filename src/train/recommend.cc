@@ -103,7 +103,7 @@ std::vector<std::string> Catalog::ItemFeatures(const data::FeatureSchema& schema
   return names;
 }
 
-void Catalog::Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size,
+Status Catalog::Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size,
                     data::Table& candidates, std::vector<float>& scores) const {
   const int nd = train_.num_dense, nc = train_.num_categorical, nb = train_.bags.size();
   const int64_t n = num_items();
@@ -137,9 +137,10 @@ void Catalog::Score(model::Model& model, const ParamArena& params, int32_t user,
     }
   }
   candidates.bags.Link();
-  std::vector<float> outputs = ScoreTable(model, params, candidates, batch_size);
+  ASSIGN_OR_RETURN(const std::vector<float> outputs, ScoreTable(model, params, candidates, batch_size));
   // A multiclass model has no single score per item; recommend needs binary or regression.
   scores.assign(outputs.begin(), outputs.begin() + n);
+  return Status::Ok();
 }
 
 std::vector<int64_t> TopK(const std::vector<float>& scores, int64_t k, const std::vector<int64_t>& exclude) {
@@ -156,8 +157,9 @@ std::vector<int64_t> TopK(const std::vector<float>& scores, int64_t k, const std
   return order;
 }
 
-RankingReport EvaluateRanking(model::Model& model, const ParamArena& params, const Catalog& catalog,
-                              const data::Table& test, int user_field, int item_field, int k, int64_t batch_size) {
+StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& params, const Catalog& catalog,
+                                        const data::Table& test, int user_field, int item_field, int k,
+                                        int64_t batch_size) {
   // Each user's held-out positives, in order of first appearance.
   std::map<int32_t, std::vector<int32_t>> held_out;
   const int nc = test.num_categorical;
@@ -173,7 +175,7 @@ RankingReport EvaluateRanking(model::Model& model, const ParamArena& params, con
   const std::vector<float>& popularity = catalog.popularity();
   for (const auto& [user, items] : held_out) {
     if (!catalog.HasUser(user)) continue;  // no profile to score with
-    catalog.Score(model, params, user, batch_size, candidates, scores);
+    RETURN_IF_ERROR(catalog.Score(model, params, user, batch_size, candidates, scores));
     // Candidates: every catalogue item but those seen in training, held-out ones kept.
     std::vector<int64_t> held_indices;
     for (int32_t item : items) {

@@ -42,8 +42,9 @@ class Catalog {
   std::vector<std::string> ItemFeatures(const data::FeatureSchema& schema) const;
 
   // Scores every catalogue item for `user` with `model` (binary logits, or predictions) into
-  // `scores` (num_items()). `candidates` is scratch reused between calls.
-  void Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size, data::Table& candidates,
+  // `scores` (num_items()). `candidates` is scratch reused between calls. Non-finite scores are
+  // an error (see ScoreTable).
+  Status Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size, data::Table& candidates,
              std::vector<float>& scores) const;
 
  private:
@@ -71,7 +72,8 @@ struct RankingReport {
   int64_t users = 0;
   int64_t unknown_items = 0;
 };
-RankingReport EvaluateRanking(model::Model& model, const ParamArena& params, const Catalog& catalog,
-                              const data::Table& test, int user_field, int item_field, int k, int64_t batch_size);
+StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& params, const Catalog& catalog,
+                                        const data::Table& test, int user_field, int item_field, int k,
+                                        int64_t batch_size);
 
 }  // namespace ectrain::train

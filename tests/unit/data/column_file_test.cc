@@ -438,5 +438,35 @@ TEST(ColumnFileTest, CorruptChunkIsADataErrorNamingTheColumn) {
                 "': could not read column 'Month' (rows 0 to 19); the file is truncated or corrupt, re-create it");
 }
 
+// h5py's LZF (HDF5 filter 32000) is not in Debian's HDF5: a column compressed with it is named as
+// such, not as a corrupt file. The file is written here with a stand-in for the filter,
+// registered only while writing.
+TEST(ColumnFileTest, AFilterThisHdf5LacksIsNamed) {
+  ScratchDir dir;
+  const std::string path = WriteShopFile(dir);
+  const H5Z_class2_t lzf = {H5Z_CLASS_T_VERS, static_cast<H5Z_filter_t>(32000), 1, 1, "lzf", nullptr, nullptr,
+                            [](unsigned, size_t, const unsigned[], size_t bytes, size_t*, void**) { return bytes; }};
+  ASSERT_GE(H5Zregister(&lzf), 0);
+  {
+    H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+    const std::vector<float> pages(20, 1.0f);
+    const hsize_t n = pages.size(), chunk = 8;
+    H5Handle space(H5Screate_simple(1, &n, nullptr));
+    H5Handle props(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(props.get(), 1, &chunk);
+    H5Pset_filter(props.get(), 32000, H5Z_FLAG_MANDATORY, 0, nullptr);
+    H5Ldelete(file.get(), "PageValues", H5P_DEFAULT);
+    H5Handle dataset(H5Dcreate2(file.get(), "PageValues", H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, props.get(),
+                                H5P_DEFAULT));
+    ASSERT_GE(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, pages.data()), 0);
+  }
+  ASSERT_GE(H5Zunregister(32000), 0);
+  EXPECT_EQ(ReadError(path, ShopSchema()),
+            "data file '" + path +
+                "': column 'PageValues' is compressed with the HDF5 filter 'lzf' (id 32000), which this HDF5 library "
+                "does not have; rewrite the file with gzip compression, e.g. `h5repack -f GZIP=4 " + path +
+                " out.h5` (h5py: compression=\"gzip\")");
+}
+
 }  // namespace
 }  // namespace ectrain::data

@@ -352,5 +352,44 @@ TEST(SchemaTest, MissingValuesAndDenseParsing) {
   EXPECT_FALSE(ParseDenseValue("-inf").ok());
 }
 
+// Rows prepared apart from the training data mean other things to the model: each way a column's
+// encoding can differ is named, with the column.
+TEST(SchemaTest, CheckEncodedAlikeNamesTheColumnThatDiffers) {
+  const FeatureSchema model = PreparedSchema();
+  EXPECT_TRUE(CheckEncodedAlike(model, model, true, "same.h5").ok());
+  const auto message = [&](const FeatureSchema& data) {
+    const Status s = CheckEncodedAlike(data, model, true, "other.h5");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    return s.message();
+  };
+  FeatureSchema reordered = model;
+  reordered.vocabularies[0] = {"Mar", "Feb"};
+  EXPECT_NE(message(reordered).find("data file 'other.h5' was not encoded like the checkpoint's training data: column "
+                                    "'Month' has another vocabulary (id 1 is 'Mar' there but 'Feb' in training"),
+            std::string::npos)
+      << message(reordered);
+  FeatureSchema longer = model;
+  longer.vocabularies[1].push_back("New_Visitor");
+  longer.vocab_sizes[1] = 3;
+  EXPECT_NE(message(longer).find("column 'VisitorType' has another vocabulary (2 values; the checkpoint's has 1 values)"),
+            std::string::npos)
+      << message(longer);
+  FeatureSchema hashed = model;
+  hashed.hash_buckets = {0, 64};
+  EXPECT_NE(message(hashed).find("column 'VisitorType' is hashed into 64 ids there but 0 in training"), std::string::npos);
+  FeatureSchema scaled = model;
+  scaled.dense_stats[1].mean = 0.5;
+  EXPECT_NE(message(scaled).find("column 'BounceRates in %' is filled or scaled differently"), std::string::npos);
+  FeatureSchema regression = model;
+  regression.label_type = "regression";
+  EXPECT_NE(message(regression).find("column 'Revenue' is a regression label there but a binary label in training"),
+            std::string::npos);
+  EXPECT_TRUE(CheckEncodedAlike(regression, model, /*with_labels=*/false, "rows.h5").ok())
+      << "predict reads no labels";
+  // A file with only some of the columns (prepared without roles): what it has is compared.
+  FeatureSchema plain = model.ColumnsOnly();
+  EXPECT_TRUE(CheckEncodedAlike(plain, model, true, "plain.h5").ok());
+}
+
 }  // namespace
 }  // namespace ectrain::data

@@ -24,6 +24,12 @@ TEST(RocAuc, TiesCountOneHalf) {
   EXPECT_NEAR(RocAuc(std::vector<float>{1, 2, 2, 2, 3}, std::vector<float>{0, 1, 0, 1, 1}), 5.0 / 6.0, 1e-12);
 }
 
+// NaN compares unequal to itself; it once broke the sort and the tie loop (an endless loop).
+TEST(RocAuc, NaNScoresGiveNaNAtOnce) {
+  const float nan = std::nanf("");
+  EXPECT_TRUE(std::isnan(RocAuc(std::vector<float>{nan, nan, 0.3f, nan}, std::vector<float>{0, 1, 1, 0})));
+}
+
 TEST(RocAuc, OneClassIsUndefined) {
   EXPECT_TRUE(std::isnan(RocAuc(std::vector<float>{0.1f, 0.2f}, std::vector<float>{1, 1})));
 }

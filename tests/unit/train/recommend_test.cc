@@ -80,7 +80,7 @@ TEST(Catalog, CandidateRowsCombineTheUserAndEachItem) {
   }
   data::Table scratch;
   std::vector<float> scores;
-  catalog->Score(**model, params, 2, 16, scratch, scores);
+  ASSERT_TRUE(catalog->Score(**model, params, 2, 16, scratch, scores).ok());
   EXPECT_EQ(scores, (std::vector<float>{10, 20, 30, 40}));
   for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(scratch.dense[i * 2 + 1], 40.0f) << "user 2's age";
   EXPECT_EQ(scratch.categorical[3 * 2 + 0], 2) << "user id kept";
@@ -96,10 +96,10 @@ TEST(Catalog, CandidateRowsCombineTheUserAndEachItem) {
   test.categorical = {1, 4, 2, 1};
   test.labels = {1, 1};
   test.num_rows = 2;
-  RankingReport at1 = EvaluateRanking(**model, params, *catalog, test, 0, 1, 1, 16);
+  RankingReport at1 = EvaluateRanking(**model, params, *catalog, test, 0, 1, 1, 16).value();
   EXPECT_EQ(at1.users, 2);
   EXPECT_DOUBLE_EQ(at1.model.Get("hr@1"), 0.5);
-  RankingReport at2 = EvaluateRanking(**model, params, *catalog, test, 0, 1, 2, 16);
+  RankingReport at2 = EvaluateRanking(**model, params, *catalog, test, 0, 1, 2, 16).value();
   EXPECT_DOUBLE_EQ(at2.model.Get("hr@2"), 1.0);
   // Most popular: user 1's candidates 3 (1 like) and 4 (0): item 4 ranks second; user 2's
   // candidates 1 (2 likes) and 4: item 1 first.
