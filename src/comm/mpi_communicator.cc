@@ -4,11 +4,13 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "comm/host_segment.h"
@@ -276,6 +278,10 @@ void MpiCommunicator::Barrier() {
 }
 
 void MpiCommunicator::Abort(int exit_code) {
+  // What this rank just printed travels to mpirun through Open MPI's I/O forwarding, which
+  // MPI_Abort tears down: give it a moment, or the message that says why may be lost.
+  std::fflush(nullptr);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   MPI_Abort(MPI_COMM_WORLD, exit_code);
   std::_Exit(exit_code);
 }

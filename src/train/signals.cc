@@ -11,10 +11,12 @@ std::atomic<int> g_stop_signal{0};
 std::atomic<int> g_interrupts{0};
 
 void OnStopSignal(int signal_number) {
-  if (signal_number == SIGINT && g_interrupts.fetch_add(1) >= 1) {
-    constexpr char kMessage[] = "\nectrain: second interrupt: stopping at once, without a checkpoint\n";
+  // A second SIGINT or SIGTERM (not SIGUSR1, Slurm's warning, which may come more than once)
+  // stops at once: whatever the process is doing, it answers.
+  if (signal_number != SIGUSR1 && g_interrupts.fetch_add(1) >= 1) {
+    constexpr char kMessage[] = "\nectrain: second stop signal: stopping at once, without a checkpoint\n";
     (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
-    _exit(130);
+    _exit(128 + signal_number);
   }
   int expected = 0;
   g_stop_signal.compare_exchange_strong(expected, signal_number);

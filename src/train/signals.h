@@ -1,6 +1,7 @@
 // Stop requests from signals. SIGTERM, SIGINT and SIGUSR1 (Slurm's warning signal) only set a
 // flag here; the training loop agrees on it collectively at the next step boundary, writes a
-// checkpoint on all ranks and exits with status 3. A second SIGINT exits at once (status 130).
+// checkpoint on all ranks and exits with status 3. A second SIGINT or SIGTERM exits at once
+// (status 128 + the signal: 130, 143), whatever the process is doing.
 // Process-wide; async-signal-safe.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <sstream>
 #include <filesystem>
@@ -171,26 +172,53 @@ Status Trainer::VerifyParametersIdentical(int64_t step) {
   return Status::Ok();
 }
 
-Status Trainer::PrepareOutputs(ResumeMode mode) {
+Status Trainer::ClaimRunFolder(ResumeMode mode) {
   if (!chief_) return Status::Ok();
   const std::string& dir = config_.train.output_dir;
+  const std::string checkpoints = config_.checkpoint_dir();
+  ASSIGN_OR_RETURN(output_lock_, RunFolderLock::Acquire(dir, "train.output_dir"));
   std::error_code ec;
-  if (mode == ResumeMode::kFresh && fs::exists(config_.checkpoint_dir(), ec)) {
+  // A checkpoint folder outside the run folder is locked too: two runs must not share it.
+  const auto inside = [&] {
+    const auto relative = fs::relative(fs::weakly_canonical(checkpoints, ec), fs::weakly_canonical(dir, ec), ec);
+    return !ec && !relative.empty() && *relative.begin() != "..";
+  };
+  const bool separate = !inside();
+  if (mode == ResumeMode::kFresh && fs::exists(checkpoints, ec)) {
     // Nothing already written is lost: the old checkpoints move aside.
-    const std::string aside = config_.checkpoint_dir() + ".replaced-" + UtcStamp();
-    fs::rename(config_.checkpoint_dir(), aside, ec);
-    if (ec) return Internal("--fresh: cannot move " + config_.checkpoint_dir() + " aside: " + ec.message());
+    const std::string aside = checkpoints + ".replaced-" + UtcStamp();
+    if (separate) {
+      ASSIGN_OR_RETURN(checkpoint_lock_, RunFolderLock::Acquire(checkpoints, "checkpoint.dir"));
+    }
+    fs::rename(checkpoints, aside, ec);
+    if (ec) return Internal("--fresh: cannot move " + checkpoints + " aside: " + ec.message());
     LOG_INFO << "--fresh: moved the earlier checkpoints to " << aside;
   }
-  fs::create_directories(dir, ec);
-  std::ofstream(dir + "/config.yaml") << config::ToYaml(config_);
+  if (separate) {
+    ASSIGN_OR_RETURN(checkpoint_lock_, RunFolderLock::Acquire(checkpoints, "checkpoint.dir"));
+  }
+  return Status::Ok();
+}
+
+Status Trainer::PrepareOutputs() {
+  if (!chief_) return Status::Ok();
+  const std::string& dir = config_.train.output_dir;
+  const std::string config_path = dir + "/config.yaml";
+  {
+    std::ofstream config_file(config_path, std::ios::trunc);
+    config_file << config::ToYaml(config_);
+    if (!config_file.flush()) {
+      return Internal("cannot write " + config_path + ": " + std::strerror(errno) + "; check the folder and free space");
+    }
+  }
   metrics_log_ = MetricsLog(dir + "/metrics.jsonl");
-  if (ec || !metrics_log_.enabled()) {
-    return Internal("cannot write to train.output_dir '" + dir + "': check the path and permissions");
+  if (!metrics_log_.enabled()) {
+    return Internal("cannot write " + dir + "/metrics.jsonl: " + std::strerror(errno) +
+                    "; check the path and permissions of train.output_dir");
   }
   metrics_log_.Append(nlohmann::json{{"event", "start"}, {"world_size", comm_.size()}, {"ectrain_version", ECTRAIN_VERSION}}
                           .dump());
-  LOG_INFO << "resolved configuration (saved as " << dir << "/config.yaml):\n" << config::ToYaml(config_);
+  LOG_INFO << "resolved configuration (saved as " << config_path << "):\n" << config::ToYaml(config_);
   ASSIGN_OR_RETURN(data::ColumnFile test_file, data::ColumnFile::Open(config_.data.test));
   ASSIGN_OR_RETURN(test_, test_file.ReadAll(feed_.schema(), /*with_labels=*/true));
   if (test_.num_rows == 0) return DataError("test data " + config_.data.test + " has no rows");
@@ -232,24 +260,29 @@ Status Trainer::CheckResumable(const ckpt::CheckpointInfo& info, const std::stri
 StatusOr<bool> Trainer::LoadResumeState(ResumeMode mode, Cursor& cursor) {
   if (!chief_ || mode == ResumeMode::kFresh) return false;
   const std::string dir = config_.checkpoint_dir();
-  StatusOr<std::string> path = ckpt::ResolveCheckpointPath(dir);
-  if (!path.ok() || !fs::exists(*path)) {
+  ckpt::CheckpointInfo info;
+  StatusOr<ckpt::ChosenCheckpoint> chosen = ckpt::LoadNewestVerified(dir, [&](const std::string& path) {
+    ASSIGN_OR_RETURN(info, ckpt::ReadCheckpointInfo(path));
+    RETURN_IF_ERROR(CheckResumable(info, path));
+    return ckpt::LoadCheckpoint(path, model_.layout(), params_, optimizer_.get());
+  });
+  if (!chosen.ok() && chosen.status().code() == StatusCode::kNotFound) {
     if (mode == ResumeMode::kRequired) {
       return InvalidArgument("--resume: no checkpoint to resume in " + dir +
                              " (checkpoint.dir); run without --resume to start afresh");
     }
     return false;
   }
-  ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(*path));
-  RETURN_IF_ERROR(CheckResumable(info, *path));
-  RETURN_IF_ERROR(ckpt::LoadCheckpoint(*path, model_.layout(), params_, optimizer_.get()));
+  if (!chosen.ok()) return chosen.status();
+  for (const std::string& note : chosen->notes) LOG_WARNING << note;
+  resumed_path_ = chosen->path;
   cursor.step = info.step;
   cursor.epoch_loss_sum = info.epoch_loss_sum;
   cursor.epoch_rows = info.epoch_rows;
   cursor.best_metric = info.best_metric;
   cursor.evals_since_best = info.evals_since_best;
-  LOG_INFO << "resuming from " << *path << ": step " << info.step << " (epoch " << info.epoch + 1 << ", step "
-           << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now "
+  LOG_INFO << "resuming from " << chosen->path << ": step " << info.step << " (epoch " << info.epoch + 1
+           << ", step " << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now "
            << comm_.size() << " rank(s)";
   return true;
 }
@@ -272,13 +305,16 @@ void Trainer::ShareState(Cursor& cursor) {
   cursor.best_metric = sums[1];
 }
 
-Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool last, TrainResult& result) {
+Status Trainer::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, double train_loss, bool last,
+                         TrainResult& result) {
   if (!chief_) return Status::Ok();
   auto start = Clock::now();
-  std::vector<float> outputs = ScoreTable(model_, params_, test_, config_.eval.batch_size);
-  Metrics m = MetricsOf(model_, outputs, test_.labels);
+  StatusOr<std::vector<float>> outputs = ScoreTable(model_, params, test_, config_.eval.batch_size);
+  if (!outputs.ok()) return Status(outputs.status().code(), "evaluation at step " + std::to_string(step) + ": " +
+                                                              outputs.status().message());
+  Metrics m = MetricsOf(model_, *outputs, test_.labels);
   if (last) {
-    RETURN_IF_ERROR(WritePredictions(model_, outputs, feed_.schema().label_classes,
+    RETURN_IF_ERROR(WritePredictions(model_, *outputs, feed_.schema().label_classes,
                                      config_.train.output_dir + "/test_predictions.csv"));
   }
   const std::string& keep_best = config_.checkpoint.keep_best;
@@ -289,12 +325,54 @@ Status Trainer::Evaluate(int64_t epoch, int64_t step, double train_loss, bool la
                            "'; choose one of: " + reported);
   }
   result.test_metrics = m;
-  LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
-           << train_loss << "  test: " << FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start)) << "]";
-  nlohmann::json line = {{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
+  nlohmann::json line;
+  if (result.best_step >= 0) {  // EvaluateBest: the kept checkpoint, not the step's parameters
+    LOG_INFO << "best checkpoint (step " << result.best_step << ")  test: " << FormatMetrics(m) << "  ["
+             << FormatSeconds(SecondsSince(start)) << "]";
+    line = {{"event", "best"}, {"step", result.best_step}};
+  } else {
+    LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
+             << train_loss << "  test: " << FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start)) << "]";
+    line = {{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
+  }
   line["test"] = MetricsJson(m);
   metrics_log_.Append(line.dump());
   return Status::Ok();
+}
+
+Status Trainer::EvaluateBest(int64_t epoch, int64_t step, TrainResult& result) {
+  if (!chief_) return Status::Ok();
+  RETURN_IF_ERROR(writer_->Wait());
+  ASSIGN_OR_RETURN(std::string best, ckpt::ResolveCheckpointPath(config_.checkpoint_dir() + "/best"));
+  ParamArena best_params(model_.layout());
+  RETURN_IF_ERROR(ckpt::LoadCheckpoint(best, model_.layout(), best_params, nullptr));
+  ASSIGN_OR_RETURN(const ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(best));
+  LOG_INFO << "early stopping kept " << best << " (step " << info.step << ", " << config_.checkpoint.keep_best << " "
+           << info.best_metric << "): evaluating it";
+  result.checkpoint_path = best;
+  result.best_step = info.step;
+  return Evaluate(best_params, epoch, step, 0.0, /*last=*/true, result);
+}
+
+void Trainer::WarnIfRanksGotNoRows(int64_t epoch, int64_t rows_this_epoch) {
+  if (warned_empty_ranks_) return;
+  std::vector<int64_t> mine{rows_this_epoch}, all(static_cast<size_t>(comm_.size()));
+  {
+    InCollective waiting(watchdog_, "the epoch's row count all-gather", -1, 8 * comm_.size());
+    comm_.AllGather(mine, all);  // Collective
+  }
+  std::string empty;
+  for (int r = 0; r < comm_.size(); ++r) {
+    if (all[static_cast<size_t>(r)] == 0) empty += (empty.empty() ? "" : ", ") + std::to_string(r);
+  }
+  if (empty.empty()) return;
+  warned_empty_ranks_ = true;
+  if (chief_) {
+    LOG_WARNING << "rank(s) " << empty << " of " << comm_.size() << " received no training rows in epoch "
+                << epoch + 1 << ": the data has too few blocks of data.block_rows (" << config_.data.block_rows
+                << ") rows for " << comm_.size() << " ranks, so those ranks only wait; lower data.block_rows (to "
+                << "at most the rows / ranks) or run fewer ranks";
+  }
 }
 
 Status Trainer::SaveCheckpoint(const Cursor& cursor, bool is_best, bool last) {
@@ -331,11 +409,13 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   RETURN_IF_ERROR(CheckRanksAgree());
   // After the check: ranks configured differently would otherwise meet in different collectives.
   if (config_.comm.host_shared_model && shared_model_ == nullptr) ShareModelOnHost();
-  RETURN_IF_ERROR(AgreeOk(PrepareOutputs(mode), "preparing the outputs and test data"));
+  RETURN_IF_ERROR(AgreeOk(ClaimRunFolder(mode), "claiming the run folder"));
   Cursor cursor;
   if (chief_) model_.Initialize(params_, static_cast<uint64_t>(train.seed));
   StatusOr<bool> resumed = LoadResumeState(mode, cursor);
   RETURN_IF_ERROR(AgreeOk(resumed.status(), "loading the checkpoint to resume"));
+  // Only now, with every resume check passed, is anything written to the run folder.
+  RETURN_IF_ERROR(AgreeOk(PrepareOutputs(), "preparing the outputs and test data"));
   ShareState(cursor);  // every rank continues from rank 0's state
 
   TrainResult result;
@@ -354,8 +434,11 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     result.epochs = num_epochs;
     LOG_INFO << "training is already complete at step " << cursor.step << " of " << total_steps
              << "; to train longer raise train.epochs (or train.max_steps), to start over use --fresh";
-    RETURN_IF_ERROR(AgreeOk(Evaluate(num_epochs - 1, cursor.step, 0.0, true, result), "evaluation"));
-    if (chief_) result.checkpoint_path = ckpt::ResolveCheckpointPath(config_.checkpoint_dir()).value();
+    const bool stopped_early = patience > 0 && cursor.evals_since_best >= patience;
+    result.checkpoint_path = resumed_path_;
+    RETURN_IF_ERROR(AgreeOk(stopped_early ? EvaluateBest(num_epochs - 1, cursor.step, result)
+                                          : Evaluate(params_, num_epochs - 1, cursor.step, 0.0, true, result),
+                            "evaluation"));
     return result;
   }
 
@@ -371,14 +454,17 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   // The reader starts at the cursor's position and reads no further than the last step.
   feed_.Seek(cursor.step / steps_per_epoch, cursor.step % steps_per_epoch, total_steps);
   const double run_wait_start = feed_.wait_seconds();
+  int64_t epochs_run = cursor.step / steps_per_epoch;
   for (int64_t epoch = cursor.step / steps_per_epoch; epoch < num_epochs; ++epoch) {
     auto epoch_start = Clock::now();
     const double epoch_wait_start = feed_.wait_seconds();
+    int64_t rows_this_epoch = 0;  // this rank's
     for (int64_t s = cursor.step % steps_per_epoch; s < steps_per_epoch && cursor.step < total_steps; ++s) {
       const int64_t global_rows = feed_.GlobalRowsInStep(s);
       // A rank whose data cannot be read computes nothing this step; the agreement below stops all ranks.
       StatusOr<BatchView> next = feed_.Batch(epoch, s);
       const BatchView batch = next.ok() ? *next : BatchView{};
+      rows_this_epoch += batch.num_rows;
       auto phase_start = Clock::now();
       const auto end_phase = [&phase_start](double& total) {  // adds the time since the last phase ended
         const auto now = Clock::now();
@@ -412,17 +498,24 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       }
       const bool minutes_due = chief_ && config_.checkpoint.every_minutes > 0 &&
                                SecondsSince(last_checkpoint_time) >= 60.0 * config_.checkpoint.every_minutes;
+      // A checkpoint write that failed in the background stops the job now, not at the next one.
+      const Status checkpoint_failure = chief_ ? writer_->Failure() : Status::Ok();
       // The collective decisions of this step, agreed in one small all-reduce.
-      std::array<double, 5> agreed{finite ? local_loss : 0.0, finite ? 0.0 : 1.0, StopSignalReceived() ? 1.0 : 0.0,
-                                   minutes_due ? 1.0 : 0.0, next.ok() ? 0.0 : 1.0};
+      std::array<double, 6> agreed{finite ? local_loss : 0.0,      finite ? 0.0 : 1.0,
+                                   StopSignalReceived() ? 1.0 : 0.0, minutes_due ? 1.0 : 0.0,
+                                   next.ok() ? 0.0 : 1.0,          checkpoint_failure.ok() ? 0.0 : 1.0};
       {
-        InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 40);
+        InCollective waiting(watchdog_, "the step agreement all-reduce", cursor.step, 48);
         comm_.AllReduce(std::span<double>(agreed));
       }
       end_phase(result.agreement_seconds);
       if (agreed[4] > 0) {
         return next.ok() ? Internal("reading the training data failed on another rank; see that rank's message")
                          : next.status();
+      }
+      if (agreed[5] > 0) {
+        return chief_ ? checkpoint_failure
+                      : Internal("writing a checkpoint failed on rank 0; see its message");
       }
       const bool skip = agreed[1] > 0 && train.on_nan == "skip";
       if (agreed[1] > 0 && !skip) {
@@ -479,6 +572,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            config_.checkpoint_dir() + "; run the same command again to resume");
       }
     }
+    epochs_run = epoch + 1;
+    WarnIfRanksGotNoRows(epoch, rows_this_epoch);
     const double epoch_seconds = SecondsSince(epoch_start);
     const double epoch_wait = feed_.wait_seconds() - epoch_wait_start;
     train_seconds += epoch_seconds;
@@ -501,7 +596,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     const bool last_epoch = epoch + 1 == num_epochs;
     const int64_t every = config_.eval.every_epochs;
     if (last_epoch || (every > 0 && (epoch + 1) % every == 0)) {
-      RETURN_IF_ERROR(AgreeOk(Evaluate(epoch, cursor.step, mean_loss, last_epoch, result), "evaluation"));
+      RETURN_IF_ERROR(AgreeOk(Evaluate(params_, epoch, cursor.step, mean_loss, last_epoch, result), "evaluation"));
       // Rank 0 decides whether this is the best checkpoint so far and whether to stop early;
       // all ranks learn both.
       std::vector<int64_t> decided{0, 0, cursor.evals_since_best};  // is best, stop early, evals since best
@@ -537,9 +632,14 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     RETURN_IF_ERROR(AgreeOk(SaveCheckpoint(cursor, false, /*last=*/true), "writing the final checkpoint"));
   }
   RETURN_IF_ERROR(AgreeOk(chief_ ? writer_->Wait() : Status::Ok(), "writing the final checkpoint"));
+  // Early stopping keeps the best checkpoint: that is the model the run delivers, so it is the one
+  // evaluated last, with the test predictions.
+  if (result.stopped_early) {
+    RETURN_IF_ERROR(AgreeOk(EvaluateBest(epochs_run - 1, cursor.step, result), "evaluating the best checkpoint"));
+  }
 
   result.steps = cursor.step;
-  result.epochs = num_epochs;
+  result.epochs = epochs_run;
   result.train_seconds = train_seconds;
   result.samples_per_second = static_cast<double>(global_rows_done) / std::max(train_seconds, 1e-9);
   result.sync_exposed_seconds = grad_sync_.exposed_seconds();
@@ -581,11 +681,11 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
              << " (row-sparse tables " << share(result.sync_row_sparse_seconds) << "), step agreement "
              << share(result.agreement_seconds) << ", optimizer " << share(result.optimizer_seconds)
              << ", waiting for data " << share(result.data_wait_seconds) << ", other " << share(other);
-    result.checkpoint_path = writer_->last_path();
+    if (!result.stopped_early) result.checkpoint_path = writer_->last_path();
     result.checkpoint_stall_seconds = writer_->stalled_seconds();
     nlohmann::json line = {{"event", "done"},
                            {"steps", cursor.step},
-                           {"epochs", num_epochs},
+                           {"epochs", epochs_run},
                            {"train_seconds", train_seconds},
                            {"samples_per_second", result.samples_per_second},
                            {"seconds_to_first_step", result.seconds_to_first_step},
@@ -607,6 +707,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
                            {"checkpoint_snapshot_mb", result.snapshot_bytes / 1e6},
                            {"checkpoint", result.checkpoint_path}};
     if (result.resumed_from_step >= 0) line["resumed_from_step"] = result.resumed_from_step;
+    if (result.best_step >= 0) line["best_step"] = result.best_step;
     if (result.test_metrics) line["test"] = MetricsJson(*result.test_metrics);
     metrics_log_.Append(line.dump());
   }

@@ -21,6 +21,7 @@
 #include "train/grad_sync.h"
 #include "train/metrics.h"
 #include "train/progress.h"
+#include "train/run_lock.h"
 #include "train/watchdog.h"
 
 namespace ectrain::train {
@@ -35,6 +36,7 @@ struct TrainResult {
   int64_t resumed_from_step = -1;      // -1: a fresh start
   bool stopped_early = false;          // eval.early_stopping_patience ended the run
   bool already_complete = false;       // resumed a run that had finished: nothing trained
+  int64_t best_step = -1;              // early stopping: the step of the best checkpoint, evaluated last
   double train_seconds = 0.0;          // this run's step loop, without evaluation
   double samples_per_second = 0.0;     // global rows trained by this run / train_seconds
   double seconds_to_first_step = 0.0;  // from process launch to the end of the first step
@@ -89,14 +91,26 @@ class Trainer {
     int64_t evals_since_best = 0;
   };
 
-  Status PrepareOutputs(ResumeMode mode);  // rank 0
-  // Rank 0: loads the checkpoint to resume from into params_/optimizer_/cursor; false if none.
+  // Rank 0: locks the run folder (and checkpoint.dir) against a second job; --fresh moves the old
+  // checkpoints aside. Writes nothing else.
+  Status ClaimRunFolder(ResumeMode mode);
+  // Rank 0, once every resume check has passed: config.yaml, metrics.jsonl and the test rows.
+  Status PrepareOutputs();
+  // Rank 0: loads the newest checkpoint of checkpoint.dir that reads back whole and verified (and
+  // suits this run) into params_/optimizer_/cursor; false if there is none.
   StatusOr<bool> LoadResumeState(ResumeMode mode, Cursor& cursor);
   Status CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const;
   // Collective: rank 0's parameters, optimizer state and cursor to every rank.
   void ShareState(Cursor& cursor);
-  // Rank 0: the final evaluation also writes <output_dir>/test_predictions.csv.
-  Status Evaluate(int64_t epoch, int64_t step, double train_loss, bool last, TrainResult& result);
+  // Rank 0: evaluates `params` on the test rows; the final evaluation also writes
+  // <output_dir>/test_predictions.csv.
+  Status Evaluate(const ParamArena& params, int64_t epoch, int64_t step, double train_loss, bool last,
+                  TrainResult& result);
+  // Rank 0, when early stopping ended the run: the best checkpoint's parameters evaluated as the
+  // final evaluation (metrics and test_predictions.csv).
+  Status EvaluateBest(int64_t epoch, int64_t step, TrainResult& result);
+  // Collective: warns (rank 0, once per run) when a rank received no rows in an epoch.
+  void WarnIfRanksGotNoRows(int64_t epoch, int64_t rows_this_epoch);
   // Rank 0: hands a checkpoint of the state after `cursor` to the background writer.
   // last: training stops after this checkpoint and waits for it, so it is written from the live
   // state without a copy.
@@ -125,6 +139,9 @@ class Trainer {
   GradSync grad_sync_;
   StallWatchdog watchdog_;
   std::unique_ptr<ckpt::AsyncCheckpointWriter> writer_;  // rank 0 only
+  RunFolderLock output_lock_, checkpoint_lock_;          // rank 0 only
+  std::string resumed_path_;                             // rank 0: the checkpoint the run resumed from
+  bool warned_empty_ranks_ = false;
   MetricsLog metrics_log_;
   data::Table test_;  // rank 0 only
 };

@@ -28,7 +28,23 @@ TEST(StopSignalsDeathTest, ASecondInterruptExitsAtOnceWith130) {
         std::raise(SIGINT);
         std::_Exit(0);  // not reached
       },
-      ::testing::ExitedWithCode(130), "second interrupt");
+      ::testing::ExitedWithCode(130), "second stop signal");
+}
+
+// A process busy elsewhere (a long evaluation) still ends on the second SIGTERM; repeated
+// SIGUSR1 (Slurm may send its warning again) only asks for the checkpoint.
+TEST(StopSignalsDeathTest, ASecondTermExitsAtOnceWith143AndUsr1NeverDoes) {
+  EXPECT_EXIT(
+      {
+        InstallStopSignalHandlers();
+        ClearStopSignal();
+        std::raise(SIGUSR1);
+        std::raise(SIGUSR1);
+        std::raise(SIGTERM);
+        std::raise(SIGTERM);
+        std::_Exit(0);  // not reached
+      },
+      ::testing::ExitedWithCode(143), "second stop signal");
 }
 
 }  // namespace
