@@ -20,10 +20,10 @@
 # mpirun setting as OMPI_MCA_<name>=<value> (for example OMPI_MCA_btl=tcp,self to try TCP on one host).
 # Relative paths (CONFIG, the config's data and output) are relative to the working directory.
 # More ranks than cores here adds --oversubscribe; as root, Open MPI's consent variables are set.
-# Stop a run and keep its progress with SIGUSR1 to mpirun (kill -USR1 PID): Open MPI forwards it to
-# every rank, rank 0 checkpoints and all exit 3; run the same command again to resume. SIGTERM or
-# Ctrl-C on mpirun reach the ranks as SIGTERM, but mpirun kills them moments later and exits 1,
-# whether or not their checkpoint is complete (the previous complete one stays valid).
+# Stop a run and keep its progress with SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 to this script: it asks
+# mpirun with SIGUSR1, which Open MPI forwards to every rank; rank 0 checkpoints and all exit 3 (this
+# script too); run the same command again to resume. A second SIGTERM or Ctrl-C stops at once.
+# (SIGTERM straight to mpirun would kill the ranks moments later, their checkpoint perhaps unfinished.)
 set -euo pipefail
 
 # --help prints the comment above (without its '# '); a usage error, its Usage line.
@@ -65,5 +65,5 @@ fi
 if [ -n "$cidr" ]; then
   args+=(--mca btl_tcp_if_include "$cidr" --mca oob_tcp_if_include "$cidr")
 fi
-echo "+ mpirun ${args[*]} $ECTRAIN train $*" >&2
-exec mpirun "${args[@]}" "$ECTRAIN" train "$@"
+source "$(dirname "$0")/lib/mpirun.sh"
+run_mpirun "${args[@]}" "$ECTRAIN" train "$@"

@@ -23,7 +23,9 @@ fi
 
 # Running as root needs Open MPI's consent; more ranks than cores need --oversubscribe.
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpirun -np 2 --oversubscribe --bind-to none "$ECTRAIN" train "$CONFIG" "$@"
+# Ctrl-C asks the ranks to checkpoint and stop (see launch/lib/mpirun.sh); run again to resume.
+source launch/lib/mpirun.sh
+run_mpirun -np 2 --oversubscribe --bind-to none "$ECTRAIN" train "$CONFIG" "$@"
 
 cat <<MSG
 
