@@ -4,6 +4,7 @@
 # wait only for that hand-over, at their next collective). Data: 1,000,000 generated rows, one
 # categorical column with a distinct id per row (the embedding table, 16 wide) and 2 dense columns.
 # Runs 2 ranks (mpirun), 200 steps of global batch 1024, a checkpoint every 50 steps; RUNS repeats.
+# Then reads the last checkpoint back (`ectrain eval`: load, verify its checksums, score 1,000 rows).
 # Usage: bench/checkpoint_cost.sh [RUNS]   (after launch/setup.sh; from the repository top)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -30,17 +31,21 @@ for run in $(seq "$RUNS"); do
   grep -E "checkpoint .* written in" "$out.log" | sed -E 's/.*written in ([0-9.]+) s \(([0-9.]+) MB.*/\1 \2/' >>"$TMP/writes.txt"
   grep '"event":"done"' "$out/metrics.jsonl" | sed -E 's/.*"checkpoint_stall_seconds":([0-9.e-]+).*"train_seconds":([0-9.e-]+).*/\1 \2/' \
     >>"$TMP/stalls.txt"
+  start=$(date +%s.%N)
+  "$ECTRAIN" eval --checkpoint "$out/checkpoints" >/dev/null
+  echo "$(date +%s.%N) $start" | awk '{ printf "%.3f\n", $1 - $2 }' >>"$TMP/loads.txt"
 done
 
 params=$(grep -m1 -o "parameters [0-9]*" "$TMP/run1.log" | cut -d' ' -f2)
 writes=$(wc -l <"$TMP/writes.txt")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $RUNS runs, $writes checkpoints, medians"
 echo "model parameters: $params (Adam: parameters + 2 moment tensors per checkpoint)"
-echo "| checkpoint size (MB) | write time on rank 0, background (s) | training stalled per checkpoint (s) | step loop per run (s) |"
-echo "| --- | --- | --- | --- |"
+echo "| checkpoint size (MB) | write time on rank 0, background (s) | training stalled per checkpoint (s) | step loop per run (s) | eval from the checkpoint (s) |"
+echo "| --- | --- | --- | --- | --- |"
 size=$(cut -d' ' -f2 "$TMP/writes.txt" | median)
 write=$(cut -d' ' -f1 "$TMP/writes.txt" | median)
 # Each run hands over 4 checkpoints (steps 50, 100, 150, 200).
 stall=$(awk '{ print $1 / 4 }' "$TMP/stalls.txt" | median)
 loop=$(cut -d' ' -f2 "$TMP/stalls.txt" | median)
-echo "| $size | $write | $stall | $loop |"
+load=$(median <"$TMP/loads.txt")
+echo "| $size | $write | $stall | $loop | $load |"

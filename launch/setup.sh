@@ -13,7 +13,7 @@ set -euo pipefail
 case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 
-PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libeigen3-dev libopenblas-serial-dev zlib1g-dev
+PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libeigen3-dev libopenblas-serial-dev libxxhash-dev
           libyaml-cpp-dev libgtest-dev libcli11-dev nlohmann-json3-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do

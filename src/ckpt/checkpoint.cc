@@ -4,7 +4,6 @@
 #include <hdf5.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ckpt/checksum.h"
 #include "core/log.h"
 #include "data/hdf5_util.h"
 
@@ -42,10 +42,6 @@ const IntField kIntFields[] = {
     {"evals_since_best", &CheckpointInfo::evals_since_best}};
 const RealField kRealFields[] = {{"epoch_loss_sum", &CheckpointInfo::epoch_loss_sum},
                                  {"best_metric", &CheckpointInfo::best_metric}};
-
-uint32_t Crc32(const void* bytes, size_t size) {
-  return static_cast<uint32_t>(crc32_z(0L, static_cast<const Bytef*>(bytes), size));
-}
 
 // An I/O failure of writing `path`: the operation and the operating system's reason.
 Status WriteFailed(const std::string& path, const std::string& operation) {
@@ -79,8 +75,8 @@ StatusOr<T> ReadAttribute(hid_t location, const char* name, hid_t memory_type, c
   return value;
 }
 
-// Writes each tensor of `arena` as a 2-D float dataset <group>/<spec.name> with the CRC-32 of its
-// bytes as the dataset's attribute `crc32`.
+// Writes each tensor of `arena` as a 2-D float dataset <group>/<spec.name> with the checksum of its
+// bytes as the dataset's attribute `xxh3`.
 Status WriteArena(hid_t file, const std::string& path, const std::string& group, const ParamLayout& layout,
                   const ParamArena& arena) {
   H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
@@ -94,13 +90,13 @@ Status WriteArena(hid_t file, const std::string& path, const std::string& group,
     if (!set.valid() || H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
       return WriteFailed(path, "dataset " + name);
     }
-    const uint32_t crc = Crc32(values, static_cast<size_t>(spec.size()) * sizeof(float));
-    RETURN_IF_ERROR(WriteAttribute(set.get(), path, "crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32, crc));
+    const uint64_t checksum = Checksum(values, static_cast<size_t>(spec.size()) * sizeof(float));
+    RETURN_IF_ERROR(WriteAttribute(set.get(), path, "xxh3", H5T_STD_U64LE, H5T_NATIVE_UINT64, checksum));
   }
   return Status::Ok();
 }
 
-// Reads every tensor of <group> into `arena`; with `verify`, each must match its CRC-32. Every
+// Reads every tensor of <group> into `arena`; with `verify`, each must match its checksum. Every
 // value must be finite: a diverged run's parameters are refused, naming the tensor.
 Status ReadArena(hid_t file, const std::string& path, const std::string& group, const ParamLayout& layout,
                  ParamArena& arena, bool verify) {
@@ -120,8 +116,8 @@ Status ReadArena(hid_t file, const std::string& path, const std::string& group, 
     }
     const auto bytes = static_cast<size_t>(spec.size()) * sizeof(float);
     if (verify) {
-      ASSIGN_OR_RETURN(const uint32_t stored, ReadAttribute<uint32_t>(set.get(), "crc32", H5T_NATIVE_UINT32, path));
-      if (Crc32(values, bytes) != stored) {
+      ASSIGN_OR_RETURN(const uint64_t stored, ReadAttribute<uint64_t>(set.get(), "xxh3", H5T_NATIVE_UINT64, path));
+      if (Checksum(values, bytes) != stored) {
         return DataError("checkpoint " + path + ": tensor " + name +
                          " does not match its checksum: the file was damaged or changed after it was written; "
                          "use an earlier checkpoint");
@@ -139,12 +135,12 @@ Status ReadArena(hid_t file, const std::string& path, const std::string& group, 
   return Status::Ok();
 }
 
-// The CRC-32 of the attributes and stored strings, fed piece by piece (the schema holds the
+// The checksum of the attributes and stored strings, fed piece by piece (the schema holds the
 // vocabularies: tens of MB that must not be copied): what a checkpoint says about itself must be
 // what was written, as its tensors must.
-uint32_t HeaderCrc(const CheckpointInfo& info, int64_t optimizer_steps, const std::string& schema) {
-  uLong crc = crc32_z(0L, Z_NULL, 0);
-  const auto feed = [&crc](const void* bytes, size_t size) { crc = crc32_z(crc, static_cast<const Bytef*>(bytes), size); };
+uint64_t HeaderChecksum(const CheckpointInfo& info, int64_t optimizer_steps, const std::string& schema) {
+  ChecksumStream stream;
+  const auto feed = [&stream](const void* bytes, size_t size) { stream.Add(bytes, size); };
   for (const auto& f : kIntFields) feed(&(info.*f.field), sizeof(int64_t));
   for (const auto& f : kRealFields) feed(&(info.*f.field), sizeof(double));  // bits, NaN included
   feed(&optimizer_steps, sizeof(optimizer_steps));
@@ -153,7 +149,7 @@ uint32_t HeaderCrc(const CheckpointInfo& info, int64_t optimizer_steps, const st
     feed(&size, sizeof(size));
     feed(value->data(), value->size());
   }
-  return static_cast<uint32_t>(crc);
+  return stream.Digest();
 }
 
 // Data and the directory entry both reach the disk before the rename is trusted.
@@ -212,8 +208,9 @@ Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, cons
                                  state.optimizer_steps));
   static const std::string kNoSchema = "{}";
   const std::string& schema = info.schema_json ? *info.schema_json : kNoSchema;
-  const uint32_t header_crc = HeaderCrc(info, state.optimizer_steps, schema);
-  RETURN_IF_ERROR(WriteAttribute(file.get(), path, "header_crc32", H5T_STD_U32LE, H5T_NATIVE_UINT32, header_crc));
+  const uint64_t header_checksum = HeaderChecksum(info, state.optimizer_steps, schema);
+  RETURN_IF_ERROR(
+      WriteAttribute(file.get(), path, "header_xxh3", H5T_STD_U64LE, H5T_NATIVE_UINT64, header_checksum));
   const std::pair<const char*, const std::string*> strings[] = {{"ectrain_version", &info.binary_version},
                                                                 {"config", &info.config_yaml},
                                                                 {"schema", &schema},
@@ -255,8 +252,8 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
   ASSIGN_OR_RETURN(info.optimizer, data::ReadStringDataset(file.get(), "optimizer", path));
   if (info.format_version >= 3) {
     ASSIGN_OR_RETURN(const int64_t steps, ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
-    ASSIGN_OR_RETURN(const uint32_t stored, ReadAttribute<uint32_t>(file.get(), "header_crc32", H5T_NATIVE_UINT32, path));
-    if (HeaderCrc(info, steps, *info.schema_json) != stored) {
+    ASSIGN_OR_RETURN(const uint64_t stored, ReadAttribute<uint64_t>(file.get(), "header_xxh3", H5T_NATIVE_UINT64, path));
+    if (HeaderChecksum(info, steps, *info.schema_json) != stored) {
       return DataError("checkpoint " + path +
                        ": its attributes or stored config, schema or layout do not match their checksum: the file "
                        "was damaged or changed after it was written; use an earlier checkpoint");

@@ -5,7 +5,7 @@
 // initialisation are pure functions of (train.seed, epoch), so no other RNG state exists.
 // Readable with h5py or h5dump.
 //
-// Every tensor carries a CRC-32 of its bytes and the root one over the attributes and stored
+// Every tensor carries a checksum (XXH3) of its bytes and the root one over the attributes and stored
 // strings; loading verifies them and refuses non-finite values, naming the tensor.
 // CheckpointDir writes atomically: a temporary name, flush and fsync, rename, then the `latest`
 // pointer (and `best`, for the best-so-far checkpoint) replaced the same way; a crash at any

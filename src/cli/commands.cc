@@ -42,6 +42,7 @@ struct LoadedModel {
   std::string path;
   RunConfig config;
   data::FeatureSchema schema;
+  std::shared_ptr<const std::string> schema_json;  // as the checkpoint stores it
   std::unique_ptr<model::Model> model;
   std::unique_ptr<ParamArena> params;
 };
@@ -54,6 +55,7 @@ StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector
     ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(path));
     ASSIGN_OR_RETURN(loaded.config, config::ParseConfig(info.config_yaml, overrides, path + " (stored config)"));
     ASSIGN_OR_RETURN(loaded.schema, data::FeatureSchema::FromJson(*info.schema_json, path));
+    loaded.schema_json = info.schema_json;
     ASSIGN_OR_RETURN(loaded.model, model::CreateModel(loaded.config.model, ShapeOf(loaded.schema)));
     loaded.params = std::make_unique<ParamArena>(loaded.model->layout());
     return ckpt::LoadCheckpoint(path, loaded.model->layout(), *loaded.params, nullptr);
@@ -64,12 +66,21 @@ StatusOr<LoadedModel> LoadModel(const std::string& checkpoint, const std::vector
   return loaded;
 }
 
+// A prepared file's stored schema against the checkpoint's (data::CheckEncodedAlike). The text
+// the same (the file the model was trained or tested on) is the common case and needs no parsing:
+// with real vocabularies that parse costs a second and tens of MB.
+Status CheckEncodedLikeCheckpoint(const data::ColumnFile& file, const LoadedModel& loaded, bool with_labels) {
+  ASSIGN_OR_RETURN(const std::optional<std::string> text, file.StoredSchemaText());
+  if (!text || (loaded.schema_json && *text == *loaded.schema_json)) return Status::Ok();
+  ASSIGN_OR_RETURN(const data::FeatureSchema stored, data::ParseStoredSchema(*text, file.path()));
+  return data::CheckEncodedAlike(stored, loaded.schema, with_labels, file.path());
+}
+
 // Every row of a prepared data file, for `model`: the file's stored schema must encode the
 // columns as the checkpoint's training data did, and it must have rows.
 StatusOr<data::Table> ReadRowsFor(const LoadedModel& loaded, const std::string& path, bool with_labels) {
   ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
-  ASSIGN_OR_RETURN(const std::optional<data::FeatureSchema> stored, file.StoredSchema());
-  if (stored) RETURN_IF_ERROR(data::CheckEncodedAlike(*stored, loaded.schema, with_labels, path));
+  RETURN_IF_ERROR(CheckEncodedLikeCheckpoint(file, loaded, with_labels));
   ASSIGN_OR_RETURN(data::Table table, file.ReadAll(loaded.schema, with_labels));
   if (table.num_rows == 0) return DataError("data file '" + path + "' has no rows: nothing to evaluate or score");
   return table;
@@ -272,14 +283,14 @@ namespace {
 
 // The training rows of every file of data.train (one file, a folder or a glob), concatenated.
 // `sampled` gets each row's sampled-negative mark (all 0 for files without marks).
-StatusOr<data::Table> ReadTrainingRows(const std::string& train, const data::FeatureSchema& schema,
+StatusOr<data::Table> ReadTrainingRows(const std::string& train, const LoadedModel& loaded,
                                        std::vector<int32_t>& sampled) {
+  const data::FeatureSchema& schema = loaded.schema;
   ASSIGN_OR_RETURN(std::vector<std::string> files, train::ExpandTrainFiles(train));
   data::Table all;
   for (const std::string& path : files) {
     ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));
-    ASSIGN_OR_RETURN(const std::optional<data::FeatureSchema> stored, file.StoredSchema());
-    if (stored) RETURN_IF_ERROR(data::CheckEncodedAlike(*stored, schema, /*with_labels=*/true, path));
+    RETURN_IF_ERROR(CheckEncodedLikeCheckpoint(file, loaded, /*with_labels=*/true));
     ASSIGN_OR_RETURN(data::Table t, file.ReadAll(schema, /*with_labels=*/true));
     ASSIGN_OR_RETURN(std::vector<int32_t> marks, file.SampledMarks());
     marks.resize(static_cast<size_t>(t.num_rows), 0);
@@ -327,7 +338,7 @@ Status RunRecommend(const RecommendArgs& args) {
   if (item_column.empty()) item_column = !m.item_field.empty() ? m.item_field : "item_id";
   const std::string train_path = args.train.empty() ? loaded.config.data.train : args.train;
   std::vector<int32_t> sampled;
-  ASSIGN_OR_RETURN(data::Table train_rows, ReadTrainingRows(train_path, schema, sampled));
+  ASSIGN_OR_RETURN(data::Table train_rows, ReadTrainingRows(train_path, loaded, sampled));
   ASSIGN_OR_RETURN(train::Catalog catalog,
                    train::Catalog::Build(std::move(train_rows), schema, user_column, item_column, sampled));
   const int user_c = static_cast<int>(std::find(schema.categorical.begin(), schema.categorical.end(), user_column) -

@@ -1,17 +1,18 @@
 // Test tool: damages HDF5 files the way the fault tests need.
 //   damage_file set FILE DATASET VALUE [--rechecksum]
 //       sets the first value of a float dataset (e.g. params/output/bias) to VALUE (a number, nan
-//       or inf); --rechecksum also rewrites its crc32 attribute, as a run that diverged wrote it;
+//       or inf); --rechecksum also rewrites its xxh3 attribute, as a run that diverged wrote it;
 //   damage_file empty FILE
 //       cuts every 1-D dataset at the root to 0 rows (a data file with no rows, schema kept).
 #include <hdf5.h>
-#include <zlib.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "ckpt/checksum.h"
 
 namespace {
 
@@ -27,10 +28,9 @@ int SetValue(hid_t file, const char* dataset, const char* value, bool rechecksum
   values[0] = std::strtof(value, nullptr);
   H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
   if (rechecksum) {
-    const auto crc = static_cast<uint32_t>(
-        crc32_z(0L, reinterpret_cast<const Bytef*>(values.data()), values.size() * sizeof(float)));
-    const hid_t attr = H5Aopen(set, "crc32", H5P_DEFAULT);
-    H5Awrite(attr, H5T_NATIVE_UINT32, &crc);
+    const uint64_t checksum = ectrain::ckpt::Checksum(values.data(), values.size() * sizeof(float));
+    const hid_t attr = H5Aopen(set, "xxh3", H5P_DEFAULT);
+    H5Awrite(attr, H5T_NATIVE_UINT64, &checksum);
     H5Aclose(attr);
   }
   H5Sclose(space);

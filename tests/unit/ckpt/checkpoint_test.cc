@@ -178,7 +178,7 @@ void OverwriteStepAttribute(const std::string& path, int64_t step) {
   H5Fclose(file);
 }
 
-// Each tensor carries a CRC-32; a value changed after writing (finite garbage) is refused with
+// Each tensor carries a checksum; a value changed after writing (finite garbage) is refused with
 // the tensor named, as is a changed attribute.
 TEST(CheckpointIntegrity, ChangedTensorsOrAttributesAreRefused) {
   std::string dir = testing::TempDir("ckpt_crc");
