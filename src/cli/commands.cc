@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <numeric>
 #include <iostream>
 #include <fstream>
 
@@ -19,8 +20,8 @@
 #include "kernels/cpu_kernels.h"
 #include "model/model.h"
 #include "train/data_feed.h"
-#include "train/evaluator.h"
-#include "train/recommend.h"
+#include "eval/evaluator.h"
+#include "eval/recommend.h"
 #include "train/trainer.h"
 
 namespace ectrain::cli {
@@ -187,12 +188,12 @@ Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communi
                                                : train::ResumeMode::kAuto;
   ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time, mode));
   if (result.test_metrics && result.already_complete) {
-    LOG_INFO << "final test " << train::FormatMetrics(*result.test_metrics) << "; checkpoint "
+    LOG_INFO << "final test " << eval::FormatMetrics(*result.test_metrics) << "; checkpoint "
              << result.checkpoint_path;
   } else if (result.test_metrics) {
     LOG_INFO << "done: " << result.epochs << " epochs, " << result.steps << " steps in "
              << train::FormatDuration(result.train_seconds) << " (" << static_cast<int64_t>(result.samples_per_second)
-             << " samples/s); final test " << train::FormatMetrics(*result.test_metrics);
+             << " samples/s); final test " << eval::FormatMetrics(*result.test_metrics);
     LOG_INFO << "checkpoint: " << result.checkpoint_path << "   metrics: " << config.train.output_dir
              << "/metrics.jsonl";
   }
@@ -223,9 +224,9 @@ Status RunEval(const EvalArgs& args) {
   ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(args.checkpoint, args.overrides));
   const std::string path = args.data.empty() ? loaded.config.data.test : args.data;
   ASSIGN_OR_RETURN(const data::Table table, ReadRowsFor(loaded, path, /*with_labels=*/true));
-  ASSIGN_OR_RETURN(const train::Metrics m,
-                   train::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size));
-  std::printf("checkpoint %s on %s: %s\n", loaded.path.c_str(), path.c_str(), train::FormatMetrics(m).c_str());
+  ASSIGN_OR_RETURN(const eval::Metrics m,
+                   eval::EvaluateTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size));
+  std::printf("checkpoint %s on %s: %s\n", loaded.path.c_str(), path.c_str(), eval::FormatMetrics(m).c_str());
   return Status::Ok();
 }
 
@@ -241,38 +242,32 @@ Status RunPredict(const PredictArgs& args) {
     ASSIGN_OR_RETURN(table, ReadRowsFor(loaded, args.input, /*with_labels=*/false));
   }
   ASSIGN_OR_RETURN(std::vector<float> outputs,
-                   train::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size));
+                   eval::ScoreTable(*loaded.model, *loaded.params, table, loaded.config.eval.batch_size));
   const model::Model& m = *loaded.model;
   if (!args.row.empty()) {
+    const std::vector<double> p = m.Probabilities(outputs);
     switch (m.task()) {
-      case model::Task::kBinary: {
-        const float p = kernels::Sigmoid(outputs[0]);
-        std::printf("probability %.4f: %s likely\n", p, p > 0.5f ? loaded.schema.label.c_str() : "not");
+      case model::Task::kBinary:
+        std::printf("probability %.4f: %s likely\n", p[0], p[0] > 0.5 ? loaded.schema.label.c_str() : "not");
         break;
-      }
-      case model::Task::kRegression: std::printf("prediction %.4f\n", outputs[0]); break;
+      case model::Task::kRegression: std::printf("prediction %.4f\n", p[0]); break;
       case model::Task::kMulticlass: {
         // The classes by probability, most likely first (at most 3).
-        const int64_t k = m.num_outputs();
-        std::vector<double> p(static_cast<size_t>(k));
-        const float top = *std::max_element(outputs.begin(), outputs.begin() + k);
-        double sum = 0;
-        for (int64_t c = 0; c < k; ++c) sum += p[c] = std::exp(static_cast<double>(outputs[c] - top));
-        std::vector<int64_t> order(static_cast<size_t>(k));
-        for (int64_t c = 0; c < k; ++c) order[c] = c;
-        std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+        std::vector<size_t> order(p.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
         const auto& names = loaded.schema.label_classes;
-        for (int64_t i = 0; i < std::min<int64_t>(3, k); ++i) {
-          const int64_t c = order[i];
-          const std::string name = c < static_cast<int64_t>(names.size()) ? names[c] : std::to_string(c);
-          std::printf("%s%s %.4f\n", i == 0 ? "class " : "  then ", name.c_str(), p[c] / sum);
+        for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
+          const size_t c = order[i];
+          const std::string name = c < names.size() ? names[c] : std::to_string(c);
+          std::printf("%s%s %.4f\n", i == 0 ? "class " : "  then ", name.c_str(), p[c]);
         }
         break;
       }
     }
     return Status::Ok();
   }
-  RETURN_IF_ERROR(train::WritePredictions(m, outputs, loaded.schema.label_classes, args.output));
+  RETURN_IF_ERROR(eval::WritePredictions(m, outputs, loaded.schema.label_classes, args.output));
   if (!args.output.empty() && args.output != "-") {
     std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(table.num_rows), args.output.c_str());
   }
@@ -339,8 +334,8 @@ Status RunRecommend(const RecommendArgs& args) {
   const std::string train_path = args.train.empty() ? loaded.config.data.train : args.train;
   std::vector<int32_t> sampled;
   ASSIGN_OR_RETURN(data::Table train_rows, ReadTrainingRows(train_path, loaded, sampled));
-  ASSIGN_OR_RETURN(train::Catalog catalog,
-                   train::Catalog::Build(std::move(train_rows), schema, user_column, item_column, sampled));
+  ASSIGN_OR_RETURN(eval::Catalog catalog,
+                   eval::Catalog::Build(std::move(train_rows), schema, user_column, item_column, sampled));
   const int user_c = static_cast<int>(std::find(schema.categorical.begin(), schema.categorical.end(), user_column) -
                                       schema.categorical.begin());
   const int item_c = static_cast<int>(std::find(schema.categorical.begin(), schema.categorical.end(), item_column) -
@@ -353,14 +348,14 @@ Status RunRecommend(const RecommendArgs& args) {
 
   if (!args.evaluate.empty()) {
     ASSIGN_OR_RETURN(const data::Table test, ReadRowsFor(loaded, args.evaluate, /*with_labels=*/true));
-    ASSIGN_OR_RETURN(const train::RankingReport report,
-                     train::EvaluateRanking(*loaded.model, *loaded.params, catalog, test, user_c, item_c,
+    ASSIGN_OR_RETURN(const eval::RankingReport report,
+                     eval::EvaluateRanking(*loaded.model, *loaded.params, catalog, test, user_c, item_c,
                                             static_cast<int>(args.k), batch));
     std::printf("ranking on %s: %lld users, every item a candidate except those each user has in training "
                 "(%lld held-out items unknown to the catalogue count as misses)\n",
                 args.evaluate.c_str(), static_cast<long long>(report.users), static_cast<long long>(report.unknown_items));
-    std::printf("  model (%s):    %s\n", m.type.c_str(), train::FormatMetrics(report.model).c_str());
-    std::printf("  most popular: %s\n", train::FormatMetrics(report.popular).c_str());
+    std::printf("  model (%s):    %s\n", m.type.c_str(), eval::FormatMetrics(report.model).c_str());
+    std::printf("  most popular: %s\n", eval::FormatMetrics(report.popular).c_str());
     return Status::Ok();
   }
 
@@ -412,7 +407,7 @@ Status RunRecommend(const RecommendArgs& args) {
       continue;
     }
     RETURN_IF_ERROR(catalog.Score(*loaded.model, *loaded.params, user, batch, candidates, scores));
-    const std::vector<int64_t> top = train::TopK(scores, args.k, args.include_seen ? none : catalog.Seen(user));
+    const std::vector<int64_t> top = eval::TopK(scores, args.k, args.include_seen ? none : catalog.Seen(user));
     char score[32];
     for (size_t rank = 0; rank < top.size(); ++rank) {
       const std::string item = RawName(schema, item_c, catalog.item_id(top[rank]));

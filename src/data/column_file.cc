@@ -598,4 +598,18 @@ StatusOr<Table> ColumnFile::ReadAll(const FeatureSchema& schema, bool with_label
   return table;
 }
 
+BatchView ViewRows(const Table& table, int64_t begin, int64_t end) {
+  BatchView view;
+  view.num_rows = end - begin;
+  view.num_dense = table.num_dense;
+  view.num_categorical = table.num_categorical;
+  view.dense = table.dense.data() + begin * table.num_dense;
+  view.categorical = table.categorical.data() + begin * table.num_categorical;
+  view.labels = table.labels.empty() ? nullptr : table.labels.data() + begin;
+  view.bags = table.bags.views();
+  view.num_bags = table.bags.size();
+  view.bag_row_begin = begin;
+  return view;
+}
+
 }  // namespace ectrain::data

@@ -56,6 +56,9 @@ struct Table {
   BagColumns bags;                   // one per schema.multi_valued column, over all num_rows
 };
 
+// A BatchView of rows [begin, end) of a table (its multi-valued columns included).
+BatchView ViewRows(const Table& table, int64_t begin, int64_t end);
+
 // Where ColumnFile::ReadRows puts rows [begin, end): one pointer per column, caller-owned with
 // room for end - begin values; value i of a column goes to pointer[i * stride].
 struct RowsOut {

@@ -1,5 +1,8 @@
 #include "model/model.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "kernels/cpu_kernels.h"
 #include "model/ctr_model.h"
 #include "model/mf_model.h"
@@ -14,6 +17,27 @@ const char* TaskName(Task task) {
     case Task::kRegression: return "regression";
   }
   return "?";
+}
+
+std::vector<double> Model::Probabilities(std::span<const float> outputs) const {
+  std::vector<double> out(outputs.size());
+  switch (task()) {
+    case Task::kBinary:
+      for (size_t i = 0; i < outputs.size(); ++i) out[i] = kernels::Sigmoid(outputs[i]);
+      break;
+    case Task::kRegression: std::copy(outputs.begin(), outputs.end(), out.begin()); break;
+    case Task::kMulticlass: {
+      const auto width = static_cast<size_t>(num_outputs());
+      for (size_t row = 0; row < outputs.size(); row += width) {
+        const float top = *std::max_element(outputs.begin() + row, outputs.begin() + row + width);
+        double sum = 0;
+        for (size_t c = row; c < row + width; ++c) sum += out[c] = std::exp(static_cast<double>(outputs[c] - top));
+        for (size_t c = row; c < row + width; ++c) out[c] /= sum;
+      }
+      break;
+    }
+  }
+  return out;
 }
 
 uint64_t Model::NextDropoutKey() {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,11 @@ class Model {
   // outputs (batch.num_rows, num_outputs()), row-major: logits, or predictions for regression.
   // Never drops out.
   virtual void Forward(const BatchView& batch, const ParamArena& params, float* outputs) = 0;
+
+  // What Forward's outputs (rows, num_outputs()) mean to a user, same shape: the probability of
+  // the positive class (binary: sigmoid of the logit), each class's probability (multiclass:
+  // softmax of the row's logits, in double), or the prediction itself (regression).
+  std::vector<double> Probabilities(std::span<const float> outputs) const;
 
   // Bytes of the workspace (activations and their gradients, for the largest batch so far): what
   // the model holds besides parameters, for the memory report.

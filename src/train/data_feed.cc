@@ -294,18 +294,4 @@ int64_t DataFeed::GlobalRowsInStep(int64_t step) const {
   return data::GlobalBatchRange(num_rows(), global_batch_size_, step).size();
 }
 
-BatchView ViewRows(const data::Table& table, int64_t begin, int64_t end) {
-  BatchView view;
-  view.num_rows = end - begin;
-  view.num_dense = table.num_dense;
-  view.num_categorical = table.num_categorical;
-  view.dense = table.dense.data() + begin * table.num_dense;
-  view.categorical = table.categorical.data() + begin * table.num_categorical;
-  view.labels = table.labels.empty() ? nullptr : table.labels.data() + begin;
-  view.bags = table.bags.views();
-  view.num_bags = table.bags.size();
-  view.bag_row_begin = begin;
-  return view;
-}
-
 }  // namespace ectrain::train

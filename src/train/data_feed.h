@@ -77,7 +77,4 @@ class DataFeed {
   std::unique_ptr<data::StreamReader> reader_;
 };
 
-// A BatchView of rows [begin, end) of a table (its multi-valued columns included).
-BatchView ViewRows(const data::Table& table, int64_t begin, int64_t end);
-
 }  // namespace ectrain::train

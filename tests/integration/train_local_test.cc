@@ -12,7 +12,7 @@
 #include "comm/local_communicator.h"
 #include "model/ctr_model.h"
 #include "test_data.h"
-#include "train/evaluator.h"
+#include "eval/evaluator.h"
 #include "train/signals.h"
 #include "train/trainer.h"
 

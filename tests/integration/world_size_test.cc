@@ -19,7 +19,7 @@ using ectrain::testing::TestComm;
 
 struct RunOutput {
   std::vector<float> params;
-  std::optional<Metrics> metrics;
+  std::optional<eval::Metrics> metrics;
   TrainResult result;  // empty if the run failed
   bool shared_model = false;  // the ranks held one copy of the model
 };

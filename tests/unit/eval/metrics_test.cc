@@ -1,11 +1,11 @@
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-namespace ectrain::train {
+namespace ectrain::eval {
 namespace {
 
 TEST(RocAuc, PerfectAndReversedRankings) {
@@ -103,4 +103,4 @@ TEST(RankingMetrics, HitRateNdcgAndRecallByHand) {
 }
 
 }  // namespace
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace ectrain::train {
+namespace ectrain::eval {
 
 struct Metrics {
   int64_t count = 0;  // rows (or users, for ranking) evaluated
@@ -66,4 +66,4 @@ double RocAuc(std::span<const float> scores, std::span<const float> labels);
 // "auc 0.9312  log_loss 0.2561  accuracy 0.8972 ...  (n=2441)"
 std::string FormatMetrics(const Metrics& m);
 
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

@@ -9,9 +9,9 @@
 #include "core/status.h"
 #include "data/column_file.h"
 #include "model/model.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 
 // The model's raw outputs, (table.num_rows, model.num_outputs()) row-major, in table order. A
 // non-finite output (parameters that hold NaN or infinity, or overflow) is an error naming how
@@ -31,4 +31,4 @@ StatusOr<Metrics> EvaluateTable(model::Model& model, const ParamArena& params, c
 Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,
                         const std::vector<std::string>& class_names, const std::string& path);
 
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

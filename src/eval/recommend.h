@@ -17,9 +17,9 @@
 #include "data/column_file.h"
 #include "data/schema.h"
 #include "model/model.h"
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 
 class Catalog {
  public:
@@ -76,4 +76,4 @@ StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& p
                                         const data::Table& test, int user_field, int item_field, int k,
                                         int64_t batch_size);
 
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

@@ -1,4 +1,4 @@
-#include "train/evaluator.h"
+#include "eval/evaluator.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,10 +6,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "kernels/cpu_kernels.h"
-#include "train/data_feed.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 
 StatusOr<std::vector<float>> ScoreTable(model::Model& model, const ParamArena& params, const data::Table& table,
                                         int64_t batch_size) {
@@ -17,7 +15,7 @@ StatusOr<std::vector<float>> ScoreTable(model::Model& model, const ParamArena& p
   std::vector<float> outputs(static_cast<size_t>(table.num_rows * width));
   for (int64_t begin = 0; begin < table.num_rows; begin += batch_size) {
     int64_t end = std::min(table.num_rows, begin + batch_size);
-    model.Forward(ViewRows(table, begin, end), params, outputs.data() + begin * width);
+    model.Forward(data::ViewRows(table, begin, end), params, outputs.data() + begin * width);
   }
   const auto finite = [](float v) { return std::isfinite(v); };
   const auto first_bad = std::find_if_not(outputs.begin(), outputs.end(), finite);
@@ -56,40 +54,29 @@ Status WritePredictions(const model::Model& model, const std::vector<float>& out
     if (!file_out) return Internal("cannot write " + path + ": check the folder exists and is writable");
   }
   std::ostream& out = file_out.is_open() ? file_out : std::cout;
+  const std::vector<double> probabilities = model.Probabilities(outputs);
+  const auto width = static_cast<size_t>(model.num_outputs());
   char buf[64];
-  const int64_t width = model.num_outputs();
-  const int64_t rows = static_cast<int64_t>(outputs.size()) / width;
   switch (model.task()) {
-    case model::Task::kBinary:
-      out << "probability\n";
-      for (float z : outputs) {
-        std::snprintf(buf, sizeof(buf), "%.9g\n", kernels::Sigmoid(z));
-        out << buf;
-      }
-      break;
-    case model::Task::kRegression:
-      out << "prediction\n";
-      for (float y : outputs) {
-        std::snprintf(buf, sizeof(buf), "%.9g\n", y);
-        out << buf;
-      }
-      break;
-    case model::Task::kMulticlass:
-      out << "class,probability\n";
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* z = outputs.data() + r * width;
-        const int64_t best = std::max_element(z, z + width) - z;
-        double sum = 0;
-        for (int64_t c = 0; c < width; ++c) sum += std::exp(static_cast<double>(z[c] - z[best]));
-        std::snprintf(buf, sizeof(buf), ",%.9g\n", 1.0 / sum);
-        const bool named = best < static_cast<int64_t>(class_names.size());
-        out << (named ? class_names[static_cast<size_t>(best)] : std::to_string(best)) << buf;
-      }
-      break;
+    case model::Task::kBinary: out << "probability\n"; break;
+    case model::Task::kRegression: out << "prediction\n"; break;
+    case model::Task::kMulticlass: out << "class,probability\n"; break;
+  }
+  for (size_t row = 0; row < probabilities.size(); row += width) {
+    if (model.task() != model::Task::kMulticlass) {
+      std::snprintf(buf, sizeof(buf), "%.9g\n", probabilities[row]);
+      out << buf;
+      continue;
+    }
+    const auto best = std::max_element(probabilities.begin() + row, probabilities.begin() + row + width) -
+                      (probabilities.begin() + row);
+    std::snprintf(buf, sizeof(buf), ",%.9g\n", probabilities[row + best]);
+    const bool named = best < static_cast<int64_t>(class_names.size());
+    out << (named ? class_names[static_cast<size_t>(best)] : std::to_string(best)) << buf;
   }
   out.flush();
   if (!out) return Internal("writing predictions to " + path + " failed");
   return Status::Ok();
 }
 
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

@@ -1,12 +1,12 @@
 // Recommending: the catalogue tells item features from user features, candidate rows combine
 // them, TopK skips what a user has, and the ranking evaluation counts hits by hand.
-#include "train/recommend.h"
+#include "eval/recommend.h"
 
 #include <gtest/gtest.h>
 
 #include "model/model.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 namespace {
 
 // 6 training rows: (user, item) with one dense feature that belongs to the item (price) and one
@@ -107,4 +107,4 @@ TEST(Catalog, CandidateRowsCombineTheUserAndEachItem) {
 }
 
 }  // namespace
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

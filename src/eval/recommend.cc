@@ -1,13 +1,12 @@
-#include "train/recommend.h"
+#include "eval/recommend.h"
 
 #include <algorithm>
 #include <map>
 #include <numeric>
 
-#include "train/data_feed.h"
-#include "train/evaluator.h"
+#include "eval/evaluator.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 namespace {
 
 int FieldIndex(const std::vector<std::string>& names, const std::string& name) {
@@ -215,4 +214,4 @@ StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& p
   return report;
 }
 
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

@@ -1,4 +1,4 @@
-#include "train/metrics.h"
+#include "eval/metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "kernels/cpu_kernels.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 double Ratio(double a, double b) { return b > 0 ? a / b : kNaN; }
@@ -206,4 +206,4 @@ std::string FormatMetrics(const Metrics& m) {
   return out + "(n=" + std::to_string(m.count) + ")";
 }
 
-}  // namespace ectrain::train
+}  // namespace ectrain::eval

@@ -1,4 +1,4 @@
-#include "train/evaluator.h"
+#include "eval/evaluator.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "model/ctr_model.h"
 
-namespace ectrain::train {
+namespace ectrain::eval {
 namespace {
 
 // Outputs that overflow (or parameters that hold NaN) give an error naming how many and where,
@@ -35,4 +35,4 @@ TEST(ScoreTable, NonFiniteOutputsAreAnError) {
 }
 
 }  // namespace
-}  // namespace ectrain::train
+}  // namespace ectrain::eval
