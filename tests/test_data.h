@@ -16,7 +16,7 @@
 
 #include "config/run_config.h"
 #include "core/rng.h"
-#include "data/prepare.h"
+#include "prep/prepare.h"
 
 namespace ectrain::testing {
 
@@ -67,7 +67,7 @@ inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed, in
   const std::string csv = dir + "/synthetic.csv";
   WriteSyntheticCsv(csv, rows, seed, users);
   RunConfig config = SyntheticConfig(dir);
-  data::PrepareRequest request;
+  prep::PrepareRequest request;
   request.csv_path = csv;
   request.label = config.data.label;
   request.dense = config.data.dense;
@@ -75,7 +75,7 @@ inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed, in
   request.test_fraction = 0.25;
   request.train_path = config.data.train;
   request.test_path = config.data.test;
-  auto report = data::PrepareCsv(request);
+  auto report = prep::PrepareCsv(request);
   ASSERT_TRUE(report.ok()) << report.status().message();
 }
 

@@ -16,7 +16,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "data/csv.h"
-#include "data/prepare.h"
+#include "prep/prepare.h"
 #include "kernels/cpu_kernels.h"
 #include "model/model.h"
 #include "train/data_feed.h"
@@ -434,7 +434,7 @@ Status RunPrepare(const PrepareArgs& args) {
   const RunConfig& config = *loaded;
   RETURN_IF_ERROR(config::CheckPrepareInputs(config, source));
   const data::PrepareOptions& p = config.prepare;
-  data::PrepareRequest request;
+  prep::PrepareRequest request;
   request.csv_path = p.source;
   request.test_source = p.test_source;
   request.format = p.format;
@@ -477,13 +477,13 @@ Status RunPrepare(const PrepareArgs& args) {
   request.train_path = config.data.train;
   request.test_path = config.data.test;
   request.show_progress = isatty(STDERR_FILENO) != 0;
-  StatusOr<data::PrepareReport> prepared = data::PrepareCsv(request);
+  StatusOr<prep::PrepareReport> prepared = prep::PrepareCsv(request);
   if (!prepared.ok()) {
     const Status& s = prepared.status();
     // Errors about the request name the keys; say where they came from.
     return s.code() == StatusCode::kInvalidArgument ? Status(s.code(), source + ": " + s.message()) : s;
   }
-  const data::PrepareReport& report = *prepared;
+  const prep::PrepareReport& report = *prepared;
   const data::FeatureSchema& schema = report.schema;
   for (const std::string& example : report.bad_row_examples) LOG_WARNING << "skipped: " << example;
   const std::string label_summary =

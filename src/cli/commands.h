@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "data/generate.h"
+#include "tools/generate.h"
 
 namespace ectrain::cli {
 
@@ -52,7 +52,7 @@ struct PrepareArgs {
 };
 
 struct GenerateArgs {
-  data::GenerateOptions options;  // command_line and progress are filled by RunGenerate
+  tools::GenerateOptions options;  // command_line and progress are filled by RunGenerate
   std::vector<std::string> argv;  // the command line, stored as provenance
 };
 
@@ -68,9 +68,9 @@ Status RunPredict(const PredictArgs& args);
 Status RunPrepare(const PrepareArgs& args);
 // Top-k items for users, or ranking quality on held-out interactions (src/train/recommend.h).
 Status RunRecommend(const RecommendArgs& args);
-// Synthetic click data to sharded HDF5 (src/data/generate.h); a summary line on stdout.
+// Synthetic click data to sharded HDF5 (src/tools/generate.h); a summary line on stdout.
 Status RunGenerate(const GenerateArgs& args);
-// Summarises HDF5 data files (src/data/inspect.h) as text or JSON on stdout.
+// Summarises HDF5 data files (src/tools/inspect.h) as text or JSON on stdout.
 Status RunInspect(const InspectArgs& args);
 // Validates a config and prints it resolved; with `list_keys`, prints every key instead.
 Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys);

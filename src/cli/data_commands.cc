@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "data/inspect.h"
+#include "tools/inspect.h"
 
 namespace ectrain::cli {
 namespace {
@@ -73,11 +73,11 @@ class ProgressLine {
 }  // namespace
 
 Status RunGenerate(const GenerateArgs& args) {
-  data::GenerateOptions options = args.options;
+  tools::GenerateOptions options = args.options;
   options.command_line = ShellLine(args.argv);
   ProgressLine progress;
   options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
-  ASSIGN_OR_RETURN(data::GenerateReport report, data::GenerateDataSet(options));
+  ASSIGN_OR_RETURN(tools::GenerateReport report, tools::GenerateDataSet(options));
 
   const size_t train_files = report.files.size() - (report.test_file.empty() ? 0 : 1);
   const double rows = static_cast<double>(report.train_rows + report.test_rows);
@@ -108,10 +108,10 @@ Status RunGenerate(const GenerateArgs& args) {
 }
 
 Status RunInspect(const InspectArgs& args) {
-  data::InspectOptions options;
+  tools::InspectOptions options;
   options.paths = args.paths;
   options.label = args.label;
-  ASSIGN_OR_RETURN(data::InspectReport report, data::Inspect(options));
+  ASSIGN_OR_RETURN(tools::InspectReport report, tools::Inspect(options));
   const std::string text = args.json ? report.ToJson() + "\n" : report.ToText();
   std::fwrite(text.data(), 1, text.size(), stdout);
   return Status::Ok();

@@ -18,7 +18,7 @@
 #include "core/status.h"
 #include "data/schema.h"
 
-namespace ectrain::data {
+namespace ectrain::prep {
 
 struct PrepareRequest {
   // Input.
@@ -94,7 +94,7 @@ struct PrepareReport {
   std::optional<double> time_threshold;  // split: time; train <= threshold < test
   int64_t bytes_read = 0;                // size of the main input file
   double seconds = 0.0;
-  FeatureSchema schema;  // as stored in both files
+  data::FeatureSchema schema;  // as stored in both files
 };
 
 // Memory: the fingerprint set (about 16 bytes per distinct row when drop_duplicates), one bit
@@ -104,4 +104,4 @@ struct PrepareReport {
 // temporary name and renames both only when both are complete, so a failure leaves no half file.
 StatusOr<PrepareReport> PrepareCsv(const PrepareRequest& request);
 
-}  // namespace ectrain::data
+}  // namespace ectrain::prep

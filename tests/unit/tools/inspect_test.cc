@@ -1,6 +1,6 @@
 // `inspect`: exact statistics on files from h5py (no schema), from the writer with a prepared
 // schema and from `generate`; shards summarised together; damaged files are named errors.
-#include "data/inspect.h"
+#include "tools/inspect.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -11,20 +11,20 @@
 #include <nlohmann/json.hpp>
 
 #include "data/column_writer.h"
-#include "data/generate.h"
+#include "tools/generate.h"
 #include "data/hdf5_util.h"
-#include "test_files.h"
+#include "unit/data/test_files.h"
 
-namespace ectrain::data {
+namespace ectrain::tools {
 namespace {
 
-using testing::ScratchDir;
+using data::testing::ScratchDir;
 
 template <typename T>
 void WriteColumn(hid_t file, const std::string& name, hid_t type, const std::vector<T>& values) {
   const hsize_t n = values.size();
-  H5Handle space(H5Screate_simple(1, &n, nullptr));
-  H5Handle dataset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  data::H5Handle space(H5Screate_simple(1, &n, nullptr));
+  data::H5Handle dataset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   ASSERT_TRUE(dataset.valid()) << name;
   ASSERT_GE(H5Dwrite(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
 }
@@ -33,7 +33,7 @@ void WriteColumn(hid_t file, const std::string& name, hid_t type, const std::vec
 // price = row (NaN every 100th row), shop = row % 37 (int64), bought = 1 for rows % 4 == 0,
 // plus a 2-D dataset that is not a column.
 std::string WriteH5pyFile(const std::string& path) {
-  H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  data::H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   std::vector<double> price;
   std::vector<int64_t> shop;
   std::vector<float> bought;
@@ -46,8 +46,8 @@ std::string WriteH5pyFile(const std::string& path) {
   WriteColumn(file.get(), "shop", H5T_STD_I64LE, shop);
   WriteColumn(file.get(), "bought", H5T_IEEE_F32LE, bought);
   const hsize_t dims[2] = {3, 2};
-  H5Handle space(H5Screate_simple(2, dims, nullptr));
-  H5Handle matrix(H5Dcreate2(file.get(), "matrix", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+  data::H5Handle space(H5Screate_simple(2, dims, nullptr));
+  data::H5Handle matrix(H5Dcreate2(file.get(), "matrix", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT));
   return path;
 }
@@ -140,9 +140,9 @@ TEST(Inspect, UnknownLabelIsAUsageErrorListingTheColumns) {
 TEST(Inspect, PreparedFileShowsSchemaPreprocessingAndOutOfVocabIds) {
   ScratchDir dir;
   const std::string path = dir.File("prepared.h5");
-  auto writer = ColumnWriter::Create(path, {{"Revenue", ColumnType::kFloat32},
-                                            {"PageValues", ColumnType::kFloat32},
-                                            {"Month", ColumnType::kInt32}},
+  auto writer = data::ColumnWriter::Create(path, {{"Revenue", data::ColumnType::kFloat32},
+                                            {"PageValues", data::ColumnType::kFloat32},
+                                            {"Month", data::ColumnType::kInt32}},
                                      /*chunk_rows=*/16);
   ASSERT_TRUE(writer.ok()) << writer.status().message();
   std::vector<float> revenue, pages;
@@ -155,7 +155,7 @@ TEST(Inspect, PreparedFileShowsSchemaPreprocessingAndOutOfVocabIds) {
   ASSERT_TRUE(writer->Append(0, std::span<const float>(revenue)).ok());
   ASSERT_TRUE(writer->Append(1, std::span<const float>(pages)).ok());
   ASSERT_TRUE(writer->Append(2, std::span<const int32_t>(months)).ok());
-  FeatureSchema schema;
+  data::FeatureSchema schema;
   schema.label = "Revenue";
   schema.dense = {"PageValues"};
   schema.categorical = {"Month"};
@@ -240,10 +240,10 @@ TEST(Inspect, MalformedCsrOffsetsAndUnequalLengthsAreReported) {
   ScratchDir dir;
   const std::string path = dir.File("bad.h5");
   {
-    H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    data::H5Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     WriteColumn(file.get(), "a", H5T_IEEE_F32LE, std::vector<float>{1, 2, 3});
     WriteColumn(file.get(), "b", H5T_IEEE_F32LE, std::vector<float>{1, 2});
-    H5Handle group(H5Gcreate2(file.get(), "tags", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    data::H5Handle group(H5Gcreate2(file.get(), "tags", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     WriteColumn(group.get(), "values", H5T_STD_I32LE, std::vector<int32_t>{4, 5, 6});
     WriteColumn(group.get(), "offsets", H5T_STD_I64LE, std::vector<int64_t>{0, 2, 1, 3});
   }
@@ -260,7 +260,7 @@ TEST(Inspect, MissingNotHdf5AndTruncatedFilesAreErrorsNamingTheFile) {
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("nope.h5"), std::string::npos);
 
-  const std::string text = testing::WriteTextFile(dir.File("text.h5"), "a,b\n1,2\n");
+  const std::string text = data::testing::WriteTextFile(dir.File("text.h5"), "a,b\n1,2\n");
   auto not_hdf5 = InspectPaths({text});
   ASSERT_FALSE(not_hdf5.ok());
   EXPECT_EQ(not_hdf5.status().ExitCode(), 1);
@@ -293,4 +293,4 @@ TEST(Inspect, MissingNotHdf5AndTruncatedFilesAreErrorsNamingTheFile) {
 }
 
 }  // namespace
-}  // namespace ectrain::data
+}  // namespace ectrain::tools

@@ -1,4 +1,4 @@
-#include "data/prepare.h"
+#include "prep/prepare.h"
 
 #include <unistd.h>
 
@@ -19,9 +19,9 @@
 #include "data/column_writer.h"
 #include "data/csv.h"
 #include "data/encoding.h"
-#include "data/importers.h"
+#include "prep/importers.h"
 
-namespace ectrain::data {
+namespace ectrain::prep {
 namespace {
 
 constexpr int64_t kMedianSample = int64_t{1} << 20;  // values per median-filled column
@@ -101,7 +101,7 @@ struct ValueCount {
   int64_t count = 0;
   int64_t first = 0;  // order of first appearance in training
 };
-using CountMap = std::unordered_map<std::string, ValueCount, StringHash, std::equal_to<>>;
+using CountMap = std::unordered_map<std::string, ValueCount, data::StringHash, std::equal_to<>>;
 
 void CountValue(CountMap& counts, std::string_view value) {
   auto it = counts.find(value);
@@ -143,7 +143,7 @@ struct DenseAccumulator {
     }
     ++present;
     raw_mean += (*x - raw_mean) / static_cast<double>(present);
-    const double t = log ? SignedLog1p(*x) : *x;
+    const double t = log ? data::SignedLog1p(*x) : *x;
     const double delta = t - mean_t;
     mean_t += delta / static_cast<double>(present);
     m2_t += delta * (t - mean_t);
@@ -178,8 +178,8 @@ struct Plan {
   std::vector<int> item_fields;  // negatives: the item column, then the item's other columns
   std::vector<DensePlan> dense;
   std::vector<CategoricalPlan> categorical, bags;
-  std::vector<BagEncoding> bag_encodings;  // without vocabularies yet
-  FeatureSchema label_schema;              // label settings only, to check labels in pass 1
+  std::vector<data::BagEncoding> bag_encodings;  // without vocabularies yet
+  data::FeatureSchema label_schema;              // label settings only, to check labels in pass 1
 };
 
 bool Contains(const std::vector<std::string>& names, const std::string& name) {
@@ -350,7 +350,7 @@ Status ParseFill(const std::string& spec, const std::string& key, DensePlan& pla
     plan.fill = spec;
     return Status::Ok();
   }
-  StatusOr<std::optional<double>> value = ParseDenseValue(spec);
+  StatusOr<std::optional<double>> value = data::ParseDenseValue(spec);
   if (!value.ok() || !value->has_value()) {
     return InvalidArgument(key + ": '" + spec + "'; allowed: mean, median or a number");
   }
@@ -444,7 +444,7 @@ StatusOr<Plan> MakePlan(const PrepareRequest& request) {
   }
   for (const std::string& name : request.multi_valued) {
     ASSIGN_OR_RETURN(CategoricalPlan c, id_plan(name));
-    BagEncoding encoding;
+    data::BagEncoding encoding;
     encoding.text = Contains(request.text, name);
     if (!encoding.text) {
       auto separator = request.separators.find(name);
@@ -549,7 +549,7 @@ class Preparer {
   }
 
   StatusOr<double> RowTime(const RawRow& row) const {
-    const std::optional<double> time = ParseTime(row.fields[plan_.time_field]);
+    const std::optional<double> time = data::ParseTime(row.fields[plan_.time_field]);
     if (!time) {
       return DataError(Where(row.line, plan_.time_field) + "'" + std::string(row.fields[plan_.time_field]) +
                        "' is not a time; use a number (e.g. Unix seconds) or YYYY-MM-DD[ HH:MM[:SS]]");
@@ -563,14 +563,14 @@ class Preparer {
     if (request_.split == "last_per_user") {
       return static_cast<size_t>(ordinal) < pass1_.latest_positive.size() && pass1_.latest_positive[ordinal];
     }
-    const uint64_t hash = Mix64(Mix64(request_.seed) ^ static_cast<uint64_t>(ordinal));
+    const uint64_t hash = data::Mix64(data::Mix64(request_.seed) ^ static_cast<uint64_t>(ordinal));
     return static_cast<double>(hash >> 11) * 0x1.0p-53 < request_.test_fraction;
   }
 
   // Time split: test = the rows after the (1 - test_fraction) quantile of all times, from a
   // sample of at most kTimeSample times (exact below that).
   Status FindTimeThreshold() {
-    Reservoir times(kTimeSample, Mix64(request_.seed ^ 0x7133));
+    Reservoir times(kTimeSample, data::Mix64(request_.seed ^ 0x7133));
     Progress progress(request_.show_progress, "prepare: times", plan_.source->total_bytes());
     RawRow row;
     int64_t rows = 0;
@@ -601,15 +601,15 @@ class Preparer {
   template <typename Emit>
   Status EmitNegatives(const RawRow& row, int64_t ordinal, Emit&& emit) {
     const auto& items = pass1_.item_values;
-    const auto& had = pass1_.user_items[std::string(TrimSpaces(row.fields[plan_.user_field]))];
+    const auto& had = pass1_.user_items[std::string(data::TrimSpaces(row.fields[plan_.user_field]))];
     if (had.size() >= items.size()) return Status::Ok();  // the user had every item
     std::vector<std::string_view> fields = row.fields;
     for (int64_t j = 0; j < request_.negatives_per_positive; ++j) {
-      uint64_t draw = Mix64(Mix64(request_.seed ^ 0x9e6) ^ (static_cast<uint64_t>(ordinal) * 1000 + j));
+      uint64_t draw = data::Mix64(data::Mix64(request_.seed ^ 0x9e6) ^ (static_cast<uint64_t>(ordinal) * 1000 + j));
       const std::vector<std::string>* item = nullptr;
-      for (int attempt = 0; attempt < 100; ++attempt, draw = Mix64(draw)) {
+      for (int attempt = 0; attempt < 100; ++attempt, draw = data::Mix64(draw)) {
         const auto& candidate = items[draw % items.size()];
-        if (!had.count(StableHash(TrimSpaces(candidate[0]), 0x17e3))) {
+        if (!had.count(data::StableHash(data::TrimSpaces(candidate[0]), 0x17e3))) {
           item = &candidate;
           break;
         }
@@ -625,8 +625,8 @@ class Preparer {
   // Every row counts as the user having the item; only training rows make an item a candidate
   // negative (an item seen only in test has no training id).
   void RecordInteraction(const RawRow& row, bool test) {
-    const std::string_view item = TrimSpaces(row.fields[plan_.item_fields[0]]);
-    pass1_.user_items[std::string(TrimSpaces(row.fields[plan_.user_field]))].insert(StableHash(item, 0x17e3));
+    const std::string_view item = data::TrimSpaces(row.fields[plan_.item_fields[0]]);
+    pass1_.user_items[std::string(data::TrimSpaces(row.fields[plan_.user_field]))].insert(data::StableHash(item, 0x17e3));
     if (test) return;
     auto [it, first] = pass1_.item_index.try_emplace(std::string(item), static_cast<int64_t>(pass1_.item_values.size()));
     if (first) {
@@ -655,7 +655,7 @@ class Preparer {
         continue;
       }
       if (*label < 0.5f) continue;
-      auto [it, inserted] = latest.try_emplace(std::string(TrimSpaces(row.fields[plan_.user_field])), *time, ordinal);
+      auto [it, inserted] = latest.try_emplace(std::string(data::TrimSpaces(row.fields[plan_.user_field])), *time, ordinal);
       if (!inserted && *time >= it->second.first) it->second = {*time, ordinal};
     }
     RETURN_IF_ERROR(plan_.source->Rewind());
@@ -668,13 +668,13 @@ class Preparer {
   Status CheckRow(const RawRow& row, std::vector<std::optional<double>>& dense_values, double& time) {
     const std::string_view label = row.fields[plan_.label_field];
     if (class_label_) {
-      if (TrimSpaces(label).empty()) return DataError(Where(row.line, plan_.label_field) + "the class label is empty");
+      if (data::TrimSpaces(label).empty()) return DataError(Where(row.line, plan_.label_field) + "the class label is empty");
     } else {
       StatusOr<float> value = plan_.label_schema.EncodeLabel(label);
       if (!value.ok()) return DataError(Where(row.line, plan_.label_field) + value.status().message());
     }
     for (size_t d = 0; d < plan_.dense.size(); ++d) {
-      StatusOr<std::optional<double>> value = ParseDenseValue(row.fields[plan_.dense[d].field]);
+      StatusOr<std::optional<double>> value = data::ParseDenseValue(row.fields[plan_.dense[d].field]);
       if (!value.ok()) return DataError(Where(row.line, plan_.dense[d].field) + value.status().message());
       dense_values[d] = *value;
     }
@@ -688,7 +688,7 @@ class Preparer {
     pass1_.dense.resize(plan_.dense.size());
     for (size_t d = 0; d < plan_.dense.size(); ++d) {
       if (plan_.dense[d].fill == "median") {
-        pass1_.dense[d].median = std::make_unique<Reservoir>(kMedianSample, Mix64(request_.seed + d));
+        pass1_.dense[d].median = std::make_unique<Reservoir>(kMedianSample, data::Mix64(request_.seed + d));
       }
     }
     pass1_.categorical_counts.resize(plan_.categorical.size());
@@ -712,7 +712,7 @@ class Preparer {
       }
       if (request_.drop_duplicates) {
         uint64_t fingerprint = 0x5eed;
-        for (const std::string_view f : row.fields) fingerprint = StableHash(f, fingerprint);
+        for (const std::string_view f : row.fields) fingerprint = data::StableHash(f, fingerprint);
         if (!fingerprints.Insert(fingerprint)) {
           ++report_.duplicates_dropped;
           pass1_.dropped.push_back(true);
@@ -720,7 +720,7 @@ class Preparer {
         }
       }
       pass1_.dropped.push_back(false);
-      if (class_label_) pass1_.classes.emplace(TrimSpaces(row.fields[plan_.label_field]));
+      if (class_label_) pass1_.classes.emplace(data::TrimSpaces(row.fields[plan_.label_field]));
       const bool test = IsTest(ordinal, time);
       if (request_.negatives_per_positive > 0) RecordInteraction(row, test);
       if (test) {
@@ -733,22 +733,22 @@ class Preparer {
       }
       for (size_t c = 0; c < plan_.categorical.size(); ++c) {
         if (plan_.categorical[c].hash_buckets == 0) {
-          CountValue(pass1_.categorical_counts[c], TrimSpaces(row.fields[plan_.categorical[c].field]));
+          CountValue(pass1_.categorical_counts[c], data::TrimSpaces(row.fields[plan_.categorical[c].field]));
         }
       }
       for (size_t b = 0; b < plan_.bags.size(); ++b) {
         if (plan_.bags[b].hash_buckets != 0) continue;
         values.clear();
-        BagValues(plan_.bag_encodings[b], row.fields[plan_.bags[b].field], values);
+        data::BagValues(plan_.bag_encodings[b], row.fields[plan_.bags[b].field], values);
         for (const std::string& value : values) CountValue(pass1_.bag_counts[b], value);
       }
     }
     return Status::Ok();
   }
 
-  DenseColumnStats DenseStats(size_t d) {
+  data::DenseColumnStats DenseStats(size_t d) {
     const DensePlan& plan = plan_.dense[d];
-    DenseColumnStats stats;
+    data::DenseColumnStats stats;
     stats.fill = plan.fill;
     stats.scale = plan.scale;
     stats.log = plan.log;
@@ -771,7 +771,7 @@ class Preparer {
       stats.fill_value = a.present > 0 ? a.raw_mean : 0.0;
     }
     // Statistics over the filled column: the present values plus `missing` copies of the fill.
-    const double t_fill = plan.log ? SignedLog1p(stats.fill_value) : stats.fill_value;
+    const double t_fill = plan.log ? data::SignedLog1p(stats.fill_value) : stats.fill_value;
     const double n = static_cast<double>(a.present), k = static_cast<double>(a.missing);
     double mean = t_fill, m2 = 0, lo = t_fill, hi = t_fill;
     if (a.present > 0) {
@@ -795,7 +795,7 @@ class Preparer {
   }
 
   Status MakeSchema() {
-    FeatureSchema& schema = report_.schema;
+    data::FeatureSchema& schema = report_.schema;
     schema.label = request_.label;
     schema.label_type = request_.label_type;
     schema.label_positive_values = request_.positive_values;
@@ -820,7 +820,7 @@ class Preparer {
     }
     for (size_t b = 0; b < plan_.bags.size(); ++b) {
       const CategoricalPlan& plan = plan_.bags[b];
-      BagEncoding encoding = plan_.bag_encodings[b];
+      data::BagEncoding encoding = plan_.bag_encodings[b];
       if (plan.hash_buckets == 0) encoding.vocabulary = Vocabulary(pass1_.bag_counts[b], plan.min_count);
       pass1_.bag_counts[b] = {};
       schema.multi_valued.push_back(plan.name);
@@ -834,7 +834,7 @@ class Preparer {
   // One output file and its rows not yet handed to the writer.
   struct Output {
     std::string path;  // final
-    std::optional<ColumnWriter> writer;
+    std::optional<data::ColumnWriter> writer;
     std::vector<std::vector<float>> dense;
     std::vector<std::vector<int32_t>> categorical;
     std::vector<float> labels;
@@ -867,22 +867,22 @@ class Preparer {
   };
 
   Status OpenOutput(Output& out, const std::string& path) {
-    const FeatureSchema& schema = report_.schema;
-    std::vector<ColumnSpec> specs;
-    for (const auto& name : schema.dense) specs.push_back({name, ColumnType::kFloat32, false});
-    for (const auto& name : schema.categorical) specs.push_back({name, ColumnType::kInt32, false});
-    for (const auto& name : schema.multi_valued) specs.push_back({name, ColumnType::kInt32, true});
-    specs.push_back({schema.label, ColumnType::kFloat32, false});
-    if (request_.negatives_per_positive > 0) specs.push_back({kSampledDataset + 1, ColumnType::kInt32, false});
+    const data::FeatureSchema& schema = report_.schema;
+    std::vector<data::ColumnSpec> specs;
+    for (const auto& name : schema.dense) specs.push_back({name, data::ColumnType::kFloat32, false});
+    for (const auto& name : schema.categorical) specs.push_back({name, data::ColumnType::kInt32, false});
+    for (const auto& name : schema.multi_valued) specs.push_back({name, data::ColumnType::kInt32, true});
+    specs.push_back({schema.label, data::ColumnType::kFloat32, false});
+    if (request_.negatives_per_positive > 0) specs.push_back({data::kSampledDataset + 1, data::ColumnType::kInt32, false});
     // The writer's own commit renames PATH.tmp.tmp to PATH.tmp; both PATH.tmp are renamed to
     // their final names only when both files are complete.
-    ASSIGN_OR_RETURN(ColumnWriter writer, ColumnWriter::Create(path + ".tmp", std::move(specs)));
+    ASSIGN_OR_RETURN(data::ColumnWriter writer, data::ColumnWriter::Create(path + ".tmp", std::move(specs)));
     out.path = path;
     out.writer.emplace(std::move(writer));
     out.dense.resize(schema.dense.size());
     out.categorical.resize(schema.categorical.size());
     out.label_name = schema.label;
-    if (request_.negatives_per_positive > 0) out.sampled_column = out.writer->ColumnIndex(kSampledDataset + 1);
+    if (request_.negatives_per_positive > 0) out.sampled_column = out.writer->ColumnIndex(data::kSampledDataset + 1);
     return Status::Ok();
   }
 
@@ -897,9 +897,9 @@ class Preparer {
                                "': " + error.message());
       }
     }
-    const FeatureSchema& schema = report_.schema;
-    ASSIGN_OR_RETURN(const RowEncoder encoder, RowEncoder::Create(schema, plan_.source->columns()));
-    std::unordered_map<std::string, float, StringHash, std::equal_to<>> class_ids;
+    const data::FeatureSchema& schema = report_.schema;
+    ASSIGN_OR_RETURN(const data::RowEncoder encoder, data::RowEncoder::Create(schema, plan_.source->columns()));
+    std::unordered_map<std::string, float, data::StringHash, std::equal_to<>> class_ids;
     for (size_t k = 0; k < schema.label_classes.size(); ++k) class_ids.emplace(schema.label_classes[k], float(k));
 
     Output outputs[2];  // train, test
@@ -951,7 +951,7 @@ class Preparer {
       const std::string_view label_text = row.fields[plan_.label_field];
       float label = 0;
       if (class_label_) {
-        label = class_ids.find(TrimSpaces(label_text))->second;  // every class was seen in pass 1
+        label = class_ids.find(data::TrimSpaces(label_text))->second;  // every class was seen in pass 1
       } else {
         StatusOr<float> value = schema.EncodeLabel(label_text);
         if (!value.ok()) return DataError(Where(row.line, plan_.label_field) + value.status().message());
@@ -1023,4 +1023,4 @@ StatusOr<PrepareReport> PrepareCsv(const PrepareRequest& original) {
   return preparer.Run();
 }
 
-}  // namespace ectrain::data
+}  // namespace ectrain::prep

@@ -1,4 +1,4 @@
-#include "data/prepare.h"
+#include "prep/prepare.h"
 
 #include <gtest/gtest.h>
 
@@ -11,16 +11,16 @@
 #include "core/rng.h"
 #include "data/encoding.h"
 #include "datasets.h"
-#include "prepared_files.h"
-#include "test_files.h"
+#include "unit/prep/prepared_files.h"
+#include "unit/data/test_files.h"
 
-namespace ectrain::data {
+namespace ectrain::prep {
 namespace {
 
 using testing::PreparedFile;
 using testing::ReadPrepared;
-using testing::ScratchDir;
-using testing::WriteTextFile;
+using data::testing::ScratchDir;
+using data::testing::WriteTextFile;
 
 // 20 distinct rows plus 2 exact duplicates. "row" is unique so each output row can be traced
 // back; "item" is unique too, so every test row is an unseen category; "rate in %" has a
@@ -52,7 +52,7 @@ PrepareRequest SmallRequest(const ScratchDir& dir, const std::string& csv) {
 
 // The CSV "row" value of each output row, undoing the standardization.
 std::vector<int> RowIds(const PreparedFile& split) {
-  const DenseColumnStats& stats = split.schema.dense_stats[0];
+  const data::DenseColumnStats& stats = split.schema.dense_stats[0];
   std::vector<int> ids;
   for (const double v : split.columns.at("row")) ids.push_back(static_cast<int>(std::lround(v * stats.stddev + stats.mean)));
   return ids;
@@ -230,7 +230,7 @@ std::map<std::string, std::string> RawRow(const Synthetic& data, int id) {
 // for its raw row: the vocabulary with min_count and id 0, hashing of values never seen in
 // training, split and tokenized bags.
 void ExpectEncodeRowReproduces(const Synthetic& data, const PreparedFile& file) {
-  const FeatureSchema& schema = file.schema;
+  const data::FeatureSchema& schema = file.schema;
   std::vector<float> dense(schema.dense.size());
   std::vector<int32_t> ids(schema.categorical.size());
   std::vector<std::vector<int32_t>> bags;
@@ -275,7 +275,7 @@ TEST(PrepareTest, StatisticsComeFromTheTrainingSplitOnly) {
     const double x = data.rows[id][1].empty() ? mean : std::stod(data.rows[id][1]);
     squares += (x - mean) * (x - mean);
   }
-  const DenseColumnStats& x = train.schema.dense_stats[1];
+  const data::DenseColumnStats& x = train.schema.dense_stats[1];
   EXPECT_NEAR(x.fill_value, mean, 1e-9);
   EXPECT_NEAR(x.mean, mean, 1e-9);
   EXPECT_NEAR(x.stddev, std::sqrt(squares / train_ids.size()), 1e-9);
@@ -334,7 +334,7 @@ TEST(PrepareTest, MedianFillLogMinMaxAndMissingIndicator) {
   }
   std::sort(present.begin(), present.end());
   const double median = present[(present.size() - 1) / 2];  // the lower middle value
-  const DenseColumnStats& x = train.schema.dense_stats[1];
+  const data::DenseColumnStats& x = train.schema.dense_stats[1];
   EXPECT_EQ(x.fill, "median");
   EXPECT_EQ(x.fill_value, median);
   EXPECT_TRUE(x.log);
@@ -342,8 +342,8 @@ TEST(PrepareTest, MedianFillLogMinMaxAndMissingIndicator) {
   const std::vector<double>& scaled = train.columns.at("x");
   EXPECT_NEAR(*std::min_element(scaled.begin(), scaled.end()), 0.0, 1e-6);
   EXPECT_NEAR(*std::max_element(scaled.begin(), scaled.end()), 1.0, 1e-6);
-  EXPECT_NEAR(x.mean, SignedLog1p(present.front()), 1e-9);
-  EXPECT_NEAR(x.stddev, SignedLog1p(present.back()) - SignedLog1p(present.front()), 1e-9);
+  EXPECT_NEAR(x.mean, data::SignedLog1p(present.front()), 1e-9);
+  EXPECT_NEAR(x.stddev, data::SignedLog1p(present.back()) - data::SignedLog1p(present.front()), 1e-9);
   EXPECT_EQ(train.schema.dense_stats[2].indicator_of, "x");
   EXPECT_EQ(train.schema.dense_stats[3].fill_value, -1.0);
   for (const PreparedFile* file : {&train, &test}) {
@@ -578,4 +578,4 @@ TEST(PrepareTest, OnlineShoppersIntention) {
 }
 
 }  // namespace
-}  // namespace ectrain::data
+}  // namespace ectrain::prep

@@ -1,4 +1,4 @@
-#include "data/importers.h"
+#include "prep/importers.h"
 
 #include <charconv>
 #include <cstdio>
@@ -8,7 +8,7 @@
 
 #include "data/csv.h"
 
-namespace ectrain::data {
+namespace ectrain::prep {
 namespace {
 
 namespace fs = std::filesystem;
@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 // A CSV file as rows: the generic format, and Criteo and Taobao with their column names.
 class CsvSource : public RowSource {
  public:
-  explicit CsvSource(CsvReader reader) : reader_(std::move(reader)) {}
+  explicit CsvSource(data::CsvReader reader) : reader_(std::move(reader)) {}
   const std::vector<std::string>& columns() const override { return reader_.header(); }
   const std::string& file() const override { return reader_.path(); }
   StatusOr<bool> Next(RawRow& row) override {
@@ -32,8 +32,8 @@ class CsvSource : public RowSource {
   int64_t total_bytes() const override { return reader_.file_bytes(); }
 
  private:
-  CsvReader reader_;
-  CsvRecord record_;
+  data::CsvReader reader_;
+  data::CsvRecord record_;
 };
 
 std::vector<std::string> CriteoColumns() {
@@ -64,7 +64,7 @@ Status DetectCriteoLayout(const std::string& path, char& delimiter, bool& header
 }
 
 StatusOr<std::unique_ptr<RowSource>> OpenCsvLike(const SourceOptions& options) {
-  CsvOptions csv;
+  data::CsvOptions csv;
   csv.latin1 = options.latin1;
   if (options.format == "criteo") {
     char delimiter = options.delimiter;
@@ -94,7 +94,7 @@ StatusOr<std::unique_ptr<RowSource>> OpenCsvLike(const SourceOptions& options) {
     }
     csv.columns = options.columns;
   }
-  ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(options.path, csv));
+  ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(options.path, csv));
   return std::unique_ptr<RowSource>(new CsvSource(std::move(reader)));
 }
 
@@ -115,7 +115,7 @@ StatusOr<std::vector<std::vector<std::string>>> ReadDoubleColonTable(const std::
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    line = Latin1ToUtf8(line);
+    line = data::Latin1ToUtf8(line);
     std::vector<std::string> row;
     const size_t first = line.find("::"), last = line.rfind("::");
     if (fields == 3 && first != std::string::npos && last != first) {
@@ -157,7 +157,7 @@ class MovieLensSource : public RowSource {
     }
     auto source = std::unique_ptr<MovieLensSource>(new MovieLensSource());
     source->one_million_ = one_million;
-    CsvOptions options;
+    data::CsvOptions options;
     options.header = false;
     if (one_million) {
       RETURN_IF_ERROR(source->LoadUsers1M((folder / "users.dat").string()));
@@ -170,8 +170,8 @@ class MovieLensSource : public RowSource {
       options.delimiter = '\t';
       options.columns = {"user_id", "item_id", "rating", "timestamp"};
     }
-    ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(ratings, options));
-    source->ratings_ = std::make_unique<CsvReader>(std::move(reader));
+    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(ratings, options));
+    source->ratings_ = std::make_unique<data::CsvReader>(std::move(reader));
     return std::unique_ptr<RowSource>(std::move(source));
   }
 
@@ -214,11 +214,11 @@ class MovieLensSource : public RowSource {
   MovieLensSource() = default;
 
   Status LoadGenres(const std::string& path) {
-    CsvOptions options;
+    data::CsvOptions options;
     options.delimiter = '|';
     options.header = false;
-    ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(path, options));
-    CsvRecord record;
+    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
+    data::CsvRecord record;
     while (true) {
       ASSIGN_OR_RETURN(const bool found, reader.Next(record));
       if (!found) break;
@@ -231,13 +231,13 @@ class MovieLensSource : public RowSource {
   }
 
   Status LoadUsers(const std::string& path) {
-    CsvOptions options;
+    data::CsvOptions options;
     options.delimiter = '|';
     options.header = false;
     options.latin1 = true;
     options.columns = {"user_id", "age", "gender", "occupation", "zip"};
-    ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(path, options));
-    CsvRecord record;
+    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
+    data::CsvRecord record;
     while (true) {
       ASSIGN_OR_RETURN(const bool found, reader.Next(record));
       if (!found) break;
@@ -248,14 +248,14 @@ class MovieLensSource : public RowSource {
   }
 
   Status LoadItems(const std::string& path) {
-    CsvOptions options;
+    data::CsvOptions options;
     options.delimiter = '|';
     options.header = false;
     options.latin1 = true;
     options.columns = {"item_id", "title", "release_date", "video_release_date", "imdb_url"};
     for (const std::string& genre : genres_) options.columns.push_back(genre);
-    ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(path, options));
-    CsvRecord record;
+    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
+    data::CsvRecord record;
     while (true) {
       ASSIGN_OR_RETURN(const bool found, reader.Next(record));
       if (!found) break;
@@ -299,8 +299,8 @@ class MovieLensSource : public RowSource {
   std::vector<std::string> genres_;
   std::unordered_map<std::string, std::vector<std::string>> users_;  // age, gender, occupation, zip
   std::unordered_map<std::string, std::vector<std::string>> items_;  // title, date, year, genres
-  std::unique_ptr<CsvReader> ratings_;
-  CsvRecord record_;
+  std::unique_ptr<data::CsvReader> ratings_;
+  data::CsvRecord record_;
 };
 
 }  // namespace
@@ -372,4 +372,4 @@ FormatRoles DefaultRoles(const std::string& format) {
   return roles;
 }
 
-}  // namespace ectrain::data
+}  // namespace ectrain::prep

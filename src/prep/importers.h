@@ -13,7 +13,7 @@
 
 #include "core/status.h"
 
-namespace ectrain::data {
+namespace ectrain::prep {
 
 // One raw row; the views are valid until the next call to Next().
 struct RawRow {
@@ -66,4 +66,4 @@ FormatRoles DefaultRoles(const std::string& format);
 // The formats OpenRowSource accepts, for messages.
 inline constexpr char kFormats[] = "csv, criteo, movielens, taobao";
 
-}  // namespace ectrain::data
+}  // namespace ectrain::prep

@@ -1,6 +1,6 @@
 // Synthetic click data: deterministic from the seed, independent of sharding, ids in range, the
 // requested click rate, power-law popularity, a learnable hidden model, files `train` can read.
-#include "data/generate.h"
+#include "tools/generate.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -13,12 +13,12 @@
 
 #include "data/column_file.h"
 #include "data/hdf5_util.h"
-#include "test_files.h"
+#include "unit/data/test_files.h"
 
-namespace ectrain::data {
+namespace ectrain::tools {
 namespace {
 
-using testing::ScratchDir;
+using data::testing::ScratchDir;
 
 GenerateOptions SmallOptions() {
   GenerateOptions o;
@@ -69,12 +69,12 @@ double Auc(const std::vector<float>& scores, const std::vector<float>& labels) {
 
 template <typename T>
 std::vector<T> ReadAll(const std::string& path, const std::string& name, hid_t memory_type) {
-  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  data::H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   EXPECT_TRUE(file.valid()) << path;
-  H5Handle dataset(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
+  data::H5Handle dataset(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
   EXPECT_TRUE(dataset.valid()) << path << " " << name;
   if (!dataset.valid()) return {};
-  H5Handle space(H5Dget_space(dataset.get()));
+  data::H5Handle space(H5Dget_space(dataset.get()));
   std::vector<T> values(static_cast<size_t>(H5Sget_simple_extent_npoints(space.get())));
   EXPECT_GE(H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
   return values;
@@ -298,11 +298,11 @@ TEST(Generate, FilesCarryASchemaTrainCanReadAndProvenance) {
   o.out = dir.File("train.h5");
   o.command_line = "ectrain generate --seed 7";
   ASSERT_TRUE(GenerateDataSet(o).ok());
-  auto file = ColumnFile::Open(o.out);
+  auto file = data::ColumnFile::Open(o.out);
   ASSERT_TRUE(file.ok()) << file.status().message();
   auto stored = file->StoredSchema();
   ASSERT_TRUE(stored.ok() && stored->has_value());
-  const FeatureSchema& schema = **stored;
+  const data::FeatureSchema& schema = **stored;
   EXPECT_EQ(schema.label, "clicked");
   EXPECT_EQ(schema.dense, (std::vector<std::string>{"d0", "d1", "d2", "d3", "d4", "d5", "d6"}));
   EXPECT_EQ(schema.categorical, (std::vector<std::string>{"user", "item", "category"}));
@@ -311,15 +311,15 @@ TEST(Generate, FilesCarryASchemaTrainCanReadAndProvenance) {
   EXPECT_EQ(schema.multi_vocab_sizes, std::vector<int64_t>{1'000});
   EXPECT_FALSE(schema.has_preprocessing());
   // The training reader accepts every value (finite dense values, ids within the vocabularies).
-  FeatureSchema scalar = schema;
+  data::FeatureSchema scalar = schema;
   scalar.multi_valued.clear();
   scalar.multi_vocab_sizes.clear();
   auto table = file->ReadAll(scalar, /*with_labels=*/true);
   ASSERT_TRUE(table.ok()) << table.status().message();
   EXPECT_EQ(table->num_rows, 10'000);
 
-  H5Handle h5(H5Fopen(o.out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  auto provenance = ReadStringDataset(h5.get(), "/ectrain/provenance", o.out);
+  data::H5Handle h5(H5Fopen(o.out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  auto provenance = data::ReadStringDataset(h5.get(), "/ectrain/provenance", o.out);
   ASSERT_TRUE(provenance.ok());
   EXPECT_NE(provenance->find("command: ectrain generate --seed 7"), std::string::npos) << *provenance;
   EXPECT_NE(provenance->find("seed: 7"), std::string::npos);
@@ -334,7 +334,7 @@ TEST(Generate, NoRecentItemsColumnWhenAskedForNone) {
   o.num_dense = 0;
   o.out = dir.File("plain.h5");
   ASSERT_TRUE(GenerateDataSet(o).ok());
-  auto file = ColumnFile::Open(o.out);
+  auto file = data::ColumnFile::Open(o.out);
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(file->ColumnNames(), (std::vector<std::string>{"category", "clicked", "item", "user"}));
   auto stored = file->StoredSchema();
@@ -380,4 +380,4 @@ TEST(Generate, BadOptionsAreNamedErrors) {
 }
 
 }  // namespace
-}  // namespace ectrain::data
+}  // namespace ectrain::tools

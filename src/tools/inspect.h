@@ -13,7 +13,7 @@
 #include "core/status.h"
 #include "data/schema.h"
 
-namespace ectrain::data {
+namespace ectrain::tools {
 
 struct InspectOptions {
   std::vector<std::string> paths;  // files, or directories (their *.h5 / *.hdf5 files, sorted)
@@ -61,7 +61,7 @@ struct InspectReport {
   int64_t bytes = 0;
   std::vector<ColumnSummary> columns;      // scalar columns, then CSR groups; name order within each
   std::vector<std::string> other_objects;  // datasets that are not columns (2-D, strings), with a note
-  std::optional<FeatureSchema> schema;     // of the first file
+  std::optional<data::FeatureSchema> schema;     // of the first file
   std::optional<std::string> provenance;   // of the first file
   std::optional<LabelBalance> label;
   std::vector<std::string> problems;  // things `ectrain train` would refuse or that look wrong
@@ -78,4 +78,4 @@ StatusOr<std::vector<std::string>> ExpandDataPaths(const std::vector<std::string
 // or corrupt; findings about the content go into `problems`.
 StatusOr<InspectReport> Inspect(const InspectOptions& options);
 
-}  // namespace ectrain::data
+}  // namespace ectrain::tools

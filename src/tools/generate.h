@@ -15,7 +15,7 @@
 #include "core/status.h"
 #include "data/schema.h"
 
-namespace ectrain::data {
+namespace ectrain::tools {
 
 struct GenerateOptions {
   int64_t rows = 1'000'000;     // training rows (over all shards)
@@ -88,7 +88,7 @@ class ClickModel {
 
   // The columns of the files and their schema: label `clicked`, dense d*, categorical user,
   // item, category, multi-valued recent_items. No preprocessing statistics.
-  FeatureSchema Schema() const;
+  data::FeatureSchema Schema() const;
   // One line per dense column saying what it means.
   std::string DescribeDense() const;
   double bias() const { return bias_; }
@@ -131,4 +131,4 @@ int64_t ShardBegin(const GenerateOptions& options, int64_t num_shards, int64_t s
 // Writes the data set. Errors name the option or file and say what to do.
 StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options);
 
-}  // namespace ectrain::data
+}  // namespace ectrain::tools

@@ -1,4 +1,4 @@
-#include "data/inspect.h"
+#include "tools/inspect.h"
 
 #include <algorithm>
 #include <array>
@@ -14,7 +14,7 @@
 #include "data/column_file.h"
 #include "data/hdf5_util.h"
 
-namespace ectrain::data {
+namespace ectrain::tools {
 namespace {
 
 namespace fs = std::filesystem;
@@ -129,7 +129,7 @@ std::string TypeName(hid_t type) {
 }
 
 std::string StorageOf(hid_t dataset) {
-  H5Handle create(H5Dget_create_plist(dataset));
+  data::H5Handle create(H5Dget_create_plist(dataset));
   if (!create.valid()) return "?";
   const H5D_layout_t layout = H5Pget_layout(create.get());
   if (layout == H5D_CONTIGUOUS) return "contiguous";
@@ -158,12 +158,12 @@ std::string StorageOf(hid_t dataset) {
 }
 
 bool IsIntegerType(hid_t dataset) {
-  H5Handle type(H5Dget_type(dataset));
+  data::H5Handle type(H5Dget_type(dataset));
   return H5Tget_class(type.get()) == H5T_INTEGER;
 }
 
 int64_t Length(hid_t dataset) {
-  H5Handle space(H5Dget_space(dataset));
+  data::H5Handle space(H5Dget_space(dataset));
   hsize_t length = 0;
   if (H5Sget_simple_extent_ndims(space.get()) != 1) return -1;
   H5Sget_simple_extent_dims(space.get(), &length, nullptr);
@@ -173,9 +173,9 @@ int64_t Length(hid_t dataset) {
 // Reads rows [first, first + count) of a 1-D dataset converted to `memory_type`.
 Status ReadSlice(hid_t dataset, hid_t memory_type, int64_t first, int64_t count, void* out,
                  const std::string& where) {
-  H5Handle file_space(H5Dget_space(dataset));
+  data::H5Handle file_space(H5Dget_space(dataset));
   const hsize_t start = static_cast<hsize_t>(first), n = static_cast<hsize_t>(count);
-  H5Handle memory_space(H5Screate_simple(1, &n, nullptr));
+  data::H5Handle memory_space(H5Screate_simple(1, &n, nullptr));
   if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr) < 0 ||
       H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
     return DataError(where + ": rows " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
@@ -193,15 +193,15 @@ struct FileLayout {
 
 FileLayout ReadLayout(hid_t file) {
   FileLayout layout;
-  for (const std::string& name : RootLinkNames(file)) {
-    H5Handle object(H5Oopen(file, name.c_str(), H5P_DEFAULT));
+  for (const std::string& name : data::RootLinkNames(file)) {
+    data::H5Handle object(H5Oopen(file, name.c_str(), H5P_DEFAULT));
     if (!object.valid()) {
       layout.others.push_back(name + ": could not be opened");
       continue;
     }
     if (H5Iget_type(object.get()) == H5I_GROUP) {
       if (name == kMetadataGroup) continue;
-      const bool csr = LinkExists(object.get(), "values") && LinkExists(object.get(), "offsets");
+      const bool csr = data::LinkExists(object.get(), "values") && data::LinkExists(object.get(), "offsets");
       if (csr) {
         layout.groups.push_back(name);
       } else {
@@ -210,8 +210,8 @@ FileLayout ReadLayout(hid_t file) {
       continue;
     }
     if (H5Iget_type(object.get()) != H5I_DATASET) continue;
-    H5Handle type(H5Dget_type(object.get()));
-    H5Handle space(H5Dget_space(object.get()));
+    data::H5Handle type(H5Dget_type(object.get()));
+    data::H5Handle space(H5Dget_space(object.get()));
     const int dims = H5Sget_simple_extent_ndims(space.get());
     const H5T_class_t type_class = H5Tget_class(type.get());
     if (dims == 1 && (type_class == H5T_INTEGER || type_class == H5T_FLOAT)) {
@@ -242,16 +242,16 @@ class Inspector {
       return DataError("data file '" + path + "' is not an HDF5 file (or is damaged at its start); give an HDF5 "
                        "file, e.g. one written by `ectrain prepare` or `ectrain generate`");
     }
-    H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    data::H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
     if (!file.valid()) {
       return DataError("data file '" + path + "' could not be opened as HDF5; it is truncated or corrupt, "
                        "re-create it");
     }
     const bool first_file = report_.files.empty();
-    if (LinkExists(file.get(), kSchemaDataset)) {
-      StatusOr<std::string> text = ReadStringDataset(file.get(), kSchemaDataset, path);
+    if (data::LinkExists(file.get(), data::kSchemaDataset)) {
+      StatusOr<std::string> text = data::ReadStringDataset(file.get(), data::kSchemaDataset, path);
       if (!text.ok()) return text.status();
-      StatusOr<FeatureSchema> schema = ParseStoredSchema(*text, path);
+      StatusOr<data::FeatureSchema> schema = data::ParseStoredSchema(*text, path);
       if (!schema.ok()) {
         report_.problems.push_back(schema.status().message());
       } else if (first_file) {
@@ -264,8 +264,8 @@ class Inspector {
       report_.problems.push_back("data file '" + path + "' has no stored schema, unlike '" +
                                  report_.files[0].path + "'");
     }
-    if (first_file && LinkExists(file.get(), kProvenanceDataset)) {
-      ASSIGN_OR_RETURN(std::string text, ReadStringDataset(file.get(), kProvenanceDataset, path));
+    if (first_file && data::LinkExists(file.get(), kProvenanceDataset)) {
+      ASSIGN_OR_RETURN(std::string text, data::ReadStringDataset(file.get(), kProvenanceDataset, path));
       report_.provenance = text;
     }
     if (first_file) {
@@ -419,10 +419,10 @@ class Inspector {
 
   // Streams one scalar column; returns its length.
   StatusOr<int64_t> ScanScalar(hid_t file, const std::string& path, const std::string& name) {
-    H5Handle dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
+    data::H5Handle dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
     const std::string where = "data file '" + path + "' column '" + name + "'";
     if (!dataset.valid()) return DataError(where + " could not be opened; the file is corrupt, re-create it");
-    H5Handle type(H5Dget_type(dataset.get()));
+    data::H5Handle type(H5Dget_type(dataset.get()));
     ColumnStats& stats = StatsFor(scalars_, name, path, TypeName(type.get()), StorageOf(dataset.get()));
     ColumnSummary& s = stats.summary;
     s.integer = IsIntegerType(dataset.get());
@@ -461,13 +461,13 @@ class Inspector {
   // Streams a CSR group (values, offsets); returns its rows, or -1 when its offsets are unusable.
   StatusOr<int64_t> ScanGroup(hid_t file, const std::string& path, const std::string& name) {
     const std::string where = "data file '" + path + "' multi-valued column '" + name + "'";
-    H5Handle values(H5Dopen2(file, (name + "/values").c_str(), H5P_DEFAULT));
-    H5Handle offsets(H5Dopen2(file, (name + "/offsets").c_str(), H5P_DEFAULT));
+    data::H5Handle values(H5Dopen2(file, (name + "/values").c_str(), H5P_DEFAULT));
+    data::H5Handle offsets(H5Dopen2(file, (name + "/offsets").c_str(), H5P_DEFAULT));
     if (!values.valid() || !offsets.valid()) {
       return DataError(where + ": values or offsets could not be opened; the file is corrupt, re-create it");
     }
-    H5Handle values_type(H5Dget_type(values.get()));
-    H5Handle offsets_type(H5Dget_type(offsets.get()));
+    data::H5Handle values_type(H5Dget_type(values.get()));
+    data::H5Handle offsets_type(H5Dget_type(offsets.get()));
     const std::string type = TypeName(values_type.get()) + " values, " + TypeName(offsets_type.get()) + " offsets";
     ColumnStats& stats = StatsFor(groups_, name, path, type, StorageOf(values.get()));
     ColumnSummary& s = stats.summary;
@@ -589,8 +589,8 @@ StatusOr<std::vector<std::string>> ExpandDataPaths(const std::vector<std::string
 StatusOr<InspectReport> Inspect(const InspectOptions& options) {
   if (options.chunk_rows < 1) return InvalidArgument("inspect: chunk_rows must be at least 1");
   ASSIGN_OR_RETURN(const std::vector<std::string> files, ExpandDataPaths(options.paths));
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  QuietHdf5Errors();
+  std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
+  data::QuietHdf5Errors();
   Inspector inspector(options);
   for (const std::string& file : files) RETURN_IF_ERROR(inspector.AddFile(file));
   return inspector.Finish();
@@ -611,7 +611,7 @@ std::string InspectReport::ToText() const {
   if (shown < files.size()) out += "  ... and " + std::to_string(files.size() - shown) + " more files\n";
 
   if (schema) {
-    out += "schema (" + std::string(kSchemaDataset) + "): label '" + schema->label + "'";
+    out += "schema (" + std::string(data::kSchemaDataset) + "): label '" + schema->label + "'";
     out += "; dense [" + Join(schema->dense) + "]";
     std::vector<std::string> categorical, multi;
     for (size_t i = 0; i < schema->categorical.size(); ++i) {
@@ -748,4 +748,4 @@ std::string InspectReport::ToJson() const {
   return doc.dump(2);
 }
 
-}  // namespace ectrain::data
+}  // namespace ectrain::tools

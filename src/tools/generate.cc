@@ -1,4 +1,4 @@
-#include "data/generate.h"
+#include "tools/generate.h"
 
 #include <algorithm>
 #include <chrono>
@@ -14,7 +14,7 @@
 #include "core/version.h"
 #include "data/column_writer.h"
 
-namespace ectrain::data {
+namespace ectrain::tools {
 namespace {
 
 namespace fs = std::filesystem;
@@ -364,8 +364,8 @@ void ClickModel::Calibrate(double target_rate) {
   bias_ = 0.5 * (low + high);
 }
 
-FeatureSchema ClickModel::Schema() const {
-  FeatureSchema schema;
+data::FeatureSchema ClickModel::Schema() const {
+  data::FeatureSchema schema;
   schema.label = "clicked";
   for (int j = 0; j < options_.num_dense; ++j) schema.dense.push_back("d" + std::to_string(j));
   schema.categorical = {"user", "item", "category"};
@@ -461,7 +461,7 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
   }
 
   ASSIGN_OR_RETURN(std::shared_ptr<const ClickModel> model, ClickModel::Create(options));
-  const FeatureSchema schema = model->Schema();
+  const data::FeatureSchema schema = model->Schema();
 
   struct Part {
     std::string path;
@@ -494,10 +494,10 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
     }
   }
 
-  std::vector<ColumnSpec> specs = {{"clicked", ColumnType::kFloat32}};
-  for (const std::string& name : schema.dense) specs.push_back({name, ColumnType::kFloat32});
-  for (const std::string& name : schema.categorical) specs.push_back({name, ColumnType::kInt32});
-  for (const std::string& name : schema.multi_valued) specs.push_back({name, ColumnType::kInt32, true});
+  std::vector<data::ColumnSpec> specs = {{"clicked", data::ColumnType::kFloat32}};
+  for (const std::string& name : schema.dense) specs.push_back({name, data::ColumnType::kFloat32});
+  for (const std::string& name : schema.categorical) specs.push_back({name, data::ColumnType::kInt32});
+  for (const std::string& name : schema.multi_valued) specs.push_back({name, data::ColumnType::kInt32, true});
   const int num_dense = options.num_dense;
   const int first_categorical = 1 + num_dense;
   const int recent_column = options.max_recent_items > 0 ? first_categorical + 3 : -1;
@@ -521,7 +521,7 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
   const int64_t rows_total = options.rows + options.test_rows;
   int64_t rows_done = 0;
   double train_clicks = 0, test_clicks = 0;
-  std::optional<ColumnWriter> writer;
+  std::optional<data::ColumnWriter> writer;
   size_t writer_part = parts.size();
   // On an error return, `pending` goes first: a std::async future's destructor waits for its
   // generator, which reads `model`.
@@ -546,7 +546,7 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
     const Block& block = blocks[b];
     if (writer_part != block.part) {
       if (writer) RETURN_IF_ERROR(commit());
-      StatusOr<ColumnWriter> created = ColumnWriter::Create(parts[block.part].path, specs, options.chunk_rows,
+      StatusOr<data::ColumnWriter> created = data::ColumnWriter::Create(parts[block.part].path, specs, options.chunk_rows,
                                                             options.deflate_level);
       if (!created.ok()) return created.status();
       writer.emplace(std::move(created).value());
@@ -580,4 +580,4 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
   return report;
 }
 
-}  // namespace ectrain::data
+}  // namespace ectrain::tools

@@ -2,7 +2,7 @@
 // classes (bundled), MovieLens 100K and 1M joined and Taobao UserBehavior with its cut last line,
 // each on a small fixture in the same layout (tests/fixtures/) and, where the real set has been
 // fetched, on the real set with its known counts (skipped otherwise).
-#include "data/importers.h"
+#include "prep/importers.h"
 
 #include <gtest/gtest.h>
 
@@ -16,18 +16,18 @@
 
 #include "data/csv.h"
 #include "data/encoding.h"
-#include "data/prepare.h"
+#include "prep/prepare.h"
 #include "datasets.h"
-#include "prepared_files.h"
-#include "test_files.h"
+#include "unit/prep/prepared_files.h"
+#include "unit/data/test_files.h"
 
-namespace ectrain::data {
+namespace ectrain::prep {
 namespace {
 
 using testing::PreparedFile;
 using testing::ReadPrepared;
-using testing::ScratchDir;
-using testing::WriteTextFile;
+using data::testing::ScratchDir;
+using data::testing::WriteTextFile;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -46,8 +46,8 @@ StatusOr<PrepareReport> Prepare(PrepareRequest request, const ScratchDir& dir, c
 // wraps) gives for its raw row `raw(i)`, fields in `columns` order.
 void ExpectEncoderReproduces(const PreparedFile& file, const std::vector<std::string>& columns,
                              const std::function<std::vector<std::string>(int64_t)>& raw) {
-  const FeatureSchema& schema = file.schema;
-  StatusOr<RowEncoder> encoder = RowEncoder::Create(schema, columns);
+  const data::FeatureSchema& schema = file.schema;
+  StatusOr<data::RowEncoder> encoder = data::RowEncoder::Create(schema, columns);
   ASSERT_TRUE(encoder.ok()) << encoder.status().message();
   std::vector<float> dense(schema.dense.size());
   std::vector<int32_t> ids(schema.categorical.size());
@@ -105,11 +105,11 @@ TEST(ImportersTest, CriteoBothLayouts) {
   }
   // Raw rows of the sample encode at predict time exactly as prepared (hashed C3 included),
   // matched through the unique (I5, C4) pair.
-  StatusOr<CsvTable> raw = ReadCsv(sample);
+  StatusOr<data::CsvTable> raw = data::ReadCsv(sample);
   ASSERT_TRUE(raw.ok());
   for (const std::string split : {"train.h5", "test.h5"}) {
     const PreparedFile file = ReadPrepared(dir.File("header/" + split));
-    StatusOr<RowEncoder> encoder = RowEncoder::Create(file.schema, raw->header);
+    StatusOr<data::RowEncoder> encoder = data::RowEncoder::Create(file.schema, raw->header);
     ASSERT_TRUE(encoder.ok()) << encoder.status().message();
     // Each prepared row equals the encoding of some raw row; rows differ, so count the matches.
     int64_t matched = 0;
@@ -271,7 +271,7 @@ TEST_P(MovieLens100K, LeaveLatestPositiveOutAndSampledNegatives) {
   }
   // Sampled rows: marked, label 0, a movie the user never rated; every other row is not marked.
   hid_t file = H5Fopen(dir.File("rank/train.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  const std::vector<int32_t> marks = testing::ReadDataset<int32_t>(file, kSampledDataset, H5T_NATIVE_INT32);
+  const std::vector<int32_t> marks = testing::ReadDataset<int32_t>(file, data::kSampledDataset, H5T_NATIVE_INT32);
   H5Fclose(file);
   ASSERT_EQ(static_cast<int64_t>(marks.size()), train.rows);
   int64_t sampled = 0;
@@ -335,7 +335,7 @@ TEST_P(MovieLens100K, JoinsUsersAndMovies) {
   const PreparedFile train = ReadPrepared(dir.File("ml/train.h5"));
   const PreparedFile test = ReadPrepared(dir.File("ml/test.h5"));
   EXPECT_EQ(train.rows + test.rows, report->rows_read);
-  const FeatureSchema& schema = train.schema;
+  const data::FeatureSchema& schema = train.schema;
   ASSERT_EQ(schema.multi_valued, (std::vector<std::string>{"genres", "title"}));
   const std::vector<std::string>& genre_vocabulary = schema.bag_encodings[0].vocabulary;
   if (real()) {
@@ -395,7 +395,7 @@ TEST(ImportersTest, MovieLens1MJoin) {
       (table == "users.dat" ? users : movies)[fields[0]] = fields;
     }
   }
-  const FeatureSchema& schema = train.schema;
+  const data::FeatureSchema& schema = train.schema;
   std::istringstream ratings(ReadText(folder + "/ratings.dat"));
   for (int64_t i = 0; i < train.rows; ++i) {
     std::string line;
@@ -532,7 +532,7 @@ TEST(ImportersTest, AvazuAllCategorical) {
   EXPECT_EQ(report->train_rows, 100);
   EXPECT_NEAR(report->train_positive_rate, 0.2, 1e-9);  // 20 clicks in 100 rows
   const PreparedFile train = ReadPrepared(dir.File("avazu/train.h5"));
-  StatusOr<CsvTable> raw = ReadCsv(csv);
+  StatusOr<data::CsvTable> raw = data::ReadCsv(csv);
   ASSERT_TRUE(raw.ok()) << raw.status().message();
   ExpectEncoderReproduces(train, raw->header, [&](int64_t i) { return raw->rows[i]; });
 }
@@ -542,7 +542,7 @@ TEST(ImportersTest, AvazuAllCategorical) {
 TEST(ImportersTest, PriceRunnerTitlesAndClasses) {
   ScratchDir dir;
   const std::string csv = ectrain::testing::BundledData("pricerunner-product-classification/pricerunner_aggregate.csv");
-  StatusOr<CsvTable> raw = ReadCsv(csv);
+  StatusOr<data::CsvTable> raw = data::ReadCsv(csv);
   ASSERT_TRUE(raw.ok()) << raw.status().message();
   PrepareRequest request;
   request.csv_path = csv;
@@ -577,7 +577,7 @@ TEST(ImportersTest, PriceRunnerTitlesAndClasses) {
         const std::vector<std::string> row = raw_row(i);
         EXPECT_EQ(file.schema.label_classes[static_cast<size_t>(file.At("Category Label", i))], row[6]);
         std::vector<std::string> tokens;
-        Tokenize(row[1], tokens);
+        data::Tokenize(row[1], tokens);
         EXPECT_EQ(file.Bag("Product Title", i).size(), tokens.size());
       }
     }
@@ -604,4 +604,4 @@ TEST(ImportersTest, UnknownFormatAndGenericCsvWithoutHeader) {
 }
 
 }  // namespace
-}  // namespace ectrain::data
+}  // namespace ectrain::prep

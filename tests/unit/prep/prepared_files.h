@@ -13,10 +13,10 @@
 #include "data/hdf5_util.h"
 #include "data/schema.h"
 
-namespace ectrain::data::testing {
+namespace ectrain::prep::testing {
 
 struct PreparedFile {
-  FeatureSchema schema;
+  data::FeatureSchema schema;
   int64_t rows = 0;
   std::map<std::string, std::vector<double>> columns;  // dense, categorical and the label
   std::map<std::string, std::vector<int64_t>> offsets;  // per multi-valued column
@@ -32,10 +32,10 @@ struct PreparedFile {
 
 template <typename T>
 std::vector<T> ReadDataset(hid_t file, const std::string& name, hid_t memory_type) {
-  H5Handle dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
+  data::H5Handle dataset(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
   EXPECT_TRUE(dataset.valid()) << "no dataset " << name;
   if (!dataset.valid()) return {};
-  H5Handle space(H5Dget_space(dataset.get()));
+  data::H5Handle space(H5Dget_space(dataset.get()));
   hsize_t size = 0;
   H5Sget_simple_extent_dims(space.get(), &size, nullptr);
   std::vector<T> out(size);
@@ -47,15 +47,15 @@ std::vector<T> ReadDataset(hid_t file, const std::string& name, hid_t memory_typ
 
 inline PreparedFile ReadPrepared(const std::string& path) {
   PreparedFile out;
-  QuietHdf5Errors();
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
-  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  data::QuietHdf5Errors();
+  std::lock_guard<std::mutex> lock(data::Hdf5Mutex());
+  data::H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   EXPECT_TRUE(file.valid()) << "cannot open " << path;
   if (!file.valid()) return out;
-  StatusOr<std::string> json = ReadStringDataset(file.get(), kSchemaDataset, path);
+  StatusOr<std::string> json = data::ReadStringDataset(file.get(), data::kSchemaDataset, path);
   EXPECT_TRUE(json.ok()) << json.status().message();
   if (!json.ok()) return out;
-  StatusOr<FeatureSchema> schema = FeatureSchema::FromJson(*json, path);
+  StatusOr<data::FeatureSchema> schema = data::FeatureSchema::FromJson(*json, path);
   EXPECT_TRUE(schema.ok()) << schema.status().message();
   if (!schema.ok()) return out;
   out.schema = *schema;
@@ -75,4 +75,4 @@ inline PreparedFile ReadPrepared(const std::string& path) {
   return out;
 }
 
-}  // namespace ectrain::data::testing
+}  // namespace ectrain::prep::testing
