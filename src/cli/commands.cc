@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "data/csv.h"
+#include "data/training_files.h"
 #include "prep/prepare.h"
 #include "kernels/cpu_kernels.h"
 #include "model/model.h"
@@ -281,7 +282,7 @@ namespace {
 StatusOr<data::Table> ReadTrainingRows(const std::string& train, const LoadedModel& loaded,
                                        std::vector<int32_t>& sampled) {
   const data::FeatureSchema& schema = loaded.schema;
-  ASSIGN_OR_RETURN(std::vector<std::string> files, train::ExpandTrainFiles(train));
+  ASSIGN_OR_RETURN(std::vector<std::string> files, data::ExpandTrainFiles(train));
   data::Table all;
   for (const std::string& path : files) {
     ASSIGN_OR_RETURN(data::ColumnFile file, data::ColumnFile::Open(path));

@@ -1,6 +1,6 @@
 // DataFeed: the training loop's view of its rank's data. Opens the training files (data.train:
-// a file, a directory or a glob), checks them against each other and resolves the FeatureSchema
-// the model is built from, then streams this rank's rows of each global batch through a
+// a file, a directory or a glob; see data/training_files.h), which resolves the FeatureSchema the
+// model is built from, then streams this rank's rows of each global batch through a
 // data::StreamReader (background reading, shuffle windows, bounded memory; see
 // data/sharding.h for the order and data/stream_reader.h for the memory bound).
 // One per rank; Seek/Batch from the training loop's thread only.
@@ -8,33 +8,15 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/batch.h"
-#include "data/column_file.h"
 #include "data/options.h"
 #include "data/schema.h"
 #include "data/stream_reader.h"
 
 namespace ectrain::train {
-
-// The schema of `file` for the columns named in `options`: vocabulary sizes and preprocessing
-// from `stored`, the schema `ectrain prepare` stored in it (moved in: its vocabularies move on,
-// uncopied), else from data.vocab_sizes (for categorical and multi-valued columns). Checks that
-// every column exists. Errors name the file and the column, and say which key to set.
-StatusOr<data::FeatureSchema> ResolveSchema(const data::DataOptions& options, const data::ColumnFile& file,
-                                            std::optional<data::FeatureSchema> stored);
-
-// The files data.train names: the file itself, a directory's *.h5 files, or a glob's matches,
-// sorted by name. An error names the key and the pattern when nothing matches.
-StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train);
-
-// data.in_memory: refused at start, rather than killed for memory while loading, when the decoded
-// training set (`needed` bytes, held by every rank) times the ranks on this machine exceeds
-// `available` (MemAvailable; < 0: unknown).
-Status CheckFitsInMemory(int64_t needed, int ranks_on_host, int64_t available);
 
 class DataFeed {
  public:

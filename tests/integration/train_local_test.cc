@@ -10,6 +10,7 @@
 
 #include "ckpt/checkpoint.h"
 #include "comm/local_communicator.h"
+#include "data/training_files.h"
 #include "model/ctr_model.h"
 #include "test_data.h"
 #include "eval/evaluator.h"
@@ -86,17 +87,17 @@ TEST(TrainLocal, InMemoryDataTrainsBitwiseAsStreamingAndReportsItsSize) {
 }
 
 TEST(TrainLocal, InMemoryDataThatDoesNotFitIsRefusedNamingTheKey) {
-  EXPECT_TRUE(CheckFitsInMemory(100'000'000, 1, 200'000'000).ok());
-  EXPECT_TRUE(CheckFitsInMemory(100'000'000, 2, 200'000'000).ok());
-  EXPECT_TRUE(CheckFitsInMemory(100'000'000, 1, -1).ok());  // unknown: no check
-  const Status refused = CheckFitsInMemory(300'000'000, 1, 200'000'000);
+  EXPECT_TRUE(data::CheckFitsInMemory(100'000'000, 1, 200'000'000).ok());
+  EXPECT_TRUE(data::CheckFitsInMemory(100'000'000, 2, 200'000'000).ok());
+  EXPECT_TRUE(data::CheckFitsInMemory(100'000'000, 1, -1).ok());  // unknown: no check
+  const Status refused = data::CheckFitsInMemory(300'000'000, 1, 200'000'000);
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.message(),
             "data.in_memory: every rank would hold the whole training set decoded, 300.0 MB, but this machine has "
             "200.0 MB available; set data.in_memory: false to stream it from the files (or run fewer ranks per "
             "machine)");
   // Each rank on the machine holds a copy.
-  EXPECT_EQ(CheckFitsInMemory(100'000'000, 3, 200'000'000).message(),
+  EXPECT_EQ(data::CheckFitsInMemory(100'000'000, 3, 200'000'000).message(),
             "data.in_memory: every rank would hold the whole training set decoded, 100.0 MB (300.0 MB for the 3 "
             "ranks on this machine), but this machine has 200.0 MB available; set data.in_memory: false to stream it "
             "from the files (or run fewer ranks per machine)");
