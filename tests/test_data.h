@@ -67,15 +67,9 @@ inline void PrepareSynthetic(const std::string& dir, int rows, uint64_t seed, in
   const std::string csv = dir + "/synthetic.csv";
   WriteSyntheticCsv(csv, rows, seed, users);
   RunConfig config = SyntheticConfig(dir);
-  prep::PrepareRequest request;
-  request.csv_path = csv;
-  request.label = config.data.label;
-  request.dense = config.data.dense;
-  request.categorical = config.data.categorical;
-  request.test_fraction = 0.25;
-  request.train_path = config.data.train;
-  request.test_path = config.data.test;
-  auto report = prep::PrepareCsv(request);
+  config.prepare.source = csv;
+  config.prepare.test_fraction = 0.25;
+  auto report = prep::PrepareDataSet(config.prepare, config.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
 }
 

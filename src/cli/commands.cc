@@ -434,54 +434,11 @@ Status RunPrepare(const PrepareArgs& args) {
   RETURN_IF_ERROR(loaded.status());
   const RunConfig& config = *loaded;
   RETURN_IF_ERROR(config::CheckPrepareInputs(config, source));
-  const data::PrepareOptions& p = config.prepare;
-  prep::PrepareRequest request;
-  request.csv_path = p.source;
-  request.test_source = p.test_source;
-  request.format = p.format;
-  if (!p.delimiter.empty()) {
-    StatusOr<char> delimiter = data::ParseDelimiter(p.delimiter);
-    if (!delimiter.ok()) return InvalidArgument(source + ": prepare.delimiter: " + delimiter.status().message());
-    request.delimiter = *delimiter;
-  }
-  request.header = p.header == "auto" ? -1 : (p.header == "true" ? 1 : 0);
-  request.columns = p.columns;
-  request.latin1 = p.encoding == "latin-1";
-  request.label = config.data.label;
-  request.dense = config.data.dense;
-  request.categorical = config.data.categorical;
-  request.multi_valued = config.data.multi_valued;
-  request.separators = p.separators;
-  request.text = p.text;
-  request.label_type = p.label_type;
-  request.positive_values = p.positive_values;
-  request.label_threshold = p.label_threshold;
-  request.min_count = p.min_count;
-  request.min_count_by_column = p.min_count_by_column;
-  request.hash_buckets = p.hash_buckets;
-  request.hash_buckets_by_column = p.hash_buckets_by_column;
-  request.fill = p.fill;
-  request.fill_by_column = p.fill_by_column;
-  request.scale = p.scale;
-  request.scale_by_column = p.scale_by_column;
-  request.log = p.log;
-  request.missing_indicator = p.missing_indicator;
-  request.drop_duplicates = p.drop_duplicates;
-  request.bad_rows = p.bad_rows;
-  request.split = p.split;
-  request.time_column = p.time_column;
-  request.user_column = p.user_column;
-  request.negatives_per_positive = p.negatives_per_positive;
-  request.item_columns = p.item_columns;
-  request.test_fraction = p.test_fraction;
-  request.seed = static_cast<uint64_t>(p.seed);
-  request.train_path = config.data.train;
-  request.test_path = config.data.test;
-  request.show_progress = isatty(STDERR_FILENO) != 0;
-  StatusOr<prep::PrepareReport> prepared = prep::PrepareCsv(request);
+  StatusOr<prep::PrepareReport> prepared =
+      prep::PrepareDataSet(config.prepare, config.data, /*show_progress=*/isatty(STDERR_FILENO) != 0);
   if (!prepared.ok()) {
     const Status& s = prepared.status();
-    // Errors about the request name the keys; say where they came from.
+    // Errors about the settings name the keys; say where they came from.
     return s.code() == StatusCode::kInvalidArgument ? Status(s.code(), source + ": " + s.message()) : s;
   }
   const prep::PrepareReport& report = *prepared;
@@ -489,7 +446,7 @@ Status RunPrepare(const PrepareArgs& args) {
   for (const std::string& example : report.bad_row_examples) LOG_WARNING << "skipped: " << example;
   const std::string label_summary =
       schema.label_type == "binary" ? "positive rate" : schema.label_type == "class" ? "mean class id" : "mean label";
-  std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped", request.csv_path.c_str(),
+  std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped", config.prepare.source.c_str(),
               static_cast<long long>(report.rows_read), static_cast<long long>(report.duplicates_dropped));
   if (report.negatives_sampled > 0) {
     std::printf(", %lld sampled negative rows added to train", static_cast<long long>(report.negatives_sampled));
@@ -497,11 +454,11 @@ Status RunPrepare(const PrepareArgs& args) {
   if (report.bad_rows_skipped > 0) {
     std::printf(", %lld bad rows skipped", static_cast<long long>(report.bad_rows_skipped));
   }
-  std::printf("\n  train: %s (%lld rows, %s %.4f)\n  test:  %s (%lld rows)\n", request.train_path.c_str(),
+  std::printf("\n  train: %s (%lld rows, %s %.4f)\n  test:  %s (%lld rows)\n", config.data.train.c_str(),
               static_cast<long long>(report.train_rows), label_summary.c_str(), report.train_positive_rate,
-              request.test_path.c_str(), static_cast<long long>(report.test_rows));
+              config.data.test.c_str(), static_cast<long long>(report.test_rows));
   if (report.time_threshold) {
-    std::printf("  split by %s: train <= %.17g < test\n", request.time_column.c_str(), *report.time_threshold);
+    std::printf("  split by %s: train <= %.17g < test\n", config.prepare.time_column.c_str(), *report.time_threshold);
   }
   std::string multi;
   for (const std::string& name : schema.multi_valued) multi += (multi.empty() ? "" : ", ") + name;

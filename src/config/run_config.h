@@ -7,13 +7,14 @@
 #include "data/options.h"
 #include "model/options.h"
 #include "optim/options.h"
+#include "prep/options.h"
 #include "train/options.h"
 
 namespace ectrain {
 
 struct RunConfig {
   data::DataOptions data;
-  data::PrepareOptions prepare;
+  prep::PrepareOptions prepare;
   model::ModelOptions model;
   optim::OptimOptions optimizer;
   train::TrainOptions train;

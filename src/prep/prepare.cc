@@ -153,7 +153,7 @@ struct DenseAccumulator {
   }
 };
 
-// One dense output column as planned from the request.
+// One dense output column as planned from the prepare.
 struct DensePlan {
   std::string name;
   int field = -1;         // raw field (the source column for an indicator)
@@ -216,39 +216,57 @@ Status CheckList(const std::vector<std::string>& names, const std::vector<std::s
   return Status::Ok();
 }
 
-// The request with a format's default roles when it names none.
-PrepareRequest WithDefaults(const PrepareRequest& request) {
-  PrepareRequest r = request;
-  if (r.label.empty() && r.dense.empty() && r.categorical.empty() && r.multi_valued.empty()) {
-    FormatRoles roles = DefaultRoles(r.format);
-    r.label = roles.label;
-    r.dense = roles.dense;
-    r.categorical = roles.categorical;
-    r.multi_valued = roles.multi_valued;
-    for (const auto& [name, separator] : roles.separators) r.separators.emplace(name, separator);
+// A format's default roles when the data: section names none (and Taobao's purchase label).
+void ApplyFormatDefaults(PrepareOptions& prepare, data::DataOptions& data) {
+  if (data.label.empty() && data.dense.empty() && data.categorical.empty() && data.multi_valued.empty()) {
+    FormatRoles roles = DefaultRoles(prepare.format);
+    data.label = roles.label;
+    data.dense = roles.dense;
+    data.categorical = roles.categorical;
+    data.multi_valued = roles.multi_valued;
+    for (const auto& [name, separator] : roles.separators) prepare.separators.emplace(name, separator);
   }
-  if (r.format == "taobao" && r.positive_values.empty() && r.label == "behavior_type" && r.label_type == "binary") {
-    r.positive_values = DefaultRoles("taobao").positive_values;
+  if (prepare.format == "taobao" && prepare.positive_values.empty() && data.label == "behavior_type" &&
+      prepare.label_type == "binary") {
+    prepare.positive_values = DefaultRoles("taobao").positive_values;
   }
-  return r;
 }
 
-Status CheckRequest(const PrepareRequest& request) {
-  if (!(request.test_fraction > 0 && request.test_fraction < 1)) {
-    return InvalidArgument("test_fraction is " + std::to_string(request.test_fraction) +
-                           "; it must lie strictly between 0 and 1");
+// How to read prepare.source, as the importers take it: the delimiter, header and encoding parsed.
+StatusOr<SourceOptions> SourceFor(const PrepareOptions& prepare) {
+  SourceOptions source;
+  source.format = prepare.format;
+  source.path = prepare.source;
+  if (!prepare.delimiter.empty()) {
+    StatusOr<char> delimiter = data::ParseDelimiter(prepare.delimiter);
+    if (!delimiter.ok()) return InvalidArgument("prepare.delimiter: " + delimiter.status().message());
+    source.delimiter = *delimiter;
   }
-  if (request.train_path.empty() || request.test_path.empty() || request.train_path == request.test_path) {
+  if (prepare.header != "auto" && prepare.header != "true" && prepare.header != "false") {
+    return InvalidArgument("prepare.header: '" + prepare.header + "'; allowed: auto, true, false");
+  }
+  source.header = prepare.header == "auto" ? -1 : prepare.header == "true" ? 1 : 0;
+  source.columns = prepare.columns;
+  if (prepare.encoding != "utf-8" && prepare.encoding != "latin-1") {
+    return InvalidArgument("prepare.encoding: '" + prepare.encoding + "'; allowed: utf-8, latin-1");
+  }
+  source.latin1 = prepare.encoding == "latin-1";
+  return source;
+}
+
+// The output files and the column roles: every column an HDF5 name, none with two roles.
+Status CheckRoles(const data::DataOptions& data) {
+  if (data.train.empty() || data.test.empty() || data.train == data.test) {
     return InvalidArgument("prepare needs two different output paths for train and test");
   }
-  if (request.label.empty()) return InvalidArgument("data.label is required (the label column)");
-  if (request.dense.empty() && request.categorical.empty() && request.multi_valued.empty()) {
+  if (data.label.empty()) return InvalidArgument("data.label is required (the label column)");
+  if (data.dense.empty() && data.categorical.empty() && data.multi_valued.empty()) {
     return InvalidArgument("no input columns: name them in data.dense, data.categorical or data.multi_valued");
   }
-  std::vector<std::string> names = {request.label};
-  names.insert(names.end(), request.dense.begin(), request.dense.end());
-  names.insert(names.end(), request.categorical.begin(), request.categorical.end());
-  names.insert(names.end(), request.multi_valued.begin(), request.multi_valued.end());
+  std::vector<std::string> names = {data.label};
+  names.insert(names.end(), data.dense.begin(), data.dense.end());
+  names.insert(names.end(), data.categorical.begin(), data.categorical.end());
+  names.insert(names.end(), data.multi_valued.begin(), data.multi_valued.end());
   std::set<std::string> seen;
   for (const std::string& name : names) {
     // Each column becomes a root dataset (or group), next to the "ectrain" group of the schema.
@@ -262,86 +280,109 @@ Status CheckRequest(const PrepareRequest& request) {
                              "' is listed twice among the label, dense, categorical and multi-valued columns");
     }
   }
-  if (request.label_type != "binary" && request.label_type != "regression" && request.label_type != "class") {
-    return InvalidArgument("prepare.label_type: '" + request.label_type + "'; allowed: binary, regression, class");
+  return Status::Ok();
+}
+
+// The label's type and rule, and which rows are read, kept and held out.
+Status CheckLabelAndRows(const PrepareOptions& prepare) {
+  if (prepare.label_type != "binary" && prepare.label_type != "regression" && prepare.label_type != "class") {
+    return InvalidArgument("prepare.label_type: '" + prepare.label_type + "'; allowed: binary, regression, class");
   }
-  if (request.label_type != "binary" && (!request.positive_values.empty() || request.label_threshold)) {
+  if (prepare.label_type != "binary" && (!prepare.positive_values.empty() || prepare.label_threshold)) {
     return InvalidArgument("prepare.positive_values and prepare.label_threshold make a binary label; they do not "
-                           "go with prepare.label_type: " + request.label_type);
+                           "go with prepare.label_type: " + prepare.label_type);
   }
-  if (!request.positive_values.empty() && request.label_threshold) {
+  if (!prepare.positive_values.empty() && prepare.label_threshold) {
     return InvalidArgument("give prepare.positive_values or prepare.label_threshold, not both");
   }
-  if (request.bad_rows != "fail" && request.bad_rows != "skip") {
-    return InvalidArgument("prepare.bad_rows: '" + request.bad_rows + "'; allowed: fail, skip");
+  if (prepare.bad_rows != "fail" && prepare.bad_rows != "skip") {
+    return InvalidArgument("prepare.bad_rows: '" + prepare.bad_rows + "'; allowed: fail, skip");
   }
-  if (!request.test_source.empty() && request.split != "random") {
+  if (!prepare.test_source.empty() && prepare.split != "random") {
     return InvalidArgument("prepare.test_source gives the test rows; it does not go with prepare.split: " +
-                           request.split);
+                           prepare.split);
   }
-  if (request.split != "random" && request.split != "time" && request.split != "last_per_user") {
-    return InvalidArgument("prepare.split: '" + request.split + "'; allowed: random, time, last_per_user");
+  if (prepare.split != "random" && prepare.split != "time" && prepare.split != "last_per_user") {
+    return InvalidArgument("prepare.split: '" + prepare.split + "'; allowed: random, time, last_per_user");
   }
-  if (request.negatives_per_positive > 0 &&
-      (request.user_column.empty() || request.item_columns.empty() || request.label_type != "binary")) {
+  if (prepare.negatives_per_positive > 0 &&
+      (prepare.user_column.empty() || prepare.item_columns.empty() || prepare.label_type != "binary")) {
     return InvalidArgument("prepare.negatives_per_positive needs prepare.user_column, prepare.item_columns (the item "
                            "column first) and a 0/1 label");
   }
-  if (request.split == "last_per_user" &&
-      (request.time_column.empty() || request.user_column.empty() || request.label_type != "binary")) {
+  if (prepare.split == "last_per_user" &&
+      (prepare.time_column.empty() || prepare.user_column.empty() || prepare.label_type != "binary")) {
     return InvalidArgument("prepare.split: last_per_user needs prepare.user_column, prepare.time_column and a 0/1 "
                            "label (prepare.label_threshold or prepare.positive_values): each user's latest "
                            "positive row becomes the test row");
   }
-  if (request.split == "time" && request.time_column.empty()) {
+  if (prepare.split == "time" && prepare.time_column.empty()) {
     return InvalidArgument("prepare.split: time needs prepare.time_column (the column holding each row's time)");
   }
-  if (request.min_count < 1) return InvalidArgument("prepare.min_count must be at least 1");
-  auto check_buckets = [](int64_t buckets, const std::string& key) -> Status {
-    if (buckets == 1 || buckets < 0 || buckets > std::numeric_limits<int32_t>::max()) {
-      return InvalidArgument(key + ": " + std::to_string(buckets) +
-                             " buckets; use 0 (a vocabulary) or 2 to 2^31-1 (id 0 stays free)");
-    }
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(check_buckets(request.hash_buckets, "prepare.hash_buckets"));
-  for (const auto& [name, buckets] : request.hash_buckets_by_column) {
-    RETURN_IF_ERROR(check_buckets(buckets, "prepare.hash_buckets_by_column." + name));
+  return Status::Ok();
+}
+
+Status CheckBuckets(int64_t buckets, const std::string& key) {
+  if (buckets == 1 || buckets < 0 || buckets > std::numeric_limits<int32_t>::max()) {
+    return InvalidArgument(key + ": " + std::to_string(buckets) +
+                           " buckets; use 0 (a vocabulary) or 2 to 2^31-1 (id 0 stays free)");
   }
-  for (const auto& [name, count] : request.min_count_by_column) {
+  return Status::Ok();
+}
+
+// How each role's values are encoded; per-column settings must name a column of their role.
+Status CheckEncodings(const PrepareOptions& prepare, const data::DataOptions& data) {
+  if (prepare.min_count < 1) return InvalidArgument("prepare.min_count must be at least 1");
+  RETURN_IF_ERROR(CheckBuckets(prepare.hash_buckets, "prepare.hash_buckets"));
+  for (const auto& [name, buckets] : prepare.hash_buckets_by_column) {
+    RETURN_IF_ERROR(CheckBuckets(buckets, "prepare.hash_buckets_by_column." + name));
+  }
+  for (const auto& [name, count] : prepare.min_count_by_column) {
     if (count < 1) return InvalidArgument("prepare.min_count_by_column." + name + " must be at least 1");
   }
-  for (const std::string& name : request.text) {
-    if (!Contains(request.multi_valued, name)) {
+  for (const std::string& name : prepare.text) {
+    if (!Contains(data.multi_valued, name)) {
       return InvalidArgument("prepare.text: '" + name +
                              "' is not in data.multi_valued; list it there too (its tokens become a multi-valued "
                              "column)");
     }
-    if (request.separators.count(name) != 0) {
+    if (prepare.separators.count(name) != 0) {
       return InvalidArgument("prepare.separators: '" + name + "' is a text column (prepare.text), which is tokenized");
     }
   }
-  RETURN_IF_ERROR(CheckColumnKeys(request.separators, request.multi_valued, "separators", "multi-valued"));
-  for (const auto& [name, separator] : request.separators) {
+  RETURN_IF_ERROR(CheckColumnKeys(prepare.separators, data.multi_valued, "separators", "multi-valued"));
+  for (const auto& [name, separator] : prepare.separators) {
     if (separator.empty()) return InvalidArgument("prepare.separators." + name + ": the separator is empty");
   }
-  std::vector<std::string> id_columns = request.categorical;
-  id_columns.insert(id_columns.end(), request.multi_valued.begin(), request.multi_valued.end());
-  RETURN_IF_ERROR(CheckColumnKeys(request.min_count_by_column, id_columns, "min_count_by_column",
+  std::vector<std::string> id_columns = data.categorical;
+  id_columns.insert(id_columns.end(), data.multi_valued.begin(), data.multi_valued.end());
+  RETURN_IF_ERROR(CheckColumnKeys(prepare.min_count_by_column, id_columns, "min_count_by_column",
                                   "categorical or multi-valued"));
-  RETURN_IF_ERROR(CheckColumnKeys(request.hash_buckets_by_column, id_columns, "hash_buckets_by_column",
+  RETURN_IF_ERROR(CheckColumnKeys(prepare.hash_buckets_by_column, id_columns, "hash_buckets_by_column",
                                   "categorical or multi-valued"));
-  RETURN_IF_ERROR(CheckColumnKeys(request.fill_by_column, request.dense, "fill_by_column", "dense"));
-  RETURN_IF_ERROR(CheckColumnKeys(request.scale_by_column, request.dense, "scale_by_column", "dense"));
-  RETURN_IF_ERROR(CheckList(request.log, request.dense, "log", "dense"));
-  RETURN_IF_ERROR(CheckList(request.missing_indicator, request.dense, "missing_indicator", "dense"));
-  for (const std::string& name : request.missing_indicator) {
-    if (!Contains(request.dense, name + "_missing")) {
+  RETURN_IF_ERROR(CheckColumnKeys(prepare.fill_by_column, data.dense, "fill_by_column", "dense"));
+  RETURN_IF_ERROR(CheckColumnKeys(prepare.scale_by_column, data.dense, "scale_by_column", "dense"));
+  RETURN_IF_ERROR(CheckList(prepare.log, data.dense, "log", "dense"));
+  RETURN_IF_ERROR(CheckList(prepare.missing_indicator, data.dense, "missing_indicator", "dense"));
+  for (const std::string& name : prepare.missing_indicator) {
+    if (!Contains(data.dense, name + "_missing")) {
       return InvalidArgument("prepare.missing_indicator: '" + name + "' adds the 0/1 column '" + name +
                              "_missing'; list it in data.dense too (where you want it)");
     }
   }
   return Status::Ok();
+}
+
+// Every setting, before any file is opened; errors name the key.
+Status CheckOptions(const PrepareOptions& prepare, const data::DataOptions& data) {
+  RETURN_IF_ERROR(SourceFor(prepare).status());
+  if (!(prepare.test_fraction > 0 && prepare.test_fraction < 1)) {
+    return InvalidArgument("test_fraction is " + std::to_string(prepare.test_fraction) +
+                           "; it must lie strictly between 0 and 1");
+  }
+  RETURN_IF_ERROR(CheckRoles(data));
+  RETURN_IF_ERROR(CheckLabelAndRows(prepare));
+  return CheckEncodings(prepare, data);
 }
 
 // "mean", "median" or a number.
@@ -359,105 +400,110 @@ Status ParseFill(const std::string& spec, const std::string& key, DensePlan& pla
   return Status::Ok();
 }
 
-StatusOr<Plan> MakePlan(const PrepareRequest& request) {
+// prepare.source, then prepare.test_source's rows when it is given.
+StatusOr<std::unique_ptr<RowSource>> OpenSource(const PrepareOptions& prepare) {
+  ASSIGN_OR_RETURN(SourceOptions options, SourceFor(prepare));
+  ASSIGN_OR_RETURN(std::unique_ptr<RowSource> source, OpenRowSource(options));
+  if (prepare.test_source.empty()) return source;
+  options.path = prepare.test_source;
+  ASSIGN_OR_RETURN(std::unique_ptr<RowSource> test, OpenRowSource(options));
+  return ConcatRowSource(std::move(source), std::move(test));
+}
+
+// The field of column `name` in `source`: an error when there is none, or two.
+StatusOr<int> FieldOf(const RowSource& source, const std::string& name) {
+  const std::vector<std::string>& columns = source.columns();
+  int found = -1;
+  for (int c = 0; c < static_cast<int>(columns.size()); ++c) {
+    if (columns[c] != name) continue;
+    if (found >= 0) return DataError("'" + source.file() + "' has two columns named '" + name + "'; rename one");
+    found = c;
+  }
+  if (found < 0) return NotFound("'" + source.file() + "' has no column '" + name + "'; columns are: " + Join(columns));
+  return found;
+}
+
+// Dense column `name`: its field, fill, scaling and log, or the indicator of another's missing values.
+StatusOr<DensePlan> PlanDense(const PrepareOptions& prepare, const RowSource& source, const std::string& name) {
+  DensePlan d;
+  d.name = name;
+  const bool indicator = name.size() > 8 && name.ends_with("_missing") &&
+                         Contains(prepare.missing_indicator, name.substr(0, name.size() - 8));
+  if (indicator) {
+    d.indicator = true;
+    d.scale = "none";
+    d.fill = "constant";
+    ASSIGN_OR_RETURN(d.field, FieldOf(source, name.substr(0, name.size() - 8)));
+    return d;
+  }
+  ASSIGN_OR_RETURN(d.field, FieldOf(source, name));
+  auto fill = prepare.fill_by_column.find(name);
+  RETURN_IF_ERROR(ParseFill(fill != prepare.fill_by_column.end() ? fill->second : prepare.fill,
+                            fill != prepare.fill_by_column.end() ? "prepare.fill_by_column." + name
+                                                                 : std::string("prepare.fill"),
+                            d));
+  auto scale = prepare.scale_by_column.find(name);
+  d.scale = scale != prepare.scale_by_column.end() ? scale->second : prepare.scale;
+  if (d.scale != "standard" && d.scale != "minmax" && d.scale != "none") {
+    return InvalidArgument("prepare.scale" + std::string(scale != prepare.scale_by_column.end() ? "_by_column." + name : "") +
+                           ": '" + d.scale + "'; allowed: standard, minmax, none");
+  }
+  d.log = Contains(prepare.log, name);
+  return d;
+}
+
+// Categorical or multi-valued column `name`: its field, hashing or vocabulary threshold.
+StatusOr<CategoricalPlan> PlanIds(const PrepareOptions& prepare, const RowSource& source, const std::string& name) {
+  CategoricalPlan c;
+  c.name = name;
+  ASSIGN_OR_RETURN(c.field, FieldOf(source, name));
+  auto buckets = prepare.hash_buckets_by_column.find(name);
+  c.hash_buckets = buckets != prepare.hash_buckets_by_column.end() ? buckets->second : prepare.hash_buckets;
+  auto min_count = prepare.min_count_by_column.find(name);
+  c.min_count = min_count != prepare.min_count_by_column.end() ? min_count->second : prepare.min_count;
+  return c;
+}
+
+StatusOr<Plan> MakePlan(const PrepareOptions& prepare, const data::DataOptions& data) {
   Plan plan;
-  SourceOptions options;
-  options.format = request.format;
-  options.path = request.csv_path;
-  options.delimiter = request.delimiter;
-  options.header = request.header;
-  options.columns = request.columns;
-  options.latin1 = request.latin1;
-  ASSIGN_OR_RETURN(plan.source, OpenRowSource(options));
-  if (!request.test_source.empty()) {
-    options.path = request.test_source;
-    ASSIGN_OR_RETURN(std::unique_ptr<RowSource> test, OpenRowSource(options));
-    ASSIGN_OR_RETURN(plan.source, ConcatRowSource(std::move(plan.source), std::move(test)));
+  ASSIGN_OR_RETURN(plan.source, OpenSource(prepare));
+  const RowSource& source = *plan.source;
+  ASSIGN_OR_RETURN(plan.label_field, FieldOf(source, data.label));
+  if (prepare.split == "time" || prepare.split == "last_per_user") {
+    ASSIGN_OR_RETURN(plan.time_field, FieldOf(source, prepare.time_column));
   }
-  const std::vector<std::string>& columns = plan.source->columns();
-  auto field = [&](const std::string& name) -> StatusOr<int> {
-    int found = -1;
-    for (int c = 0; c < static_cast<int>(columns.size()); ++c) {
-      if (columns[c] != name) continue;
-      if (found >= 0) {
-        return DataError("'" + plan.source->file() + "' has two columns named '" + name + "'; rename one");
-      }
-      found = c;
-    }
-    if (found < 0) {
-      return NotFound("'" + plan.source->file() + "' has no column '" + name + "'; columns are: " + Join(columns));
-    }
-    return found;
-  };
-  ASSIGN_OR_RETURN(plan.label_field, field(request.label));
-  if (request.split == "time" || request.split == "last_per_user") {
-    ASSIGN_OR_RETURN(plan.time_field, field(request.time_column));
+  if (prepare.split == "last_per_user" || prepare.negatives_per_positive > 0) {
+    ASSIGN_OR_RETURN(plan.user_field, FieldOf(source, prepare.user_column));
   }
-  if (request.split == "last_per_user" || request.negatives_per_positive > 0) {
-    ASSIGN_OR_RETURN(plan.user_field, field(request.user_column));
-  }
-  for (const std::string& name : request.negatives_per_positive > 0 ? request.item_columns
+  for (const std::string& name : prepare.negatives_per_positive > 0 ? prepare.item_columns
                                                                     : std::vector<std::string>{}) {
-    ASSIGN_OR_RETURN(const int f, field(name));
+    ASSIGN_OR_RETURN(const int f, FieldOf(source, name));
     plan.item_fields.push_back(f);
   }
-  for (const std::string& name : request.dense) {
-    DensePlan d;
-    d.name = name;
-    const bool indicator = name.size() > 8 && name.ends_with("_missing") &&
-                           Contains(request.missing_indicator, name.substr(0, name.size() - 8));
-    if (indicator) {
-      d.indicator = true;
-      d.scale = "none";
-      d.fill = "constant";
-      ASSIGN_OR_RETURN(d.field, field(name.substr(0, name.size() - 8)));
-    } else {
-      ASSIGN_OR_RETURN(d.field, field(name));
-      auto fill = request.fill_by_column.find(name);
-      RETURN_IF_ERROR(ParseFill(fill != request.fill_by_column.end() ? fill->second : request.fill,
-                                fill != request.fill_by_column.end() ? "prepare.fill_by_column." + name
-                                                                     : std::string("prepare.fill"),
-                                d));
-      auto scale = request.scale_by_column.find(name);
-      d.scale = scale != request.scale_by_column.end() ? scale->second : request.scale;
-      if (d.scale != "standard" && d.scale != "minmax" && d.scale != "none") {
-        return InvalidArgument("prepare.scale" + std::string(scale != request.scale_by_column.end() ? "_by_column." + name : "") +
-                               ": '" + d.scale + "'; allowed: standard, minmax, none");
-      }
-      d.log = Contains(request.log, name);
-    }
+  for (const std::string& name : data.dense) {
+    ASSIGN_OR_RETURN(DensePlan d, PlanDense(prepare, source, name));
     plan.dense.push_back(std::move(d));
   }
-  auto id_plan = [&](const std::string& name) -> StatusOr<CategoricalPlan> {
-    CategoricalPlan c;
-    c.name = name;
-    ASSIGN_OR_RETURN(c.field, field(name));
-    auto buckets = request.hash_buckets_by_column.find(name);
-    c.hash_buckets = buckets != request.hash_buckets_by_column.end() ? buckets->second : request.hash_buckets;
-    auto min_count = request.min_count_by_column.find(name);
-    c.min_count = min_count != request.min_count_by_column.end() ? min_count->second : request.min_count;
-    return c;
-  };
-  for (const std::string& name : request.categorical) {
-    ASSIGN_OR_RETURN(CategoricalPlan c, id_plan(name));
+  for (const std::string& name : data.categorical) {
+    ASSIGN_OR_RETURN(CategoricalPlan c, PlanIds(prepare, source, name));
     plan.categorical.push_back(std::move(c));
   }
-  for (const std::string& name : request.multi_valued) {
-    ASSIGN_OR_RETURN(CategoricalPlan c, id_plan(name));
+  for (const std::string& name : data.multi_valued) {
+    ASSIGN_OR_RETURN(CategoricalPlan c, PlanIds(prepare, source, name));
     data::BagEncoding encoding;
-    encoding.text = Contains(request.text, name);
+    encoding.text = Contains(prepare.text, name);
     if (!encoding.text) {
-      auto separator = request.separators.find(name);
-      encoding.separator = separator != request.separators.end() ? separator->second : "|";
+      auto separator = prepare.separators.find(name);
+      encoding.separator = separator != prepare.separators.end() ? separator->second : "|";
     }
     encoding.hash_buckets = c.hash_buckets;
     plan.bags.push_back(std::move(c));
     plan.bag_encodings.push_back(std::move(encoding));
   }
-  plan.label_schema.label = request.label;
-  plan.label_schema.label_type = request.label_type;
-  plan.label_schema.label_positive_values = request.positive_values;
-  plan.label_schema.label_threshold = request.label_threshold;
+  plan.label_schema.label = data.label;
+  plan.label_schema.label_type = prepare.label_type;
+  plan.label_schema.label_positive_values = prepare.positive_values;
+  plan.label_schema.label_threshold = prepare.label_threshold;
   return plan;
 }
 
@@ -507,25 +553,30 @@ struct Pass1 {
 
 class Preparer {
  public:
-  Preparer(const PrepareRequest& request, Plan& plan)
-      : request_(request), plan_(plan), class_label_(request.label_type == "class") {}
+  Preparer(const PrepareOptions& prepare, const data::DataOptions& data, bool show_progress, Plan& plan)
+      : prepare_(prepare),
+        data_(data),
+        show_progress_(show_progress),
+        seed_(static_cast<uint64_t>(prepare.seed)),
+        plan_(plan),
+        class_label_(prepare.label_type == "class") {}
 
   StatusOr<PrepareReport> Run() {
     const auto start = Clock::now();
     report_.bytes_read = plan_.source->total_bytes();
-    if (request_.split == "time") RETURN_IF_ERROR(FindTimeThreshold());
-    if (request_.split == "last_per_user") RETURN_IF_ERROR(FindLatestPositives());
+    if (prepare_.split == "time") RETURN_IF_ERROR(FindTimeThreshold());
+    if (prepare_.split == "last_per_user") RETURN_IF_ERROR(FindLatestPositives());
     RETURN_IF_ERROR(FirstPass());
     const int64_t kept = pass1_.train_rows + pass1_.test_rows;
-    if (!request_.test_source.empty() && pass1_.test_rows == 0) {
-      return InvalidArgument("prepare.test_source '" + request_.test_source +
+    if (!prepare_.test_source.empty() && pass1_.test_rows == 0) {
+      return InvalidArgument("prepare.test_source '" + prepare_.test_source +
                              "' has no rows: the test split would be empty; give a file with test rows");
     }
     if (pass1_.train_rows == 0 || pass1_.test_rows == 0) {
-      return InvalidArgument("test_fraction " + std::to_string(request_.test_fraction) + " of " +
+      return InvalidArgument("test_fraction " + std::to_string(prepare_.test_fraction) + " of " +
                              std::to_string(kept) + " rows in '" + plan_.source->file() + "' leaves the " +
                              (pass1_.test_rows == 0 ? "test" : "training") + " split empty; change " +
-                             (request_.split == "time" ? "the time column or " : "") +
+                             (prepare_.split == "time" ? "the time column or " : "") +
                              "test_fraction or use more data");
     }
     RETURN_IF_ERROR(MakeSchema());
@@ -542,7 +593,7 @@ class Preparer {
 
   // A bad row: the error, or (bad_rows: skip) counted and remembered.
   Status BadRow(const Status& status) {
-    if (request_.bad_rows == "fail") return status;
+    if (prepare_.bad_rows == "fail") return status;
     ++report_.bad_rows_skipped;
     if (report_.bad_row_examples.size() < kBadRowExamples) report_.bad_row_examples.push_back(status.message());
     return Status::Ok();
@@ -558,20 +609,20 @@ class Preparer {
   }
 
   bool IsTest(int64_t ordinal, double time) const {
-    if (!request_.test_source.empty()) return plan_.source->in_test_part();
+    if (!prepare_.test_source.empty()) return plan_.source->in_test_part();
     if (pass1_.time_threshold) return time > *pass1_.time_threshold;
-    if (request_.split == "last_per_user") {
+    if (prepare_.split == "last_per_user") {
       return static_cast<size_t>(ordinal) < pass1_.latest_positive.size() && pass1_.latest_positive[ordinal];
     }
-    const uint64_t hash = data::Mix64(data::Mix64(request_.seed) ^ static_cast<uint64_t>(ordinal));
-    return static_cast<double>(hash >> 11) * 0x1.0p-53 < request_.test_fraction;
+    const uint64_t hash = data::Mix64(data::Mix64(seed_) ^ static_cast<uint64_t>(ordinal));
+    return static_cast<double>(hash >> 11) * 0x1.0p-53 < prepare_.test_fraction;
   }
 
   // Time split: test = the rows after the (1 - test_fraction) quantile of all times, from a
   // sample of at most kTimeSample times (exact below that).
   Status FindTimeThreshold() {
-    Reservoir times(kTimeSample, data::Mix64(request_.seed ^ 0x7133));
-    Progress progress(request_.show_progress, "prepare: times", plan_.source->total_bytes());
+    Reservoir times(kTimeSample, data::Mix64(seed_ ^ 0x7133));
+    Progress progress(show_progress_, "prepare: times", plan_.source->total_bytes());
     RawRow row;
     int64_t rows = 0;
     while (true) {
@@ -582,15 +633,15 @@ class Preparer {
       StatusOr<double> time = RowTime(row);
       if (time.ok()) {
         times.Add(*time);
-      } else if (request_.bad_rows == "fail") {
+      } else if (prepare_.bad_rows == "fail") {
         return time.status();
       }
     }
     RETURN_IF_ERROR(plan_.source->Rewind());
     if (times.empty()) {
-      return DataError("'" + plan_.source->file() + "' has no valid time in column '" + request_.time_column + "'");
+      return DataError("'" + plan_.source->file() + "' has no valid time in column '" + prepare_.time_column + "'");
     }
-    pass1_.time_threshold = times.Quantile(1.0 - request_.test_fraction);
+    pass1_.time_threshold = times.Quantile(1.0 - prepare_.test_fraction);
     report_.time_threshold = pass1_.time_threshold;
     if (!times.exact()) LOG_INFO << "time split: threshold from a sample of " << kTimeSample << " times";
     return Status::Ok();
@@ -604,8 +655,8 @@ class Preparer {
     const auto& had = pass1_.user_items[std::string(data::TrimSpaces(row.fields[plan_.user_field]))];
     if (had.size() >= items.size()) return Status::Ok();  // the user had every item
     std::vector<std::string_view> fields = row.fields;
-    for (int64_t j = 0; j < request_.negatives_per_positive; ++j) {
-      uint64_t draw = data::Mix64(data::Mix64(request_.seed ^ 0x9e6) ^ (static_cast<uint64_t>(ordinal) * 1000 + j));
+    for (int64_t j = 0; j < prepare_.negatives_per_positive; ++j) {
+      uint64_t draw = data::Mix64(data::Mix64(seed_ ^ 0x9e6) ^ (static_cast<uint64_t>(ordinal) * 1000 + j));
       const std::vector<std::string>* item = nullptr;
       for (int attempt = 0; attempt < 100; ++attempt, draw = data::Mix64(draw)) {
         const auto& candidate = items[draw % items.size()];
@@ -640,7 +691,7 @@ class Preparer {
   // last in the file among equal times) is the test row. Memory: one entry per user.
   Status FindLatestPositives() {
     std::unordered_map<std::string, std::pair<double, int64_t>> latest;
-    Progress progress(request_.show_progress, "prepare: users", plan_.source->total_bytes());
+    Progress progress(show_progress_, "prepare: users", plan_.source->total_bytes());
     RawRow row;
     int64_t ordinal = 0;
     for (;; ++ordinal) {
@@ -651,7 +702,7 @@ class Preparer {
       StatusOr<float> label = plan_.label_schema.EncodeLabel(row.fields[plan_.label_field]);
       StatusOr<double> time = RowTime(row);
       if (!label.ok() || !time.ok()) {
-        if (request_.bad_rows == "fail") return label.ok() ? time.status() : label.status();
+        if (prepare_.bad_rows == "fail") return label.ok() ? time.status() : label.status();
         continue;
       }
       if (*label < 0.5f) continue;
@@ -688,13 +739,13 @@ class Preparer {
     pass1_.dense.resize(plan_.dense.size());
     for (size_t d = 0; d < plan_.dense.size(); ++d) {
       if (plan_.dense[d].fill == "median") {
-        pass1_.dense[d].median = std::make_unique<Reservoir>(kMedianSample, data::Mix64(request_.seed + d));
+        pass1_.dense[d].median = std::make_unique<Reservoir>(kMedianSample, data::Mix64(seed_ + d));
       }
     }
     pass1_.categorical_counts.resize(plan_.categorical.size());
     pass1_.bag_counts.resize(plan_.bags.size());
     FingerprintSet fingerprints;
-    Progress progress(request_.show_progress, "prepare: pass 1/2", plan_.source->total_bytes());
+    Progress progress(show_progress_, "prepare: pass 1/2", plan_.source->total_bytes());
     std::vector<std::optional<double>> dense_values(plan_.dense.size());
     std::vector<std::string> values;
     RawRow row;
@@ -710,7 +761,7 @@ class Preparer {
         pass1_.dropped.push_back(true);
         continue;
       }
-      if (request_.drop_duplicates) {
+      if (prepare_.drop_duplicates) {
         uint64_t fingerprint = 0x5eed;
         for (const std::string_view f : row.fields) fingerprint = data::StableHash(f, fingerprint);
         if (!fingerprints.Insert(fingerprint)) {
@@ -722,7 +773,7 @@ class Preparer {
       pass1_.dropped.push_back(false);
       if (class_label_) pass1_.classes.emplace(data::TrimSpaces(row.fields[plan_.label_field]));
       const bool test = IsTest(ordinal, time);
-      if (request_.negatives_per_positive > 0) RecordInteraction(row, test);
+      if (prepare_.negatives_per_positive > 0) RecordInteraction(row, test);
       if (test) {
         ++pass1_.test_rows;
         continue;
@@ -796,10 +847,10 @@ class Preparer {
 
   Status MakeSchema() {
     data::FeatureSchema& schema = report_.schema;
-    schema.label = request_.label;
-    schema.label_type = request_.label_type;
-    schema.label_positive_values = request_.positive_values;
-    schema.label_threshold = request_.label_threshold;
+    schema.label = data_.label;
+    schema.label_type = prepare_.label_type;
+    schema.label_positive_values = prepare_.positive_values;
+    schema.label_threshold = prepare_.label_threshold;
     schema.label_classes.assign(pass1_.classes.begin(), pass1_.classes.end());
     for (size_t d = 0; d < plan_.dense.size(); ++d) {
       schema.dense.push_back(plan_.dense[d].name);
@@ -873,7 +924,7 @@ class Preparer {
     for (const auto& name : schema.categorical) specs.push_back({name, data::ColumnType::kInt32, false});
     for (const auto& name : schema.multi_valued) specs.push_back({name, data::ColumnType::kInt32, true});
     specs.push_back({schema.label, data::ColumnType::kFloat32, false});
-    if (request_.negatives_per_positive > 0) specs.push_back({data::kSampledDataset + 1, data::ColumnType::kInt32, false});
+    if (prepare_.negatives_per_positive > 0) specs.push_back({data::kSampledDataset + 1, data::ColumnType::kInt32, false});
     // The writer's own commit renames PATH.tmp.tmp to PATH.tmp; both PATH.tmp are renamed to
     // their final names only when both files are complete.
     ASSIGN_OR_RETURN(data::ColumnWriter writer, data::ColumnWriter::Create(path + ".tmp", std::move(specs)));
@@ -882,14 +933,14 @@ class Preparer {
     out.dense.resize(schema.dense.size());
     out.categorical.resize(schema.categorical.size());
     out.label_name = schema.label;
-    if (request_.negatives_per_positive > 0) out.sampled_column = out.writer->ColumnIndex(data::kSampledDataset + 1);
+    if (prepare_.negatives_per_positive > 0) out.sampled_column = out.writer->ColumnIndex(data::kSampledDataset + 1);
     return Status::Ok();
   }
 
   Status SecondPass() {
     namespace fs = std::filesystem;
     std::error_code error;
-    for (const std::string& path : {request_.train_path, request_.test_path}) {
+    for (const std::string& path : {data_.train, data_.test}) {
       const fs::path parent = fs::path(path).parent_path();
       if (!parent.empty()) fs::create_directories(parent, error);
       if (error) {
@@ -903,10 +954,10 @@ class Preparer {
     for (size_t k = 0; k < schema.label_classes.size(); ++k) class_ids.emplace(schema.label_classes[k], float(k));
 
     Output outputs[2];  // train, test
-    RETURN_IF_ERROR(OpenOutput(outputs[0], request_.train_path));
-    RETURN_IF_ERROR(OpenOutput(outputs[1], request_.test_path));
+    RETURN_IF_ERROR(OpenOutput(outputs[0], data_.train));
+    RETURN_IF_ERROR(OpenOutput(outputs[1], data_.test));
     RETURN_IF_ERROR(plan_.source->Rewind());
-    Progress progress(request_.show_progress, "prepare: pass 2/2", plan_.source->total_bytes());
+    Progress progress(show_progress_, "prepare: pass 2/2", plan_.source->total_bytes());
     const int bag_column0 = static_cast<int>(schema.dense.size() + schema.categorical.size());
     std::vector<int32_t> ids;
     // Encodes one row's fields as `prepare` encodes every row, with `label`, into `out`.
@@ -958,7 +1009,7 @@ class Preparer {
         label = *value;
       }
       RETURN_IF_ERROR(emit(out, row.fields, row.line, label));
-      if (!test && label > 0.5f && request_.negatives_per_positive > 0) {
+      if (!test && label > 0.5f && prepare_.negatives_per_positive > 0) {
         RETURN_IF_ERROR(EmitNegatives(row, ordinal, [&](const std::vector<std::string_view>& fields) {
           return emit(out, fields, row.line, 0.0f, /*sampled=*/true);
         }));
@@ -988,25 +1039,28 @@ class Preparer {
 
   // Where the files came from, stored beside the schema ("/ectrain/provenance").
   std::string Provenance() const {
-    nlohmann::json doc = {{"source", request_.csv_path},
-                          {"test_source", request_.test_source},
-                          {"format", request_.format},
+    nlohmann::json doc = {{"source", prepare_.source},
+                          {"test_source", prepare_.test_source},
+                          {"format", prepare_.format},
                           {"rows_read", report_.rows_read},
                           {"bad_rows_skipped", report_.bad_rows_skipped},
                           {"duplicates_dropped", report_.duplicates_dropped},
-                          {"split", request_.split},
-                          {"seed", request_.seed},
-                          {"test_fraction", request_.test_fraction},
+                          {"split", prepare_.split},
+                          {"seed", seed_},
+                          {"test_fraction", prepare_.test_fraction},
                           {"train_rows", pass1_.train_rows},
                           {"test_rows", pass1_.test_rows}};
     if (pass1_.time_threshold) {
-      doc["time_column"] = request_.time_column;
+      doc["time_column"] = prepare_.time_column;
       doc["time_threshold"] = *pass1_.time_threshold;
     }
     return doc.dump(2);
   }
 
-  const PrepareRequest& request_;
+  const PrepareOptions& prepare_;
+  const data::DataOptions& data_;  // the column roles and the output files
+  const bool show_progress_;
+  const uint64_t seed_;
   Plan& plan_;
   const bool class_label_;
   Pass1 pass1_;
@@ -1015,11 +1069,15 @@ class Preparer {
 
 }  // namespace
 
-StatusOr<PrepareReport> PrepareCsv(const PrepareRequest& original) {
-  const PrepareRequest request = WithDefaults(original);
-  RETURN_IF_ERROR(CheckRequest(request));
-  ASSIGN_OR_RETURN(Plan plan, MakePlan(request));
-  Preparer preparer(request, plan);
+StatusOr<PrepareReport> PrepareDataSet(const PrepareOptions& options, const data::DataOptions& data_options,
+                                       bool show_progress) {
+  // The settings as given, with a format's defaults filled in.
+  PrepareOptions prepare = options;
+  data::DataOptions data = data_options;
+  ApplyFormatDefaults(prepare, data);
+  RETURN_IF_ERROR(CheckOptions(prepare, data));
+  ASSIGN_OR_RETURN(Plan plan, MakePlan(prepare, data));
+  Preparer preparer(prepare, data, show_progress, plan);
   return preparer.Run();
 }
 

@@ -25,6 +25,7 @@ namespace ectrain::prep {
 namespace {
 
 using testing::PreparedFile;
+using testing::Request;
 using testing::ReadPrepared;
 using data::testing::ScratchDir;
 using data::testing::WriteTextFile;
@@ -36,10 +37,10 @@ std::string ReadText(const std::string& path) {
   return text.str();
 }
 
-StatusOr<PrepareReport> Prepare(PrepareRequest request, const ScratchDir& dir, const std::string& name) {
-  request.train_path = dir.File(name + "/train.h5");
-  request.test_path = dir.File(name + "/test.h5");
-  return PrepareCsv(request);
+StatusOr<PrepareReport> Prepare(Request request, const ScratchDir& dir, const std::string& name) {
+  request.data.train = dir.File(name + "/train.h5");
+  request.data.test = dir.File(name + "/test.h5");
+  return PrepareDataSet(request.prepare, request.data);
 }
 
 // Every row of `file` is what predict's encoder (RowEncoder, which FeatureSchema::EncodeRow
@@ -73,18 +74,18 @@ TEST(ImportersTest, CriteoBothLayouts) {
   std::replace(text.begin(), text.end(), ',', '\t');
   const std::string released = WriteTextFile(dir.File("day_0"), text);
 
-  PrepareRequest request;
-  request.format = "criteo";
-  request.csv_path = sample;
-  request.log = {"I1", "I2", "I5"};
-  request.hash_buckets_by_column = {{"C3", 1000}};
+  Request request;
+  request.prepare.format = "criteo";
+  request.prepare.source = sample;
+  request.prepare.log = {"I1", "I2", "I5"};
+  request.prepare.hash_buckets_by_column = {{"C3", 1000}};
   StatusOr<PrepareReport> with_header = Prepare(request, dir, "header");
   ASSERT_TRUE(with_header.ok()) << with_header.status().message();
-  request.csv_path = released;
+  request.prepare.source = released;
   StatusOr<PrepareReport> tab = Prepare(request, dir, "tab");
   ASSERT_TRUE(tab.ok()) << tab.status().message();
-  request.delimiter = '\t';  // said instead of detected
-  request.header = 0;
+  request.prepare.delimiter = "tab";  // said instead of detected
+  request.prepare.header = "false";
   ASSERT_TRUE(Prepare(request, dir, "said").ok());
 
   EXPECT_EQ(with_header->rows_read, 200);
@@ -177,14 +178,14 @@ INSTANTIATE_TEST_SUITE_P(Importers, MovieLens100K,
 // u1.test gets the out-of-vocabulary id 0).
 TEST_P(MovieLens100K, GivenTestFileKeepsTheStandardFold) {
   ScratchDir dir;
-  PrepareRequest request;
-  request.format = "movielens";
-  request.csv_path = folder_ + "/u1.base";
-  request.test_source = folder_ + "/u1.test";
-  request.label = "rating";
-  request.label_type = "regression";
-  request.categorical = {"user_id", "item_id"};
-  request.drop_duplicates = false;
+  Request request;
+  request.prepare.format = "movielens";
+  request.prepare.source = folder_ + "/u1.base";
+  request.prepare.test_source = folder_ + "/u1.test";
+  request.data.label = "rating";
+  request.prepare.label_type = "regression";
+  request.data.categorical = {"user_id", "item_id"};
+  request.prepare.drop_duplicates = false;
   StatusOr<PrepareReport> report = Prepare(request, dir, "fold");
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->train_rows, CountLines(folder_ + "/u1.base"));
@@ -214,8 +215,8 @@ TEST_P(MovieLens100K, GivenTestFileKeepsTheStandardFold) {
   for (int64_t r = 0; r < test.rows; ++r) unseen += test.At("item_id", r) == 0;
   EXPECT_GT(unseen, 0) << "u1.test has items u1.base never rates";
 
-  request.split = "time";
-  request.time_column = "timestamp";
+  request.prepare.split = "time";
+  request.prepare.time_column = "timestamp";
   StatusOr<PrepareReport> refused = Prepare(request, dir, "fold_time");
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("prepare.test_source"), std::string::npos) << refused.status().message();
@@ -226,17 +227,17 @@ TEST_P(MovieLens100K, GivenTestFileKeepsTheStandardFold) {
 // marked in /ectrain/sampled).
 TEST_P(MovieLens100K, LeaveLatestPositiveOutAndSampledNegatives) {
   ScratchDir dir;
-  PrepareRequest request;
-  request.format = "movielens";
-  request.csv_path = folder_;
-  request.label = "rating";
-  request.label_threshold = 4;
-  request.categorical = {"user_id", "item_id"};
-  request.split = "last_per_user";
-  request.user_column = "user_id";
-  request.time_column = "timestamp";
-  request.negatives_per_positive = 2;
-  request.item_columns = {"item_id"};
+  Request request;
+  request.prepare.format = "movielens";
+  request.prepare.source = folder_;
+  request.data.label = "rating";
+  request.prepare.label_threshold = 4;
+  request.data.categorical = {"user_id", "item_id"};
+  request.prepare.split = "last_per_user";
+  request.prepare.user_column = "user_id";
+  request.prepare.time_column = "timestamp";
+  request.prepare.negatives_per_positive = 2;
+  request.prepare.item_columns = {"item_id"};
   StatusOr<PrepareReport> report = Prepare(request, dir, "rank");
   ASSERT_TRUE(report.ok()) << report.status().message();
   // The expectation, straight from u.data: per user, the latest rating >= 4 (last in the file on ties).
@@ -289,15 +290,15 @@ TEST_P(MovieLens100K, LeaveLatestPositiveOutAndSampledNegatives) {
 // flags are one multi-valued field, the title tokens another.
 TEST_P(MovieLens100K, JoinsUsersAndMovies) {
   ScratchDir dir;
-  PrepareRequest request;
-  request.format = "movielens";
-  request.csv_path = folder_;
-  request.label = "rating";
-  request.label_threshold = 4;
-  request.dense = {"age", "release_year"};
-  request.categorical = {"user_id", "item_id", "gender", "occupation"};
-  request.multi_valued = {"genres", "title"};
-  request.text = {"title"};
+  Request request;
+  request.prepare.format = "movielens";
+  request.prepare.source = folder_;
+  request.data.label = "rating";
+  request.prepare.label_threshold = 4;
+  request.data.dense = {"age", "release_year"};
+  request.data.categorical = {"user_id", "item_id", "gender", "occupation"};
+  request.data.multi_valued = {"genres", "title"};
+  request.prepare.text = {"title"};
   StatusOr<PrepareReport> report = Prepare(request, dir, "ml");
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->rows_read, CountLines(folder_ + "/u.data"));
@@ -365,19 +366,19 @@ TEST_P(MovieLens100K, JoinsUsersAndMovies) {
 TEST(ImportersTest, MovieLens1MJoin) {
   ScratchDir dir;
   const std::string folder = ectrain::testing::Fixture("movielens-1m");
-  PrepareRequest request;
-  request.format = "movielens";
-  request.csv_path = folder;
-  request.label = "rating";
-  request.label_type = "regression";
-  request.dense = {"age", "release_year"};
-  request.scale = "none";
-  request.fill = "0";
-  request.categorical = {"user_id", "item_id", "gender"};
-  request.multi_valued = {"genres", "title"};
-  request.text = {"title"};
-  request.test_source = folder + "/ratings.dat";  // all rows train (and test): row i is line i
-  request.drop_duplicates = false;
+  Request request;
+  request.prepare.format = "movielens";
+  request.prepare.source = folder;
+  request.data.label = "rating";
+  request.prepare.label_type = "regression";
+  request.data.dense = {"age", "release_year"};
+  request.prepare.scale = "none";
+  request.prepare.fill = "0";
+  request.data.categorical = {"user_id", "item_id", "gender"};
+  request.data.multi_valued = {"genres", "title"};
+  request.prepare.text = {"title"};
+  request.prepare.test_source = folder + "/ratings.dat";  // all rows train (and test): row i is line i
+  request.prepare.drop_duplicates = false;
   StatusOr<PrepareReport> report = Prepare(request, dir, "ml1m");
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->train_rows, CountLines(folder + "/ratings.dat"));
@@ -428,7 +429,7 @@ TEST(ImportersTest, MovieLens1MJoin) {
     std::filesystem::copy_file(folder + "/" + table, broken + "/" + table);
   }
   WriteTextFile(broken + "/ratings.dat", "1::1::5::978300760\n1::2:4::978300761\n");
-  request.csv_path = broken;
+  request.prepare.source = broken;
   report = Prepare(request, dir, "broken");
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("ratings.dat:2: expected 'user::movie::rating::timestamp'"),
@@ -439,9 +440,9 @@ TEST(ImportersTest, MovieLens1MJoin) {
 TEST(ImportersTest, MovieLensFolderWithoutRatingsIsNamed) {
   ScratchDir dir;
   std::filesystem::create_directories(dir.File("empty"));
-  PrepareRequest request;
-  request.format = "movielens";
-  request.csv_path = dir.File("empty");
+  Request request;
+  request.prepare.format = "movielens";
+  request.prepare.source = dir.File("empty");
   StatusOr<PrepareReport> report = Prepare(request, dir, "none");
   ASSERT_FALSE(report.ok());
   EXPECT_NE(report.status().message().find("holds neither u.data (MovieLens 100K) nor ratings.dat (MovieLens 1M)"),
@@ -458,13 +459,13 @@ INSTANTIATE_TEST_SUITE_P(Importers, Taobao,
 
 TEST_P(Taobao, CutLastLine) {
   ScratchDir dir;
-  PrepareRequest request;
-  request.format = "taobao";
-  request.csv_path = folder_ + "/UserBehavior.csv";
-  const int64_t lines = CountLines(request.csv_path);  // the cut one included
+  Request request;
+  request.prepare.format = "taobao";
+  request.prepare.source = folder_ + "/UserBehavior.csv";
+  const int64_t lines = CountLines(request.prepare.source);  // the cut one included
   int64_t buys = 0;
   {
-    std::istringstream rows(ReadText(request.csv_path));
+    std::istringstream rows(ReadText(request.prepare.source));
     for (std::string line; std::getline(rows, line);) buys += line.find(",buy,") != std::string::npos;
   }
   if (real()) {
@@ -475,12 +476,12 @@ TEST_P(Taobao, CutLastLine) {
   StatusOr<PrepareReport> report = Prepare(request, dir, "fail");
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), StatusCode::kDataError);
-  EXPECT_EQ(report.status().message(), request.csv_path + ":" + std::to_string(lines) +
+  EXPECT_EQ(report.status().message(), request.prepare.source + ":" + std::to_string(lines) +
                                            " column 'timestamp': expected 5 fields, found 4; the file's last "
                                            "line has no line end, so it was probably cut");
   EXPECT_FALSE(std::filesystem::exists(dir.File("fail/train.h5")));
 
-  request.bad_rows = "skip";
+  request.prepare.bad_rows = "skip";
   report = Prepare(request, dir, "skip");
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->rows_read, lines);
@@ -499,12 +500,12 @@ TEST_P(Taobao, CutLastLine) {
   EXPECT_EQ(train.schema.categorical, (std::vector<std::string>{"user_id", "item_id", "category_id"}));
 
   // Time split: train on the past, test on the future.
-  request.label = "behavior_type";
-  request.categorical = {"user_id", "item_id", "category_id"};
-  request.dense = {"timestamp"};
-  request.scale = "none";
-  request.split = "time";
-  request.time_column = "timestamp";
+  request.data.label = "behavior_type";
+  request.data.categorical = {"user_id", "item_id", "category_id"};
+  request.data.dense = {"timestamp"};
+  request.prepare.scale = "none";
+  request.prepare.split = "time";
+  request.prepare.time_column = "timestamp";
   report = Prepare(request, dir, "time");
   ASSERT_TRUE(report.ok()) << report.status().message();
   const PreparedFile past = ReadPrepared(dir.File("time/train.h5"));
@@ -521,12 +522,12 @@ TEST_P(Taobao, CutLastLine) {
 TEST(ImportersTest, AvazuAllCategorical) {
   ScratchDir dir;
   const std::string csv = ectrain::testing::BundledData("avazu-deepctr-sample/avazu_sample.txt");
-  PrepareRequest request;
-  request.csv_path = csv;
-  request.label = "click";
-  request.categorical = {"site_id", "app_id", "device_model", "banner_pos", "C14"};
-  request.test_source = csv;         // all rows train (and test)
-  request.drop_duplicates = false;  // rows equal in these columns stay, so row i is raw row i
+  Request request;
+  request.prepare.source = csv;
+  request.data.label = "click";
+  request.data.categorical = {"site_id", "app_id", "device_model", "banner_pos", "C14"};
+  request.prepare.test_source = csv;         // all rows train (and test)
+  request.prepare.drop_duplicates = false;  // rows equal in these columns stay, so row i is raw row i
   StatusOr<PrepareReport> report = Prepare(request, dir, "avazu");
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->train_rows, 100);
@@ -544,17 +545,17 @@ TEST(ImportersTest, PriceRunnerTitlesAndClasses) {
   const std::string csv = ectrain::testing::BundledData("pricerunner-product-classification/pricerunner_aggregate.csv");
   StatusOr<data::CsvTable> raw = data::ReadCsv(csv);
   ASSERT_TRUE(raw.ok()) << raw.status().message();
-  PrepareRequest request;
-  request.csv_path = csv;
-  request.label = "Category Label";
-  request.label_type = "class";
-  request.dense = {"Product ID"};
-  request.scale = "none";
-  request.categorical = {"Merchant ID"};
-  request.multi_valued = {"Product Title"};
-  request.text = {"Product Title"};
+  Request request;
+  request.prepare.source = csv;
+  request.data.label = "Category Label";
+  request.prepare.label_type = "class";
+  request.data.dense = {"Product ID"};
+  request.prepare.scale = "none";
+  request.data.categorical = {"Merchant ID"};
+  request.data.multi_valued = {"Product Title"};
+  request.prepare.text = {"Product Title"};
   for (const int64_t buckets : {int64_t{0}, int64_t{1} << 18}) {
-    request.hash_buckets = buckets;
+    request.prepare.hash_buckets = buckets;
     const std::string name = "b" + std::to_string(buckets);
     StatusOr<PrepareReport> report = Prepare(request, dir, name);
     ASSERT_TRUE(report.ok()) << report.status().message();

@@ -18,6 +18,7 @@ namespace ectrain::prep {
 namespace {
 
 using testing::PreparedFile;
+using testing::Request;
 using testing::ReadPrepared;
 using data::testing::ScratchDir;
 using data::testing::WriteTextFile;
@@ -37,16 +38,16 @@ std::string SmallCsv() {
   return text;
 }
 
-PrepareRequest SmallRequest(const ScratchDir& dir, const std::string& csv) {
-  PrepareRequest request;
-  request.csv_path = WriteTextFile(dir.File("small.csv"), csv);
-  request.label = "bought";
-  request.dense = {"row", "rate in %"};
-  request.categorical = {"item", "colour"};
-  request.test_fraction = 0.25;
-  request.seed = 7;
-  request.train_path = dir.File("out/nested/train.h5");
-  request.test_path = dir.File("out/test.h5");
+Request SmallRequest(const ScratchDir& dir, const std::string& csv) {
+  Request request;
+  request.prepare.source = WriteTextFile(dir.File("small.csv"), csv);
+  request.data.label = "bought";
+  request.data.dense = {"row", "rate in %"};
+  request.data.categorical = {"item", "colour"};
+  request.prepare.test_fraction = 0.25;
+  request.prepare.seed = 7;
+  request.data.train = dir.File("out/nested/train.h5");
+  request.data.test = dir.File("out/test.h5");
   return request;
 }
 
@@ -60,24 +61,24 @@ std::vector<int> RowIds(const PreparedFile& split) {
 
 TEST(PrepareTest, SplitsStandardizesAndEncodes) {
   ScratchDir dir;
-  const PrepareRequest request = SmallRequest(dir, SmallCsv());
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  const Request request = SmallRequest(dir, SmallCsv());
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->rows_read, 22);
   EXPECT_EQ(report->duplicates_dropped, 2);
   EXPECT_EQ(report->train_rows + report->test_rows, 20);
-  EXPECT_FALSE(std::filesystem::exists(request.train_path + ".tmp"));
-  EXPECT_FALSE(std::filesystem::exists(request.test_path + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(request.data.train + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(request.data.test + ".tmp"));
 
-  const PreparedFile train = ReadPrepared(request.train_path);
-  const PreparedFile test = ReadPrepared(request.test_path);
+  const PreparedFile train = ReadPrepared(request.data.train);
+  const PreparedFile test = ReadPrepared(request.data.test);
   const int64_t n = train.rows;
   ASSERT_EQ(n, report->train_rows);
   ASSERT_EQ(test.rows, report->test_rows);
   ASSERT_GT(test.rows, 0);
   EXPECT_EQ(train.schema.label, "bought");
-  EXPECT_EQ(train.schema.dense, request.dense);
-  EXPECT_EQ(test.schema.categorical, request.categorical);
+  EXPECT_EQ(train.schema.dense, request.data.dense);
+  EXPECT_EQ(test.schema.categorical, request.data.categorical);
   EXPECT_EQ(train.schema.ToJson(), test.schema.ToJson());
   EXPECT_EQ(train.schema.ToJson(), report->schema.ToJson());
 
@@ -93,7 +94,7 @@ TEST(PrepareTest, SplitsStandardizesAndEncodes) {
   EXPECT_EQ(all, expected);
 
   // Standardized training columns: mean 0, population stddev 1.
-  for (const std::string& column : request.dense) {
+  for (const std::string& column : request.data.dense) {
     const std::vector<double>& v = train.columns.at(column);
     const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
     double squares = 0;
@@ -139,22 +140,22 @@ TEST(PrepareTest, SplitsStandardizesAndEncodes) {
 
 TEST(PrepareTest, SplitDependsOnlyOnTheSeed) {
   ScratchDir dir;
-  PrepareRequest request = SmallRequest(dir, SmallCsv());
-  request.test_fraction = 0.5;
-  ASSERT_TRUE(PrepareCsv(request).ok());
-  const std::vector<int> first = RowIds(ReadPrepared(request.test_path));
-  ASSERT_TRUE(PrepareCsv(request).ok());
-  EXPECT_EQ(RowIds(ReadPrepared(request.test_path)), first);
-  request.seed = 8;
-  ASSERT_TRUE(PrepareCsv(request).ok());
-  EXPECT_NE(RowIds(ReadPrepared(request.test_path)), first);
+  Request request = SmallRequest(dir, SmallCsv());
+  request.prepare.test_fraction = 0.5;
+  ASSERT_TRUE(PrepareDataSet(request.prepare, request.data).ok());
+  const std::vector<int> first = RowIds(ReadPrepared(request.data.test));
+  ASSERT_TRUE(PrepareDataSet(request.prepare, request.data).ok());
+  EXPECT_EQ(RowIds(ReadPrepared(request.data.test)), first);
+  request.prepare.seed = 8;
+  ASSERT_TRUE(PrepareDataSet(request.prepare, request.data).ok());
+  EXPECT_NE(RowIds(ReadPrepared(request.data.test)), first);
 }
 
 TEST(PrepareTest, KeepsDuplicatesWhenAsked) {
   ScratchDir dir;
-  PrepareRequest request = SmallRequest(dir, SmallCsv());
-  request.drop_duplicates = false;
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  Request request = SmallRequest(dir, SmallCsv());
+  request.prepare.drop_duplicates = false;
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->duplicates_dropped, 0);
   EXPECT_EQ(report->train_rows + report->test_rows, 22);
@@ -202,21 +203,21 @@ Synthetic MakeSynthetic(const ScratchDir& dir, int num_rows, uint64_t seed) {
   return data;
 }
 
-PrepareRequest SyntheticRequest(const ScratchDir& dir, const Synthetic& data) {
-  PrepareRequest request;
-  request.csv_path = data.path;
-  request.label = "label";
-  request.dense = {"id", "x", "count"};
-  request.scale_by_column = {{"id", "none"}};
-  request.categorical = {"cat", "user"};
-  request.multi_valued = {"tags", "title"};
-  request.text = {"title"};
-  request.hash_buckets_by_column = {{"user", 64}};
-  request.min_count_by_column = {{"cat", 3}, {"title", 2}};
-  request.test_fraction = 0.3;
-  request.seed = 11;
-  request.train_path = dir.File("train.h5");
-  request.test_path = dir.File("test.h5");
+Request SyntheticRequest(const ScratchDir& dir, const Synthetic& data) {
+  Request request;
+  request.prepare.source = data.path;
+  request.data.label = "label";
+  request.data.dense = {"id", "x", "count"};
+  request.prepare.scale_by_column = {{"id", "none"}};
+  request.data.categorical = {"cat", "user"};
+  request.data.multi_valued = {"tags", "title"};
+  request.prepare.text = {"title"};
+  request.prepare.hash_buckets_by_column = {{"user", 64}};
+  request.prepare.min_count_by_column = {{"cat", 3}, {"title", 2}};
+  request.prepare.test_fraction = 0.3;
+  request.prepare.seed = 11;
+  request.data.train = dir.File("train.h5");
+  request.data.test = dir.File("test.h5");
   return request;
 }
 
@@ -252,11 +253,11 @@ void ExpectEncodeRowReproduces(const Synthetic& data, const PreparedFile& file) 
 TEST(PrepareTest, StatisticsComeFromTheTrainingSplitOnly) {
   ScratchDir dir;
   const Synthetic data = MakeSynthetic(dir, 600, 3);
-  const PrepareRequest request = SyntheticRequest(dir, data);
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  const Request request = SyntheticRequest(dir, data);
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
-  const PreparedFile train = ReadPrepared(request.train_path);
-  const PreparedFile test = ReadPrepared(request.test_path);
+  const PreparedFile train = ReadPrepared(request.data.train);
+  const PreparedFile test = ReadPrepared(request.data.test);
   ASSERT_EQ(train.rows + test.rows, 600);
   EXPECT_GT(test.rows, 600 * 0.3 - 60);
   EXPECT_LT(test.rows, 600 * 0.3 + 60);
@@ -316,16 +317,16 @@ TEST(PrepareTest, StatisticsComeFromTheTrainingSplitOnly) {
 TEST(PrepareTest, MedianFillLogMinMaxAndMissingIndicator) {
   ScratchDir dir;
   const Synthetic data = MakeSynthetic(dir, 301, 4);
-  PrepareRequest request = SyntheticRequest(dir, data);
-  request.dense = {"id", "x", "x_missing", "count"};
-  request.missing_indicator = {"x"};
-  request.fill_by_column = {{"x", "median"}, {"count", "-1"}};
-  request.scale_by_column = {{"id", "none"}, {"x", "minmax"}};
-  request.log = {"x", "count"};
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  Request request = SyntheticRequest(dir, data);
+  request.data.dense = {"id", "x", "x_missing", "count"};
+  request.prepare.missing_indicator = {"x"};
+  request.prepare.fill_by_column = {{"x", "median"}, {"count", "-1"}};
+  request.prepare.scale_by_column = {{"id", "none"}, {"x", "minmax"}};
+  request.prepare.log = {"x", "count"};
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
-  const PreparedFile train = ReadPrepared(request.train_path);
-  const PreparedFile test = ReadPrepared(request.test_path);
+  const PreparedFile train = ReadPrepared(request.data.train);
+  const PreparedFile test = ReadPrepared(request.data.test);
 
   std::vector<double> present;
   for (int64_t i = 0; i < train.rows; ++i) {
@@ -359,15 +360,15 @@ TEST(PrepareTest, MedianFillLogMinMaxAndMissingIndicator) {
 TEST(PrepareTest, TimeSplitPutsEveryTestTimeAfterEveryTrainTime) {
   ScratchDir dir;
   const Synthetic data = MakeSynthetic(dir, 800, 5);
-  PrepareRequest request = SyntheticRequest(dir, data);
-  request.split = "time";
-  request.time_column = "t";
-  request.test_fraction = 0.25;
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  Request request = SyntheticRequest(dir, data);
+  request.prepare.split = "time";
+  request.prepare.time_column = "t";
+  request.prepare.test_fraction = 0.25;
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
   ASSERT_TRUE(report->time_threshold.has_value());
-  const PreparedFile train = ReadPrepared(request.train_path);
-  const PreparedFile test = ReadPrepared(request.test_path);
+  const PreparedFile train = ReadPrepared(request.data.train);
+  const PreparedFile test = ReadPrepared(request.data.test);
   auto times = [&](const PreparedFile& file) {
     std::vector<double> t;
     for (int64_t i = 0; i < file.rows; ++i) t.push_back(std::stod(data.rows[static_cast<int>(file.At("id", i))][7]));
@@ -382,24 +383,24 @@ TEST(PrepareTest, TimeSplitPutsEveryTestTimeAfterEveryTrainTime) {
   EXPECT_GT(first_test, *report->time_threshold);
   EXPECT_NEAR(static_cast<double>(test.rows) / 800, 0.25, 0.05);
 
-  request.time_column = "title";
-  const Status status = PrepareCsv(request).status();
+  request.prepare.time_column = "title";
+  const Status status = PrepareDataSet(request.prepare, request.data).status();
   EXPECT_EQ(status.code(), StatusCode::kDataError);
   EXPECT_NE(status.message().find(data.path + ":2 column 'title': '"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("is not a time"), std::string::npos) << status.message();
 }
 
-Status PrepareError(const PrepareRequest& request) {
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+Status PrepareError(const Request& request) {
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   EXPECT_FALSE(report.ok());
-  EXPECT_FALSE(std::filesystem::exists(request.train_path)) << "no output on error";
+  EXPECT_FALSE(std::filesystem::exists(request.data.train)) << "no output on error";
   return report.status();
 }
 
 TEST(PrepareTest, MissingColumnListsTheHeader) {
   ScratchDir dir;
-  PrepareRequest request = SmallRequest(dir, SmallCsv());
-  request.categorical = {"colour", "size"};
+  Request request = SmallRequest(dir, SmallCsv());
+  request.data.categorical = {"colour", "size"};
   const Status status = PrepareError(request);
   EXPECT_EQ(status.code(), StatusCode::kNotFound);
   EXPECT_NE(status.message().find("no column 'size'; columns are: row, rate in %, item, colour, bought"),
@@ -412,10 +413,10 @@ TEST(PrepareTest, NonNumericDenseValueNamesLineAndColumn) {
   std::string csv = SmallCsv();
   // Row 7 is on line 9: the header is line 1 and row 5's duplicate line 7.
   csv.replace(csv.find("\r\n7,0,"), 6, "\r\n7,abc,");
-  const PrepareRequest request = SmallRequest(dir, csv);
+  const Request request = SmallRequest(dir, csv);
   const Status status = PrepareError(request);
   EXPECT_EQ(status.code(), StatusCode::kDataError);
-  EXPECT_EQ(status.message(), request.csv_path + ":9 column 'rate in %': 'abc' is not a number");
+  EXPECT_EQ(status.message(), request.prepare.source + ":9 column 'rate in %': 'abc' is not a number");
 }
 
 TEST(PrepareTest, BadLabelsNameLineAndColumn) {
@@ -423,10 +424,10 @@ TEST(PrepareTest, BadLabelsNameLineAndColumn) {
   for (const std::string label : {"NaN", "maybe", "2"}) {
     std::string csv = SmallCsv();
     csv.replace(csv.find(",item3,red,yes"), 14, ",item3,red," + label);  // line 4
-    const PrepareRequest request = SmallRequest(dir, csv);
+    const Request request = SmallRequest(dir, csv);
     const Status status = PrepareError(request);
     EXPECT_EQ(status.code(), StatusCode::kDataError);
-    EXPECT_EQ(status.message().rfind(request.csv_path + ":4 column 'bought': ", 0), 0u) << status.message();
+    EXPECT_EQ(status.message().rfind(request.prepare.source + ":4 column 'bought': ", 0), 0u) << status.message();
   }
 }
 
@@ -437,61 +438,61 @@ TEST(PrepareTest, BadRowsFailOrSkip) {
   std::string csv = SmallCsv();
   csv.replace(csv.find("\r\n3,3,"), 6, "\r\n3,3,extra,");   // line 4: a field too many
   csv.replace(csv.find("\r\n7,0,"), 6, "\r\n7,1e999,");     // line 9: not finite
-  PrepareRequest request = SmallRequest(dir, csv);
+  Request request = SmallRequest(dir, csv);
   Status status = PrepareError(request);
-  EXPECT_EQ(status.message(), request.csv_path +
+  EXPECT_EQ(status.message(), request.prepare.source +
                                   ":4 column 6: expected 5 fields as in the header, found 6; quote fields that "
                                   "contain the delimiter");
-  request.bad_rows = "skip";
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  request.prepare.bad_rows = "skip";
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->rows_read, 22);
   EXPECT_EQ(report->bad_rows_skipped, 2);
   EXPECT_EQ(report->train_rows + report->test_rows, 18);
   ASSERT_EQ(report->bad_row_examples.size(), 2u);
-  EXPECT_EQ(report->bad_row_examples[1], request.csv_path + ":9 column 'rate in %': '1e999' is not a finite number");
+  EXPECT_EQ(report->bad_row_examples[1], request.prepare.source + ":9 column 'rate in %': '1e999' is not a finite number");
 }
 
 TEST(PrepareTest, InvalidRequests) {
   ScratchDir dir;
-  auto expect_invalid = [&](const PrepareRequest& request, const std::string& text) {
+  auto expect_invalid = [&](const Request& request, const std::string& text) {
     const Status status = PrepareError(request);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.message();
     EXPECT_NE(status.message().find(text), std::string::npos) << status.message();
   };
-  PrepareRequest request = SmallRequest(dir, SmallCsv());
-  request.dense = {"row", "a/b"};
+  Request request = SmallRequest(dir, SmallCsv());
+  request.data.dense = {"row", "a/b"};
   expect_invalid(request, "cannot name an HDF5 dataset");
   request = SmallRequest(dir, SmallCsv());
-  request.categorical = {"item", "row"};
+  request.data.categorical = {"item", "row"};
   expect_invalid(request, "listed twice");
   request = SmallRequest(dir, SmallCsv());
-  request.test_fraction = 1.0;
+  request.prepare.test_fraction = 1.0;
   expect_invalid(request, "test_fraction");
   request = SmallRequest(dir, SmallCsv());
-  request.text = {"item"};
+  request.prepare.text = {"item"};
   expect_invalid(request, "prepare.text: 'item' is not in data.multi_valued");
   request = SmallRequest(dir, SmallCsv());
-  request.missing_indicator = {"row"};
+  request.prepare.missing_indicator = {"row"};
   expect_invalid(request, "list it in data.dense too");
   request = SmallRequest(dir, SmallCsv());
-  request.fill_by_column = {{"rate in %", "average"}};
+  request.prepare.fill_by_column = {{"rate in %", "average"}};
   expect_invalid(request, "prepare.fill_by_column.rate in %: 'average'; allowed: mean, median or a number");
   request = SmallRequest(dir, SmallCsv());
-  request.fill_by_column = {{"colour", "0"}};
+  request.prepare.fill_by_column = {{"colour", "0"}};
   expect_invalid(request, "prepare.fill_by_column: 'colour' is not one of the dense columns");
   request = SmallRequest(dir, SmallCsv());
-  request.hash_buckets = 1;
+  request.prepare.hash_buckets = 1;
   expect_invalid(request, "prepare.hash_buckets: 1 buckets");
   request = SmallRequest(dir, SmallCsv());
-  request.label_type = "regression";
-  request.positive_values = {"yes"};
+  request.prepare.label_type = "regression";
+  request.prepare.positive_values = {"yes"};
   expect_invalid(request, "make a binary label");
   request = SmallRequest(dir, SmallCsv());
-  request.split = "time";
+  request.prepare.split = "time";
   expect_invalid(request, "prepare.time_column");
   request = SmallRequest(dir, SmallCsv());
-  request.test_fraction = 0.001;  // no row lands in the test split
+  request.prepare.test_fraction = 0.001;  // no row lands in the test split
   expect_invalid(request, "leaves the test split empty");
 }
 
@@ -500,23 +501,23 @@ TEST(PrepareTest, RegressionAndClassLabels) {
   std::string csv = "price,brand,kind\n";
   const char* kinds[] = {"TVs", "CPUs", "Fridges"};
   for (int i = 0; i < 60; ++i) csv += std::to_string(i * 2.5) + ",b" + std::to_string(i % 4) + "," + kinds[i % 3] + "\n";
-  PrepareRequest request;
-  request.csv_path = WriteTextFile(dir.File("p.csv"), csv);
-  request.categorical = {"brand"};
-  request.label = "price";
-  request.label_type = "regression";
-  request.train_path = dir.File("train.h5");
-  request.test_path = dir.File("test.h5");
-  ASSERT_TRUE(PrepareCsv(request).ok());
-  PreparedFile train = ReadPrepared(request.train_path);
+  Request request;
+  request.prepare.source = WriteTextFile(dir.File("p.csv"), csv);
+  request.data.categorical = {"brand"};
+  request.data.label = "price";
+  request.prepare.label_type = "regression";
+  request.data.train = dir.File("train.h5");
+  request.data.test = dir.File("test.h5");
+  ASSERT_TRUE(PrepareDataSet(request.prepare, request.data).ok());
+  PreparedFile train = ReadPrepared(request.data.train);
   EXPECT_EQ(train.schema.label_type, "regression");
   for (int64_t i = 0; i < train.rows; ++i) EXPECT_EQ(std::fmod(train.At("price", i), 2.5), 0.0);
   EXPECT_GT(*std::max_element(train.columns["price"].begin(), train.columns["price"].end()), 100.0);
 
-  request.label = "kind";
-  request.label_type = "class";
-  ASSERT_TRUE(PrepareCsv(request).ok());
-  train = ReadPrepared(request.train_path);
+  request.data.label = "kind";
+  request.prepare.label_type = "class";
+  ASSERT_TRUE(PrepareDataSet(request.prepare, request.data).ok());
+  train = ReadPrepared(request.data.train);
   EXPECT_EQ(train.schema.label_classes, (std::vector<std::string>{"CPUs", "Fridges", "TVs"}));
   for (int64_t i = 0; i < train.rows; ++i) {
     const int brand = static_cast<int>(train.At("brand", i));
@@ -528,15 +529,15 @@ TEST(PrepareTest, RegressionAndClassLabels) {
 
 TEST(PrepareTest, FailedWriteLeavesNoOutput) {
   ScratchDir dir;
-  PrepareRequest request = SmallRequest(dir, SmallCsv());
-  std::filesystem::create_directories(request.test_path + ".tmp");  // the final rename will fail
+  Request request = SmallRequest(dir, SmallCsv());
+  std::filesystem::create_directories(request.data.test + ".tmp");  // the final rename will fail
   EXPECT_FALSE(PrepareError(request).ok());
-  EXPECT_FALSE(std::filesystem::exists(request.train_path + ".tmp"));
-  EXPECT_FALSE(std::filesystem::exists(request.train_path + ".tmp.tmp"));
-  EXPECT_FALSE(std::filesystem::exists(request.test_path + ".tmp.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(request.data.train + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(request.data.train + ".tmp.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(request.data.test + ".tmp.tmp"));
 
   request = SmallRequest(dir, SmallCsv());
-  request.test_path = WriteTextFile(dir.File("a_file"), "x") + "/test.h5";
+  request.data.test = WriteTextFile(dir.File("a_file"), "x") + "/test.h5";
   EXPECT_EQ(PrepareError(request).code(), StatusCode::kInvalidArgument);
 }
 
@@ -545,17 +546,17 @@ TEST(PrepareTest, FailedWriteLeavesNoOutput) {
 TEST(PrepareTest, OnlineShoppersIntention) {
   const std::string csv = ectrain::testing::BundledData("online-shoppers-intention/online_shoppers_intention.csv");
   ScratchDir dir;
-  PrepareRequest request;
-  request.csv_path = csv;
-  request.label = "Revenue";
-  request.dense = {"Administrative",         "Administrative_Duration", "Informational",
+  Request request;
+  request.prepare.source = csv;
+  request.data.label = "Revenue";
+  request.data.dense = {"Administrative",         "Administrative_Duration", "Informational",
                    "Informational_Duration", "ProductRelated",          "ProductRelated_Duration",
                    "BounceRates in %",       "ExitRates in %",          "PageValues",
                    "SpecialDay (probability)"};
-  request.categorical = {"Month", "OperatingSystems", "Browser", "Region", "TrafficType", "VisitorType", "Weekend"};
-  request.train_path = dir.File("train.h5");
-  request.test_path = dir.File("test.h5");
-  StatusOr<PrepareReport> report = PrepareCsv(request);
+  request.data.categorical = {"Month", "OperatingSystems", "Browser", "Region", "TrafficType", "VisitorType", "Weekend"};
+  request.data.train = dir.File("train.h5");
+  request.data.test = dir.File("test.h5");
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->rows_read, 12330);
   EXPECT_EQ(report->duplicates_dropped, 125);
@@ -565,13 +566,13 @@ TEST(PrepareTest, OnlineShoppersIntention) {
   EXPECT_GT(report->train_positive_rate, 0.1);
   EXPECT_LT(report->train_positive_rate, 0.25);
 
-  const PreparedFile train = ReadPrepared(request.train_path);
-  const PreparedFile test = ReadPrepared(request.test_path);
+  const PreparedFile train = ReadPrepared(request.data.train);
+  const PreparedFile test = ReadPrepared(request.data.test);
   EXPECT_EQ(train.rows, report->train_rows);
   EXPECT_EQ(test.rows, report->test_rows);
   EXPECT_EQ(train.schema.vocab_sizes[0], 11);  // 10 months appear, plus "unseen"
   EXPECT_EQ(train.schema.vocabularies[6], (std::vector<std::string>{"FALSE", "TRUE"}));
-  for (const std::string& column : request.dense) {
+  for (const std::string& column : request.data.dense) {
     const std::vector<double>& v = train.columns.at(column);
     EXPECT_NEAR(std::accumulate(v.begin(), v.end(), 0.0) / train.rows, 0.0, 1e-4) << column;
   }

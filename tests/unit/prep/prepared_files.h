@@ -1,6 +1,6 @@
 // Reads back what `ectrain prepare` wrote straight from HDF5 (independently of ColumnFile), for
 // the prepare and importer tests: every scalar column as doubles, every multi-valued column as
-// CSR, and the stored schema.
+// CSR, and the stored schema. Also the settings of one prepare run, as config/ gives them.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,9 +11,18 @@
 #include <vector>
 
 #include "data/hdf5_util.h"
+#include "data/options.h"
 #include "data/schema.h"
+#include "prep/options.h"
 
 namespace ectrain::prep::testing {
+
+// What PrepareDataSet takes: the prepare: section, and the data: section's column roles (label,
+// dense, categorical, multi_valued) and output files (train, test).
+struct Request {
+  PrepareOptions prepare;
+  data::DataOptions data;
+};
 
 struct PreparedFile {
   data::FeatureSchema schema;
