@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <deque>
@@ -417,15 +418,26 @@ StatusOr<std::vector<std::string>> ShardPaths(const GenerateOptions& options) {
   return paths;
 }
 
-StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(const std::vector<std::string> shard_paths, ShardPaths(options));
-  const int64_t num_shards = static_cast<int64_t>(shard_paths.size());
-  const std::string test_path =
-      options.test_rows > 0 ? (options.test_out.empty() ? DefaultTestPath(options.out) : options.test_out) : "";
+namespace {
 
-  // Create the output folder, and refuse one holding shards of an earlier, larger run: a reader
-  // given the folder would mix them in.
+// One output file: a training shard or the test file, and its rows of its stream.
+struct Part {
+  std::string path;
+  RowStream stream;
+  int64_t begin, end;
+  std::string rows_line;  // where its rows come from, for the provenance
+};
+
+// Rows [first, first + count) of a part: generated as one unit, appended in order.
+struct Block {
+  size_t part;
+  int64_t first, count;
+};
+
+// Creates the output folders, and refuses one holding shards of an earlier, larger run: a reader
+// given the folder would mix them in.
+Status CreateOutputFolders(const GenerateOptions& options, const std::vector<std::string>& shard_paths,
+                           const std::string& test_path) {
   if (!IsFilePath(options.out)) {
     std::error_code error;
     fs::create_directories(options.out, error);
@@ -459,16 +471,13 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
       fs::create_directories(parent, error);
     }
   }
+  return Status::Ok();
+}
 
-  ASSIGN_OR_RETURN(std::shared_ptr<const ClickModel> model, ClickModel::Create(options));
-  const data::FeatureSchema schema = model->Schema();
-
-  struct Part {
-    std::string path;
-    RowStream stream;
-    int64_t begin, end;
-    std::string rows_line;
-  };
+// The training shards, then the test file (when there is one).
+std::vector<Part> PlanParts(const GenerateOptions& options, const std::vector<std::string>& shard_paths,
+                            const std::string& test_path) {
+  const int64_t num_shards = static_cast<int64_t>(shard_paths.size());
   std::vector<Part> parts;
   for (int64_t k = 0; k < num_shards; ++k) {
     const int64_t begin = ShardBegin(options, num_shards, k), end = ShardBegin(options, num_shards, k + 1);
@@ -482,100 +491,154 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
                      "file: test set, rows [0, " + std::to_string(options.test_rows) +
                          ") of the test stream (independent of the training rows)"});
   }
+  return parts;
+}
 
-  struct Block {
-    size_t part;
-    int64_t first, count;
-  };
+// Every part cut into blocks of `chunk_rows` rows (a part's last one shorter), in file order.
+std::vector<Block> PlanBlocks(const std::vector<Part>& parts, int64_t chunk_rows) {
   std::vector<Block> blocks;
   for (size_t p = 0; p < parts.size(); ++p) {
-    for (int64_t first = parts[p].begin; first < parts[p].end; first += options.chunk_rows) {
-      blocks.push_back({p, first, std::min(options.chunk_rows, parts[p].end - first)});
+    for (int64_t first = parts[p].begin; first < parts[p].end; first += chunk_rows) {
+      blocks.push_back({p, first, std::min(chunk_rows, parts[p].end - first)});
     }
   }
+  return blocks;
+}
 
-  std::vector<data::ColumnSpec> specs = {{"clicked", data::ColumnType::kFloat32}};
-  for (const std::string& name : schema.dense) specs.push_back({name, data::ColumnType::kFloat32});
-  for (const std::string& name : schema.categorical) specs.push_back({name, data::ColumnType::kInt32});
-  for (const std::string& name : schema.multi_valued) specs.push_back({name, data::ColumnType::kInt32, true});
-  const int num_dense = options.num_dense;
-  const int first_categorical = 1 + num_dense;
-  const int recent_column = options.max_recent_items > 0 ? first_categorical + 3 : -1;
+// Writes the parts one after another as their blocks arrive, in block order: each file is
+// created when its first block comes and committed, with its schema and provenance, after its
+// last. Counts what goes into `report`. Single-threaded.
+class PartWriter {
+ public:
+  PartWriter(const GenerateOptions& options, const ClickModel& model, const std::vector<Part>& parts,
+             GenerateReport& report)
+      : options_(options), model_(model), schema_(model.Schema()), parts_(parts), report_(report) {
+    specs_ = {{"clicked", data::ColumnType::kFloat32}};
+    for (const std::string& name : schema_.dense) specs_.push_back({name, data::ColumnType::kFloat32});
+    for (const std::string& name : schema_.categorical) specs_.push_back({name, data::ColumnType::kInt32});
+    for (const std::string& name : schema_.multi_valued) specs_.push_back({name, data::ColumnType::kInt32, true});
+  }
 
-  // Workers generate blocks ahead (in order of the block list); this thread writes them in order.
+  // The rows of block `block`, the next one in order.
+  Status Append(const Block& block, const GeneratedRows& rows) {
+    if (writer_part_ != block.part) {
+      if (writer_) RETURN_IF_ERROR(Commit());
+      ASSIGN_OR_RETURN(data::ColumnWriter created, data::ColumnWriter::Create(parts_[block.part].path, specs_,
+                                                                              options_.chunk_rows,
+                                                                              options_.deflate_level));
+      writer_.emplace(std::move(created));
+      writer_part_ = block.part;
+    }
+    RETURN_IF_ERROR(AppendColumns(rows));
+    double clicks = 0;
+    for (float c : rows.clicked) clicks += c;
+    (parts_[block.part].stream == RowStream::kTrain ? train_clicks_ : test_clicks_) += clicks;
+    return Status::Ok();
+  }
+
+  // Commits the last file and fills the report's rows and rates.
+  Status Finish() {
+    if (writer_) RETURN_IF_ERROR(Commit());
+    report_.train_rows = options_.rows;
+    report_.test_rows = options_.test_rows;
+    report_.positive_rate = train_clicks_ / static_cast<double>(options_.rows);
+    report_.test_positive_rate = options_.test_rows > 0 ? test_clicks_ / static_cast<double>(options_.test_rows) : 0;
+    return Status::Ok();
+  }
+
+ private:
+  // In the order of specs_: clicked, d0.., user, item, category, recent_items (when there are any).
+  Status AppendColumns(const GeneratedRows& rows) {
+    const int num_dense = options_.num_dense;
+    const int first_categorical = 1 + num_dense;
+    RETURN_IF_ERROR(writer_->Append(0, std::span<const float>(rows.clicked)));
+    for (int j = 0; j < num_dense; ++j) RETURN_IF_ERROR(writer_->Append(1 + j, std::span<const float>(rows.dense[j])));
+    RETURN_IF_ERROR(writer_->Append(first_categorical, std::span<const int32_t>(rows.user)));
+    RETURN_IF_ERROR(writer_->Append(first_categorical + 1, std::span<const int32_t>(rows.item)));
+    RETURN_IF_ERROR(writer_->Append(first_categorical + 2, std::span<const int32_t>(rows.category)));
+    if (options_.max_recent_items == 0) return Status::Ok();
+    const int recent_column = first_categorical + 3;
+    for (int64_t r = 0; r < rows.num_rows; ++r) {
+      const int64_t begin = rows.recent_offsets[r], end = rows.recent_offsets[r + 1];
+      RETURN_IF_ERROR(writer_->AppendBagRow(
+          recent_column, std::span<const int32_t>(rows.recent_values.data() + begin, end - begin)));
+    }
+    return Status::Ok();
+  }
+
+  Status Commit() {
+    const Part& part = parts_[writer_part_];
+    RETURN_IF_ERROR(writer_->WriteSchema(schema_));
+    RETURN_IF_ERROR(writer_->WriteText("/ectrain/provenance", Provenance(options_, model_, part.rows_line)));
+    RETURN_IF_ERROR(writer_->Commit());
+    writer_.reset();
+    std::error_code error;
+    const auto size = fs::file_size(part.path, error);
+    (part.stream == RowStream::kTest ? report_.test_bytes : report_.bytes) += error ? 0 : static_cast<int64_t>(size);
+    report_.files.push_back(part.path);
+    return Status::Ok();
+  }
+
+  const GenerateOptions& options_;
+  const ClickModel& model_;
+  const data::FeatureSchema schema_;
+  const std::vector<Part>& parts_;
+  GenerateReport& report_;
+  std::vector<data::ColumnSpec> specs_;
+  std::optional<data::ColumnWriter> writer_;
+  size_t writer_part_ = SIZE_MAX;  // the part writer_ writes
+  double train_clicks_ = 0, test_clicks_ = 0;
+};
+
+// Workers generate blocks ahead, in the order of `blocks`; this thread hands them to `writer` in
+// that order.
+Status GenerateBlocks(const GenerateOptions& options, const ClickModel& model, const std::vector<Part>& parts,
+                      const std::vector<Block>& blocks, PartWriter& writer) {
   const int threads = DefaultThreads(options.threads);
+  // On an error return `pending` is destroyed first: a std::async future's destructor waits for
+  // its generator, which reads `model`, `parts` and `blocks`.
   std::deque<std::future<std::unique_ptr<GeneratedRows>>> pending;
   size_t next_block = 0;
   auto launch = [&] {
     const Block block = blocks[next_block++];
-    const Part& part = parts[block.part];
-    pending.push_back(std::async(std::launch::async, [&model, block, stream = part.stream] {
+    pending.push_back(std::async(std::launch::async, [&model, block, stream = parts[block.part].stream] {
       auto rows = std::make_unique<GeneratedRows>();
-      model->Generate(stream, block.first, block.count, /*with_logits=*/false, rows.get());
+      model.Generate(stream, block.first, block.count, /*with_logits=*/false, rows.get());
       return rows;
     }));
   };
-
-  GenerateReport report;
-  report.bias = model->bias();
   const int64_t rows_total = options.rows + options.test_rows;
   int64_t rows_done = 0;
-  double train_clicks = 0, test_clicks = 0;
-  std::optional<data::ColumnWriter> writer;
-  size_t writer_part = parts.size();
-  // On an error return, `pending` goes first: a std::async future's destructor waits for its
-  // generator, which reads `model`.
-  auto commit = [&]() -> Status {
-    const Part& part = parts[writer_part];
-    RETURN_IF_ERROR(writer->WriteSchema(schema));
-    RETURN_IF_ERROR(writer->WriteText("/ectrain/provenance", Provenance(options, *model, part.rows_line)));
-    RETURN_IF_ERROR(writer->Commit());
-    writer.reset();
-    std::error_code error;
-    const auto size = fs::file_size(part.path, error);
-    (part.stream == RowStream::kTest ? report.test_bytes : report.bytes) += error ? 0 : static_cast<int64_t>(size);
-    report.files.push_back(part.path);
-    return Status::Ok();
-  };
-
   while (next_block < blocks.size() && static_cast<int>(pending.size()) < threads) launch();
   for (size_t b = 0; b < blocks.size(); ++b) {
     std::unique_ptr<GeneratedRows> rows = pending.front().get();
     pending.pop_front();
     if (next_block < blocks.size()) launch();
-    const Block& block = blocks[b];
-    if (writer_part != block.part) {
-      if (writer) RETURN_IF_ERROR(commit());
-      StatusOr<data::ColumnWriter> created = data::ColumnWriter::Create(parts[block.part].path, specs, options.chunk_rows,
-                                                            options.deflate_level);
-      if (!created.ok()) return created.status();
-      writer.emplace(std::move(created).value());
-      writer_part = block.part;
-    }
-    Status s = writer->Append(0, std::span<const float>(rows->clicked));
-    for (int j = 0; j < num_dense && s.ok(); ++j) s = writer->Append(1 + j, std::span<const float>(rows->dense[j]));
-    if (s.ok()) s = writer->Append(first_categorical, std::span<const int32_t>(rows->user));
-    if (s.ok()) s = writer->Append(first_categorical + 1, std::span<const int32_t>(rows->item));
-    if (s.ok()) s = writer->Append(first_categorical + 2, std::span<const int32_t>(rows->category));
-    for (int64_t r = 0; r < rows->num_rows && s.ok() && recent_column >= 0; ++r) {
-      const int64_t begin = rows->recent_offsets[r], end = rows->recent_offsets[r + 1];
-      s = writer->AppendBagRow(recent_column,
-                               std::span<const int32_t>(rows->recent_values.data() + begin, end - begin));
-    }
-    RETURN_IF_ERROR(s);
-    double clicks = 0;
-    for (float c : rows->clicked) clicks += c;
-    (parts[block.part].stream == RowStream::kTrain ? train_clicks : test_clicks) += clicks;
+    RETURN_IF_ERROR(writer.Append(blocks[b], *rows));
     rows_done += rows->num_rows;
     if (options.progress) options.progress(rows_done, rows_total);
   }
-  if (writer) RETURN_IF_ERROR(commit());
+  return Status::Ok();
+}
 
-  report.train_rows = options.rows;
-  report.test_rows = options.test_rows;
+}  // namespace
+
+StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(const std::vector<std::string> shard_paths, ShardPaths(options));
+  const std::string test_path =
+      options.test_rows > 0 ? (options.test_out.empty() ? DefaultTestPath(options.out) : options.test_out) : "";
+  RETURN_IF_ERROR(CreateOutputFolders(options, shard_paths, test_path));
+  ASSIGN_OR_RETURN(std::shared_ptr<const ClickModel> model, ClickModel::Create(options));
+  const std::vector<Part> parts = PlanParts(options, shard_paths, test_path);
+  const std::vector<Block> blocks = PlanBlocks(parts, options.chunk_rows);
+
+  GenerateReport report;
+  report.bias = model->bias();
+  PartWriter writer(options, *model, parts, report);
+  RETURN_IF_ERROR(GenerateBlocks(options, *model, parts, blocks, writer));
+  RETURN_IF_ERROR(writer.Finish());
   report.test_file = test_path;
-  report.positive_rate = train_clicks / static_cast<double>(options.rows);
-  report.test_positive_rate = options.test_rows > 0 ? test_clicks / static_cast<double>(options.test_rows) : 0;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
