@@ -36,12 +36,6 @@ std::vector<std::string> RootColumns(hid_t file) {
   return names;
 }
 
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "(none)" : out;
-}
-
 std::string Show(double value) {
   if (std::isnan(value)) return "NaN";
   std::ostringstream out;
@@ -125,7 +119,8 @@ StatusOr<std::vector<Column>> OpenColumns(hid_t file, const std::string& path, c
     const H5I_type_t type = object.valid() ? H5Iget_type(object.get()) : H5I_BADID;
     const bool is_bag = type == H5I_GROUP && IsBagGroup(file, name);
     if (type != H5I_DATASET && !is_bag) {
-      return NotFound("data file '" + path + "' has no column '" + name + "'; columns are: " + Join(RootColumns(file)));
+      return NotFound("data file '" + path + "' has no column '" + name +
+                      "'; columns are: " + JoinColumnNames(RootColumns(file)));
     }
     Column column;
     column.name = name;
@@ -239,6 +234,12 @@ int64_t CheckAndCopy(ColumnKind kind, const std::string& column, int64_t vocab_s
 }
 
 }  // namespace
+
+std::string JoinColumnNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "(none)" : out;
+}
 
 std::vector<std::string> SchemaColumns(const FeatureSchema& schema, bool with_labels) {
   std::vector<std::string> names = schema.dense;

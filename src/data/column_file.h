@@ -136,4 +136,7 @@ StatusOr<FeatureSchema> ParseStoredSchema(const std::string& text, const std::st
 // The schema's column names: dense, categorical, then the label (when asked), then multi-valued.
 std::vector<std::string> SchemaColumns(const FeatureSchema& schema, bool with_labels);
 
+// Column names for messages: "a, b, c", or "(none)".
+std::string JoinColumnNames(const std::vector<std::string>& names);
+
 }  // namespace ectrain::data

@@ -11,12 +11,6 @@
 namespace ectrain::data {
 namespace {
 
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "(none)" : out;
-}
-
 std::string Megabytes(int64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f MB", static_cast<double>(bytes) / 1e6);
@@ -179,7 +173,8 @@ StatusOr<TrainingFiles> OpenTrainingFiles(const DataOptions& options) {
       const std::vector<std::string> here = file.ColumnNames();
       if (here != columns) {
         return DataError("data.train: file '" + paths[f] + "' does not have the columns of '" + paths[0] +
-                         "' (missing: " + Join(Missing(columns, here)) + "; extra: " + Join(Missing(here, columns)) +
+                         "' (missing: " + JoinColumnNames(Missing(columns, here)) +
+                         "; extra: " + JoinColumnNames(Missing(here, columns)) +
                          "); the files of one data set must have the same columns");
       }
       if (stored_hash != first_stored_hash) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <unordered_map>
 
 #include "data/csv.h"
@@ -102,6 +103,24 @@ StatusOr<std::unique_ptr<RowSource>> OpenCsvLike(const SourceOptions& options) {
 const std::vector<std::string> kMovieLensColumns = {"user_id", "item_id", "rating", "timestamp", "age",
                                                     "gender", "occupation", "zip", "title", "release_date",
                                                     "release_year", "genres"};
+
+// Every record of a small MovieLens 100K table ('|'-separated, no header; `columns` named when
+// given), handed to `use` in file order; the first error stops the reading.
+Status ReadPipeTable(const std::string& path, std::vector<std::string> columns, bool latin1,
+                     const std::function<Status(const data::CsvRecord&)>& use) {
+  data::CsvOptions options;
+  options.delimiter = '|';
+  options.header = false;
+  options.latin1 = latin1;
+  options.columns = std::move(columns);
+  ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
+  data::CsvRecord record;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool found, reader.Next(record));
+    if (!found) return Status::Ok();
+    RETURN_IF_ERROR(use(record));
+  }
+}
 
 // The lines of a small MovieLens 1M table ('::'-separated, Latin-1), each split into its fields;
 // `fields` of them, or an error naming the line. Movies' titles may hold "::"-free colons, so the
@@ -214,51 +233,28 @@ class MovieLensSource : public RowSource {
   MovieLensSource() = default;
 
   Status LoadGenres(const std::string& path) {
-    data::CsvOptions options;
-    options.delimiter = '|';
-    options.header = false;
-    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
-    data::CsvRecord record;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool found, reader.Next(record));
-      if (!found) break;
+    return ReadPipeTable(path, {}, /*latin1=*/false, [&](const data::CsvRecord& record) -> Status {
       if (record.size() != 2) {
         return DataError(path + ":" + std::to_string(record.line) + ": expected 'name|index'");
       }
       genres_.emplace_back(record[0]);
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   }
 
   Status LoadUsers(const std::string& path) {
-    data::CsvOptions options;
-    options.delimiter = '|';
-    options.header = false;
-    options.latin1 = true;
-    options.columns = {"user_id", "age", "gender", "occupation", "zip"};
-    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
-    data::CsvRecord record;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool found, reader.Next(record));
-      if (!found) break;
+    const std::vector<std::string> columns = {"user_id", "age", "gender", "occupation", "zip"};
+    return ReadPipeTable(path, columns, /*latin1=*/true, [&](const data::CsvRecord& record) -> Status {
       users_[std::string(record[0])] = {std::string(record[1]), std::string(record[2]), std::string(record[3]),
                                         std::string(record[4])};
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   }
 
   Status LoadItems(const std::string& path) {
-    data::CsvOptions options;
-    options.delimiter = '|';
-    options.header = false;
-    options.latin1 = true;
-    options.columns = {"item_id", "title", "release_date", "video_release_date", "imdb_url"};
-    for (const std::string& genre : genres_) options.columns.push_back(genre);
-    ASSIGN_OR_RETURN(data::CsvReader reader, data::CsvReader::Open(path, options));
-    data::CsvRecord record;
-    while (true) {
-      ASSIGN_OR_RETURN(const bool found, reader.Next(record));
-      if (!found) break;
+    std::vector<std::string> columns = {"item_id", "title", "release_date", "video_release_date", "imdb_url"};
+    for (const std::string& genre : genres_) columns.push_back(genre);
+    return ReadPipeTable(path, columns, /*latin1=*/true, [&](const data::CsvRecord& record) -> Status {
       std::string genres;
       for (size_t g = 0; g < genres_.size(); ++g) {
         const std::string_view flag = record[5 + g];
@@ -271,8 +267,8 @@ class MovieLensSource : public RowSource {
       const std::string date(record[2]);  // "01-Jan-1995"
       const std::string year = date.size() >= 4 ? date.substr(date.size() - 4) : "";
       items_[std::string(record[0])] = {std::string(record[1]), date, IsNumber(year) ? year : "", genres};
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   }
 
   // users.dat: UserID::Gender::Age::Occupation::Zip-code (age a bucket code, occupation 0..20).
