@@ -66,7 +66,7 @@ Status RunTrain(const TrainArgs& args);
 Status RunEval(const EvalArgs& args);
 Status RunPredict(const PredictArgs& args);
 Status RunPrepare(const PrepareArgs& args);
-// Top-k items for users, or ranking quality on held-out interactions (src/train/recommend.h).
+// Top-k items for users, or ranking quality on held-out interactions (src/eval/recommend.h).
 Status RunRecommend(const RecommendArgs& args);
 // Synthetic click data to sharded HDF5 (src/tools/generate.h); a summary line on stdout.
 Status RunGenerate(const GenerateArgs& args);

@@ -1,11 +1,15 @@
-// `ectrain generate` and `ectrain inspect`: the data-set commands that need no model.
+// `ectrain prepare`, `generate`, `inspect` and `config`: the commands that need no model.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
 
 #include "cli/commands.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "prep/prepare.h"
 #include "tools/inspect.h"
 
 namespace ectrain::cli {
@@ -114,6 +118,64 @@ Status RunInspect(const InspectArgs& args) {
   ASSIGN_OR_RETURN(tools::InspectReport report, tools::Inspect(options));
   const std::string text = args.json ? report.ToJson() + "\n" : report.ToText();
   std::fwrite(text.data(), 1, text.size(), stdout);
+  return Status::Ok();
+}
+
+Status RunPrepare(const PrepareArgs& args) {
+  const std::string source = args.config_path.empty() ? "the command line" : args.config_path;
+  StatusOr<RunConfig> loaded = args.config_path.empty() ? config::ParseConfig("", args.overrides, source)
+                                                        : config::LoadConfig(args.config_path, args.overrides);
+  RETURN_IF_ERROR(loaded.status());
+  const RunConfig& config = *loaded;
+  RETURN_IF_ERROR(config::CheckPrepareInputs(config, source));
+  StatusOr<prep::PrepareReport> prepared =
+      prep::PrepareDataSet(config.prepare, config.data, /*show_progress=*/isatty(STDERR_FILENO) != 0);
+  if (!prepared.ok()) {
+    const Status& s = prepared.status();
+    // Errors about the settings name the keys; say where they came from.
+    return s.code() == StatusCode::kInvalidArgument ? Status(s.code(), source + ": " + s.message()) : s;
+  }
+  const prep::PrepareReport& report = *prepared;
+  const data::FeatureSchema& schema = report.schema;
+  for (const std::string& example : report.bad_row_examples) LOG_WARNING << "skipped: " << example;
+  const std::string label_summary =
+      schema.label_type == "binary" ? "positive rate" : schema.label_type == "class" ? "mean class id" : "mean label";
+  std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped", config.prepare.source.c_str(),
+              static_cast<long long>(report.rows_read), static_cast<long long>(report.duplicates_dropped));
+  if (report.negatives_sampled > 0) {
+    std::printf(", %lld sampled negative rows added to train", static_cast<long long>(report.negatives_sampled));
+  }
+  if (report.bad_rows_skipped > 0) {
+    std::printf(", %lld bad rows skipped", static_cast<long long>(report.bad_rows_skipped));
+  }
+  std::printf("\n  train: %s (%lld rows, %s %.4f)\n  test:  %s (%lld rows)\n", config.data.train.c_str(),
+              static_cast<long long>(report.train_rows), label_summary.c_str(), report.train_positive_rate,
+              config.data.test.c_str(), static_cast<long long>(report.test_rows));
+  if (report.time_threshold) {
+    std::printf("  split by %s: train <= %.17g < test\n", config.prepare.time_column.c_str(), *report.time_threshold);
+  }
+  std::string multi;
+  for (const std::string& name : schema.multi_valued) multi += (multi.empty() ? "" : ", ") + name;
+  std::printf("  label '%s' (%s%s), %zu dense, %zu categorical, %zu multi-valued%s%s%s\n", schema.label.c_str(),
+              schema.label_type.c_str(),
+              schema.label_type == "class" ? (", " + std::to_string(schema.label_classes.size()) + " classes").c_str()
+                                           : "",
+              schema.dense.size(), schema.categorical.size(), schema.multi_valued.size(), multi.empty() ? "" : " (",
+              multi.c_str(), multi.empty() ? "" : ")");
+  const double seconds = std::max(report.seconds, 1e-9);
+  std::printf("  %.2f s: %.0f rows/s, %.1f MB/s\n", report.seconds, static_cast<double>(report.rows_read) / seconds,
+              static_cast<double>(report.bytes_read) / 1e6 / seconds);
+  return Status::Ok();
+}
+
+Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys) {
+  if (list_keys) {
+    std::printf("key                           default         meaning\n%s", config::DescribeKeys().c_str());
+    return Status::Ok();
+  }
+  if (config_path.empty()) return InvalidArgument("ectrain config: give a CONFIG file, or --keys");
+  ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(config_path, overrides));
+  std::printf("%s", config::ToYaml(config).c_str());
   return Status::Ok();
 }
 

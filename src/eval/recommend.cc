@@ -1,5 +1,7 @@
 #include "eval/recommend.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -212,6 +214,49 @@ StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& p
   report.model = model_ranking.Result();
   report.popular = popular_ranking.Result();
   return report;
+}
+
+UserIds::UserIds(const data::FeatureSchema& schema, int user_field) : schema_(&schema), user_field_(user_field) {
+  std::vector<std::string> raw_columns = schema.dense;
+  raw_columns.insert(raw_columns.end(), schema.categorical.begin(), schema.categorical.end());
+  raw_columns.insert(raw_columns.end(), schema.multi_valued.begin(), schema.multi_valued.end());
+  StatusOr<data::RowEncoder> encoder = data::RowEncoder::Create(schema, raw_columns);
+  if (encoder.ok()) encoder_.emplace(std::move(*encoder));
+}
+
+StatusOr<int32_t> UserIds::Of(const std::string& raw_user) const {
+  if (encoder_) return encoder_->CategoricalId(static_cast<size_t>(user_field_), raw_user);
+  char* end = nullptr;
+  const long id = std::strtol(raw_user.c_str(), &end, 10);  // files without vocabularies hold ids
+  if (raw_user.empty() || end != raw_user.c_str() + raw_user.size()) {
+    return InvalidArgument("user '" + raw_user + "': this checkpoint's data has no vocabulary for '" +
+                           schema_->categorical[static_cast<size_t>(user_field_)] + "', so give the numeric id");
+  }
+  return static_cast<int32_t>(id);
+}
+
+std::string RawName(const data::FeatureSchema& schema, int field, int32_t id) {
+  const auto c = static_cast<size_t>(field);
+  if (c < schema.vocabularies.size() && id >= 1 && static_cast<size_t>(id) <= schema.vocabularies[c].size()) {
+    return schema.vocabularies[c][static_cast<size_t>(id - 1)];
+  }
+  return "#" + std::to_string(id);
+}
+
+StatusOr<std::vector<Recommendation>> RecommendItems(model::Model& model, const ParamArena& params,
+                                                     const Catalog& catalog, int32_t user, int64_t k,
+                                                     bool include_seen, int64_t batch_size,
+                                                     data::Table& candidates) {
+  std::vector<float> scores;
+  RETURN_IF_ERROR(catalog.Score(model, params, user, batch_size, candidates, scores));
+  static const std::vector<int64_t> kNone;
+  const std::vector<int64_t> top = TopK(scores, k, include_seen ? kNone : catalog.Seen(user));
+  std::vector<float> top_scores;
+  for (const int64_t index : top) top_scores.push_back(scores[static_cast<size_t>(index)]);
+  const std::vector<double> shown = model.Probabilities(top_scores);
+  std::vector<Recommendation> out;
+  for (size_t i = 0; i < top.size(); ++i) out.push_back({catalog.item_id(top[i]), shown[i]});
+  return out;
 }
 
 }  // namespace ectrain::eval

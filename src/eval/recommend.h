@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -61,6 +62,35 @@ class Catalog {
 
 // The top `k` catalogue indices by score, best first; those in `exclude` (sorted) are skipped.
 std::vector<int64_t> TopK(const std::vector<float>& scores, int64_t k, const std::vector<int64_t>& exclude);
+
+// Users' ids in the user column (categorical column `user_field`) from the raw ids a person types,
+// as prepare encoded them (vocabulary or hashing), or the number itself for data without
+// preprocessing. Holds a pointer to `schema`, which must outlive it.
+class UserIds {
+ public:
+  UserIds(const data::FeatureSchema& schema, int user_field);
+  StatusOr<int32_t> Of(const std::string& raw_user) const;
+
+ private:
+  const data::FeatureSchema* schema_;
+  int user_field_;
+  std::optional<data::RowEncoder> encoder_;
+};
+
+// The raw name of id `id` of categorical column `field` (its vocabulary entry, else "#id").
+std::string RawName(const data::FeatureSchema& schema, int field, int32_t id);
+
+// The top `k` items for `user` (who must be in the catalogue), best first, with the score a user
+// reads (a probability for binary models, the prediction for regression); the items the user has
+// in training are left out unless `include_seen`. `candidates` is scratch reused between calls.
+struct Recommendation {
+  int32_t item = 0;  // the item column's id
+  double score = 0;
+};
+StatusOr<std::vector<Recommendation>> RecommendItems(model::Model& model, const ParamArena& params,
+                                                     const Catalog& catalog, int32_t user, int64_t k,
+                                                     bool include_seen, int64_t batch_size,
+                                                     data::Table& candidates);
 
 // Ranking quality on held-out interactions: for every user with positive rows in `test`, all
 // catalogue items are candidates except those the user has in training (the held-out item is

@@ -1,0 +1,73 @@
+// `ectrain train`: one rank's run wired from the config (data feed, model, communicator, trainer),
+// as a process of its own under a launcher or as a thread of --ranks N.
+#include <cstdint>
+#include <memory>
+
+#include "ckpt/restore.h"
+#include "cli/commands.h"
+#include "comm/communicator.h"
+#include "comm/in_process_communicator.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "eval/metrics.h"
+#include "train/data_feed.h"
+#include "train/progress.h"
+#include "train/trainer.h"
+
+namespace ectrain::cli {
+namespace {
+
+comm::Backend BackendOf(const std::string& name) {
+  if (name == "local") return comm::Backend::kLocal;
+  if (name == "mpi") return comm::Backend::kMpi;
+  return comm::Backend::kAuto;
+}
+
+// One rank's whole training run; the same for a process of its own and for a thread of --ranks N.
+Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communicator& comm) {
+  data::DataOptions data = config.data;
+  data.ranks_on_host = comm.local_size();
+  auto feed = train::DataFeed::Open(data, comm.size(), comm.rank(), config.train.global_batch_size,
+                                    static_cast<uint64_t>(config.train.seed));
+  RETURN_IF_ERROR(comm::AgreeOk(comm, feed.status(), "opening the training data"));
+  StatusOr<std::unique_ptr<model::Model>> model = model::CreateModel(config.model, ckpt::ModelInputs(feed->schema()));
+  RETURN_IF_ERROR(comm::AgreeOk(comm, model.status(), "building the model"));
+  train::Trainer trainer(config, comm, **model, *feed);
+  const train::ResumeMode mode = args.fresh    ? train::ResumeMode::kFresh
+                                 : args.resume ? train::ResumeMode::kRequired
+                                               : train::ResumeMode::kAuto;
+  ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time, mode));
+  if (result.test_metrics && result.already_complete) {
+    LOG_INFO << "final test " << eval::FormatMetrics(*result.test_metrics) << "; checkpoint "
+             << result.checkpoint_path;
+  } else if (result.test_metrics) {
+    LOG_INFO << "done: " << result.epochs << " epochs, " << result.steps << " steps in "
+             << train::FormatDuration(result.train_seconds) << " (" << static_cast<int64_t>(result.samples_per_second)
+             << " samples/s); final test " << eval::FormatMetrics(*result.test_metrics);
+    LOG_INFO << "checkpoint: " << result.checkpoint_path << "   metrics: " << config.train.output_dir
+             << "/metrics.jsonl";
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunTrain(const TrainArgs& args) {
+  ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(args.config_path, args.overrides));
+  RETURN_IF_ERROR(config::CheckTrainingInputs(config, args.config_path));
+  if (args.ranks > 1) {
+    if (comm::LaunchedByMpi() || config.comm.backend == "mpi") {
+      return InvalidArgument("--ranks runs ranks as threads of one process; do not combine it with mpirun/srun or "
+                             "comm.backend: mpi");
+    }
+    LOG_INFO << "debug mode: " << args.ranks << " ranks as threads of this process";
+    return comm::RunInProcess(args.ranks, [&](comm::Communicator& comm) {
+      SetLogRank(comm.rank());
+      return TrainOnRank(config, args, comm);
+    });
+  }
+  ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend), config.comm.host_shared_memory));
+  return TrainOnRank(config, args, *comm);
+}
+
+}  // namespace ectrain::cli
