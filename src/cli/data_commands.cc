@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/format.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "prep/prepare.h"
@@ -31,12 +32,6 @@ std::string ShellLine(const std::vector<std::string>& argv) {
     line += (line.empty() ? "" : " ") + quoted;
   }
   return line;
-}
-
-std::string Megabytes(int64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return text;
 }
 
 std::string Count(double n) {
@@ -88,7 +83,7 @@ Status RunGenerate(const GenerateArgs& args) {
   std::printf("generated %lld rows in %zu file%s (%s) in %.2f s: %s rows/s, %.1f MB/s; positive rate %.4f "
               "(target %.4f)\n",
               static_cast<long long>(report.train_rows), train_files, train_files == 1 ? "" : "s",
-              Megabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
+              FormatMegabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
               static_cast<double>(report.bytes + report.test_bytes) / 1e6 / report.seconds, report.positive_rate,
               options.positive_rate);
   const std::string train_path = train_files == 1 ? report.files[0] : options.out;
@@ -99,7 +94,7 @@ Status RunGenerate(const GenerateArgs& args) {
   }
   if (!report.test_file.empty()) {
     std::printf("  test:  %s (%lld rows, %s, positive rate %.4f)\n", report.test_file.c_str(),
-                static_cast<long long>(report.test_rows), Megabytes(report.test_bytes).c_str(),
+                static_cast<long long>(report.test_rows), FormatMegabytes(report.test_bytes).c_str(),
                 report.test_positive_rate);
   }
   std::string dense;

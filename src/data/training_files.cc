@@ -6,16 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/format.h"
 #include "data/encoding.h"
 
 namespace ectrain::data {
 namespace {
-
-std::string Megabytes(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return buf;
-}
 
 // Columns in `a` and not in `b` (both sorted).
 std::vector<std::string> Missing(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -210,11 +205,11 @@ int64_t DecodedBytes(const std::vector<StreamFile>& files, const FeatureSchema& 
 
 Status CheckFitsInMemory(int64_t needed, int ranks_on_host, int64_t available) {
   if (available < 0 || needed * ranks_on_host <= available) return Status::Ok();
-  return InvalidArgument("data.in_memory: every rank would hold the whole training set decoded, " + Megabytes(needed) +
-                         (ranks_on_host > 1 ? " (" + Megabytes(needed * ranks_on_host) + " for the " +
+  return InvalidArgument("data.in_memory: every rank would hold the whole training set decoded, " + FormatMegabytes(needed) +
+                         (ranks_on_host > 1 ? " (" + FormatMegabytes(needed * ranks_on_host) + " for the " +
                                                   std::to_string(ranks_on_host) + " ranks on this machine)"
                                             : std::string()) +
-                         ", but this machine has " + Megabytes(available) + " available; set data.in_memory: false "
+                         ", but this machine has " + FormatMegabytes(available) + " available; set data.in_memory: false "
                          "to stream it from the files (or run fewer ranks per machine)");
 }
 

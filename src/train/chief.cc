@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/format.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -21,12 +22,6 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string FormatSeconds(double seconds) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f s", seconds);
-  return buf;
-}
 
 // NaN (no value yet) is beaten by anything.
 bool Improves(const std::string& metric, double value, double best) {

@@ -2,18 +2,13 @@
 
 #include <cstdio>
 
+#include "core/format.h"
 #include "core/log.h"
 #include "data/sharding.h"
 #include "data/training_files.h"
 
 namespace ectrain::train {
 namespace {
-
-std::string Megabytes(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f MB", static_cast<double>(bytes) / 1e6);
-  return buf;
-}
 
 // The kernel's estimate of memory available without swapping (/proc/meminfo); -1 if unknown.
 int64_t AvailableMemoryBytes() {
@@ -62,16 +57,16 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
     LOG_INFO << "training data: " << feed.files_.size() << " file(s), " << blocks.num_rows() << " rows in "
              << blocks.num_blocks() << " blocks of " << options.block_rows << " rows, " << windows
              << " shuffle window(s) of " << options.shuffle_window_blocks << " blocks per epoch; reader buffers per rank <= "
-             << Megabytes(feed.buffer_bytes()) << " (" << feed.buffer_bytes() << " bytes: 2 windows of <= " << own
+             << FormatMegabytes(feed.buffer_bytes()) << " (" << feed.buffer_bytes() << " bytes: 2 windows of <= " << own
              << " blocks + " << options.prefetch_batches << " batches)";
     if (options.in_memory) {
       char seconds[32];
       std::snprintf(seconds, sizeof(seconds), "%.2f s", feed.reader_->memory_load_seconds());
-      LOG_INFO << "training data in memory (data.in_memory): " << Megabytes(feed.memory_bytes())
+      LOG_INFO << "training data in memory (data.in_memory): " << FormatMegabytes(feed.memory_bytes())
                << " decoded per rank, read in " << seconds << "; no file is read while training";
     } else if (available_bytes >= 0 && 4 * decoded_bytes * options.ranks_on_host <= available_bytes) {
       // Streamed data that would fit easily (a quarter of the free memory, every rank's copy): say so.
-      LOG_INFO << "the training data would take " << Megabytes(decoded_bytes) << " per rank in memory; with "
+      LOG_INFO << "the training data would take " << FormatMegabytes(decoded_bytes) << " per rank in memory; with "
                << "data.in_memory: true it is read once instead of every epoch (no decompression while training)";
     }
     const int64_t chunk_rows = training.chunk_rows;

@@ -5,16 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/format.h"
+
 namespace ectrain::train {
 namespace {
 
 double Megabytes(int64_t bytes) { return static_cast<double>(bytes) / 1e6; }
-
-std::string FormatSeconds(double seconds) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f s", seconds);
-  return buf;
-}
 
 }  // namespace
 

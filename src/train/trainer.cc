@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "core/format.h"
 #include "core/denormals.h"
 #include "core/log.h"
 #include "train/consistency.h"
@@ -18,12 +19,6 @@ namespace {
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-std::string FormatSeconds(double seconds) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f s", seconds);
-  return buf;
 }
 
 // Adds the time since the last lap to a phase's total.

@@ -1,0 +1,14 @@
+// Numbers as the log lines show them. Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ectrain {
+
+// "12.3 MB" (decimal megabytes, one decimal).
+std::string FormatMegabytes(int64_t bytes);
+// "0.123 s".
+std::string FormatSeconds(double seconds);
+
+}  // namespace ectrain
