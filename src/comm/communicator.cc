@@ -10,9 +10,6 @@
 #include "core/log.h"
 
 namespace ectrain::comm {
-namespace {
-constexpr char kFailedElsewhere[] = " failed on another rank; see that rank's message";
-}
 
 size_t DataTypeBytes(DataType type) {
   switch (type) {
@@ -47,12 +44,8 @@ Status AgreeOk(Communicator& comm, const Status& local, const std::string& what)
   std::vector<int64_t> failed{local.ok() ? 0 : 1};
   comm.AllReduce(std::span<int64_t>(failed), ReduceOp::kMax);
   if (!local.ok()) return local;
-  if (failed[0] != 0) return Internal(what + kFailedElsewhere);
+  if (failed[0] != 0) return FailedElsewhere(what + " failed on another rank; see that rank's message");
   return Status::Ok();
-}
-
-bool IsFailedElsewhere(const Status& status) {
-  return !status.ok() && status.code() == StatusCode::kInternal && status.message().ends_with(kFailedElsewhere);
 }
 
 bool LaunchedByMpi() {

@@ -138,17 +138,14 @@ size_t DataTypeBytes(DataType type);
 
 enum class Backend { kAuto, kLocal, kMpi };
 
-// Status of a rank whose own step succeeded but another rank's failed (AgreeOk's message), as
-// opposed to the failure itself.
-bool IsFailedElsewhere(const Status& status);
-
 // kAuto picks MPI when a launcher (mpirun, srun) started this process, else Local.
 // `host_shared_memory`: MPI ranks all on one host use a shared segment (MpiCommunicator).
 // Installs the communicator's Abort as the CHECK failure handler and sets the log rank.
 StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(Backend backend, bool host_shared_memory = true);
 
-// Collective: returns `local` where it failed, and on the other ranks an error saying that
-// `what` failed elsewhere. Lets one rank's failure end every rank cleanly instead of a hang.
+// Collective: returns `local` where it failed, and on the other ranks a kFailedElsewhere status
+// saying that `what` failed on another rank. Lets one rank's failure end every rank cleanly
+// instead of a hang.
 Status AgreeOk(Communicator& comm, const Status& local, const std::string& what);
 
 // True when the environment shows that an MPI launcher started this process.

@@ -272,7 +272,8 @@ Status RunInProcess(int ranks, const std::function<Status(Communicator&)>& body)
   for (int rank = 0; rank < ranks; ++rank) {
     const Status& s = results[static_cast<size_t>(rank)];
     if (s.ok()) continue;
-    if (chosen == nullptr || (IsFailedElsewhere(*chosen) && !IsFailedElsewhere(s))) {
+    if (chosen == nullptr ||
+        (chosen->code() == StatusCode::kFailedElsewhere && s.code() != StatusCode::kFailedElsewhere)) {
       chosen = &s;
       chosen_rank = rank;
     }

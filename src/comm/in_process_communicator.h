@@ -49,7 +49,7 @@ std::shared_ptr<InProcessGroup> MakeInProcessGroup(int size);
 
 // Runs body(communicator of rank r) on `ranks` threads (r = 0..ranks-1, each logging as its rank),
 // joins them, and returns Ok or a failure: that of the lowest rank that failed on its own (not
-// merely because another rank did, see IsFailedElsewhere), prefixed "rank r: ". An exception
+// merely because another rank did: StatusCode::kFailedElsewhere), prefixed "rank r: ". An exception
 // escaping a body becomes a failure of that rank. A rank that returns while others still wait
 // for it in a collective ends the process with a message (as a dead MPI rank ends the job).
 Status RunInProcess(int ranks, const std::function<Status(Communicator&)>& body);

@@ -510,7 +510,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       }
       end_phase(result.agreement_seconds);
       if (agreed[4] > 0) {
-        return next.ok() ? Internal("reading the training data failed on another rank; see that rank's message")
+        return next.ok() ? FailedElsewhere("reading the training data failed on another rank; see that rank's message")
                          : next.status();
       }
       if (agreed[5] > 0) {
