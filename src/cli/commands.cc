@@ -12,6 +12,7 @@
 #include "ckpt/checkpoint.h"
 #include "comm/communicator.h"
 #include "comm/in_process_communicator.h"
+#include "comm/make_communicator.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "data/csv.h"

@@ -184,7 +184,6 @@ void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type
 }
 
 std::unique_ptr<SharedMemory> InProcessCommunicator::MapShared(size_t num_bytes, std::string* /*why_not*/) {
-  if (size() == 1) return nullptr;
   // Threads share the address space: rank 0 allocates, every rank holds a reference, and the last
   // to release its SharedMemory frees the block.
   if (rank_ == 0) {

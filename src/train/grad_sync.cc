@@ -199,7 +199,7 @@ void GradSync::Synchronize(ParamArena& grads) {
       bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + selection_.cols(t) * sizeof(float));
     }
     RowExchange exchange(*this);
-    comm_.AllGatherVRead(bytes, exchange);  // Collective
+    comm::AllGatherVRead(comm_, bytes, exchange, gather_buffers_);  // Collective
     bytes_last_step_ += static_cast<int64_t>(bytes);
     row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
   }

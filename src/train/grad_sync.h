@@ -75,9 +75,10 @@ class GradSync final : public GradientReadyListener {
   comm::Communicator& comm_;
   const ParamLayout& layout_;
   RowSelection selection_;
+  comm::GatherBuffers gather_buffers_;
   std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
   std::vector<int> sparse_specs_;
-  // The row-sparse exchange's side of Communicator::AllGatherVRead.
+  // The row-sparse exchange's side of comm::AllGatherVRead, and its buffers where it copies.
   class RowExchange final : public comm::GatherReader {
    public:
     explicit RowExchange(GradSync& sync) : sync_(sync) {}

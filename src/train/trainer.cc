@@ -90,7 +90,9 @@ void Trainer::ShareModelOnHost() {
   // each (the lazy update reads and writes all of them) then falls on different cache sets.
   const auto arena_floats = static_cast<size_t>((params_.size() + 1023) / 1024 * 1024 + 16);
   std::string why_not;
-  shared_model_ = comm_.MapShared((1 + state.size()) * arena_floats * sizeof(float), &why_not);  // Collective
+  comm::HostMemory* host = comm_.host_memory();
+  shared_model_ = host != nullptr ? host->MapShared((1 + state.size()) * arena_floats * sizeof(float), &why_not)
+                                  : nullptr;  // Collective
   if (shared_model_ == nullptr) {
     if (chief_ && !why_not.empty()) {
       LOG_WARNING << "each rank keeps its own copy of the parameters and optimizer state: " << why_not
