@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "comm/bucket_reducer.h"
+
 namespace ectrain::comm {
 
 size_t DataTypeBytes(DataType type) {
@@ -19,6 +21,10 @@ void Communicator::Broadcast(std::string& text, int root) {
   BroadcastRaw(length.data(), sizeof(int64_t), root);
   text.resize(static_cast<size_t>(length[0]));
   if (!text.empty()) BroadcastRaw(text.data(), text.size(), root);
+}
+
+std::unique_ptr<BucketReducer> Communicator::MakeBucketReducer() {
+  return std::make_unique<ThreadedBucketReducer>(*this);
 }
 
 Status AgreeOk(Communicator& comm, const Status& local, const std::string& what) {

@@ -25,6 +25,8 @@ namespace ectrain::comm {
 enum class DataType { kFloat32, kFloat64, kInt64, kUInt8 };
 enum class ReduceOp { kSum, kMax, kMin };
 
+class BucketReducer;
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -77,6 +79,12 @@ class Communicator {
   // Memory the ranks of this host share (comm/host_memory.h), or null where there is none: one
   // rank, or ranks on several hosts. Owned by the communicator; the same answer on every rank.
   virtual HostMemory* host_memory() { return nullptr; }
+  // How GradSync sums its gradient buckets and exchanges its rows on this communicator (see
+  // comm/bucket_reducer.h). By default the buckets go through this communicator's own AllReduce
+  // (a thread of the reducer's own starts them during backward) and the rows through
+  // AllGatherVRead; a backend with its own streams (NCCL) or a timing-only decorator
+  // (NoGradientExchangeCommunicator) returns its own.
+  virtual std::unique_ptr<BucketReducer> MakeBucketReducer();
 
  protected:
   friend class CommunicatorWrapper;  // forwards the untyped calls below to the communicator it wraps

@@ -1,11 +1,15 @@
 // CommunicatorWrapper: a Communicator that forwards every call to another one, its target (as
 // leveldb's EnvWrapper does for Env), so that a decorator overrides only what it changes:
-// HostSegmentCommunicator (collectives through memory a host's ranks share). Wrappers compose: a
-// decorator's target may be another decorator.
+// HostSegmentCommunicator (collectives through memory a host's ranks share),
+// NoGradientExchangeCommunicator (timing only). Wrappers compose: a decorator's target may be
+// another decorator.
 // The target is owned (the unique_ptr constructor) or borrowed (the reference constructor: it
-// must outlive the wrapper, and nobody may use it while the wrapper is in a call).
-// host_memory() is the target's, whose collectives go to the target directly: a decorator that
-// must see them (as the host segment does) overrides host_memory().
+// must outlive the wrapper, and nobody may use it while the wrapper is in a call). Two calls are
+// deliberately not forwarded as they are:
+//  - MakeBucketReducer is the Communicator default, a reducer over this wrapper itself, so that
+//    the gradient buckets pass through every decorator (a target's own reducer would bypass them);
+//  - host_memory() is the target's, whose collectives go to the target directly: a decorator
+//    that must see them (as the host segment does) overrides host_memory().
 // A collective added to Communicator (AllToAllV) gets its forwarding line here, once.
 #pragma once
 
