@@ -25,7 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
+#include "comm/host_segment_communicator.h"
+#include "comm/make_communicator.h"
 
 namespace {
 
@@ -85,20 +86,24 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  auto created = ectrain::comm::MpiCommunicator::Create();
+  auto created = ectrain::comm::MakeCommunicator(ectrain::comm::Backend::kMpi, /*host_shared_memory=*/true);
   if (!created.ok()) {
     std::fprintf(stderr, "%s\n", created.status().message().c_str());
     return 1;
   }
-  auto comm = std::move(created).value();
+  const std::unique_ptr<ectrain::comm::Communicator> made = std::move(created).value();
+  // With a host segment in front, MPI itself (messages only) is the segment's target.
+  auto* segment = dynamic_cast<ectrain::comm::HostSegmentCommunicator*>(made.get());
+  const bool has_segment = segment != nullptr;
+  ectrain::comm::Communicator& messages = has_segment ? segment->target() : *made;
+  ectrain::comm::Communicator* comm = made.get();  // what the variants below call
   const bool print = comm->rank() == 0;
-  const bool has_segment = comm->UseHostSegment(true);
   // Runs op with the host segment (if this host has one) or with messages only.
-  auto with_segment = [&](bool segment, const std::function<void()>& op) {
-    return [&comm, segment, has_segment, op] {
-      comm->UseHostSegment(segment && has_segment);
+  auto with_segment = [&](bool use_segment, const std::function<void()>& op) {
+    return [&comm, &made, &messages, use_segment, op] {
+      comm = use_segment ? made.get() : &messages;
       op();
-      comm->UseHostSegment(has_segment);
+      comm = made.get();
     };
   };
   const size_t bucket_floats = std::max<size_t>(1, static_cast<size_t>(bucket_mb * (1 << 20) / sizeof(float)));

@@ -9,7 +9,9 @@
 # where rank 0's step goes (microseconds per step, syncs including the wait for the other rank).
 # Usage: bench/two_builds.sh BUILD_A BUILD_B [ROUNDS]   (the ectrain binaries; default 6 rounds)
 # Environment: ROWS (2,000,000), SEED (1), STEPS ("12000 1000": steps per run at 256 and 4096),
-# SETS (extra --set options for every run, e.g. "--set comm.host_shared_model=false").
+# SETS (extra --set options for every run, e.g. "--set comm.host_shared_model=false"), B_ENV
+# (VAR=VALUE settings for build B's runs only, e.g. ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE=1 as
+# bench/comm_ceiling.sh sets; then B may be the same binary as A).
 # About 3 minutes with the defaults on an idle 2-core machine.
 set -euo pipefail
 QUIET_WAIT=${QUIET_WAIT:-5}
@@ -25,6 +27,7 @@ ROWS=${ROWS:-2000000}
 SEED=${SEED:-1}
 read -r -a STEPS <<<"${STEPS:-12000 1000}"
 read -r -a SETS <<<"${SETS:-}"
+read -r -a B_ENVS <<<"${B_ENV:-}"
 BATCHES=(256 4096)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -46,6 +49,7 @@ one_run() {  # one_run ROUND "NAME|RANKS|BATCH|STEPS|BUILD": appends "round samp
   IFS='|' read -r name ranks batch steps build <<<"$2"
   echo "round $round/$ROUNDS: $name" >&2
   if [ "$ranks" -gt 1 ]; then launch=(mpirun -np "$ranks" --bind-to core); else launch=(taskset -c 0); fi
+  if [ "$build" = b ] && [ ${#B_ENVS[@]} -gt 0 ]; then launch=(env "${B_ENVS[@]}" "${launch[@]}"); fi
   train_measured "$TMP/${name}_$round" "${launch[@]}" "$TMP/ectrain_$build" train "$TMP/model.yaml" \
     --set train.global_batch_size=$((ranks * batch)) --set train.max_steps="$steps" "${SETS[@]}"
   echo "$round $(field "$RUN_DIR/metrics.jsonl" samples_per_second) $FOREIGN" >>"$TMP/$name.txt"
@@ -55,7 +59,7 @@ one_run() {  # one_run ROUND "NAME|RANKS|BATCH|STEPS|BUILD": appends "round samp
 in_rounds "$ROUNDS" one_run
 
 echo "machine: $NCORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F);" \
-  "A: $1, B: $2; Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$')"
+  "A: $1, B: $2${B_ENV:+ with $B_ENV}; Open MPI $(mpirun --version | head -1 | grep -oE '[0-9.]+$')"
 echo "model and data: bench/vs_pytorch.sh's ($ROWS rows, seed $SEED, in memory); $ROUNDS rounds (medians; ratios: medians of per-round ratios)${SETS[*]:+; ${SETS[*]}}"
 foreign_summary 3 "$TMP"/*.txt
 echo

@@ -2,11 +2,14 @@
 // as a process of its own under a launcher or as a thread of --ranks N.
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "ckpt/restore.h"
 #include "cli/commands.h"
 #include "comm/communicator.h"
 #include "comm/in_process_communicator.h"
+#include "comm/make_communicator.h"
+#include "comm/no_gradient_exchange.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "eval/metrics.h"
@@ -24,7 +27,12 @@ comm::Backend BackendOf(const std::string& name) {
 }
 
 // One rank's whole training run; the same for a process of its own and for a thread of --ranks N.
-Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communicator& comm) {
+// `no_gradient_exchange`: bench/comm_ceiling.sh's timing-only run (comm/no_gradient_exchange.h).
+Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communicator& rank_comm,
+                   bool no_gradient_exchange) {
+  std::optional<comm::NoGradientExchangeCommunicator> timing_only;
+  if (no_gradient_exchange) timing_only.emplace(rank_comm);
+  comm::Communicator& comm = timing_only ? *timing_only : rank_comm;
   data::DataOptions data = config.data;
   data.ranks_on_host = comm.local_size();
   auto feed = train::DataFeed::Open(data, comm.size(), comm.rank(), config.train.global_batch_size,
@@ -55,6 +63,7 @@ Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communi
 Status RunTrain(const TrainArgs& args) {
   ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(args.config_path, args.overrides));
   RETURN_IF_ERROR(config::CheckTrainingInputs(config, args.config_path));
+  const bool no_gradient_exchange = comm::NoGradientExchangeRequested();
   if (args.ranks > 1) {
     if (comm::LaunchedByMpi() || config.comm.backend == "mpi") {
       return InvalidArgument("--ranks runs ranks as threads of one process; do not combine it with mpirun/srun or "
@@ -63,11 +72,11 @@ Status RunTrain(const TrainArgs& args) {
     LOG_INFO << "debug mode: " << args.ranks << " ranks as threads of this process";
     return comm::RunInProcess(args.ranks, [&](comm::Communicator& comm) {
       SetLogRank(comm.rank());
-      return TrainOnRank(config, args, comm);
+      return TrainOnRank(config, args, comm, no_gradient_exchange);
     });
   }
   ASSIGN_OR_RETURN(auto comm, comm::MakeCommunicator(BackendOf(config.comm.backend), config.comm.host_shared_memory));
-  return TrainOnRank(config, args, *comm);
+  return TrainOnRank(config, args, *comm, no_gradient_exchange);
 }
 
 }  // namespace ectrain::cli

@@ -1,10 +1,11 @@
-// HostSegment: collectives among the ranks of one host through a memory segment they all map (an
-// MPI-3 shared window in MpiCommunicator): each rank copies its data into its slot, the ranks meet
-// at a barrier of flags in the segment, and each reads the others' slots directly. No message
-// protocol and no progress engine: a small all-reduce is a copy in, one barrier and a sum.
-// Float sums follow the ring order of comm/ring.h (bitwise what the ring and InProcessCommunicator
-// give); the other reductions use the same order. Ranks calling different collectives fail with a
-// message naming both calls. One object per rank; used by one thread at a time.
+// HostSegment: collectives among the ranks of one host through a memory segment they all map
+// (HostSegmentCommunicator's; under MPI an MPI-3 shared window): each rank copies its data into
+// its slot, the ranks meet at a barrier of flags in the segment, and each reads the others' slots
+// directly. No message protocol and no progress engine: a small all-reduce is a copy in, one
+// barrier and a sum. Float sums follow the ring order of comm/ring.h (bitwise what the ring and
+// InProcessCommunicator give); the other reductions use the same order. Ranks calling different
+// collectives fail with a message naming both calls. One object per rank; used by one thread at a
+// time.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +15,7 @@
 
 #include "comm/collective_call.h"
 #include "comm/communicator.h"
+#include "comm/host_memory.h"
 
 namespace ectrain::comm {
 
@@ -31,7 +33,7 @@ class HostSegment {
   void Broadcast(void* data, size_t num_bytes, int root);
   void AllGather(const void* mine, size_t num_bytes, void* all);
   void AllGatherV(const void* mine, DataType type, std::span<const int64_t> counts, void* all);
-  // Communicator::AllGatherVRead with Fill writing into this rank's slot and Read looking into
+  // HostMemory::AllGatherVRead with Fill writing into this rank's slot and Read looking into
   // each rank's. False (after agreeing on the sizes, nothing filled) when a contribution is larger
   // than a slot: the caller then gathers by copying.
   bool AllGatherVRead(size_t num_bytes, GatherReader& reader);

@@ -184,7 +184,6 @@ void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type
 }
 
 std::unique_ptr<SharedMemory> InProcessCommunicator::MapShared(size_t num_bytes, std::string* /*why_not*/) {
-  if (size() == 1) return nullptr;
   // Threads share the address space: rank 0 allocates, every rank holds a reference, and the last
   // to release its SharedMemory frees the block.
   if (rank_ == 0) {
@@ -272,7 +271,8 @@ Status RunInProcess(int ranks, const std::function<Status(Communicator&)>& body)
   for (int rank = 0; rank < ranks; ++rank) {
     const Status& s = results[static_cast<size_t>(rank)];
     if (s.ok()) continue;
-    if (chosen == nullptr || (IsFailedElsewhere(*chosen) && !IsFailedElsewhere(s))) {
+    if (chosen == nullptr ||
+        (chosen->code() == StatusCode::kFailedElsewhere && s.code() != StatusCode::kFailedElsewhere)) {
       chosen = &s;
       chosen_rank = rank;
     }

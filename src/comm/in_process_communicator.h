@@ -14,7 +14,7 @@ namespace ectrain::comm {
 
 class InProcessGroup;
 
-class InProcessCommunicator final : public Communicator {
+class InProcessCommunicator final : public Communicator, private HostMemory {
  public:
   // Rank `rank` of `group` (0 <= rank < group size); one communicator per rank.
   InProcessCommunicator(std::shared_ptr<InProcessGroup> group, int rank);
@@ -28,10 +28,11 @@ class InProcessCommunicator final : public Communicator {
   int local_size() const override { return size(); }
   std::string name() const override { return "in-process"; }
   void Barrier() override;
-  // Collective: memory rank 0 allocates, freed when every rank has released it.
-  std::unique_ptr<SharedMemory> MapShared(size_t num_bytes, std::string* why_not) override;
   // Ends the whole process (every rank) with std::_Exit(exit_code).
   [[noreturn]] void Abort(int exit_code) override;
+  // Threads share all memory: MapShared is memory rank 0 allocates, freed when every rank has
+  // released it. None for a group of one.
+  HostMemory* host_memory() override { return size() > 1 ? this : nullptr; }
 
  protected:
   void AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) override;
@@ -40,6 +41,8 @@ class InProcessCommunicator final : public Communicator {
   void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
 
  private:
+  std::unique_ptr<SharedMemory> MapShared(size_t num_bytes, std::string* why_not) override;
+
   std::shared_ptr<InProcessGroup> group_;
   int rank_;
 };
@@ -49,7 +52,7 @@ std::shared_ptr<InProcessGroup> MakeInProcessGroup(int size);
 
 // Runs body(communicator of rank r) on `ranks` threads (r = 0..ranks-1, each logging as its rank),
 // joins them, and returns Ok or a failure: that of the lowest rank that failed on its own (not
-// merely because another rank did, see IsFailedElsewhere), prefixed "rank r: ". An exception
+// merely because another rank did: StatusCode::kFailedElsewhere), prefixed "rank r: ". An exception
 // escaping a body becomes a failure of that rank. A rank that returns while others still wait
 // for it in a collective ends the process with a message (as a dead MPI rank ends the job).
 Status RunInProcess(int ranks, const std::function<Status(Communicator&)>& body);

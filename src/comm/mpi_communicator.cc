@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "comm/host_segment.h"
 #include "comm/ring.h"
 #include "core/log.h"
 
@@ -56,14 +55,6 @@ constexpr int kRingDepth = 4;
 // two rounds beat it at every size (0.93x vs 0.73x of MPI_Allreduce at 4 KB): 2 ranks always ring.
 constexpr size_t kGatherSumMaxBytes = size_t{192} << 10;
 
-// Each rank's slot in the host segment: a 41 KB gradient or a 900 KB row-sparse exchange is one
-// piece; larger buffers go in pieces of this size. The segment takes 2 (ranks + 1) slots, so
-// hosts with many ranks get smaller slots (at least 64 KiB): it stays near 16 MiB, well inside a
-// container's default /dev/shm (64 MB).
-constexpr size_t kHostSlotBytes = size_t{1} << 20;
-constexpr size_t kHostSegmentMaxBytes = size_t{16} << 20;
-constexpr size_t kHostSlotMinBytes = size_t{64} << 10;
-
 // Where Open MPI puts the shared window's backing file, and the bytes free there. A file larger
 // than its file system has room for still maps, but touching its pages fails (SIGBUS; with a 2 MB
 // tmpfs the job hung after Open MPI's "not enough space" warning), so the segment is made only
@@ -85,27 +76,34 @@ size_t FreeBytes(const std::string& directory) {
 
 // Collective over `host_comm`: a window of `bytes` that the host's rank 0 allocates and every rank
 // maps, used from the first page boundary (MPI's window starts past a header; pages map whole, so
-// it is the same offset in every mapping) and zeroed; null on every rank, and no window, when any
-// rank could not map it.
-void* MapHostWindow(MPI_Comm host_comm, int local_rank, size_t bytes, MPI_Win* window) {
+// it is the same offset in every mapping) and zeroed; freed (collectively) with the SharedMemory.
+// Null on every rank, and no window, when any rank could not map it.
+std::unique_ptr<SharedMemory> MapHostWindow(MPI_Comm host_comm, int local_rank, size_t bytes) {
   constexpr size_t kPage = 4096;
   MPI_Comm_set_errhandler(host_comm, MPI_ERRORS_RETURN);  // a failure to map is not fatal
+  MPI_Win window = MPI_WIN_NULL;
   void* base = nullptr;
   int ok = MPI_Win_allocate_shared(static_cast<MPI_Aint>(local_rank == 0 ? bytes + kPage : 0), 1, MPI_INFO_NULL,
-                                   host_comm, &base, window) == MPI_SUCCESS;
+                                   host_comm, &base, &window) == MPI_SUCCESS;
   if (ok) {
     MPI_Aint mapped = 0;
     int unit = 0;
-    ok = MPI_Win_shared_query(*window, 0, &mapped, &unit, &base) == MPI_SUCCESS &&
+    ok = MPI_Win_shared_query(window, 0, &mapped, &unit, &base) == MPI_SUCCESS &&
          static_cast<size_t>(mapped) >= bytes + kPage;
     if (ok) base = static_cast<char*>(base) + (kPage - reinterpret_cast<uintptr_t>(base) % kPage) % kPage;
   }
   if (ok && local_rank == 0) std::memset(base, 0, bytes);
   int all_ok = ok;
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, host_comm);  // also: the zeroing is done
-  if (all_ok) return base;
-  if (*window != MPI_WIN_NULL) MPI_Win_free(window);
-  return nullptr;
+  if (!all_ok) {
+    if (window != MPI_WIN_NULL) MPI_Win_free(&window);
+    return nullptr;
+  }
+  return std::make_unique<SharedMemory>(base, [window]() mutable {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Win_free(&window);  // Collective over the host's ranks
+  });
 }
 
 // Collective over `host_comm`: whether every rank sees `needed` bytes free in the backing directory.
@@ -114,6 +112,14 @@ bool HostHasRoom(MPI_Comm host_comm, size_t needed) {
   int all_room = room;
   MPI_Allreduce(&room, &all_room, 1, MPI_INT, MPI_MIN, host_comm);
   return all_room != 0;
+}
+
+// Collective over `host_comm`: MapHostWindow where every rank has `needed` bytes free; `no_room`
+// says which of the two failed when the memory is null.
+std::unique_ptr<SharedMemory> MapWhereRoom(MPI_Comm host_comm, int local_rank, size_t bytes, size_t needed,
+                                           bool* no_room) {
+  *no_room = !HostHasRoom(host_comm, needed);
+  return *no_room ? nullptr : MapHostWindow(host_comm, local_rank, bytes);
 }
 
 constexpr int kTagReduceScatter = 1;
@@ -129,51 +135,21 @@ struct MpiCommunicator::Impl {
   std::vector<int> int_counts, displacements;
   size_t ring_segment = kRingSegment;
   MPI_Comm host_comm = MPI_COMM_NULL;  // when every rank is on this host (and there are several)
-  MPI_Win host_window = MPI_WIN_NULL;
-  std::unique_ptr<HostSegment> host_segment;  // null: none could be made
-  bool use_host_segment = false;
-  HostSegment* segment() const { return use_host_segment ? host_segment.get() : nullptr; }
-  void MakeHostSegment(int local_rank, int local_size);
   float* Scratch(size_t floats) {
     if (scratch.size() < floats) scratch.resize(floats);
     return scratch.data();
   }
 };
 
-// Collective over host_comm: the shared window and its HostSegment, or none on every rank
-// (with a warning) when any rank could not map it; the job then runs on MPI messages.
-void MpiCommunicator::Impl::MakeHostSegment(int local_rank, int local_size) {
-  const size_t slots = 2 * (static_cast<size_t>(local_size) + 1);
-  const size_t slot_bytes =
-      std::max(kHostSlotMinBytes, std::min(kHostSlotBytes, kHostSegmentMaxBytes / slots) / 4096 * 4096);
-  const size_t bytes = HostSegment::SegmentBytes(local_size, slot_bytes);
-  const std::string directory = HostSegmentDirectory();
-  // As much again for others (MPI's own segments).
-  if (!HostHasRoom(host_comm, 2 * (bytes + 4096))) {
-    if (local_rank == 0) {
-      LOG_WARNING << "collectives go through MPI messages: the " << local_size << " ranks of this host would share a "
-                  << Megabytes(bytes) << " segment in " << directory << ", which has "
-                  << Megabytes(FreeBytes(directory))
-                  << " free (give it more room, e.g. docker run --shm-size, or set comm.host_shared_memory: false)";
-    }
-    return;
-  }
-  void* base = MapHostWindow(host_comm, local_rank, bytes, &host_window);
-  if (base == nullptr) {
-    if (local_rank == 0) {
-      LOG_WARNING << "collectives go through MPI messages: could not map a " << Megabytes(bytes)
-                  << " shared memory segment among the " << local_size << " ranks of this host in " << directory;
-    }
-    return;
-  }
-  host_segment = std::make_unique<HostSegment>(base, local_rank, local_size, slot_bytes);
-  use_host_segment = true;
-}
-
 MpiCommunicator::MpiCommunicator(int rank, int size, int local_rank, int local_size, std::unique_ptr<Impl> impl)
-    : rank_(rank), size_(size), local_rank_(local_rank), local_size_(local_size), impl_(std::move(impl)) {}
+    : rank_(rank),
+      size_(size),
+      local_rank_(local_rank),
+      local_size_(local_size),
+      one_host_(impl->host_comm != MPI_COMM_NULL),
+      impl_(std::move(impl)) {}
 
-StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create(bool host_segment) {
+StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create() {
   int initialized = 0;
   MPI_Initialized(&initialized);
   int provided = MPI_THREAD_SINGLE;
@@ -206,14 +182,8 @@ StatusOr<std::unique_ptr<MpiCommunicator>> MpiCommunicator::Create(bool host_seg
   int local_size = 1;
   MPI_Comm_rank(host_comm, &local_rank);
   MPI_Comm_size(host_comm, &local_size);
-  // Agreed first: ranks started with different settings must not disagree on making the segment (a
-  // collective); the configuration check then names the difference.
-  int want_segment = host_segment ? 1 : 0;
-  int all_want_segment = want_segment;
-  MPI_Allreduce(&want_segment, &all_want_segment, 1, MPI_INT, MPI_MIN, impl->comm);
   if (size > 1 && local_size == size) {
     impl->host_comm = host_comm;
-    if (all_want_segment) impl->MakeHostSegment(local_rank, local_size);
   } else {
     MPI_Comm_free(&host_comm);
   }
@@ -224,8 +194,6 @@ MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
-  impl_->host_segment.reset();
-  if (impl_->host_window != MPI_WIN_NULL) MPI_Win_free(&impl_->host_window);
   if (impl_->host_comm != MPI_COMM_NULL) MPI_Comm_free(&impl_->host_comm);
   if (impl_->comm != MPI_COMM_NULL) MPI_Comm_free(&impl_->comm);
   MPI_Finalize();
@@ -235,47 +203,44 @@ void MpiCommunicator::SetRingSegmentForTesting(size_t floats) {
   impl_->ring_segment = floats > 0 ? floats : kRingSegment;
 }
 
-std::string MpiCommunicator::name() const { return impl_->segment() != nullptr ? "mpi, shared memory" : "mpi"; }
-
-bool MpiCommunicator::UseHostSegment(bool use) {
-  impl_->use_host_segment = use && impl_->host_segment != nullptr;
-  return impl_->use_host_segment;
-}
-
-void MpiCommunicator::SetHostSegmentPieceForTesting(size_t bytes) {
-  if (impl_->host_segment != nullptr) impl_->host_segment->SetPieceBytesForTesting(bytes);
-}
-
 std::unique_ptr<SharedMemory> MpiCommunicator::MapShared(size_t num_bytes, std::string* why_not) {
-  MPI_Comm host_comm = impl_->host_comm;
-  if (host_comm == MPI_COMM_NULL) return nullptr;
-  const std::string directory = HostSegmentDirectory();
+  if (!one_host_) return nullptr;
   // Room to spare: a tmpfs filled to the brim would starve MPI's own segments.
   const size_t needed = num_bytes + num_bytes / 8 + (size_t{16} << 20);
-  if (!HostHasRoom(host_comm, needed)) {
-    if (why_not != nullptr) {
-      *why_not = "sharing " + Megabytes(num_bytes) + " among the " + std::to_string(size_) + " ranks of this host needs " +
-                 Megabytes(needed) + " free in " + directory + ", which has " + Megabytes(FreeBytes(directory));
-    }
-    return nullptr;
+  bool no_room = false;
+  std::unique_ptr<SharedMemory> memory = MapWhereRoom(impl_->host_comm, local_rank_, num_bytes, needed, &no_room);
+  if (memory == nullptr && why_not != nullptr) {
+    const std::string directory = HostSegmentDirectory();
+    *why_not = no_room ? "sharing " + Megabytes(num_bytes) + " among the " + std::to_string(size_) +
+                             " ranks of this host needs " + Megabytes(needed) + " free in " + directory +
+                             ", which has " + Megabytes(FreeBytes(directory))
+                       : "could not map " + Megabytes(num_bytes) + " of shared memory in " + directory;
   }
-  MPI_Win window = MPI_WIN_NULL;
-  void* base = MapHostWindow(host_comm, local_rank_, num_bytes, &window);
-  if (base == nullptr) {
-    if (why_not != nullptr) *why_not = "could not map " + Megabytes(num_bytes) + " of shared memory in " + directory;
-    return nullptr;
-  }
-  return std::make_unique<SharedMemory>(base, [window]() mutable {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Win_free(&window);  // Collective over the host's ranks
-  });
+  return memory;
 }
 
-void MpiCommunicator::Barrier() {
-  if (HostSegment* segment = impl_->segment()) return segment->Barrier();
-  MPI_Barrier(impl_->comm);
+std::unique_ptr<SharedMemory> MpiCommunicator::MapHostSegment(size_t num_bytes) {
+  if (!one_host_) return nullptr;
+  // As much again for others (MPI's own segments).
+  bool no_room = false;
+  std::unique_ptr<SharedMemory> memory =
+      MapWhereRoom(impl_->host_comm, local_rank_, num_bytes, 2 * (num_bytes + 4096), &no_room);
+  if (memory == nullptr && local_rank_ == 0) {
+    const std::string directory = HostSegmentDirectory();
+    if (no_room) {
+      LOG_WARNING << "collectives go through MPI messages: the " << local_size_ << " ranks of this host would share a "
+                  << Megabytes(num_bytes) << " segment in " << directory << ", which has "
+                  << Megabytes(FreeBytes(directory))
+                  << " free (give it more room, e.g. docker run --shm-size, or set comm.host_shared_memory: false)";
+    } else {
+      LOG_WARNING << "collectives go through MPI messages: could not map a " << Megabytes(num_bytes)
+                  << " shared memory segment among the " << local_size_ << " ranks of this host in " << directory;
+    }
+  }
+  return memory;
 }
+
+void MpiCommunicator::Barrier() { MPI_Barrier(impl_->comm); }
 
 void MpiCommunicator::Abort(int exit_code) {
   // What this rank just printed travels to mpirun through Open MPI's I/O forwarding, which
@@ -287,7 +252,6 @@ void MpiCommunicator::Abort(int exit_code) {
 }
 
 void MpiCommunicator::AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) {
-  if (HostSegment* segment = impl_->segment()) return segment->AllReduce(data, count, type, op);
   if (type == DataType::kFloat32 && op == ReduceOp::kSum) {
     if (size_ == 1 || count == 0) return;
     if (size_ >= 3 && count * static_cast<size_t>(size_) * sizeof(float) <= kGatherSumMaxBytes) {
@@ -376,7 +340,6 @@ void MpiCommunicator::RingAllReduceSum(float* data, size_t count) {
 }
 
 void MpiCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {
-  if (HostSegment* segment = impl_->segment()) return segment->Broadcast(data, num_bytes, root);
   auto* bytes = static_cast<char*>(data);
   for (size_t done = 0; done < num_bytes;) {
     size_t n = std::min(kMaxPiece, num_bytes - done);
@@ -386,7 +349,6 @@ void MpiCommunicator::BroadcastRaw(void* data, size_t num_bytes, int root) {
 }
 
 void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all) {
-  if (HostSegment* segment = impl_->segment()) return segment->AllGather(mine, num_bytes, all);
   char* mine_in_all = static_cast<char*>(all) + static_cast<size_t>(rank_) * num_bytes;
   if (num_bytes * static_cast<size_t>(size_) <= static_cast<size_t>(INT_MAX)) {
     MPI_Allgather(mine == mine_in_all ? MPI_IN_PLACE : mine, static_cast<int>(num_bytes), MPI_BYTE, all,
@@ -399,15 +361,7 @@ void MpiCommunicator::AllGatherRaw(const void* mine, size_t num_bytes, void* all
     BroadcastRaw(static_cast<char*>(all) + static_cast<size_t>(r) * num_bytes, num_bytes, r);
 }
 
-void MpiCommunicator::AllGatherVReadRaw(size_t num_bytes, GatherReader& reader) {
-  HostSegment* segment = impl_->segment();
-  if (segment == nullptr || !segment->AllGatherVRead(num_bytes, reader)) {
-    Communicator::AllGatherVReadRaw(num_bytes, reader);
-  }
-}
-
 void MpiCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) {
-  if (HostSegment* segment = impl_->segment()) return segment->AllGatherV(mine, type, counts, all);
   const size_t bytes = DataTypeBytes(type);
   std::vector<int>& int_counts = impl_->int_counts;
   std::vector<int>& displacements = impl_->displacements;

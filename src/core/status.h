@@ -16,6 +16,7 @@ enum class StatusCode {
   kDataError,        // input that exists but is malformed
   kInternal,         // a failure at run time
   kInterrupted,      // stopped on request (a signal) after saving a checkpoint: exit status 3
+  kFailedElsewhere,  // this rank's own work went well, another rank's failed (comm::AgreeOk): exit status 1
 };
 
 class [[nodiscard]] Status {
@@ -28,7 +29,7 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
   // The exit status main() uses: 0 ok, 2 usage/configuration, 3 interrupted after a checkpoint
-  // (run again to resume), 1 anything else at run time.
+  // (run again to resume), 1 anything else at run time (a failure on another rank too).
   int ExitCode() const;
 
  private:
@@ -41,6 +42,7 @@ inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move
 inline Status DataError(std::string m) { return {StatusCode::kDataError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 inline Status Interrupted(std::string m) { return {StatusCode::kInterrupted, std::move(m)}; }
+inline Status FailedElsewhere(std::string m) { return {StatusCode::kFailedElsewhere, std::move(m)}; }
 
 template <typename T>
 class [[nodiscard]] StatusOr {

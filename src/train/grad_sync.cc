@@ -4,13 +4,11 @@
 #include <chrono>
 #include <cstring>
 
-#include "core/denormals.h"
-
 namespace ectrain::train {
 
 GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size,
                    bool sparse_embeddings, int64_t bucket_bytes)
-    : comm_(comm), layout_(layout) {
+    : reducer_(comm.MakeBucketReducer()), world_size_(comm.size()), layout_(layout) {
   selection_.Reset(static_cast<int>(layout.specs().size()));
   for (size_t i = 0; i < layout.specs().size(); ++i) {
     const ParamSpec& spec = layout.spec(static_cast<int>(i));
@@ -40,20 +38,8 @@ GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t 
     ++b.num_specs;
     bucket_of_spec_[i] = static_cast<int>(buckets_.size()) - 1;
   }
-  // The queue never holds more than every bucket: reserved now, so how far the communication
-  // thread lags behind (load, scheduling) never makes a step allocate.
-  queue_.reserve(buckets_.size());
-  if (buckets_.size() > 1) comm_thread_ = std::thread([this] { CommLoop(); });
-}
-
-GradSync::~GradSync() {
-  if (!comm_thread_.joinable()) return;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  changed_.notify_all();
-  comm_thread_.join();
+  // Every bucket but the last is started during backward (the last is reduced in Synchronize).
+  if (buckets_.size() > 1) reducer_->Reserve(buckets_.size() - 1);
 }
 
 void GradSync::BeginStep(ParamArena& grads) {
@@ -72,36 +58,14 @@ void GradSync::OnGradientReady(int spec) {
   // In order only; the last bucket is left to Synchronize on this thread (no hand-over at the end).
   while (next_to_start_ + 1 < buckets_.size() &&
          buckets_[next_to_start_].ready_specs == buckets_[next_to_start_].num_specs) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    StartBucket(next_to_start_++);
+    Bucket& b = buckets_[next_to_start_++];
+    b.started = true;
+    reducer_->Start(BucketIn(grads_data_, b));  // Collective
   }
 }
 
-void GradSync::StartBucket(size_t bucket) {
-  buckets_[bucket].started = true;
-  queue_.push_back(bucket);
-  ++in_flight_;
-  changed_.notify_all();
-}
-
-void GradSync::CommLoop() {
-  FlushDenormalsToZero();  // sums as on the training thread, whoever started this one
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (true) {
-    changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping
-    const Bucket& b = buckets_[queue_.front()];
-    queue_.erase(queue_.begin());
-    lock.unlock();
-    comm_.AllReduce(std::span<float>(grads_data_ + b.offset, static_cast<size_t>(b.count)));  // Collective
-    lock.lock();
-    --in_flight_;
-    changed_.notify_all();
-  }
-}
-
-// Packs this rank's rows where the communicator wants them (a host segment: straight into this
-// rank's slot), then adds every rank's rows, in rank order, reading them where they lie.
+// Packs this rank's rows where the reducer wants them (a host segment: straight into this rank's
+// slot), then adds every rank's rows, in rank order, reading them where they lie.
 void GradSync::RowExchange::Fill(std::span<uint8_t> mine) {
   RowSelection& selection = sync_.selection_;
   uint8_t* out = mine.data();
@@ -174,22 +138,16 @@ void GradSync::Synchronize(ParamArena& grads) {
   const auto start = std::chrono::steady_clock::now();
   bytes_last_step_ = 0;
   if (!buckets_.empty()) {
-    // Buckets in backward order: the thread's, then what is left, here. Collectives stay in the
-    // same order on every rank, and only one thread uses the communicator at a time.
-    grads_data_ = grads.data();
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (size_t i = 0; i < buckets_.size(); ++i) {
-      if (buckets_[i].started) continue;
-      changed_.wait(lock, [this] { return in_flight_ == 0; });
-      buckets_[i].started = true;
-      lock.unlock();
-      comm_.AllReduce(std::span<float>(grads.data() + buckets_[i].offset, static_cast<size_t>(buckets_[i].count)));
-      lock.lock();
+    // Buckets in backward order: those started during backward, then what is left, here.
+    for (Bucket& b : buckets_) {
+      if (b.started) continue;
+      b.started = true;
+      reducer_->Reduce(BucketIn(grads.data(), b));  // Collective
     }
-    changed_.wait(lock, [this] { return in_flight_ == 0; });
+    reducer_->Wait();
     for (const Bucket& b : buckets_) bytes_last_step_ += b.count * 4;
   }
-  if (!sparse_specs_.empty() && comm_.size() > 1) {
+  if (!sparse_specs_.empty() && world_size_ > 1) {
     const auto sparse_start = std::chrono::steady_clock::now();
     // This rank's rows in one contribution (one collective, not one for ids and one for rows):
     // per table, the count, the ids, then their compact gradient rows. (One rank: its rows are
@@ -199,13 +157,13 @@ void GradSync::Synchronize(ParamArena& grads) {
       bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + selection_.cols(t) * sizeof(float));
     }
     RowExchange exchange(*this);
-    comm_.AllGatherVRead(bytes, exchange);  // Collective
+    reducer_->ExchangeRows(bytes, exchange);  // Collective
     bytes_last_step_ += static_cast<int64_t>(bytes);
     row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
   }
   if (buckets_.empty()) {
     for (const auto& [offset, count] : dense_ranges_) {
-      comm_.AllReduce(std::span<float>(grads.data() + offset, static_cast<size_t>(count)));  // Collective
+      reducer_->Reduce(std::span<float>(grads.data() + offset, static_cast<size_t>(count)));  // Collective
       bytes_last_step_ += count * 4;
     }
   }

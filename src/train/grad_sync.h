@@ -1,5 +1,6 @@
-// GradSync: sums gradients over all ranks after backward. Tensors updated whole (dense layers,
-// small embedding tables) are all-reduced as a few contiguous ranges of the gradient arena.
+// GradSync: sums gradients over all ranks after backward, through the BucketReducer its
+// communicator makes (comm/bucket_reducer.h). Tensors updated whole (dense layers, small
+// embedding tables) are all-reduced as a few contiguous ranges of the gradient arena.
 // Large embedding tables are row-sparse: each rank contributes only the rows its batch looked up
 // (ids + rows, in one all-gather-v, read where the communicator holds them), every rank adds them
 // up in rank order, and the optimizer then updates only the union of those rows. A table is
@@ -10,17 +11,17 @@
 // the summed rows they own, which are the rows they update.
 // Buckets: the whole-tensor part is cut, at tensor boundaries, into buckets of about bucket_bytes,
 // from the end of the arena (the output layer, whose gradient is final first). While backward
-// continues, a communication thread all-reduces each bucket as soon as all its tensors are final;
+// continues, each bucket is started (BucketReducer::Start) as soon as all its tensors are final;
 // the last bucket is reduced by the caller in Synchronize. Every rank issues the same collectives
-// in the same order. One per rank; Synchronize and ZeroGradients from one thread.
+// in the same order. One per rank; all calls from the training thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
+#include <memory>
+#include <span>
 #include <vector>
 
+#include "comm/bucket_reducer.h"
 #include "comm/communicator.h"
 #include "core/param_arena.h"
 #include "core/row_selection.h"
@@ -32,7 +33,6 @@ class GradSync final : public GradientReadyListener {
   // bucket_bytes 0: no buckets, the whole-tensor part is reduced in Synchronize.
   GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size, bool sparse_embeddings,
            int64_t bucket_bytes);
-  ~GradSync() override;
 
   // Called by backward (the last micro-batch's) as tensors become final: starts full buckets.
   void OnGradientReady(int spec) override;
@@ -72,12 +72,13 @@ class GradSync final : public GradientReadyListener {
   double row_sparse_seconds() const { return row_sparse_seconds_; }
 
  private:
-  comm::Communicator& comm_;
+  std::unique_ptr<comm::BucketReducer> reducer_;
+  const int world_size_;
   const ParamLayout& layout_;
   RowSelection selection_;
   std::vector<std::pair<int64_t, int64_t>> dense_ranges_;
   std::vector<int> sparse_specs_;
-  // The row-sparse exchange's side of Communicator::AllGatherVRead.
+  // The row-sparse exchange's side of BucketReducer::ExchangeRows (comm::AllGatherVRead).
   class RowExchange final : public comm::GatherReader {
    public:
     explicit RowExchange(GradSync& sync) : sync_(sync) {}
@@ -111,19 +112,14 @@ class GradSync final : public GradientReadyListener {
     int ready_specs = 0;
     bool started = false;
   };
-  void CommLoop();
-  void StartBucket(size_t bucket);  // caller holds mutex_
+  std::span<float> BucketIn(float* grads, const Bucket& b) const {
+    return {grads + b.offset, static_cast<size_t>(b.count)};
+  }
 
   std::vector<Bucket> buckets_;         // in the order backward finishes them
   std::vector<int> bucket_of_spec_;     // -1: row-sparse
   size_t next_to_start_ = 0;            // buckets start strictly in order, the same on every rank
   float* grads_data_ = nullptr;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<size_t> queue_;           // buckets for the communication thread
-  size_t in_flight_ = 0;                // queued or being reduced
-  bool stopping_ = false;
-  std::thread comm_thread_;
 };
 
 }  // namespace ectrain::train

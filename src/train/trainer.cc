@@ -217,10 +217,11 @@ double Trainer::ForwardBackward(const BatchView& batch, int64_t global_rows, int
 Status Trainer::Failure(const StepAgreement& agreed, const Status& read, const Status& checkpoint, int64_t epoch,
                         int64_t step) const {
   if (agreed.read_failed_ranks > 0) {
-    return read.ok() ? Internal("reading the training data failed on another rank; see that rank's message") : read;
+    return read.ok() ? FailedElsewhere("reading the training data failed on another rank; see that rank's message")
+                     : read;
   }
   if (agreed.checkpoint_failed) {
-    return checkpoint.ok() ? Internal("writing a checkpoint failed on rank 0; see its message") : checkpoint;
+    return checkpoint.ok() ? FailedElsewhere("writing a checkpoint failed on rank 0; see its message") : checkpoint;
   }
   if (agreed.non_finite_ranks > 0 && config_.train.on_nan != "skip") {
     return Internal("training stopped: the loss became non-finite at epoch " + std::to_string(epoch + 1) + ", step " +
@@ -339,7 +340,9 @@ void Trainer::ShareModelOnHost() {
   // each (the lazy update reads and writes all of them) then falls on different cache sets.
   const auto arena_floats = static_cast<size_t>((params_.size() + 1023) / 1024 * 1024 + 16);
   std::string why_not;
-  shared_model_ = comm_.MapShared((1 + state.size()) * arena_floats * sizeof(float), &why_not);  // Collective
+  comm::HostMemory* host = comm_.host_memory();
+  shared_model_ = host != nullptr ? host->MapShared((1 + state.size()) * arena_floats * sizeof(float), &why_not)
+                                  : nullptr;  // Collective
   if (shared_model_ == nullptr) {
     if (!why_not.empty()) {
       duties_->Warn("each rank keeps its own copy of the parameters and optimizer state: " + why_not +

@@ -2,6 +2,7 @@
 // and "segment4"): ranks that race ahead into the next collective never overwrite what a slower
 // rank still reads, and ranks calling different collectives fail with both calls named.
 #include "comm/host_segment.h"
+#include "comm/host_segment_communicator.h"
 
 #include <gtest/gtest.h>
 
@@ -13,13 +14,12 @@
 namespace ectrain::comm {
 namespace {
 using ectrain::testing::RunOnSegment;
-using ectrain::testing::SegmentCommunicator;
 
 // Ranks are delayed at random between collectives, so that a fast rank fills the next round's
 // slots while the others still copy out of the last one; every result is checked.
 TEST(HostSegment, BackToBackCollectivesWithUnevenRanksKeepEveryResult) {
   for (int ranks : {2, 3, 4}) {
-    RunOnSegment(ranks, 256, [ranks](SegmentCommunicator& comm) {
+    RunOnSegment(ranks, 256, [ranks](HostSegmentCommunicator& comm) {
       std::mt19937 rng(static_cast<unsigned>(comm.rank()) * 7919u + 1u);
       int failures = 0;
       for (int64_t step = 0; step < 400 && failures < 5; ++step) {
@@ -74,7 +74,7 @@ using HostSegmentDeathTest = ::testing::Test;
 TEST_F(HostSegmentDeathTest, RanksCallingDifferentCollectivesFailWithBothCalls) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(RunOnSegment(2, 1024,
-                            [](SegmentCommunicator& comm) {
+                            [](HostSegmentCommunicator& comm) {
                               std::vector<float> x(3);
                               if (comm.rank() == 0) {
                                 comm.AllReduce(std::span<float>(x));

@@ -91,6 +91,17 @@ for key in host_shared_memory host_shared_model; do
     fail "ranks with different comm.$key: the configuration check names it (status $rc)" "$TMP/train_mixed_$key.log"
   fi
 done
+# bench/comm_ceiling.sh's timing-only mode: ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE=1 takes the gradient
+# collectives out, with a warning that the results are wrong; ranks that each hold a model then
+# differ after their first step, which train.verify_every_steps names.
+expect_exit "ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE=1: no gradient exchange, so the ranks' parameters differ at step 1" 1 \
+  "parameters differ between ranks at step 1: " -- \
+  env ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE=1 "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" \
+  --set "train.output_dir=$TMP/run_no_exchange" --set comm.host_shared_model=false --set train.verify_every_steps=1
+grep -q "WARNING: ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE is set: the ranks exchange NO gradients .* WRONG" "$LAST_LOG" &&
+  grep -q "ranks 2 (mpi, shared memory, no gradient exchange: timing only)" "$LAST_LOG" &&
+  pass "ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE=1: a warning that results are wrong, and the start line says so" ||
+  fail "ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE=1: a warning that results are wrong, and the start line says so" "$LAST_LOG"
 # Where the shared window's backing directory lacks room (a small /dev/shm in a container), the job
 # says so and trains over MPI messages instead of dying on its first touch of the segment; with
 # room for the segment but not for the model, each rank keeps its own copy of the model.

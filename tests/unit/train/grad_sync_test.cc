@@ -8,9 +8,12 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "comm/in_process_communicator.h"
 #include "comm/local_communicator.h"
+#include "comm/no_gradient_exchange.h"
+#include "counting_communicator.h"
 
 namespace ectrain::train {
 namespace {
@@ -201,6 +204,41 @@ TEST(GradSync, BucketsAreCutAtTensorBoundariesFromTheEnd) {
     EXPECT_FLOAT_EQ(grads.data()[layout.spec(2).offset], 1.5f);
     EXPECT_EQ(sync.bytes_last_step(), layout.total_size() * 4);
     sync.ZeroGradients(grads);
+  }
+}
+
+// bench/comm_ceiling.sh's timing-only mode (ECTRAIN_BENCH_NO_GRADIENT_EXCHANGE): with
+// NoGradientExchangeCommunicator in front, a step's sync (a bucket started during backward, the
+// last in Synchronize, the row-sparse exchange) sends no collective and leaves each rank its own
+// gradients; the same step without it sends them and sums.
+TEST(GradSync, NoGradientExchangeSendsNoCollectiveAndKeepsEachRanksGradients) {
+  ParamLayout layout = TwoTables();
+  const ParamSpec& weight = layout.spec(2);
+  for (bool exchange : {true, false}) {
+    SCOPED_TRACE(exchange ? "exchange" : "no exchange");
+    const Status status = comm::RunInProcess(2, [&](comm::Communicator& threads) -> Status {
+      ectrain::testing::CountingCommunicator counted(threads);
+      std::optional<comm::NoGradientExchangeCommunicator> timing_only;
+      if (!exchange) timing_only.emplace(counted);
+      comm::Communicator& comm = exchange ? static_cast<comm::Communicator&>(counted) : *timing_only;
+      GradSync sync(comm, layout, 32, true, /*bucket_bytes=*/64);  // {dense/weight}, {embedding/small}
+      EXPECT_EQ(sync.num_buckets(), 2);
+      ParamArena grads(layout);
+      const float own = comm.rank() + 1.0f;
+      sync.BeginStep(grads);
+      for (int64_t i = 0; i < grads.size(); ++i) grads.data()[i] = own;
+      Lookup(sync.selection(), 0, 7 + comm.rank(), 0, own);
+      for (int spec : {2, 1, 0}) sync.OnGradientReady(spec);
+      sync.Synchronize(grads);
+      EXPECT_EQ(counted.calls() > 0, exchange) << counted.calls() << " collectives";
+      EXPECT_EQ(grads.data()[weight.offset], exchange ? 3.0f : own);
+      EXPECT_EQ(grads.data()[layout.spec(1).offset], exchange ? 3.0f : own);
+      const std::vector<int64_t> rows = exchange ? std::vector<int64_t>{7, 8} : std::vector<int64_t>{7 + comm.rank()};
+      EXPECT_EQ(sync.selection().rows(0), rows);
+      EXPECT_EQ(sync.selection().gradients(0)[0], exchange ? 1.0f : own);
+      return Status::Ok();
+    });
+    ASSERT_TRUE(status.ok()) << status.message();
   }
 }
 
