@@ -14,6 +14,19 @@ set -euo pipefail
 # --help prints the comment above (without its '# ') and exits, before anything is installed or built.
 case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
+# What only the tests need: clang-format (the format check), zip and unzip (the fetch scripts' tests).
+TEST_PACKAGES=(clang-format zip unzip)
+missing=()
+for p in "${TEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "test: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 ./launch/setup.sh
 cd "${ECTRAIN_BUILD_DIR:-build}"
 status=0
