@@ -109,9 +109,10 @@ int main(int argc, char** argv) {
   const size_t bucket_floats = std::max<size_t>(1, static_cast<size_t>(bucket_mb * (1 << 20) / sizeof(float)));
   if (print) {
     const char* where = has_segment ? "one host: ectrain uses its host segment" : "no host segment (several hosts)";
-    std::printf("%d ranks, %s; %d repetitions (medians), buckets of %g MiB; "
-                "GB/s = buffer bytes / time (1 GB = 1e9 B)\n\n",
-                comm->size(), where, reps, bucket_mb);
+    std::printf(
+        "%d ranks, %s; %d repetitions (medians), buckets of %g MiB; "
+        "GB/s = buffer bytes / time (1 GB = 1e9 B)\n\n",
+        comm->size(), where, reps, bucket_mb);
     std::printf(
         "| size (MiB) | MPI_Allreduce GB/s | ectrain GB/s | ectrain / MPI | MPI in %g MiB buckets GB/s | ectrain in %g "
         "MiB buckets GB/s | bucketed ectrain / MPI | ectrain, messages only GB/s | messages only / MPI |\n",

@@ -137,15 +137,16 @@ int main(int argc, char** argv) {
     }
   }
   const double peak = Median(peaks);
-  std::printf("single-precision GEMM peak (1 thread, best of 1024^3 and 2048^3 products): %.1f GFLOP/s (median of %d)\n\n",
-              peak, rounds);
+  std::printf(
+      "single-precision GEMM peak (1 thread, best of 1024^3 and 2048^3 products): %.1f GFLOP/s (median of %d)\n\n",
+      peak, rounds);
   std::printf("| dense layers | batch | dense step ms | GFLOP/s | share of peak |\n| --- | --- | --- | --- | --- |\n");
   for (size_t m = 0; m < models.size(); ++m) {
     std::string shape;
     for (size_t i = 0; i < models[m].size(); ++i) shape += (i ? " -> " : "") + std::to_string(models[m][i]);
     const double g = Median(gflops[m]);
-    std::printf("| %s | %lld | %.2f | %.1f | %.0f%% |\n", shape.c_str(), static_cast<long long>(batch), Median(ms[m]), g,
-                100.0 * g / peak);
+    std::printf("| %s | %lld | %.2f | %.1f | %.0f%% |\n", shape.c_str(), static_cast<long long>(batch), Median(ms[m]),
+                g, 100.0 * g / peak);
   }
   return 0;
 }

@@ -155,8 +155,9 @@ int Stream(const std::string& path, int world, int rank, int64_t block_rows, int
     if (view->num_rows > 0) checksum += view->dense[0] + view->categorical[0];
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("rows %lld seconds %.3f rows_per_second %.0f bound_bytes %lld checksum %g\n", static_cast<long long>(read),
-              seconds, static_cast<double>(read) / seconds, static_cast<long long>((*reader)->buffer_bytes()), checksum);
+  std::printf("rows %lld seconds %.3f rows_per_second %.0f bound_bytes %lld checksum %g\n",
+              static_cast<long long>(read), seconds, static_cast<double>(read) / seconds,
+              static_cast<long long>((*reader)->buffer_bytes()), checksum);
   return 0;
 }
 

@@ -32,7 +32,8 @@ inline std::string Fixture(const std::string& relative) {
 // inside the fetched data set `name`, or nothing when it is absent.
 inline std::optional<std::string> FetchedData(const std::string& name, const std::string& file) {
   const char* root = std::getenv("ECTRAIN_DATASETS");
-  for (const std::string& base : {std::string(root != nullptr ? root : ""), std::string(ECTRAIN_SOURCE_DIR) + "/datasets"}) {
+  for (const std::string& base :
+       {std::string(root != nullptr ? root : ""), std::string(ECTRAIN_SOURCE_DIR) + "/datasets"}) {
     if (base.empty()) continue;
     const std::string path = base + "/" + name + "/" + file;
     if (std::filesystem::exists(path)) return path;
@@ -49,10 +50,10 @@ inline std::string SkipMessage(const std::string& name) {
 }  // namespace ectrain::testing
 
 // Sets `var` to the fetched set's file, or skips the test (from inside a TEST body or SetUp).
-#define ECTRAIN_REQUIRE_DATASET(var, name, file)                                         \
-  std::string var;                                                                       \
-  if (const auto found_##var = ::ectrain::testing::FetchedData(name, file)) {            \
-    var = *found_##var;                                                                  \
-  } else {                                                                               \
-    GTEST_SKIP() << ::ectrain::testing::SkipMessage(name);                               \
+#define ECTRAIN_REQUIRE_DATASET(var, name, file)                              \
+  std::string var;                                                            \
+  if (const auto found_##var = ::ectrain::testing::FetchedData(name, file)) { \
+    var = *found_##var;                                                       \
+  } else {                                                                    \
+    GTEST_SKIP() << ::ectrain::testing::SkipMessage(name);                    \
   }

@@ -80,7 +80,8 @@ inline RunConfig SyntheticRunConfig(const std::string& dir, int rows = 600, uint
 }
 
 // Writes a columnar HDF5 file as an h5py user would: one 1-D float64 dataset per column.
-inline void WriteColumns(const std::string& path, const std::vector<std::pair<std::string, std::vector<double>>>& columns) {
+inline void WriteColumns(const std::string& path,
+                         const std::vector<std::pair<std::string, std::vector<double>>>& columns) {
   hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   ASSERT_GE(file, 0) << path;
   for (const auto& [name, values] : columns) {

@@ -34,12 +34,15 @@ struct RealField {
   const char* name;
   double CheckpointInfo::*field;
 };
-const IntField kIntFields[] = {
-    {"format_version", &CheckpointInfo::format_version}, {"step", &CheckpointInfo::step},
-    {"epoch", &CheckpointInfo::epoch}, {"step_in_epoch", &CheckpointInfo::step_in_epoch},
-    {"global_batch_size", &CheckpointInfo::global_batch_size}, {"train_rows", &CheckpointInfo::train_rows},
-    {"world_size", &CheckpointInfo::world_size}, {"epoch_rows", &CheckpointInfo::epoch_rows},
-    {"evals_since_best", &CheckpointInfo::evals_since_best}};
+const IntField kIntFields[] = {{"format_version", &CheckpointInfo::format_version},
+                               {"step", &CheckpointInfo::step},
+                               {"epoch", &CheckpointInfo::epoch},
+                               {"step_in_epoch", &CheckpointInfo::step_in_epoch},
+                               {"global_batch_size", &CheckpointInfo::global_batch_size},
+                               {"train_rows", &CheckpointInfo::train_rows},
+                               {"world_size", &CheckpointInfo::world_size},
+                               {"epoch_rows", &CheckpointInfo::epoch_rows},
+                               {"evals_since_best", &CheckpointInfo::evals_since_best}};
 const RealField kRealFields[] = {{"epoch_loss_sum", &CheckpointInfo::epoch_loss_sum},
                                  {"best_metric", &CheckpointInfo::best_metric}};
 
@@ -204,20 +207,20 @@ Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, cons
   for (const auto& f : kRealFields) {
     RETURN_IF_ERROR(WriteAttribute(file.get(), path, f.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, info.*f.field));
   }
-  RETURN_IF_ERROR(WriteAttribute(file.get(), path, "optimizer_steps", H5T_STD_I64LE, H5T_NATIVE_INT64,
-                                 state.optimizer_steps));
+  RETURN_IF_ERROR(
+      WriteAttribute(file.get(), path, "optimizer_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, state.optimizer_steps));
   static const std::string kNoSchema = "{}";
   const std::string& schema = info.schema_json ? *info.schema_json : kNoSchema;
   const uint64_t header_checksum = HeaderChecksum(info, state.optimizer_steps, schema);
-  RETURN_IF_ERROR(
-      WriteAttribute(file.get(), path, "header_xxh3", H5T_STD_U64LE, H5T_NATIVE_UINT64, header_checksum));
+  RETURN_IF_ERROR(WriteAttribute(file.get(), path, "header_xxh3", H5T_STD_U64LE, H5T_NATIVE_UINT64, header_checksum));
   const std::pair<const char*, const std::string*> strings[] = {{"ectrain_version", &info.binary_version},
                                                                 {"config", &info.config_yaml},
                                                                 {"schema", &schema},
                                                                 {"layout", &info.layout},
                                                                 {"optimizer", &info.optimizer}};
   for (const auto& [name, value] : strings) {
-    if (!data::WriteStringDataset(file.get(), name, *value).ok()) return WriteFailed(path, std::string("dataset ") + name);
+    if (!data::WriteStringDataset(file.get(), name, *value).ok())
+      return WriteFailed(path, std::string("dataset ") + name);
   }
   RETURN_IF_ERROR(WriteArena(file.get(), path, "params", layout, *state.params));
   for (const auto& [name, arena] : state.optimizer_state) {
@@ -251,8 +254,10 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
   ASSIGN_OR_RETURN(info.layout, data::ReadStringDataset(file.get(), "layout", path));
   ASSIGN_OR_RETURN(info.optimizer, data::ReadStringDataset(file.get(), "optimizer", path));
   if (info.format_version >= 3) {
-    ASSIGN_OR_RETURN(const int64_t steps, ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
-    ASSIGN_OR_RETURN(const uint64_t stored, ReadAttribute<uint64_t>(file.get(), "header_xxh3", H5T_NATIVE_UINT64, path));
+    ASSIGN_OR_RETURN(const int64_t steps,
+                     ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
+    ASSIGN_OR_RETURN(const uint64_t stored,
+                     ReadAttribute<uint64_t>(file.get(), "header_xxh3", H5T_NATIVE_UINT64, path));
     if (HeaderChecksum(info, steps, *info.schema_json) != stored) {
       return DataError("checkpoint " + path +
                        ": its attributes or stored config, schema or layout do not match their checksum: the file "
@@ -473,8 +478,8 @@ AsyncCheckpointWriter::~AsyncCheckpointWriter() {
   worker_.join();
 }
 
-Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamArena& params,
-                                     optim::Optimizer& optimizer, bool is_best, Mode mode) {
+Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamArena& params, optim::Optimizer& optimizer,
+                                     bool is_best, Mode mode) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [this] { return !pending_; });
@@ -506,7 +511,8 @@ Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamAren
 
 int64_t AsyncCheckpointWriter::snapshot_bytes() const {
   if (snapshot_params_ == nullptr) return 0;
-  return static_cast<int64_t>(1 + snapshot_state_.size()) * snapshot_params_->size() * static_cast<int64_t>(sizeof(float));
+  return static_cast<int64_t>(1 + snapshot_state_.size()) * snapshot_params_->size() *
+         static_cast<int64_t>(sizeof(float));
 }
 
 Status AsyncCheckpointWriter::Wait() {

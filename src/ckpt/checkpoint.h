@@ -31,7 +31,7 @@
 
 namespace ectrain::ckpt {
 
-inline constexpr int64_t kFormatVersion = 3;  // 2: evals_since_best; 3: checksums
+inline constexpr int64_t kFormatVersion = 3;          // 2: evals_since_best; 3: checksums
 inline constexpr int64_t kOldestReadableVersion = 2;  // version 2 is read without checksums
 
 struct CheckpointInfo {
@@ -41,18 +41,18 @@ struct CheckpointInfo {
   // data::FeatureSchema, so predict encodes raw rows as training did; shared, not copied, from
   // checkpoint to checkpoint (real vocabularies make it tens of MB)
   std::shared_ptr<const std::string> schema_json;
-  std::string layout;       // ParamLayout::Describe(): identifies the model's shape
-  std::string optimizer;    // "adam" | "sgd"
-  int64_t step = 0;         // optimizer steps taken
-  int64_t epoch = 0;        // data cursor: the epoch the next step belongs to
+  std::string layout;         // ParamLayout::Describe(): identifies the model's shape
+  std::string optimizer;      // "adam" | "sgd"
+  int64_t step = 0;           // optimizer steps taken
+  int64_t epoch = 0;          // data cursor: the epoch the next step belongs to
   int64_t step_in_epoch = 0;  // data cursor: the next step within that epoch
   int64_t global_batch_size = 0;
   int64_t train_rows = 0;
-  int64_t world_size = 0;   // of the run that wrote it (resume may use another)
+  int64_t world_size = 0;     // of the run that wrote it (resume may use another)
   double epoch_loss_sum = 0;  // the current epoch's loss so far, so its mean is reported exactly
   int64_t epoch_rows = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();  // checkpoint.keep_best's value so far
-  int64_t evals_since_best = 0;  // evaluations without improvement (early stopping)
+  int64_t evals_since_best = 0;                                   // evaluations without improvement (early stopping)
 };
 
 // A checkpoint's tensors: parameters and named optimizer state, all of one layout.

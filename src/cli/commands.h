@@ -21,8 +21,8 @@ struct TrainArgs {
 };
 
 struct EvalArgs {
-  std::string checkpoint;               // a checkpoint file, or a folder with a `latest` pointer
-  std::string data;                     // HDF5 file; default: data.test of the checkpoint's config
+  std::string checkpoint;  // a checkpoint file, or a folder with a `latest` pointer
+  std::string data;        // HDF5 file; default: data.test of the checkpoint's config
   std::vector<std::string> overrides;
 };
 
@@ -53,7 +53,7 @@ struct PrepareArgs {
 
 struct GenerateArgs {
   tools::GenerateOptions options;  // command_line and progress are filled by RunGenerate
-  std::vector<std::string> argv;  // the command line, stored as provenance
+  std::vector<std::string> argv;   // the command line, stored as provenance
 };
 
 struct InspectArgs {

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "core/format.h"
 #include "config/config.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "prep/prepare.h"
 #include "tools/inspect.h"
@@ -80,12 +80,13 @@ Status RunGenerate(const GenerateArgs& args) {
 
   const size_t train_files = report.files.size() - (report.test_file.empty() ? 0 : 1);
   const double rows = static_cast<double>(report.train_rows + report.test_rows);
-  std::printf("generated %lld rows in %zu file%s (%s) in %.2f s: %s rows/s, %.1f MB/s; positive rate %.4f "
-              "(target %.4f)\n",
-              static_cast<long long>(report.train_rows), train_files, train_files == 1 ? "" : "s",
-              FormatMegabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
-              static_cast<double>(report.bytes + report.test_bytes) / 1e6 / report.seconds, report.positive_rate,
-              options.positive_rate);
+  std::printf(
+      "generated %lld rows in %zu file%s (%s) in %.2f s: %s rows/s, %.1f MB/s; positive rate %.4f "
+      "(target %.4f)\n",
+      static_cast<long long>(report.train_rows), train_files, train_files == 1 ? "" : "s",
+      FormatMegabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
+      static_cast<double>(report.bytes + report.test_bytes) / 1e6 / report.seconds, report.positive_rate,
+      options.positive_rate);
   const std::string train_path = train_files == 1 ? report.files[0] : options.out;
   if (train_files == 1) {
     std::printf("  train: %s\n", train_path.c_str());
@@ -99,10 +100,11 @@ Status RunGenerate(const GenerateArgs& args) {
   }
   std::string dense;
   for (int j = 0; j < options.num_dense; ++j) dense += (j ? "," : "") + std::string("d") + std::to_string(j);
-  std::printf("  train on it with: --set data.train=%s%s --set data.label=clicked --set data.dense=[%s] "
-              "--set data.categorical=[user,item,category]%s\n",
-              train_path.c_str(), report.test_file.empty() ? "" : (" --set data.test=" + report.test_file).c_str(),
-              dense.c_str(), options.max_recent_items > 0 ? " --set data.multi_valued=[recent_items]" : "");
+  std::printf(
+      "  train on it with: --set data.train=%s%s --set data.label=clicked --set data.dense=[%s] "
+      "--set data.categorical=[user,item,category]%s\n",
+      train_path.c_str(), report.test_file.empty() ? "" : (" --set data.test=" + report.test_file).c_str(),
+      dense.c_str(), options.max_recent_items > 0 ? " --set data.multi_valued=[recent_items]" : "");
   return Status::Ok();
 }
 
@@ -133,8 +135,9 @@ Status RunPrepare(const PrepareArgs& args) {
   const prep::PrepareReport& report = *prepared;
   const data::FeatureSchema& schema = report.schema;
   for (const std::string& example : report.bad_row_examples) LOG_WARNING << "skipped: " << example;
-  const std::string label_summary =
-      schema.label_type == "binary" ? "positive rate" : schema.label_type == "class" ? "mean class id" : "mean label";
+  const std::string label_summary = schema.label_type == "binary"  ? "positive rate"
+                                    : schema.label_type == "class" ? "mean class id"
+                                                                   : "mean label";
   std::printf("prepared %s: %lld rows read, %lld exact duplicates dropped", config.prepare.source.c_str(),
               static_cast<long long>(report.rows_read), static_cast<long long>(report.duplicates_dropped));
   if (report.negatives_sampled > 0) {
@@ -151,12 +154,12 @@ Status RunPrepare(const PrepareArgs& args) {
   }
   std::string multi;
   for (const std::string& name : schema.multi_valued) multi += (multi.empty() ? "" : ", ") + name;
-  std::printf("  label '%s' (%s%s), %zu dense, %zu categorical, %zu multi-valued%s%s%s\n", schema.label.c_str(),
-              schema.label_type.c_str(),
-              schema.label_type == "class" ? (", " + std::to_string(schema.label_classes.size()) + " classes").c_str()
-                                           : "",
-              schema.dense.size(), schema.categorical.size(), schema.multi_valued.size(), multi.empty() ? "" : " (",
-              multi.c_str(), multi.empty() ? "" : ")");
+  std::printf(
+      "  label '%s' (%s%s), %zu dense, %zu categorical, %zu multi-valued%s%s%s\n", schema.label.c_str(),
+      schema.label_type.c_str(),
+      schema.label_type == "class" ? (", " + std::to_string(schema.label_classes.size()) + " classes").c_str() : "",
+      schema.dense.size(), schema.categorical.size(), schema.multi_valued.size(), multi.empty() ? "" : " (",
+      multi.c_str(), multi.empty() ? "" : ")");
   const double seconds = std::max(report.seconds, 1e-9);
   std::printf("  %.2f s: %.0f rows/s, %.1f MB/s\n", report.seconds, static_cast<double>(report.rows_read) / seconds,
               static_cast<double>(report.bytes_read) / 1e6 / seconds);

@@ -38,9 +38,7 @@ std::string YamlText(const std::string& text) {
 
 // `--set a=1 --set b=2`: one value per flag, so a positional after it is not swallowed.
 void AddSetOption(CLI::App* command, std::vector<std::string>& overrides, const std::string& help) {
-  command->add_option("--set", overrides, help)
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  command->add_option("--set", overrides, help)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 CLI::App* AddTrain(CLI::App& app, TrainArgs& train) {
@@ -64,8 +62,9 @@ CLI::App* AddTrain(CLI::App& app, TrainArgs& train) {
   return cmd;
 }
 
-constexpr char kCheckpointHelp[] = "checkpoint file, its folder (the newest complete checkpoint), or a 'latest' or "
-                                   "'best' pointer";
+constexpr char kCheckpointHelp[] =
+    "checkpoint file, its folder (the newest complete checkpoint), or a 'latest' or "
+    "'best' pointer";
 
 CLI::App* AddEval(CLI::App& app, EvalArgs& eval) {
   auto* cmd = app.add_subcommand("eval", "evaluate a checkpoint on labelled HDF5 data");
@@ -78,10 +77,10 @@ CLI::App* AddEval(CLI::App& app, EvalArgs& eval) {
 CLI::App* AddPredict(CLI::App& app, PredictArgs& predict) {
   auto* cmd = app.add_subcommand("predict", "score rows with a checkpoint: purchase/click probabilities");
   cmd->add_option("--checkpoint", predict.checkpoint, kCheckpointHelp)->required();
-  auto* input = cmd->add_option("--input", predict.input,
-                                "rows to score: prepared HDF5 (.h5) or a raw CSV with a header (.csv)");
-  auto* row = cmd->add_option("--row", predict.row,
-                              "one raw row, \"column=value,column=value,...\"; prints its probability");
+  auto* input =
+      cmd->add_option("--input", predict.input, "rows to score: prepared HDF5 (.h5) or a raw CSV with a header (.csv)");
+  auto* row =
+      cmd->add_option("--row", predict.row, "one raw row, \"column=value,column=value,...\"; prints its probability");
   input->excludes(row);
   cmd->add_option("--output", predict.output, "CSV file for the probabilities (default: standard output)");
   return cmd;
@@ -100,7 +99,8 @@ CLI::App* AddRecommend(CLI::App& app, RecommendArgs& recommend) {
   user->excludes(users)->excludes(evaluate);
   users->excludes(evaluate);
   cmd->add_option("--k", recommend.k, "how many items (default 10)")->check(CLI::Range(1, 1000000));
-  cmd->add_flag("--include-seen", recommend.include_seen, "also recommend items the user already has in the training data");
+  cmd->add_flag("--include-seen", recommend.include_seen,
+                "also recommend items the user already has in the training data");
   cmd->add_option("--train", recommend.train, "training data the catalogue comes from (default: data.train)");
   cmd->add_option("--user-column", recommend.user_column, "categorical column of users (default: user_id)");
   cmd->add_option("--item-column", recommend.item_column, "categorical column of items (default: item_id)");
@@ -177,8 +177,9 @@ void PrepareFlags::AppendOverrides(std::vector<std::string>& o) const {
 
 CLI::App* AddPrepare(CLI::App& app, PrepareArgs& prepare, PrepareFlags& flags) {
   auto* cmd = app.add_subcommand(
-      "prepare", "convert a CSV/TSV (or Criteo, MovieLens 100K/1M, Taobao) into train/test HDF5 files: dedupe, split, "
-                 "fill, scale, map categories, tokenize titles");
+      "prepare",
+      "convert a CSV/TSV (or Criteo, MovieLens 100K/1M, Taobao) into train/test HDF5 files: dedupe, split, "
+      "fill, scale, map categories, tokenize titles");
   cmd->add_option("config", prepare.config_path, "YAML config whose data: and prepare: sections apply");
   AddSetOption(cmd, prepare.overrides, "override a key: section.key=value");
   flags.AddTo(cmd);
@@ -239,8 +240,9 @@ CLI::App* AddInspect(CLI::App& app, InspectArgs& inspect) {
   cmd->add_option("files", inspect.paths, "HDF5 files or directories of shards (summarised together)")->required();
   cmd->add_option("--label", inspect.label, "label column (default: the stored schema's label)");
   cmd->add_flag("--json", inspect.json, "machine-readable output");
-  cmd->footer("Exit status: 0 read (findings are printed as warnings); 1 a file missing, not HDF5, truncated or "
-              "corrupt; 2 usage.");
+  cmd->footer(
+      "Exit status: 0 read (findings are printed as warnings); 1 a file missing, not HDF5, truncated or "
+      "corrupt; 2 usage.");
   return cmd;
 }
 
@@ -252,12 +254,13 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
                ": data-parallel training of click, purchase and product models on HDF5 data.\n"
                "Run it alone (one process), under `mpirun -np N`, or in a Slurm job."};
   app.require_subcommand(1);
-  const std::string commit = kBuildCommit[0] != '\0' ? std::string("commit ") + kBuildCommit
-                                                     : std::string("unknown commit");
-  app.set_version_flag("--version", "ectrain " ECTRAIN_VERSION " (" + commit +
-                                        ", matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
+  const std::string commit =
+      kBuildCommit[0] != '\0' ? std::string("commit ") + kBuildCommit : std::string("unknown commit");
+  app.set_version_flag("--version",
+                       "ectrain " ECTRAIN_VERSION " (" + commit + ", matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
   bool verbose = false;
-  app.add_flag("-v,--verbose", verbose, "log from every rank (not only rank 0), debug lines, and HDF5's own error stacks")
+  app.add_flag("-v,--verbose", verbose,
+               "log from every rank (not only rank 0), debug lines, and HDF5's own error stacks")
       ->configurable(false);
   TrainArgs train;
   train.launch_time = launch_time;
@@ -296,14 +299,14 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   }
   prepare_flags.AppendOverrides(prepare.overrides);
   const Status status = *train_cmd       ? RunTrain(train)
-                                 : *eval_cmd      ? RunEval(eval)
-                                 : *predict_cmd   ? RunPredict(predict)
-                                 : *prepare_cmd   ? RunPrepare(prepare)
-                                 : *recommend_cmd ? RunRecommend(recommend)
-                                 : *generate_cmd  ? RunGenerate(generate)
-                                 : *inspect_cmd   ? RunInspect(inspect)
-                                 : *config_cmd    ? RunShowConfig(config.path, config.overrides, config.list_keys)
-                                                  : Status::Ok();
+                        : *eval_cmd      ? RunEval(eval)
+                        : *predict_cmd   ? RunPredict(predict)
+                        : *prepare_cmd   ? RunPrepare(prepare)
+                        : *recommend_cmd ? RunRecommend(recommend)
+                        : *generate_cmd  ? RunGenerate(generate)
+                        : *inspect_cmd   ? RunInspect(inspect)
+                        : *config_cmd    ? RunShowConfig(config.path, config.overrides, config.list_keys)
+                                         : Status::Ok();
   if (!status.ok()) {
     std::fprintf(stderr, "ectrain: error: %s\n", status.message().c_str());
     return status.ExitCode();

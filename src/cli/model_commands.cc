@@ -44,7 +44,9 @@ void PrintOneRow(const ckpt::RestoredModel& restored, const std::vector<float>& 
     case model::Task::kBinary:
       std::printf("probability %.4f: %s likely\n", p[0], p[0] > 0.5 ? restored.schema.label.c_str() : "not");
       break;
-    case model::Task::kRegression: std::printf("prediction %.4f\n", p[0]); break;
+    case model::Task::kRegression:
+      std::printf("prediction %.4f\n", p[0]);
+      break;
     case model::Task::kMulticlass: {
       // The classes by probability, most likely first (at most 3).
       std::vector<size_t> order(p.size());
@@ -82,14 +84,15 @@ StatusOr<std::vector<std::string>> RawUsers(const RecommendArgs& args) {
 
 Status PrintRanking(const ckpt::RestoredModel& restored, const eval::Catalog& catalog, const RecommendArgs& args,
                     int user_field, int item_field) {
-  ASSIGN_OR_RETURN(const data::Table test, data::ReadPreparedRows(args.evaluate, restored.schema,
-                                                                  *restored.schema_json, /*with_labels=*/true));
+  ASSIGN_OR_RETURN(const data::Table test,
+                   data::ReadPreparedRows(args.evaluate, restored.schema, *restored.schema_json, /*with_labels=*/true));
   ASSIGN_OR_RETURN(const eval::RankingReport report,
                    eval::EvaluateRanking(*restored.model, *restored.params, catalog, test, user_field, item_field,
                                          static_cast<int>(args.k), restored.config.eval.batch_size));
-  std::printf("ranking on %s: %lld users, every item a candidate except those each user has in training "
-              "(%lld held-out items unknown to the catalogue count as misses)\n",
-              args.evaluate.c_str(), static_cast<long long>(report.users), static_cast<long long>(report.unknown_items));
+  std::printf(
+      "ranking on %s: %lld users, every item a candidate except those each user has in training "
+      "(%lld held-out items unknown to the catalogue count as misses)\n",
+      args.evaluate.c_str(), static_cast<long long>(report.users), static_cast<long long>(report.unknown_items));
   std::printf("  model (%s):    %s\n", restored.config.model.type.c_str(), eval::FormatMetrics(report.model).c_str());
   std::printf("  most popular: %s\n", eval::FormatMetrics(report.popular).c_str());
   return Status::Ok();
@@ -147,15 +150,15 @@ Status RunRecommend(const RecommendArgs& args) {
   if (item_column.empty()) item_column = !m.item_field.empty() ? m.item_field : "item_id";
   const std::string train_path = args.train.empty() ? restored.config.data.train : args.train;
   std::vector<int32_t> sampled;
-  ASSIGN_OR_RETURN(data::Table train_rows,
-                   data::ReadTrainingTable(train_path, schema, *restored.schema_json, sampled));
+  ASSIGN_OR_RETURN(data::Table train_rows, data::ReadTrainingTable(train_path, schema, *restored.schema_json, sampled));
   ASSIGN_OR_RETURN(const eval::Catalog catalog,
                    eval::Catalog::Build(std::move(train_rows), schema, user_column, item_column, sampled));
   const int user_field = CategoricalIndex(schema, user_column), item_field = CategoricalIndex(schema, item_column);
   std::string item_features;
-  for (const std::string& name : catalog.ItemFeatures(schema)) item_features += (item_features.empty() ? "" : ", ") + name;
-  std::fprintf(stderr, "catalogue: %lld items from %s; item features: %s\n", static_cast<long long>(catalog.num_items()),
-               train_path.c_str(), item_features.c_str());
+  for (const std::string& name : catalog.ItemFeatures(schema))
+    item_features += (item_features.empty() ? "" : ", ") + name;
+  std::fprintf(stderr, "catalogue: %lld items from %s; item features: %s\n",
+               static_cast<long long>(catalog.num_items()), train_path.c_str(), item_features.c_str());
   if (!args.evaluate.empty()) return PrintRanking(restored, catalog, args, user_field, item_field);
 
   ASSIGN_OR_RETURN(const std::vector<std::string> users, RawUsers(args));

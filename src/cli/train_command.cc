@@ -46,8 +46,7 @@ Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communi
                                                : train::ResumeMode::kAuto;
   ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time, mode));
   if (result.test_metrics && result.already_complete) {
-    LOG_INFO << "final test " << eval::FormatMetrics(*result.test_metrics) << "; checkpoint "
-             << result.checkpoint_path;
+    LOG_INFO << "final test " << eval::FormatMetrics(*result.test_metrics) << "; checkpoint " << result.checkpoint_path;
   } else if (result.test_metrics) {
     LOG_INFO << "done: " << result.epochs << " epochs, " << result.steps << " steps in "
              << train::FormatDuration(result.train_seconds) << " (" << static_cast<int64_t>(result.samples_per_second)
@@ -66,8 +65,9 @@ Status RunTrain(const TrainArgs& args) {
   const bool no_gradient_exchange = comm::NoGradientExchangeRequested();
   if (args.ranks > 1) {
     if (comm::LaunchedByMpi() || config.comm.backend == "mpi") {
-      return InvalidArgument("--ranks runs ranks as threads of one process; do not combine it with mpirun/srun or "
-                             "comm.backend: mpi");
+      return InvalidArgument(
+          "--ranks runs ranks as threads of one process; do not combine it with mpirun/srun or "
+          "comm.backend: mpi");
     }
     LOG_INFO << "debug mode: " << args.ranks << " ranks as threads of this process";
     return comm::RunInProcess(args.ranks, [&](comm::Communicator& comm) {

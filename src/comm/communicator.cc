@@ -8,10 +8,14 @@ namespace ectrain::comm {
 
 size_t DataTypeBytes(DataType type) {
   switch (type) {
-    case DataType::kFloat32: return 4;
-    case DataType::kFloat64: return 8;
-    case DataType::kInt64: return 8;
-    case DataType::kUInt8: return 1;
+    case DataType::kFloat32:
+      return 4;
+    case DataType::kFloat64:
+      return 8;
+    case DataType::kInt64:
+      return 8;
+    case DataType::kUInt8:
+      return 1;
   }
   return 1;
 }

@@ -149,10 +149,14 @@ void HostSegment::Reduce(T* data, size_t count, DataType type, ReduceOp op) {
 
 void HostSegment::AllReduce(void* data, size_t count, DataType type, ReduceOp op) {
   switch (type) {
-    case DataType::kFloat32: return Reduce(static_cast<float*>(data), count, type, op);
-    case DataType::kFloat64: return Reduce(static_cast<double*>(data), count, type, op);
-    case DataType::kInt64: return Reduce(static_cast<int64_t*>(data), count, type, op);
-    case DataType::kUInt8: return Reduce(static_cast<uint8_t*>(data), count, type, op);
+    case DataType::kFloat32:
+      return Reduce(static_cast<float*>(data), count, type, op);
+    case DataType::kFloat64:
+      return Reduce(static_cast<double*>(data), count, type, op);
+    case DataType::kInt64:
+      return Reduce(static_cast<int64_t*>(data), count, type, op);
+    case DataType::kUInt8:
+      return Reduce(static_cast<uint8_t*>(data), count, type, op);
   }
 }
 

@@ -60,8 +60,8 @@ class HostSegment {
   int num_ranks_;
   size_t slot_bytes_;
   size_t piece_bytes_;
-  uint64_t round_ = 0;    // rounds done: selects the half
-  uint64_t arrivals_ = 0;  // barrier generations passed
+  uint64_t round_ = 0;           // rounds done: selects the half
+  uint64_t arrivals_ = 0;        // barrier generations passed
   std::vector<int64_t> counts_;  // AllGatherVRead's sizes, one per rank
 };
 

@@ -33,8 +33,7 @@ class HostSegmentCommunicator final : public CommunicatorWrapper, private HostMe
   HostSegmentCommunicator(Communicator& target, std::unique_ptr<SharedMemory> memory, size_t slot_bytes);
   // Collective over `target`: a decorator whose segment the target's own host memory maps; null on
   // every rank where it has none or no room (`why_not` says why where it can).
-  static std::unique_ptr<HostSegmentCommunicator> Over(Communicator& target, size_t slot_bytes,
-                                                       std::string* why_not);
+  static std::unique_ptr<HostSegmentCommunicator> Over(Communicator& target, size_t slot_bytes, std::string* why_not);
   ~HostSegmentCommunicator() override;
 
   std::string name() const override { return target().name() + ", shared memory"; }  // "mpi, shared memory"

@@ -165,10 +165,18 @@ void InProcessCommunicator::AllReduceRaw(void* data, size_t count, DataType type
   Enter(*group_, rank_, {CollectiveKind::kAllReduce, type, op, -1, count}, nullptr, data);
   // Phase 1: each rank reduces its own chunk into its own buffer; nobody else reads that range.
   switch (type) {
-    case DataType::kFloat32: ReduceOwnChunk<float>(*group_, rank_, count, op); break;
-    case DataType::kFloat64: ReduceOwnChunk<double>(*group_, rank_, count, op); break;
-    case DataType::kInt64: ReduceOwnChunk<int64_t>(*group_, rank_, count, op); break;
-    case DataType::kUInt8: ReduceOwnChunk<uint8_t>(*group_, rank_, count, op); break;
+    case DataType::kFloat32:
+      ReduceOwnChunk<float>(*group_, rank_, count, op);
+      break;
+    case DataType::kFloat64:
+      ReduceOwnChunk<double>(*group_, rank_, count, op);
+      break;
+    case DataType::kInt64:
+      ReduceOwnChunk<int64_t>(*group_, rank_, count, op);
+      break;
+    case DataType::kUInt8:
+      ReduceOwnChunk<uint8_t>(*group_, rank_, count, op);
+      break;
   }
   group_->Arrive(rank_);
   // Phase 2: copy every other chunk from the rank that owns it.

@@ -20,19 +20,26 @@ namespace ectrain::comm {
 namespace {
 MPI_Datatype ToMpi(DataType type) {
   switch (type) {
-    case DataType::kFloat32: return MPI_FLOAT;
-    case DataType::kFloat64: return MPI_DOUBLE;
-    case DataType::kInt64: return MPI_INT64_T;
-    case DataType::kUInt8: return MPI_UINT8_T;
+    case DataType::kFloat32:
+      return MPI_FLOAT;
+    case DataType::kFloat64:
+      return MPI_DOUBLE;
+    case DataType::kInt64:
+      return MPI_INT64_T;
+    case DataType::kUInt8:
+      return MPI_UINT8_T;
   }
   return MPI_DATATYPE_NULL;
 }
 
 MPI_Op ToMpi(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return MPI_SUM;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kMin: return MPI_MIN;
+    case ReduceOp::kSum:
+      return MPI_SUM;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kMin:
+      return MPI_MIN;
   }
   return MPI_OP_NULL;
 }

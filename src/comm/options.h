@@ -6,7 +6,7 @@
 namespace ectrain::comm {
 
 struct CommOptions {
-  std::string backend = "auto";  // auto | local | mpi
+  std::string backend = "auto";    // auto | local | mpi
   bool sparse_embeddings = true;   // exchange and update large embedding tables by touched rows
   bool host_shared_memory = true;  // ranks on one host meet in a shared segment, not MPI messages
   bool host_shared_model = true;   // ranks on one host hold one copy of parameters and optimizer state

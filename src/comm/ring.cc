@@ -51,9 +51,12 @@ void RingReduceRange(std::span<const T* const> inputs, int chunk, size_t begin, 
   const int num_ranks = static_cast<int>(inputs.size());
   const auto combine = [op](T partial, T value) {
     switch (op) {
-      case ReduceOp::kSum: return static_cast<T>(partial + value);
-      case ReduceOp::kMax: return std::max(partial, value);
-      case ReduceOp::kMin: return std::min(partial, value);
+      case ReduceOp::kSum:
+        return static_cast<T>(partial + value);
+      case ReduceOp::kMax:
+        return std::max(partial, value);
+      case ReduceOp::kMin:
+        return std::min(partial, value);
     }
     return partial;
   };

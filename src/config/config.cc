@@ -82,9 +82,9 @@ Key RealKey(std::string section, std::string name, double* field, double lo, boo
   k.parse = [field, lo, lo_open, hi](const YAML::Node& node, const std::string& where) -> Status {
     ASSIGN_OR_RETURN(double v, ReadDouble(node, where));
     if ((lo_open ? v <= lo : v < lo) || v > hi) {
-      return InvalidArgument(where + ": " + ShortestDouble(v) + " is out of range; allowed: " +
-                             (lo_open ? "greater than " : "at least ") + ShortestDouble(lo) + " and at most " +
-                             ShortestDouble(hi));
+      return InvalidArgument(where + ": " + ShortestDouble(v) +
+                             " is out of range; allowed: " + (lo_open ? "greater than " : "at least ") +
+                             ShortestDouble(lo) + " and at most " + ShortestDouble(hi));
     }
     *field = v;
     return Status::Ok();
@@ -159,8 +159,8 @@ Key IntListKey(std::string section, std::string name, std::vector<int64_t>* fiel
       std::string item_where = where + "[" + std::to_string(i) + "]";
       ASSIGN_OR_RETURN(int64_t v, ReadInt(node[i], item_where));
       if (v < lo || v > hi) {
-        return InvalidArgument(item_where + ": " + std::to_string(v) + " is out of range; allowed: " +
-                               std::to_string(lo) + " to " + std::to_string(hi));
+        return InvalidArgument(item_where + ": " + std::to_string(v) +
+                               " is out of range; allowed: " + std::to_string(lo) + " to " + std::to_string(hi));
       }
       values.push_back(v);
     }
@@ -258,7 +258,8 @@ Key StringMapKey(std::string section, std::string name, std::map<std::string, st
   };
   k.emit = [field](YAML::Emitter& out) {
     out << YAML::Flow << YAML::BeginMap;
-    for (const auto& [name, v] : *field) out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << YAML::DoubleQuoted << v;
+    for (const auto& [name, v] : *field)
+      out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << YAML::DoubleQuoted << v;
     out << YAML::EndMap;
   };
   return k;
@@ -287,7 +288,8 @@ std::vector<Key> Keys(RunConfig& c) {
       BoolKey("data", "in_memory", &c.data.in_memory,
               "decode the training data once at start and hold it in memory on every rank (for data that fits): "
               "no file reading or decompression while training"),
-      StringKey("prepare", "source", &c.prepare.source, {}, "input of `ectrain prepare`: a CSV/TSV file (MovieLens: the ml-100k folder)"),
+      StringKey("prepare", "source", &c.prepare.source, {},
+                "input of `ectrain prepare`: a CSV/TSV file (MovieLens: the ml-100k folder)"),
       StringKey("prepare", "test_source", &c.prepare.test_source, {},
                 "optional: a file of test rows already split off (same format), e.g. MovieLens ml-100k/u1.test"),
       StringKey("prepare", "format", &c.prepare.format, {"csv", "criteo", "movielens", "taobao"},
@@ -309,7 +311,8 @@ std::vector<Key> Keys(RunConfig& c) {
              "recommendation: label-0 rows per positive training row, each with an item the user never had"),
       StringListKey("prepare", "item_columns", &c.prepare.item_columns,
                     "with negatives: the item column, then the columns that describe the item (copied with it)"),
-      StringKey("prepare", "time_column", &c.prepare.time_column, {}, "time of each row for split: time (number or ISO date)"),
+      StringKey("prepare", "time_column", &c.prepare.time_column, {},
+                "time of each row for split: time (number or ISO date)"),
       StringKey("prepare", "label_type", &c.prepare.label_type, {"binary", "regression", "class"},
                 "binary (0/1), regression (a number) or class (names -> ids 0..K-1)"),
       StringListKey("prepare", "positive_values", &c.prepare.positive_values,
@@ -327,7 +330,8 @@ std::vector<Key> Keys(RunConfig& c) {
              "0: vocabularies; N >= 2: hash categorical and multi-valued values into N ids"),
       IntMapKey("prepare", "hash_buckets_by_column", &c.prepare.hash_buckets_by_column, 0,
                 "hash_buckets per column (0: a vocabulary)"),
-      StringKey("prepare", "fill", &c.prepare.fill, {}, "missing dense values: mean, median or a number (training split)"),
+      StringKey("prepare", "fill", &c.prepare.fill, {},
+                "missing dense values: mean, median or a number (training split)"),
       StringMapKey("prepare", "fill_by_column", &c.prepare.fill_by_column, "fill per column"),
       StringKey("prepare", "scale", &c.prepare.scale, {"standard", "minmax", "none"}, "dense scaling (training split)"),
       StringMapKey("prepare", "scale_by_column", &c.prepare.scale_by_column, "scale per column"),
@@ -412,7 +416,8 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
       IntKey("eval", "early_stopping_patience", &c.eval.early_stopping_patience, 0, 1000000,
              "stop when checkpoint.keep_best's metric has not improved for N evaluations (0: never)"),
-      StringKey("checkpoint", "dir", &c.checkpoint.dir, {}, "checkpoint folder (default <train.output_dir>/checkpoints)"),
+      StringKey("checkpoint", "dir", &c.checkpoint.dir, {},
+                "checkpoint folder (default <train.output_dir>/checkpoints)"),
       IntKey("checkpoint", "every_steps", &c.checkpoint.every_steps, 0, kMaxInt,
              "also checkpoint every N steps (0: only at the end)"),
       RealKey("checkpoint", "every_minutes", &c.checkpoint.every_minutes, 0.0, false, 1e6,
@@ -509,7 +514,8 @@ Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::
 
 Status CrossCheck(const RunConfig& c, const std::string& source) {
   if (c.eval.early_stopping_patience > 0 && c.checkpoint.keep_best.empty()) {
-    return InvalidArgument(source + ": eval.early_stopping_patience needs checkpoint.keep_best: the test metric to "
+    return InvalidArgument(source +
+                           ": eval.early_stopping_patience needs checkpoint.keep_best: the test metric to "
                            "watch (e.g. auc, log_loss, rmse, accuracy)");
   }
   if (c.optimizer.nesterov && (c.optimizer.type != "sgd" || c.optimizer.momentum <= 0)) {
@@ -560,8 +566,8 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(source_name + ": not valid YAML (line " + std::to_string(e.mark.line + 1) +
-                           ", column " + std::to_string(e.mark.column + 1) + "): " + e.msg);
+    return InvalidArgument(source_name + ": not valid YAML (line " + std::to_string(e.mark.line + 1) + ", column " +
+                           std::to_string(e.mark.column + 1) + "): " + e.msg);
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) return InvalidArgument(source_name + ": the top level must be a mapping of sections");
@@ -617,7 +623,8 @@ Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
   RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file rank 0 evaluates"));
   RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
   if (c.data.dense.empty() && c.data.categorical.empty() && c.data.multi_valued.empty()) {
-    return InvalidArgument(source + ": data.dense, data.categorical and data.multi_valued are all empty; name the "
+    return InvalidArgument(source +
+                           ": data.dense, data.categorical and data.multi_valued are all empty; name the "
                            "input columns");
   }
   return Status::Ok();
@@ -631,7 +638,8 @@ Status CheckPrepareInputs(const RunConfig& c, const std::string& source) {
   if (c.prepare.format != "csv") return Status::Ok();
   RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
   if (c.data.dense.empty() && c.data.categorical.empty() && c.data.multi_valued.empty()) {
-    return InvalidArgument(source + ": data.dense, data.categorical and data.multi_valued are all empty; name the "
+    return InvalidArgument(source +
+                           ": data.dense, data.categorical and data.multi_valued are all empty; name the "
                            "input columns");
   }
   return Status::Ok();

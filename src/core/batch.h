@@ -17,14 +17,14 @@ struct BagColumnView {
 
 struct BatchView {
   int64_t num_rows = 0;
-  const float* dense = nullptr;         // (num_rows, num_dense)
+  const float* dense = nullptr;  // (num_rows, num_dense)
   int num_dense = 0;
   const int32_t* categorical = nullptr;  // (num_rows, num_categorical), ids in [0, vocab_size)
   int num_categorical = 0;
-  const float* labels = nullptr;         // (num_rows); null when unlabelled
-  const BagColumnView* bags = nullptr;   // num_bags fields, each over the whole table
+  const float* labels = nullptr;        // (num_rows); null when unlabelled
+  const BagColumnView* bags = nullptr;  // num_bags fields, each over the whole table
   int num_bags = 0;
-  int64_t bag_row_begin = 0;             // this view's first row in the bag columns' numbering
+  int64_t bag_row_begin = 0;  // this view's first row in the bag columns' numbering
 
   // The ids of multi-valued field `bag` in row `row` of this view.
   std::span<const int32_t> BagIds(int bag, int64_t row) const {

@@ -25,10 +25,14 @@ std::mutex g_log_mutex;
 
 const char* LevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarning: return "WARNING";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarning:
+      return "WARNING";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "?";
 }
@@ -71,12 +75,11 @@ LogMessage::LogMessage(LogLevel level, const char* file, int line) : level_(leve
 }
 
 LogMessage::~LogMessage() {
-  bool quiet = (level_ == LogLevel::kDebug && !g_verbose) ||
-               (level_ == LogLevel::kInfo && LogRank() != 0 && !g_verbose);
+  bool quiet =
+      (level_ == LogLevel::kDebug && !g_verbose) || (level_ == LogLevel::kInfo && LogRank() != 0 && !g_verbose);
   if (quiet) return;
   WriteLine("[" + Timestamp() + " rank " + std::to_string(LogRank()) + "] " +
-            (level_ == LogLevel::kInfo ? "" : std::string(LevelName(level_)) + ": ") +
-            stream_.str() + "\n");
+            (level_ == LogLevel::kInfo ? "" : std::string(LevelName(level_)) + ": ") + stream_.str() + "\n");
 }
 
 CheckFailure::CheckFailure(const char* file, int line, const char* expression) {

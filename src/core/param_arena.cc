@@ -1,12 +1,12 @@
 #include "core/param_arena.h"
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
-
-#include <sys/mman.h>
 
 #include "core/log.h"
 
@@ -14,9 +14,12 @@ namespace ectrain {
 
 const char* ParamKindName(ParamKind kind) {
   switch (kind) {
-    case ParamKind::kDenseWeight: return "dense_weight";
-    case ParamKind::kBias: return "bias";
-    case ParamKind::kEmbedding: return "embedding";
+    case ParamKind::kDenseWeight:
+      return "dense_weight";
+    case ParamKind::kBias:
+      return "bias";
+    case ParamKind::kEmbedding:
+      return "embedding";
   }
   return "?";
 }

@@ -64,9 +64,7 @@ class ParamArena {
   void UseStorage(float* storage);
 
   MatrixMap View(const ParamSpec& spec) { return MatrixMap(data_ + spec.offset, spec.rows, spec.cols); }
-  ConstMatrixMap View(const ParamSpec& spec) const {
-    return ConstMatrixMap(data_ + spec.offset, spec.rows, spec.cols);
-  }
+  ConstMatrixMap View(const ParamSpec& spec) const { return ConstMatrixMap(data_ + spec.offset, spec.rows, spec.cols); }
 
  private:
   void Release();  // frees the arena's own memory, if it has any

@@ -68,9 +68,9 @@ class [[nodiscard]] StatusOr {
 #define ECT_CONCAT_INNER(a, b) a##b
 #define ECT_CONCAT(a, b) ECT_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::ectrain::Status ect_status_ = (expr);   \
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::ectrain::Status ect_status_ = (expr);    \
     if (!ect_status_.ok()) return ect_status_; \
   } while (0)
 

@@ -113,8 +113,8 @@ StatusOr<std::vector<Column>> OpenColumns(hid_t file, const std::string& path, c
   std::vector<Column> columns;
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string& name = names[i];
-    const bool is_link = !name.empty() && name.find('/') == std::string::npos &&
-                         H5Lexists(file, name.c_str(), H5P_DEFAULT) > 0;
+    const bool is_link =
+        !name.empty() && name.find('/') == std::string::npos && H5Lexists(file, name.c_str(), H5P_DEFAULT) > 0;
     H5Handle object(is_link ? H5Oopen(file, name.c_str(), H5P_DEFAULT) : -1);
     const H5I_type_t type = object.valid() ? H5Iget_type(object.get()) : H5I_BADID;
     const bool is_bag = type == H5I_GROUP && IsBagGroup(file, name);
@@ -164,9 +164,8 @@ Status ReadRange(const Dataset& d, hid_t memory_type, int64_t begin, int64_t cou
   H5Handle memory_space(H5Screate_simple(1, &n, nullptr));
   if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr) < 0 ||
       H5Dread(d.handle.get(), memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT, out) < 0) {
-    return DataError("data file '" + path + "': could not read column '" + column + "' (rows " +
-                     std::to_string(begin) + " to " + std::to_string(begin + count - 1) +
-                     "); the file is truncated or corrupt, re-create it");
+    return DataError("data file '" + path + "': could not read column '" + column + "' (rows " + std::to_string(begin) +
+                     " to " + std::to_string(begin + count - 1) + "); the file is truncated or corrupt, re-create it");
   }
   return Status::Ok();
 }
@@ -378,7 +377,8 @@ StatusOr<std::vector<int32_t>> ColumnFile::SampledMarks() const {
   H5Handle dataset(H5Dopen2(file_id_, kSampledDataset, H5P_DEFAULT));
   H5Handle space(dataset.valid() ? H5Dget_space(dataset.get()) : -1);
   const hssize_t n = space.valid() ? H5Sget_simple_extent_npoints(space.get()) : -1;
-  if (n < 0) return DataError("data file '" + path_ + "': " + kSampledDataset + " is unreadable; re-run `ectrain prepare`");
+  if (n < 0)
+    return DataError("data file '" + path_ + "': " + kSampledDataset + " is unreadable; re-run `ectrain prepare`");
   marks.resize(static_cast<size_t>(n));
   if (n > 0 && H5Dread(dataset.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks.data()) < 0) {
     return DataError("data file '" + path_ + "': " + kSampledDataset + " is unreadable; re-run `ectrain prepare`");
@@ -482,17 +482,18 @@ Status ColumnFile::ReadRows(int64_t begin, int64_t end, const RowsOut& out, Read
   int bag = 0;
   for (size_t c = 0; c < bound.columns.size(); ++c) {
     const Column& column = bound.columns[c];
-    int64_t bad = -1;           // index of the first bad value in this read
-    int64_t bad_row = -1;       // its file row
+    int64_t bad = -1;      // index of the first bad value in this read
+    int64_t bad_row = -1;  // its file row
     if (column.kind == ColumnKind::kBag) {
       // offsets[begin..end] locate the ids; stored rebased onto the output's values.
       std::vector<int64_t>& offsets = scratch.i64;
       offsets.resize(count + 1);
-      RETURN_IF_ERROR(ReadRange(column.offsets, H5T_NATIVE_INT64, begin, count + 1, offsets.data(), path_, column.name));
+      RETURN_IF_ERROR(
+          ReadRange(column.offsets, H5T_NATIVE_INT64, begin, count + 1, offsets.data(), path_, column.name));
       for (int64_t i = 0; i < count; ++i) {
         if (offsets[i + 1] < offsets[i] || offsets[i] < 0 || offsets[i + 1] > column.data.length) {
-          return DataError(path_ + ": column '" + column.name + "' row " + std::to_string(begin + i) +
-                           ": offsets " + std::to_string(offsets[i]) + " to " + std::to_string(offsets[i + 1]) +
+          return DataError(path_ + ": column '" + column.name + "' row " + std::to_string(begin + i) + ": offsets " +
+                           std::to_string(offsets[i]) + " to " + std::to_string(offsets[i + 1]) +
                            " are not a range within its " + std::to_string(column.data.length) +
                            " values; the file is corrupt, re-create it");
         }
@@ -507,7 +508,8 @@ Status ColumnFile::ReadRows(int64_t begin, int64_t end, const RowsOut& out, Read
         bad = CheckAndCopy(column.kind, column.name, column.vocab_size, ids, num_ids, ids, 1, problem);
       } else {
         scratch.f64.resize(num_ids);
-        RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_DOUBLE, first, num_ids, scratch.f64.data(), path_, column.name));
+        RETURN_IF_ERROR(
+            ReadRange(column.data, H5T_NATIVE_DOUBLE, first, num_ids, scratch.f64.data(), path_, column.name));
         bad = CheckAndCopy(column.kind, column.name, column.vocab_size, scratch.f64.data(), num_ids, ids, 1, problem);
       }
       if (bad >= 0) {
@@ -534,7 +536,8 @@ Status ColumnFile::ReadRows(int64_t begin, int64_t end, const RowsOut& out, Read
         case MemoryType::kFloat: {
           float* in = stride == 1 ? static_cast<float*>(dst) : (scratch.f32.resize(count), scratch.f32.data());
           RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_FLOAT, begin, count, in, path_, column.name));
-          bad = CheckAndCopy(column.kind, column.name, column.vocab_size, in, count, static_cast<float*>(dst), stride, problem);
+          bad = CheckAndCopy(column.kind, column.name, column.vocab_size, in, count, static_cast<float*>(dst), stride,
+                             problem);
           break;
         }
         case MemoryType::kInt32: {
@@ -546,7 +549,8 @@ Status ColumnFile::ReadRows(int64_t begin, int64_t end, const RowsOut& out, Read
         }
         case MemoryType::kDouble: {
           scratch.f64.resize(count);
-          RETURN_IF_ERROR(ReadRange(column.data, H5T_NATIVE_DOUBLE, begin, count, scratch.f64.data(), path_, column.name));
+          RETURN_IF_ERROR(
+              ReadRange(column.data, H5T_NATIVE_DOUBLE, begin, count, scratch.f64.data(), path_, column.name));
           bad = to_float ? CheckAndCopy(column.kind, column.name, column.vocab_size, scratch.f64.data(), count,
                                         static_cast<float*>(dst), stride, problem)
                          : CheckAndCopy(column.kind, column.name, column.vocab_size, scratch.f64.data(), count,
@@ -591,8 +595,13 @@ StatusOr<Table> ColumnFile::ReadAll(const FeatureSchema& schema, bool with_label
       categorical[c] = table.categorical.data() + begin * table.num_categorical + c;
     }
     for (int b = 0; b < num_bags; ++b) bag_offsets[b] = table.bags.offsets(b).data() + begin;
-    RowsOut out{dense, table.num_dense, categorical, table.num_categorical,
-                with_labels ? table.labels.data() + begin : nullptr, bag_offsets, bag_values};
+    RowsOut out{dense,
+                table.num_dense,
+                categorical,
+                table.num_categorical,
+                with_labels ? table.labels.data() + begin : nullptr,
+                bag_offsets,
+                bag_values};
     RETURN_IF_ERROR(ReadRows(begin, end, out, scratch));
   }
   table.bags.Link();

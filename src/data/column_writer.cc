@@ -13,18 +13,24 @@ namespace {
 
 hid_t MemoryType(ColumnType type) {
   switch (type) {
-    case ColumnType::kFloat32: return H5T_NATIVE_FLOAT;
-    case ColumnType::kInt32: return H5T_NATIVE_INT32;
-    case ColumnType::kInt64: return H5T_NATIVE_INT64;
+    case ColumnType::kFloat32:
+      return H5T_NATIVE_FLOAT;
+    case ColumnType::kInt32:
+      return H5T_NATIVE_INT32;
+    case ColumnType::kInt64:
+      return H5T_NATIVE_INT64;
   }
   return H5T_NATIVE_FLOAT;
 }
 
 hid_t FileType(ColumnType type) {
   switch (type) {
-    case ColumnType::kFloat32: return H5T_IEEE_F32LE;
-    case ColumnType::kInt32: return H5T_STD_I32LE;
-    case ColumnType::kInt64: return H5T_STD_I64LE;
+    case ColumnType::kFloat32:
+      return H5T_IEEE_F32LE;
+    case ColumnType::kInt32:
+      return H5T_STD_I32LE;
+    case ColumnType::kInt64:
+      return H5T_STD_I64LE;
   }
   return H5T_IEEE_F32LE;
 }
@@ -56,8 +62,8 @@ struct Stream {
     H5Handle file_space(H5Dget_space(dataset.get()));
     H5Handle memory_space(H5Screate_simple(1, &count, nullptr));
     if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr) < 0 ||
-        H5Dwrite(dataset.get(), MemoryType(type), memory_space.get(), file_space.get(), H5P_DEFAULT,
-                 pending.data()) < 0) {
+        H5Dwrite(dataset.get(), MemoryType(type), memory_space.get(), file_space.get(), H5P_DEFAULT, pending.data()) <
+            0) {
       return Internal("could not write dataset '" + name + "' of " + path + "; check free disk space");
     }
     written = static_cast<int64_t>(new_size);
@@ -70,9 +76,12 @@ struct Stream {
   Status Append(std::span<const T> values, const std::string& path) {
     for (const T& v : values) {
       switch (type) {
-        case ColumnType::kFloat32: Put(static_cast<float>(v)); break;
+        case ColumnType::kFloat32:
+          Put(static_cast<float>(v));
+          break;
         case ColumnType::kInt32:
-          if (!FitsInteger(v, double(std::numeric_limits<int32_t>::min()), double(std::numeric_limits<int32_t>::max()))) {
+          if (!FitsInteger(v, double(std::numeric_limits<int32_t>::min()),
+                           double(std::numeric_limits<int32_t>::max()))) {
             return NotInteger(static_cast<double>(v));
           }
           Put(static_cast<int32_t>(v));
@@ -185,8 +194,10 @@ StatusOr<ColumnWriter> ColumnWriter::Create(const std::string& path, std::vector
     for (const ColumnSpec& spec : impl->specs) {
       std::vector<Stream> streams;
       if (spec.multi_valued) {
-        ASSIGN_OR_RETURN(Stream values, impl->MakeStream(spec.name + "/values", ColumnType::kInt32, chunk_rows, deflate_level));
-        ASSIGN_OR_RETURN(Stream offsets, impl->MakeStream(spec.name + "/offsets", ColumnType::kInt64, chunk_rows, deflate_level));
+        ASSIGN_OR_RETURN(Stream values,
+                         impl->MakeStream(spec.name + "/values", ColumnType::kInt32, chunk_rows, deflate_level));
+        ASSIGN_OR_RETURN(Stream offsets,
+                         impl->MakeStream(spec.name + "/offsets", ColumnType::kInt64, chunk_rows, deflate_level));
         streams.push_back(std::move(values));
         streams.push_back(std::move(offsets));
       } else {

@@ -30,8 +30,7 @@ std::string_view TrimSpaces(std::string_view text) {
 StatusOr<char> ParseDelimiter(const std::string& text) {
   if (text == "tab" || text == "\\t") return '\t';
   if (text.size() == 1 && text != "\"" && text != "\n" && text != "\r") return text[0];
-  return InvalidArgument("delimiter '" + text +
-                         "' must be one character other than a quote or a line end, or \"tab\"");
+  return InvalidArgument("delimiter '" + text + "' must be one character other than a quote or a line end, or \"tab\"");
 }
 
 StatusOr<CsvReader> CsvReader::Open(const std::string& path, CsvOptions options) {
@@ -92,8 +91,7 @@ std::string CsvReader::Where(int64_t line, size_t field) const {
 
 void CsvReader::FinishField(CsvRecord& record, size_t field_begin) const {
   std::string& text = record.text_;
-  if (options_.latin1 &&
-      std::any_of(text.begin() + field_begin, text.end(), [](char c) { return (c & 0x80) != 0; })) {
+  if (options_.latin1 && std::any_of(text.begin() + field_begin, text.end(), [](char c) { return (c & 0x80) != 0; })) {
     text.replace(field_begin, std::string::npos, Latin1ToUtf8(std::string_view(text).substr(field_begin)));
   }
   record.ends_.push_back(text.size());
@@ -242,7 +240,8 @@ StatusOr<int> CsvTable::ColumnIndex(const std::string& name) const {
   std::string columns;
   for (int c = 0; c < static_cast<int>(header.size()); ++c) {
     if (header[c] == name) {
-      if (found >= 0) return DataError("CSV '" + path + "' has two columns named '" + name + "'; rename one in the header");
+      if (found >= 0)
+        return DataError("CSV '" + path + "' has two columns named '" + name + "'; rename one in the header");
       found = c;
     }
     columns += (c == 0 ? "" : ", ") + header[c];

@@ -31,8 +31,8 @@ class CsvRecord {
     const size_t begin = i == 0 ? 0 : ends_[i - 1];
     return std::string_view(text_).substr(begin, ends_[i] - begin);
   }
-  int64_t line = 0;         // 1-based line where the record starts
-  bool terminated = true;   // false: the file's last line, without a line end (it may be cut)
+  int64_t line = 0;        // 1-based line where the record starts
+  bool terminated = true;  // false: the file's last line, without a line end (it may be cut)
 
  private:
   friend class CsvReader;

@@ -83,13 +83,14 @@ Status CheckFiltersAvailable(hid_t dataset, const std::string& file, const std::
     unsigned flags = 0, config = 0;
     size_t values = 0;
     char name[64] = "";
-    const H5Z_filter_t id = H5Pget_filter2(plist.get(), static_cast<unsigned>(i), &flags, &values, nullptr,
-                                           sizeof(name), name, &config);
+    const H5Z_filter_t id =
+        H5Pget_filter2(plist.get(), static_cast<unsigned>(i), &flags, &values, nullptr, sizeof(name), name, &config);
     if (id < 0 || H5Zfilter_avail(id) > 0) continue;
     return DataError("data file '" + file + "': column '" + column + "' is compressed with the HDF5 filter '" +
                      (name[0] != '\0' ? std::string(name) : std::string("unnamed")) + "' (id " + std::to_string(id) +
                      "), which this HDF5 library does not have; rewrite the file with gzip compression, e.g. "
-                     "`h5repack -f GZIP=4 " + file + " out.h5` (h5py: compression=\"gzip\")");
+                     "`h5repack -f GZIP=4 " +
+                     file + " out.h5` (h5py: compression=\"gzip\")");
   }
   return Status::Ok();
 }
@@ -127,25 +128,21 @@ Status WriteStringDataset(hid_t location, const std::string& name, const std::st
   H5Handle space(H5Screate(H5S_SCALAR));
   H5Handle link_props(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(link_props.get(), 1);
-  H5Handle dataset(H5Dcreate2(location, name.c_str(), type.get(), space.get(), link_props.get(),
-                              H5P_DEFAULT, H5P_DEFAULT));
-  if (!dataset.valid() ||
-      H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.c_str()) < 0) {
-    return Internal("could not write dataset '" + name + "' in '" + FileName(location) +
-                    "'; check free disk space");
+  H5Handle dataset(
+      H5Dcreate2(location, name.c_str(), type.get(), space.get(), link_props.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!dataset.valid() || H5Dwrite(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.c_str()) < 0) {
+    return Internal("could not write dataset '" + name + "' in '" + FileName(location) + "'; check free disk space");
   }
   return Status::Ok();
 }
 
-StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
-                                        const std::string& file_for_errors) {
+StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name, const std::string& file_for_errors) {
   const std::string where = "'" + file_for_errors + "' dataset '" + name + "'";
   H5Handle dataset(H5Dopen2(location, name.c_str(), H5P_DEFAULT));
   if (!dataset.valid()) return NotFound(where + " could not be opened");
   H5Handle file_type(H5Dget_type(dataset.get()));
   H5Handle space(H5Dget_space(dataset.get()));
-  if (H5Tget_class(file_type.get()) != H5T_STRING ||
-      H5Sget_simple_extent_npoints(space.get()) != 1) {
+  if (H5Tget_class(file_type.get()) != H5T_STRING || H5Sget_simple_extent_npoints(space.get()) != 1) {
     return DataError(where + " is not a single string; re-create the file");
   }
   // h5py writes variable-length strings by default and fixed-length ones for numpy bytes.

@@ -61,8 +61,7 @@ void ReleaseHdf5FreeLists();
 // Writes a scalar fixed-length UTF-8 string dataset; reads fixed- or variable-length ones (as
 // h5py writes them). Both are readable by h5py and h5dump.
 Status WriteStringDataset(hid_t location, const std::string& name, const std::string& value);
-StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name,
-                                        const std::string& file_for_errors);
+StatusOr<std::string> ReadStringDataset(hid_t location, const std::string& name, const std::string& file_for_errors);
 bool LinkExists(hid_t location, const std::string& path);
 // The names of the links at the root of `file`, in name order (HDF5's name index is sorted).
 std::vector<std::string> RootLinkNames(hid_t file);

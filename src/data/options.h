@@ -12,7 +12,7 @@ struct DataOptions {
   // Columnar HDF5 training data: one file, a directory (its *.h5 files, by name) or a glob
   // ("shards/part-*.h5"); the files in name order form one data set.
   std::string train;
-  std::string test;   // HDF5 file, columnar; evaluated by rank 0
+  std::string test;  // HDF5 file, columnar; evaluated by rank 0
   std::string label;
   std::vector<std::string> dense;
   std::vector<std::string> categorical;

@@ -1,8 +1,8 @@
 #include "data/schema.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -61,8 +61,12 @@ const json& MemberOrEmpty(const json& doc, const char* key) {
 std::string FeatureSchema::ToJson() const {
   json stats = json::array();
   for (const DenseColumnStats& s : dense_stats) {
-    json entry = {{"fill_value", s.fill_value}, {"mean", s.mean}, {"stddev", s.stddev},
-                  {"log", s.log},          {"fill", s.fill}, {"scale", s.scale}};
+    json entry = {{"fill_value", s.fill_value},
+                  {"mean", s.mean},
+                  {"stddev", s.stddev},
+                  {"log", s.log},
+                  {"fill", s.fill},
+                  {"scale", s.scale}};
     if (!s.indicator_of.empty()) entry["indicator_of"] = s.indicator_of;
     stats.push_back(std::move(entry));
   }
@@ -105,8 +109,7 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
     schema.multi_vocab_sizes = doc.value("multi_vocab_sizes", json::array()).get<std::vector<int64_t>>();
     schema.label_type = doc.value("label_type", std::string("binary"));
     schema.label_classes = doc.value("label_classes", json::array()).get<std::vector<std::string>>();
-    schema.label_positive_values =
-        doc.value("label_positive_values", json::array()).get<std::vector<std::string>>();
+    schema.label_positive_values = doc.value("label_positive_values", json::array()).get<std::vector<std::string>>();
     if (doc.contains("label_threshold") && !doc["label_threshold"].is_null()) {
       schema.label_threshold = doc["label_threshold"].get<double>();
     }
@@ -134,24 +137,21 @@ StatusOr<FeatureSchema> FeatureSchema::FromJson(const std::string& text, const s
       schema.bag_encodings.push_back(std::move(bag));
     }
   } catch (const std::exception& e) {
-    return DataError(where + ": malformed feature schema (" + e.what() +
-                     "); re-run `ectrain prepare`");
+    return DataError(where + ": malformed feature schema (" + e.what() + "); re-run `ectrain prepare`");
   }
   if (schema.vocab_sizes.size() != schema.categorical.size()) {
-    return DataError(where + ": feature schema has " + std::to_string(schema.vocab_sizes.size()) +
-                     " vocab_sizes for " + std::to_string(schema.categorical.size()) +
-                     " categorical columns; re-run `ectrain prepare`");
+    return DataError(where + ": feature schema has " + std::to_string(schema.vocab_sizes.size()) + " vocab_sizes for " +
+                     std::to_string(schema.categorical.size()) + " categorical columns; re-run `ectrain prepare`");
   }
   if (schema.multi_vocab_sizes.size() != schema.multi_valued.size()) {
     return DataError(where + ": feature schema has " + std::to_string(schema.multi_vocab_sizes.size()) +
                      " multi_vocab_sizes for " + std::to_string(schema.multi_valued.size()) +
                      " multi-valued columns; re-run `ectrain prepare`");
   }
-  if (schema.has_preprocessing() && (schema.dense_stats.size() != schema.dense.size() ||
-                                     schema.vocabularies.size() != schema.categorical.size() ||
-                                     schema.bag_encodings.size() != schema.multi_valued.size() ||
-                                     (!schema.hash_buckets.empty() &&
-                                      schema.hash_buckets.size() != schema.categorical.size()))) {
+  if (schema.has_preprocessing() &&
+      (schema.dense_stats.size() != schema.dense.size() || schema.vocabularies.size() != schema.categorical.size() ||
+       schema.bag_encodings.size() != schema.multi_valued.size() ||
+       (!schema.hash_buckets.empty() && schema.hash_buckets.size() != schema.categorical.size()))) {
     return DataError(where +
                      ": feature schema statistics do not match its columns; re-run "
                      "`ectrain prepare`");
@@ -186,7 +186,8 @@ StatusOr<FeatureSchema> FeatureSchema::Select(const std::vector<std::string>& de
   // Every name first, so that an error moves nothing out.
   std::vector<size_t> dense_at, categorical_at, multi_at;
   for (const std::string& name : dense_names) RETURN_IF_ERROR(find(dense, name, "dense", dense_at));
-  for (const std::string& name : categorical_names) RETURN_IF_ERROR(find(categorical, name, "categorical", categorical_at));
+  for (const std::string& name : categorical_names)
+    RETURN_IF_ERROR(find(categorical, name, "categorical", categorical_at));
   for (const std::string& name : multi_names) RETURN_IF_ERROR(find(multi_valued, name, "multi-valued", multi_at));
   FeatureSchema out;
   CopyLabel(*this, out);
@@ -239,15 +240,16 @@ std::string VocabularyDifference(const std::vector<std::string>& data, const std
 Status CheckEncodedAlike(const FeatureSchema& data, const FeatureSchema& model, bool with_labels,
                          const std::string& data_path) {
   const auto differ = [&](const std::string& column, const std::string& how) {
-    return InvalidArgument("data file '" + data_path + "' was not encoded like the checkpoint's training data: column '" +
-                           column + "' " + how + ", so its values mean other things to this model; give rows " +
+    return InvalidArgument("data file '" + data_path +
+                           "' was not encoded like the checkpoint's training data: column '" + column + "' " + how +
+                           ", so its values mean other things to this model; give rows " +
                            "prepared together with the training data (the same `ectrain prepare` run, or " +
                            "prepare.test_source), or raw rows as CSV (`predict --input rows.csv`)");
   };
   if (with_labels && data.has_preprocessing() && model.has_preprocessing()) {
     if (data.label_type != model.label_type) {
-      return differ(data.label, "is a " + data.label_type + " label there but a " + model.label_type +
-                                    " label in training");
+      return differ(data.label,
+                    "is a " + data.label_type + " label there but a " + model.label_type + " label in training");
     }
     if (data.label_classes != model.label_classes || data.label_positive_values != model.label_positive_values ||
         data.label_threshold != model.label_threshold) {
@@ -281,8 +283,8 @@ Status CheckEncodedAlike(const FeatureSchema& data, const FeatureSchema& model, 
     if (model_stats && data_stats && !SameStats(*model_stats, *data_stats)) {
       return differ(model.dense[i], "is filled or scaled differently (mean " + std::to_string(data_stats->mean) +
                                         ", stddev " + std::to_string(data_stats->stddev) + "; in training " +
-                                        std::to_string(model_stats->mean) + ", " +
-                                        std::to_string(model_stats->stddev) + ")");
+                                        std::to_string(model_stats->mean) + ", " + std::to_string(model_stats->stddev) +
+                                        ")");
     }
   }
   for (size_t b = 0; b < model.multi_valued.size(); ++b) {
@@ -292,9 +294,9 @@ Status CheckEncodedAlike(const FeatureSchema& data, const FeatureSchema& model, 
     if (model_bag && data_bag &&
         (model_bag->vocabulary != data_bag->vocabulary || model_bag->hash_buckets != data_bag->hash_buckets ||
          model_bag->text != data_bag->text || model_bag->separator != data_bag->separator)) {
-      return differ(model.multi_valued[b], "has another vocabulary or encoding (" +
-                                               Count(data_bag->vocabulary.size(), "values") + "; the checkpoint's has " +
-                                               Count(model_bag->vocabulary.size(), "values") + ")");
+      return differ(model.multi_valued[b],
+                    "has another vocabulary or encoding (" + Count(data_bag->vocabulary.size(), "values") +
+                        "; the checkpoint's has " + Count(model_bag->vocabulary.size(), "values") + ")");
     }
   }
   return Status::Ok();
@@ -320,8 +322,7 @@ void BagValues(const BagEncoding& encoding, std::string_view text, std::vector<s
 }
 
 StatusOr<RowEncoder> RowEncoder::Create(const FeatureSchema& schema, const std::vector<std::string>& raw_columns) {
-  if (schema.dense_stats.size() != schema.dense.size() ||
-      schema.vocabularies.size() != schema.categorical.size() ||
+  if (schema.dense_stats.size() != schema.dense.size() || schema.vocabularies.size() != schema.categorical.size() ||
       schema.bag_encodings.size() != schema.multi_valued.size() ||
       (!schema.hash_buckets.empty() && schema.hash_buckets.size() != schema.categorical.size())) {
     return InvalidArgument(
@@ -452,8 +453,7 @@ StatusOr<float> FeatureSchema::EncodeLabel(std::string_view text) const {
   }
   if (type == 'r') return ParseLabel(text);
   if (!label_positive_values.empty()) {
-    return std::find(label_positive_values.begin(), label_positive_values.end(), trimmed) !=
-                   label_positive_values.end()
+    return std::find(label_positive_values.begin(), label_positive_values.end(), trimmed) != label_positive_values.end()
                ? 1.0f
                : 0.0f;
   }
@@ -497,8 +497,7 @@ bool IsMissingValue(std::string_view text) {
     return false;
   }
   const std::string lower = Lower(trimmed);
-  return lower.empty() || lower == "na" || lower == "n/a" || lower == "nan" || lower == "null" ||
-         lower == "?";
+  return lower.empty() || lower == "na" || lower == "n/a" || lower == "nan" || lower == "null" || lower == "?";
 }
 
 StatusOr<std::optional<double>> ParseDenseValue(std::string_view text) {

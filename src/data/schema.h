@@ -42,18 +42,18 @@ struct DenseColumnStats {
   double fill_value = 0.0;  // replaces a missing value (training mean, median or a constant)
   double mean = 0.0;        // scaling: (t - mean) / stddev
   double stddev = 1.0;
-  bool log = false;              // t = SignedLog1p(filled x)
-  std::string fill = "mean";     // how fill_value was chosen: mean, median or constant
+  bool log = false;                // t = SignedLog1p(filled x)
+  std::string fill = "mean";       // how fill_value was chosen: mean, median or constant
   std::string scale = "standard";  // standard, minmax or none: how mean/stddev were chosen
-  std::string indicator_of;      // non-empty: this column is the "was missing" flag of that column
+  std::string indicator_of;        // non-empty: this column is the "was missing" flag of that column
 };
 
 // How a multi-valued field's raw text becomes ids: split on `separator` (or tokenized as a
 // title), then each value mapped through the vocabulary (id = index + 1, 0 = not in it) or,
 // when hash_buckets > 0, hashed (HashedId). Duplicates within a row are kept.
 struct BagEncoding {
-  bool text = false;        // tokenize (lower-case, alphanumeric runs) instead of splitting
-  std::string separator;    // when !text
+  bool text = false;      // tokenize (lower-case, alphanumeric runs) instead of splitting
+  std::string separator;  // when !text
   std::vector<std::string> vocabulary;
   int64_t hash_buckets = 0;
 };
@@ -67,19 +67,17 @@ struct FeatureSchema {
   std::vector<int64_t> vocab_sizes;      // per categorical column: ids lie in [0, size)
   // Multi-valued categorical columns (genres, title tokens): CSR in the file (a group NAME with
   // datasets `values` and `offsets`), one pooled embedding each in the model.
-  std::vector<std::string> multi_valued;  // model order
+  std::vector<std::string> multi_valued;   // model order
   std::vector<int64_t> multi_vocab_sizes;  // parallel to multi_valued: ids lie in [0, size)
 
   // Preprocessing, present when the data was written by `ectrain prepare` (empty otherwise).
-  std::vector<DenseColumnStats> dense_stats;            // parallel to `dense`
-  std::vector<std::vector<std::string>> vocabularies;   // parallel to `categorical`; id = index + 1
+  std::vector<DenseColumnStats> dense_stats;           // parallel to `dense`
+  std::vector<std::vector<std::string>> vocabularies;  // parallel to `categorical`; id = index + 1
   // Parallel to `categorical`, or empty (all vocabularies): > 0 means the column is hashed into
   // that many ids (HashedId) and its vocabulary is empty.
   std::vector<int64_t> hash_buckets;
   std::vector<BagEncoding> bag_encodings;  // parallel to `multi_valued`
-  bool has_preprocessing() const {
-    return !dense_stats.empty() || !vocabularies.empty() || !bag_encodings.empty();
-  }
+  bool has_preprocessing() const { return !dense_stats.empty() || !vocabularies.empty() || !bag_encodings.empty(); }
 
   // What the label column holds: "binary" (values in [0, 1]), "regression" (any finite number)
   // or "class" (ids 0..K-1 of label_classes). How a binary label was derived, if by a rule:
@@ -96,11 +94,9 @@ struct FeatureSchema {
   // An error names a column the schema does not have (and leaves this schema as it was). The
   // rvalue form moves the encodings out instead of copying them: with real data a vocabulary
   // holds millions of values.
-  StatusOr<FeatureSchema> Select(const std::vector<std::string>& dense,
-                                 const std::vector<std::string>& categorical,
+  StatusOr<FeatureSchema> Select(const std::vector<std::string>& dense, const std::vector<std::string>& categorical,
                                  const std::vector<std::string>& multi_valued) const&;
-  StatusOr<FeatureSchema> Select(const std::vector<std::string>& dense,
-                                 const std::vector<std::string>& categorical,
+  StatusOr<FeatureSchema> Select(const std::vector<std::string>& dense, const std::vector<std::string>& categorical,
                                  const std::vector<std::string>& multi_valued) &&;
   // The columns, their id ranges and the label, without the preprocessing (vocabularies, bag
   // encodings, dense statistics): what reading and checking the data needs.
@@ -112,8 +108,8 @@ struct FeatureSchema {
   // categorical.size()); multi-valued fields split or tokenized and mapped (bags_out resized to
   // multi_valued.size(); may be null when there are none). Needs has_preprocessing(). Errors
   // name the column and the bad value. For many rows, RowEncoder avoids rebuilding lookups.
-  Status EncodeRow(const std::map<std::string, std::string>& raw, float* dense_out,
-                   int32_t* categorical_out, std::vector<std::vector<int32_t>>* bags_out = nullptr) const;
+  Status EncodeRow(const std::map<std::string, std::string>& raw, float* dense_out, int32_t* categorical_out,
+                   std::vector<std::vector<int32_t>>* bags_out = nullptr) const;
 
   // The label value stored for a raw label text (label_type and its rule). Class labels must be
   // one of label_classes. Errors say what the text is; callers add where it came from.

@@ -46,10 +46,10 @@ RowRange GlobalBatchRange(int64_t num_rows, int64_t global_batch_size, int64_t s
 std::vector<int64_t> EpochPermutation(int64_t num_rows, uint64_t seed, int64_t epoch);
 
 struct Block {
-  int32_t file = 0;         // index into the file list
-  int64_t file_begin = 0;   // first row within that file
-  int64_t num_rows = 0;     // <= block_rows; short only for a file's last block
-  int64_t global_begin = 0; // first row in the concatenated row space
+  int32_t file = 0;          // index into the file list
+  int64_t file_begin = 0;    // first row within that file
+  int64_t num_rows = 0;      // <= block_rows; short only for a file's last block
+  int64_t global_begin = 0;  // first row in the concatenated row space
 };
 
 // The files' rows cut into blocks, in file order. Immutable.
@@ -122,7 +122,10 @@ void ForEachInWindow(std::span<const int64_t> block_sizes, int64_t begin, int64_
   for (const int64_t s : block_sizes) hi = std::max(hi, s);
   while (lo < hi) {
     const int64_t mid = (lo + hi + 1) / 2;
-    if (RoundBegin(block_sizes, mid) <= begin) lo = mid; else hi = mid - 1;
+    if (RoundBegin(block_sizes, mid) <= begin)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   int64_t round = lo;
   int64_t position = RoundBegin(block_sizes, round);

@@ -18,18 +18,18 @@ namespace {
 // with the data set in memory, from the block's first row there (the buffers stay empty).
 struct Window {
   int64_t epoch = -1;
-  RowRange positions;            // epoch positions of the whole window (all ranks' blocks)
-  std::vector<int64_t> ids;      // (window_blocks) block ids, window order; num_blocks used
-  std::vector<int64_t> sizes;    // their rows
+  RowRange positions;          // epoch positions of the whole window (all ranks' blocks)
+  std::vector<int64_t> ids;    // (window_blocks) block ids, window order; num_blocks used
+  std::vector<int64_t> sizes;  // their rows
   int64_t num_blocks = 0;
-  int64_t own_blocks = 0;        // this rank's
-  int64_t loaded = 0;            // of own_blocks
-  std::vector<float> dense;                    // (own_max * block_rows, num_dense)
-  std::vector<int32_t> categorical;            // (own_max * block_rows, num_categorical)
-  std::vector<float> labels;                   // (own_max * block_rows)
-  std::vector<int32_t> permutation;            // (own_max, block_rows): row j of the block's order
-  std::vector<int64_t> first_row;              // (own_max) slot t's first row in the row arrays
-  std::vector<int64_t> bag_offsets;            // (num_bags, own_max, block_rows + 1)
+  int64_t own_blocks = 0;                        // this rank's
+  int64_t loaded = 0;                            // of own_blocks
+  std::vector<float> dense;                      // (own_max * block_rows, num_dense)
+  std::vector<int32_t> categorical;              // (own_max * block_rows, num_categorical)
+  std::vector<float> labels;                     // (own_max * block_rows)
+  std::vector<int32_t> permutation;              // (own_max, block_rows): row j of the block's order
+  std::vector<int64_t> first_row;                // (own_max) slot t's first row in the row arrays
+  std::vector<int64_t> bag_offsets;              // (num_bags, own_max, block_rows + 1)
   std::vector<std::vector<int32_t>> bag_values;  // (num_bags * own_max)
   bool ready() const { return loaded == own_blocks; }
 };
@@ -42,7 +42,7 @@ struct Slot {
   std::vector<float> labels;
   std::vector<int64_t> bag_offsets;  // (num_bags, global_batch_size + 1)
   std::vector<std::vector<int32_t>> bag_values;
-  std::vector<int64_t> bag_used;     // ids in use of each bag_values
+  std::vector<int64_t> bag_used;  // ids in use of each bag_values
   std::vector<BagColumnView> bag_views;
   BatchView view;
 };
@@ -66,9 +66,9 @@ struct StreamReader::Impl {
   // row table.block(b).global_begin); batches are gathered straight from here, the windows keep
   // only their blocks' row orders, and the files are closed.
   struct InMemory {
-    std::vector<float> dense;        // (num_rows, num_dense)
-    std::vector<int32_t> categorical;  // (num_rows, num_categorical)
-    std::vector<float> labels;       // (num_rows)
+    std::vector<float> dense;                       // (num_rows, num_dense)
+    std::vector<int32_t> categorical;               // (num_rows, num_categorical)
+    std::vector<float> labels;                      // (num_rows)
     std::vector<std::vector<int64_t>> bag_offsets;  // (num_bags * num_blocks): a block's rows + 1 each
     std::vector<std::vector<int32_t>> bag_values;   // (num_bags * num_blocks)
     int64_t bytes = 0;
@@ -89,9 +89,9 @@ struct StreamReader::Impl {
   std::unique_ptr<EpochPlan> plan;
   int64_t load_epoch = 0, load_window = 0;  // the next window to read
   Window windows[2];
-  int queue_front = 0, queue_size = 0;     // windows in use, oldest first
-  int64_t next_step = 0;                    // global step being assembled
-  int64_t assemble_position = 0;            // its next epoch position
+  int queue_front = 0, queue_size = 0;  // windows in use, oldest first
+  int64_t next_step = 0;                // global step being assembled
+  int64_t assemble_position = 0;        // its next epoch position
   int64_t slot_rows = 0;
   int64_t stop_step = 0;
   int64_t generation_seen = -1;
@@ -266,7 +266,8 @@ StatusOr<ColumnFile*> StreamReader::Impl::File(int file) {
     ASSIGN_OR_RETURN(const int64_t rows, opened.Bind(schema, /*with_labels=*/true));
     if (rows != table.file_rows(file)) {
       return DataError("data file '" + paths[file] + "' now has " + std::to_string(rows) + " rows, but had " +
-                       std::to_string(table.file_rows(file)) + " when training started; do not change the data "
+                       std::to_string(table.file_rows(file)) +
+                       " when training started; do not change the data "
                        "while training");
     }
     files[file] = std::make_unique<ColumnFile>(std::move(opened));
@@ -475,8 +476,9 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   CHECK(options.block_rows > 0 && options.global_batch_size > 0 && options.prefetch_batches >= 2 &&
         options.max_open_files > 0);
   if (options.window_blocks < world) {
-    return InvalidArgument("data.shuffle_window_blocks is " + std::to_string(options.window_blocks) + " but there are " +
-                           std::to_string(world) + " ranks; each rank owns whole blocks of a window, so set it to at "
+    return InvalidArgument("data.shuffle_window_blocks is " + std::to_string(options.window_blocks) +
+                           " but there are " + std::to_string(world) +
+                           " ranks; each rank owns whole blocks of a window, so set it to at "
                            "least the number of ranks (a multiple of it keeps ranks balanced)");
   }
   auto impl = std::make_unique<Impl>();
@@ -567,8 +569,8 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   r.bytes = 2 * (plane * window_row_bytes + r.own_max * (8 + r.num_bags * 8) + options.window_blocks * 16) +
             r.ring() * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch * (r.num_bags > 0 ? 2 : 1) +
             4 * 8 * std::max(block_rows + 1, largest_bag_block) +
-            r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) +
-            (r.plan->num_windows() + 1) * 8 + static_cast<int64_t>(r.paths.size()) * 64;
+            r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) + (r.plan->num_windows() + 1) * 8 +
+            static_cast<int64_t>(r.paths.size()) * 64;
 
   if (options.in_memory) RETURN_IF_ERROR(r.LoadAllIntoMemory());
   r.thread = std::thread([&r] { r.Run(); });

@@ -40,8 +40,9 @@ Status AppendEncodedRow(const RowEncoder& encoder, const std::vector<std::string
 
 StatusOr<Table> EmptyRawTable(const FeatureSchema& schema) {
   if (!schema.has_preprocessing()) {
-    return InvalidArgument("this checkpoint's data was not made by `ectrain prepare`, so raw values cannot be "
-                           "encoded; give prepared HDF5 rows with --input FILE.h5");
+    return InvalidArgument(
+        "this checkpoint's data was not made by `ectrain prepare`, so raw values cannot be "
+        "encoded; give prepared HDF5 rows with --input FILE.h5");
   }
   Table table;
   table.num_dense = static_cast<int>(schema.dense.size());
@@ -53,8 +54,8 @@ StatusOr<Table> EmptyRawTable(const FeatureSchema& schema) {
 
 }  // namespace
 
-StatusOr<Table> ReadPreparedRows(const std::string& path, const FeatureSchema& schema,
-                                 const std::string& schema_json, bool with_labels) {
+StatusOr<Table> ReadPreparedRows(const std::string& path, const FeatureSchema& schema, const std::string& schema_json,
+                                 bool with_labels) {
   ASSIGN_OR_RETURN(ColumnFile file, ColumnFile::Open(path));
   RETURN_IF_ERROR(CheckEncodedLikeModel(file, schema, schema_json, with_labels));
   ASSIGN_OR_RETURN(Table table, file.ReadAll(schema, with_labels));
@@ -62,8 +63,8 @@ StatusOr<Table> ReadPreparedRows(const std::string& path, const FeatureSchema& s
   return table;
 }
 
-StatusOr<Table> ReadTrainingTable(const std::string& train, const FeatureSchema& schema,
-                                  const std::string& schema_json, std::vector<int32_t>& sampled) {
+StatusOr<Table> ReadTrainingTable(const std::string& train, const FeatureSchema& schema, const std::string& schema_json,
+                                  std::vector<int32_t>& sampled) {
   ASSIGN_OR_RETURN(std::vector<std::string> files, ExpandTrainFiles(train));
   Table all;
   for (const std::string& path : files) {

@@ -17,13 +17,13 @@ namespace ectrain::data {
 // Every row of a prepared file for a model trained on data encoded as `schema` (its stored JSON
 // text `schema_json`): the file's stored schema must encode the columns alike
 // (CheckEncodedAlike), and it must have rows.
-StatusOr<Table> ReadPreparedRows(const std::string& path, const FeatureSchema& schema,
-                                 const std::string& schema_json, bool with_labels);
+StatusOr<Table> ReadPreparedRows(const std::string& path, const FeatureSchema& schema, const std::string& schema_json,
+                                 bool with_labels);
 
 // The rows of every file `train` names (data.train: a file, a folder or a glob), concatenated, with
 // their labels; `sampled` gets each row's sampled-negative mark (0 for files without marks).
-StatusOr<Table> ReadTrainingTable(const std::string& train, const FeatureSchema& schema,
-                                  const std::string& schema_json, std::vector<int32_t>& sampled);
+StatusOr<Table> ReadTrainingTable(const std::string& train, const FeatureSchema& schema, const std::string& schema_json,
+                                  std::vector<int32_t>& sampled);
 
 // One raw row (column name -> text), and a raw CSV with a header (streamed), encoded as `prepare`
 // encoded the training data. Needs a schema with preprocessing (written by `ectrain prepare`).

@@ -22,7 +22,7 @@ std::vector<std::string> Missing(const std::vector<std::string>& a, const std::v
 }  // namespace
 
 StatusOr<FeatureSchema> ResolveSchema(const DataOptions& options, const ColumnFile& file,
-                                            std::optional<FeatureSchema> stored) {
+                                      std::optional<FeatureSchema> stored) {
   std::vector<std::string> columns = options.dense;
   columns.insert(columns.end(), options.categorical.begin(), options.categorical.end());
   columns.push_back(options.label);
@@ -51,8 +51,8 @@ StatusOr<FeatureSchema> ResolveSchema(const DataOptions& options, const ColumnFi
       if (static_cast<int64_t>(stored->label_classes.size()) != options.num_classes) {
         return InvalidArgument("model.num_classes is " + std::to_string(options.num_classes) + " but column '" +
                                options.label + "' of " + file.path() + " has " +
-                               std::to_string(stored->label_classes.size()) + " classes; set model.num_classes: " +
-                               std::to_string(stored->label_classes.size()));
+                               std::to_string(stored->label_classes.size()) +
+                               " classes; set model.num_classes: " + std::to_string(stored->label_classes.size()));
       }
       schema.label_classes = stored->label_classes;
     } else {
@@ -134,7 +134,8 @@ StatusOr<std::vector<std::string>> ExpandTrainFiles(const std::string& train) {
     }
   } else if (fs::is_directory(train, ec)) {
     for (const auto& entry : fs::directory_iterator(train, ec)) {
-      if (entry.path().extension() == ".h5" && !fs::is_directory(entry.path(), ec)) files.push_back(entry.path().string());
+      if (entry.path().extension() == ".h5" && !fs::is_directory(entry.path(), ec))
+        files.push_back(entry.path().string());
     }
     if (files.empty()) return NotFound("data.train: directory '" + train + "' holds no .h5 files");
   } else {
@@ -173,8 +174,10 @@ StatusOr<TrainingFiles> OpenTrainingFiles(const DataOptions& options) {
                          "); the files of one data set must have the same columns");
       }
       if (stored_hash != first_stored_hash) {
-        return DataError("data.train: file '" + paths[f] + "' stores a different feature schema (/ectrain/schema) "
-                         "than '" + paths[0] + "'; write all files of one data set with the same `ectrain prepare` run");
+        return DataError("data.train: file '" + paths[f] +
+                         "' stores a different feature schema (/ectrain/schema) "
+                         "than '" +
+                         paths[0] + "'; write all files of one data set with the same `ectrain prepare` run");
       }
     }
     StreamFile checked;
@@ -205,11 +208,13 @@ int64_t DecodedBytes(const std::vector<StreamFile>& files, const FeatureSchema& 
 
 Status CheckFitsInMemory(int64_t needed, int ranks_on_host, int64_t available) {
   if (available < 0 || needed * ranks_on_host <= available) return Status::Ok();
-  return InvalidArgument("data.in_memory: every rank would hold the whole training set decoded, " + FormatMegabytes(needed) +
+  return InvalidArgument("data.in_memory: every rank would hold the whole training set decoded, " +
+                         FormatMegabytes(needed) +
                          (ranks_on_host > 1 ? " (" + FormatMegabytes(needed * ranks_on_host) + " for the " +
                                                   std::to_string(ranks_on_host) + " ranks on this machine)"
                                             : std::string()) +
-                         ", but this machine has " + FormatMegabytes(available) + " available; set data.in_memory: false "
+                         ", but this machine has " + FormatMegabytes(available) +
+                         " available; set data.in_memory: false "
                          "to stream it from the files (or run fewer ranks per machine)");
 }
 

@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 
-
 namespace ectrain::eval {
 
 StatusOr<std::vector<float>> ScoreTable(model::Model& model, const ParamArena& params, const data::Table& table,
@@ -32,10 +31,12 @@ StatusOr<std::vector<float>> ScoreTable(model::Model& model, const ParamArena& p
 
 Metrics MetricsOf(const model::Model& model, const std::vector<float>& outputs, std::span<const float> labels) {
   switch (model.task()) {
-    case model::Task::kBinary: return ComputeBinaryMetrics(outputs, labels);
+    case model::Task::kBinary:
+      return ComputeBinaryMetrics(outputs, labels);
     case model::Task::kMulticlass:
       return ComputeMulticlassMetrics(outputs, static_cast<int>(model.num_outputs()), labels);
-    case model::Task::kRegression: return ComputeRegressionMetrics(outputs, labels);
+    case model::Task::kRegression:
+      return ComputeRegressionMetrics(outputs, labels);
   }
   return {};
 }
@@ -58,9 +59,15 @@ Status WritePredictions(const model::Model& model, const std::vector<float>& out
   const auto width = static_cast<size_t>(model.num_outputs());
   char buf[64];
   switch (model.task()) {
-    case model::Task::kBinary: out << "probability\n"; break;
-    case model::Task::kRegression: out << "prediction\n"; break;
-    case model::Task::kMulticlass: out << "class,probability\n"; break;
+    case model::Task::kBinary:
+      out << "probability\n";
+      break;
+    case model::Task::kRegression:
+      out << "prediction\n";
+      break;
+    case model::Task::kMulticlass:
+      out << "class,probability\n";
+      break;
   }
   for (size_t row = 0; row < probabilities.size(); row += width) {
     if (model.task() != model::Task::kMulticlass) {

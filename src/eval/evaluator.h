@@ -8,8 +8,8 @@
 #include "core/param_arena.h"
 #include "core/status.h"
 #include "data/column_file.h"
-#include "model/model.h"
 #include "eval/metrics.h"
+#include "model/model.h"
 
 namespace ectrain::eval {
 

@@ -191,8 +191,8 @@ bool HigherIsBetter(std::string_view metric) {
 }
 
 const std::vector<std::string>& KnownMetricNames() {
-  static const std::vector<std::string> names = {
-      "auc", "log_loss", "accuracy", "precision", "recall", "f1", "calibration", "macro_f1", "rmse", "mae"};
+  static const std::vector<std::string> names = {"auc", "log_loss",    "accuracy", "precision", "recall",
+                                                 "f1",  "calibration", "macro_f1", "rmse",      "mae"};
   return names;
 }
 

@@ -15,7 +15,7 @@ namespace ectrain::eval {
 struct Metrics {
   int64_t count = 0;  // rows (or users, for ranking) evaluated
   std::vector<std::pair<std::string, double>> values;
-  int num_classes = 0;            // multiclass only:
+  int num_classes = 0;             // multiclass only:
   std::vector<int64_t> confusion;  // (num_classes, num_classes): row = true class, column = predicted
 
   // The value named `name`, or NaN when this set has no such metric.

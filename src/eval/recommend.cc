@@ -1,8 +1,7 @@
 #include "eval/recommend.h"
 
-#include <cstdlib>
-
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <numeric>
 
@@ -105,7 +104,7 @@ std::vector<std::string> Catalog::ItemFeatures(const data::FeatureSchema& schema
 }
 
 Status Catalog::Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size,
-                    data::Table& candidates, std::vector<float>& scores) const {
+                      data::Table& candidates, std::vector<float>& scores) const {
   const int nd = train_.num_dense, nc = train_.num_categorical, nb = train_.bags.size();
   const int64_t n = num_items();
   const int64_t user_row = user_row_.at(user);
@@ -244,9 +243,8 @@ std::string RawName(const data::FeatureSchema& schema, int field, int32_t id) {
 }
 
 StatusOr<std::vector<Recommendation>> RecommendItems(model::Model& model, const ParamArena& params,
-                                                     const Catalog& catalog, int32_t user, int64_t k,
-                                                     bool include_seen, int64_t batch_size,
-                                                     data::Table& candidates) {
+                                                     const Catalog& catalog, int32_t user, int64_t k, bool include_seen,
+                                                     int64_t batch_size, data::Table& candidates) {
   std::vector<float> scores;
   RETURN_IF_ERROR(catalog.Score(model, params, user, batch_size, candidates, scores));
   static const std::vector<int64_t> kNone;

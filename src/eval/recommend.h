@@ -17,8 +17,8 @@
 #include "core/status.h"
 #include "data/column_file.h"
 #include "data/schema.h"
-#include "model/model.h"
 #include "eval/metrics.h"
+#include "model/model.h"
 
 namespace ectrain::eval {
 
@@ -46,14 +46,14 @@ class Catalog {
   // `scores` (num_items()). `candidates` is scratch reused between calls. Non-finite scores are
   // an error (see ScoreTable).
   Status Score(model::Model& model, const ParamArena& params, int32_t user, int64_t batch_size, data::Table& candidates,
-             std::vector<float>& scores) const;
+               std::vector<float>& scores) const;
 
  private:
   data::Table train_;
   int user_field_ = 0, item_field_ = 0;  // categorical column indices
   std::vector<bool> item_dense_, item_categorical_, item_bags_;
-  std::vector<int32_t> items_;           // catalogue index -> item id
-  std::vector<int64_t> item_row_;        // catalogue index -> a training row with its features
+  std::vector<int32_t> items_;     // catalogue index -> item id
+  std::vector<int64_t> item_row_;  // catalogue index -> a training row with its features
   std::unordered_map<int32_t, int64_t> item_index_;
   std::unordered_map<int32_t, int64_t> user_row_;  // user id -> its first training row
   std::unordered_map<int32_t, std::vector<int64_t>> seen_;
@@ -88,9 +88,8 @@ struct Recommendation {
   double score = 0;
 };
 StatusOr<std::vector<Recommendation>> RecommendItems(model::Model& model, const ParamArena& params,
-                                                     const Catalog& catalog, int32_t user, int64_t k,
-                                                     bool include_seen, int64_t batch_size,
-                                                     data::Table& candidates);
+                                                     const Catalog& catalog, int32_t user, int64_t k, bool include_seen,
+                                                     int64_t batch_size, data::Table& candidates);
 
 // Ranking quality on held-out interactions: for every user with positive rows in `test`, all
 // catalogue items are candidates except those the user has in training (the held-out item is

@@ -43,8 +43,7 @@ struct BlasTurn {
 };
 }  // namespace
 
-void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out,
-                  float* y) {
+void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out, float* y) {
   // The bias first, then the product added to it: `y = x w` zeroes y before the product, and
   // adding the bias afterwards is one more pass over y.
   const BlasTurn turn;
@@ -53,8 +52,8 @@ void DenseForward(const float* x, const float* w, const float* bias, int64_t bat
   y_map.noalias() += ConstMap(x, batch, in) * ConstMap(w, in, out);
 }
 
-void DenseBackward(const float* x, const float* w, const float* dy, int64_t batch, int64_t in, int64_t out,
-                   float* dw, float* dbias, float* dx) {
+void DenseBackward(const float* x, const float* w, const float* dy, int64_t batch, int64_t in, int64_t out, float* dw,
+                   float* dbias, float* dx) {
   const BlasTurn turn;
   ConstMap dy_map(dy, batch, out);
   Map(dw, in, out).noalias() += ConstMap(x, batch, in).transpose() * dy_map;
@@ -75,8 +74,8 @@ void ReluBackward(const float* y, float* dy, int64_t n) {
   dya = (ya > 0.0f).select(dya, 0.0f);
 }
 
-void EmbeddingGather(const int32_t* ids, int64_t id_stride, int64_t batch, const float* table, int64_t dim,
-                     float* out, int64_t out_stride, int64_t col_offset) {
+void EmbeddingGather(const int32_t* ids, int64_t id_stride, int64_t batch, const float* table, int64_t dim, float* out,
+                     int64_t out_stride, int64_t col_offset) {
   // Rows of a large table are cache misses: each is fetched a few rows ahead.
   constexpr int64_t kAhead = 8;
   for (int64_t r = 0; r < batch; ++r) {
@@ -86,8 +85,8 @@ void EmbeddingGather(const int32_t* ids, int64_t id_stride, int64_t batch, const
   }
 }
 
-void EmbeddingScatterAdd(const int32_t* ids, int64_t id_stride, int64_t batch, const float* dout,
-                         int64_t dout_stride, int64_t col_offset, int64_t dim, float* dtable) {
+void EmbeddingScatterAdd(const int32_t* ids, int64_t id_stride, int64_t batch, const float* dout, int64_t dout_stride,
+                         int64_t col_offset, int64_t dim, float* dtable) {
   for (int64_t r = 0; r < batch; ++r) {
     Row(dtable + static_cast<int64_t>(ids[r * id_stride]) * dim, dim) +=
         ConstRow(dout + r * dout_stride + col_offset, dim);
@@ -115,7 +114,8 @@ void EmbeddingBagMeanBackward(const int64_t* offsets, const int32_t* ids, int64_
     if (begin == end) continue;
     const float share = 1.0f / static_cast<float>(end - begin);
     for (int64_t k = begin; k < end; ++k) {
-      Row(dtable + static_cast<int64_t>(ids[k]) * dim, dim) += share * ConstRow(dout + r * dout_stride + col_offset, dim);
+      Row(dtable + static_cast<int64_t>(ids[k]) * dim, dim) +=
+          share * ConstRow(dout + r * dout_stride + col_offset, dim);
     }
   }
 }

@@ -10,13 +10,12 @@
 namespace ectrain::kernels {
 
 // y(b, out) = x(b, in) * w(in, out) + bias(out)
-void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out,
-                  float* y);
+void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out, float* y);
 
 // Given dy(b, out): dw(in, out) += x^T dy; dbias(out) += column sums of dy;
 // dx(b, in) = dy w^T when dx is not null.
-void DenseBackward(const float* x, const float* w, const float* dy, int64_t batch, int64_t in, int64_t out,
-                   float* dw, float* dbias, float* dx);
+void DenseBackward(const float* x, const float* w, const float* dy, int64_t batch, int64_t in, int64_t out, float* dw,
+                   float* dbias, float* dx);
 
 // In place: y = max(y, 0).
 void ReluForward(float* y, int64_t n);
@@ -24,11 +23,11 @@ void ReluForward(float* y, int64_t n);
 void ReluBackward(const float* y, float* dy, int64_t n);
 
 // For one categorical field: out(r, col_offset + 0..dim) = table(ids[r * id_stride], :), r < batch.
-void EmbeddingGather(const int32_t* ids, int64_t id_stride, int64_t batch, const float* table, int64_t dim,
-                     float* out, int64_t out_stride, int64_t col_offset);
+void EmbeddingGather(const int32_t* ids, int64_t id_stride, int64_t batch, const float* table, int64_t dim, float* out,
+                     int64_t out_stride, int64_t col_offset);
 // The adjoint: dtable(ids[r * id_stride], :) += dout(r, col_offset + 0..dim).
-void EmbeddingScatterAdd(const int32_t* ids, int64_t id_stride, int64_t batch, const float* dout,
-                         int64_t dout_stride, int64_t col_offset, int64_t dim, float* dtable);
+void EmbeddingScatterAdd(const int32_t* ids, int64_t id_stride, int64_t batch, const float* dout, int64_t dout_stride,
+                         int64_t col_offset, int64_t dim, float* dtable);
 
 // Embedding bag, mean pooling: out(r, col_offset + 0..dim) = mean of table(ids, :) over row r's
 // ids (CSR: offsets[r] .. offsets[r + 1] into `ids`); a row with no ids gives zeros.
@@ -98,8 +97,7 @@ void CrossLayerBackward(const float* x0, const float* xl, const float* u, const 
 // Dot interaction of two row-aligned (rows, dim) blocks: out(r) = <a(r, :), b(r, :)>.
 void RowDotForward(const float* a, const float* b, int64_t rows, int64_t dim, float* out);
 // da(r, :) += dout(r) * b(r, :); db(r, :) += dout(r) * a(r, :).
-void RowDotBackward(const float* a, const float* b, const float* dout, int64_t rows, int64_t dim, float* da,
-                    float* db);
+void RowDotBackward(const float* a, const float* b, const float* dout, int64_t rows, int64_t dim, float* da, float* db);
 
 // Softmax cross-entropy of logits (rows, classes) against class ids stored as float labels,
 // each row weighted by class_weights[label] (null: all 1). Returns the sum of weighted row losses;

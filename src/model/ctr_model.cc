@@ -151,17 +151,17 @@ void CtrModel::Forward(const BatchView& batch, const ParamArena& params, float* 
   std::memcpy(outputs, outputs_.data(), static_cast<size_t>(batch.num_rows * num_outputs_) * sizeof(float));
 }
 
-double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
-                                 float loss_scale, RowSelection* touched, GradientReadyListener* ready) {
+double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
+                                 RowSelection* touched, GradientReadyListener* ready) {
   const int64_t rows = batch.num_rows;
   if (rows == 0) {
     AnnounceAll(layout_, ready);
     return 0.0;
   }
   ForwardInto(batch, params, /*train=*/true);
-  const double loss = LossAndGradient(loss_, outputs_.data(), batch.labels, rows, num_outputs_,
-                                      class_weights_.empty() ? nullptr : class_weights_.data(), loss_scale,
-                                      doutputs_.data());
+  const double loss =
+      LossAndGradient(loss_, outputs_.data(), batch.labels, rows, num_outputs_,
+                      class_weights_.empty() ? nullptr : class_weights_.data(), loss_scale, doutputs_.data());
   // Every part adds into the outputs, so each receives the outputs' gradient. Parts go in reverse
   // layout order, so gradient sync can start from the arena's end.
   if (embeddings_) {

@@ -62,21 +62,21 @@ class CtrModel final : public Model {
   bool fm_ = false;
   std::optional<CrossNetwork> cross_;
   std::optional<Mlp> deep_;
-  bool dot_ = false;         // model.interaction: dot
-  int64_t vectors_ = 0;      // dot: the vectors that pair up (p, when there is one, and the fields)
+  bool dot_ = false;          // model.interaction: dot
+  int64_t vectors_ = 0;       // dot: the vectors that pair up (p, when there is one, and the fields)
   int64_t bottom_width_ = 0;  // dot with dense columns: embedding_dim (p's width, first in x0_); else 0
-  int bottom_weight_ = -1;   // ParamSpec indices of "bottom/weight|bias"; -1 without p
+  int bottom_weight_ = -1;    // ParamSpec indices of "bottom/weight|bias"; -1 without p
   int bottom_bias_ = -1;
-  int64_t x0_width_ = 0;     // concat: the embeddings' width (dense included); dot: vectors_ * embedding_dim
-  int64_t deep_width_ = 0;   // the deep part's input width
+  int64_t x0_width_ = 0;    // concat: the embeddings' width (dense included); dot: vectors_ * embedding_dim
+  int64_t deep_width_ = 0;  // the deep part's input width
 
   int64_t workspace_rows_ = 0;
-  std::vector<float> x0_, dx0_;              // (rows, x0_width_)
-  std::vector<float> bottom_, dbottom_;      // dot: (rows, bottom_width_), p after its ReLU
+  std::vector<float> x0_, dx0_;                    // (rows, x0_width_)
+  std::vector<float> bottom_, dbottom_;            // dot: (rows, bottom_width_), p after its ReLU
   std::vector<float> interaction_, dinteraction_;  // dot: (rows, deep_width_)
-  std::vector<float> outputs_, doutputs_;    // (rows, num_outputs)
-  std::vector<float> part_;                  // (rows): the wide or FM term
-  const float* deep_input_ = nullptr;        // x0, or the cross network's output
+  std::vector<float> outputs_, doutputs_;          // (rows, num_outputs)
+  std::vector<float> part_;                        // (rows): the wide or FM term
+  const float* deep_input_ = nullptr;              // x0, or the cross network's output
 };
 
 }  // namespace ectrain::model

@@ -18,9 +18,12 @@ Loss LossOf(const ModelOptions& options) {
 
 Task TaskOf(Loss loss) {
   switch (loss) {
-    case Loss::kBce: return Task::kBinary;
-    case Loss::kSoftmax: return Task::kMulticlass;
-    case Loss::kMse: return Task::kRegression;
+    case Loss::kBce:
+      return Task::kBinary;
+    case Loss::kSoftmax:
+      return Task::kMulticlass;
+    case Loss::kMse:
+      return Task::kRegression;
   }
   return Task::kBinary;
 }
@@ -28,10 +31,12 @@ Task TaskOf(Loss loss) {
 double LossAndGradient(Loss loss, const float* outputs, const float* labels, int64_t rows, int64_t num_outputs,
                        const float* class_weights, float scale, float* doutputs) {
   switch (loss) {
-    case Loss::kBce: return kernels::BceWithLogits(outputs, labels, rows, scale, doutputs);
+    case Loss::kBce:
+      return kernels::BceWithLogits(outputs, labels, rows, scale, doutputs);
     case Loss::kSoftmax:
       return kernels::SoftmaxCrossEntropy(outputs, labels, rows, num_outputs, class_weights, scale, doutputs);
-    case Loss::kMse: return kernels::SquaredError(outputs, labels, rows, scale, doutputs);
+    case Loss::kMse:
+      return kernels::SquaredError(outputs, labels, rows, scale, doutputs);
   }
   return 0.0;
 }
@@ -174,8 +179,8 @@ void WideLinear::Forward(const BatchView& batch, const ParamArena& params, float
   const int64_t fields = weights_.num_fields();
   const float bias = params.data()[layout_.spec(bias_).offset];
   if (dense_weight_ >= 0) {
-    kernels::DenseForward(batch.dense, params.data() + layout_.spec(dense_weight_).offset, &bias, rows,
-                          batch.num_dense, 1, out);
+    kernels::DenseForward(batch.dense, params.data() + layout_.spec(dense_weight_).offset, &bias, rows, batch.num_dense,
+                          1, out);
   } else {
     std::fill(out, out + rows, bias);
   }
@@ -273,8 +278,8 @@ const float* Mlp::Forward(const float* x, int64_t rows, const ParamArena& params
     float* y = l.z.data();  // (rows, l.out): the layer's output, transformed in place below
     if (l.gamma >= 0) {
       kernels::LayerNormForward(l.z.data(), params.data() + layout_.spec(l.gamma).offset,
-                                params.data() + layout_.spec(l.beta).offset, rows, l.out, kLayerNormEpsilon,
-                                l.y.data(), l.xhat.data(), l.inv_std.data());
+                                params.data() + layout_.spec(l.beta).offset, rows, l.out, kLayerNormEpsilon, l.y.data(),
+                                l.xhat.data(), l.inv_std.data());
       y = l.y.data();
     }
     if (l.hidden) {
@@ -360,7 +365,7 @@ const float* CrossNetwork::Forward(const float* x0, int64_t rows, const ParamAre
 void CrossNetwork::Backward(const float* x0, int64_t rows, const ParamArena& params, ParamArena& grads, float* dx0,
                             GradientReadyListener* ready) {
   std::fill(dx0, dx0 + rows * d_, 0.0f);
-  float* g = grad_.data();            // at layer l's output
+  float* g = grad_.data();              // at layer l's output
   float* g_below = grad_below_.data();  // at its input x_l
   for (size_t l = weights_.size(); l-- > 0;) {
     const float* xl = l > 0 ? xs_[l].data() : x0;

@@ -73,7 +73,7 @@ class FieldEmbeddings {
   int num_dense_;
   bool sum_bags_;
   const ParamLayout& layout_;
-  std::vector<int> tables_;  // ParamSpec index per field: categorical ones, then bags
+  std::vector<int> tables_;             // ParamSpec index per field: categorical ones, then bags
   mutable std::vector<int32_t> slots_;  // backward workspace: each lookup's compact row in `touched`
 };
 

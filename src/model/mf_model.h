@@ -44,7 +44,7 @@ class MatrixFactorizationModel final : public Model {
   FieldEmbeddings item_factors_;
   int64_t workspace_rows_ = 0;
   std::vector<float> users_, items_, dusers_, ditems_;  // (rows, dim)
-  std::vector<float> dots_, scores_, dscores_;  // (rows)
+  std::vector<float> dots_, scores_, dscores_;          // (rows)
 };
 
 }  // namespace ectrain::model

@@ -12,9 +12,12 @@ namespace ectrain::model {
 
 const char* TaskName(Task task) {
   switch (task) {
-    case Task::kBinary: return "binary";
-    case Task::kMulticlass: return "multiclass";
-    case Task::kRegression: return "regression";
+    case Task::kBinary:
+      return "binary";
+    case Task::kMulticlass:
+      return "multiclass";
+    case Task::kRegression:
+      return "regression";
   }
   return "?";
 }
@@ -25,7 +28,9 @@ std::vector<double> Model::Probabilities(std::span<const float> outputs) const {
     case Task::kBinary:
       for (size_t i = 0; i < outputs.size(); ++i) out[i] = kernels::Sigmoid(outputs[i]);
       break;
-    case Task::kRegression: std::copy(outputs.begin(), outputs.end(), out.begin()); break;
+    case Task::kRegression:
+      std::copy(outputs.begin(), outputs.end(), out.begin());
+      break;
     case Task::kMulticlass: {
       const auto width = static_cast<size_t>(num_outputs());
       for (size_t row = 0; row < outputs.size(); row += width) {
@@ -56,9 +61,10 @@ StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const 
   if (options.interaction == "dot") {
     const size_t vectors = features.categorical_names.size() + features.bag_names.size() + (features.num_dense > 0);
     if (vectors < 2) {
-      return InvalidArgument("model.interaction: dot pairs the field embeddings (and the dense columns, projected), "
-                             "but these inputs give " + std::to_string(vectors) +
-                             " vector; it needs at least 2 (use concat)");
+      return InvalidArgument(
+          "model.interaction: dot pairs the field embeddings (and the dense columns, projected), "
+          "but these inputs give " +
+          std::to_string(vectors) + " vector; it needs at least 2 (use concat)");
     }
   }
   std::unique_ptr<Model> model;

@@ -53,9 +53,8 @@ class Model {
   // row-sparse, appends the ids this batch looked up. `ready` hears of each tensor exactly once,
   // as soon as its gradient is final (output layer first). Dropout is on here, keyed as
   // SetTrainingStep says.
-  virtual double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
-                                 float loss_scale, RowSelection* touched = nullptr,
-                                 GradientReadyListener* ready = nullptr) = 0;
+  virtual double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
+                                 RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) = 0;
 
   // outputs (batch.num_rows, num_outputs()), row-major: logits, or predictions for regression.
   // Never drops out.

@@ -94,9 +94,9 @@ inline Status CheckModelOptions(const ModelOptions& o) {
   if (o.interaction == "dot" && o.type != "mlp" && o.type != "wide_deep" && o.type != "classifier") {
     // Each other type has its own way for the fields to meet, which the dots would duplicate or skip.
     const char* why = o.type == "logistic" ? "it has no embeddings or deep part"
-                      : o.type == "deepfm"  ? "its FM term already sums the pairwise dots"
-                      : o.type == "dcn"     ? "its cross layers work on the concatenated row"
-                                            : "its score is already a dot product of its two sides";
+                      : o.type == "deepfm" ? "its FM term already sums the pairwise dots"
+                      : o.type == "dcn"    ? "its cross layers work on the concatenated row"
+                                           : "its score is already a dot product of its two sides";
     return InvalidArgument("model.interaction: dot goes with model.type mlp, wide_deep or classifier, not " + o.type +
                            " (" + why + "); use concat");
   }

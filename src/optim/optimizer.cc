@@ -18,9 +18,12 @@ std::unique_ptr<Optimizer> Optimizer::Create(const OptimOptions& options, const 
 
 float Optimizer::DecayOf(const ParamSpec& spec) const {
   switch (spec.kind) {
-    case ParamKind::kDenseWeight: return static_cast<float>(options_.weight_decay);
-    case ParamKind::kEmbedding: return static_cast<float>(options_.embedding_weight_decay);
-    case ParamKind::kBias: return 0.0f;
+    case ParamKind::kDenseWeight:
+      return static_cast<float>(options_.weight_decay);
+    case ParamKind::kEmbedding:
+      return static_cast<float>(options_.embedding_weight_decay);
+    case ParamKind::kBias:
+      return 0.0f;
   }
   return 0.0f;
 }

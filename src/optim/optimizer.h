@@ -27,8 +27,7 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   // options.type is one of sgd, rmsprop, adagrad, adam, adamw (config/ validates it).
-  static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout,
-                                           RunShape shape = {});
+  static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout, RunShape shape = {});
 
   virtual std::string type() const = 0;
   // One step. Without `rows` (or for tensors it does not mark sparse) every element is updated
@@ -152,9 +151,7 @@ class Adam final : public Optimizer {
   Adam(const OptimOptions& options, const ParamLayout& layout, RunShape shape, bool decoupled_decay)
       : Optimizer(options, layout, shape), decoupled_(decoupled_decay), m_(layout), v_(layout) {}
   std::string type() const override { return decoupled_ ? "adamw" : "adam"; }
-  std::vector<std::pair<std::string, ParamArena*>> state() override {
-    return {{"adam_m", &m_}, {"adam_v", &v_}};
-  }
+  std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adam_m", &m_}, {"adam_v", &v_}}; }
 
  protected:
   void BeginStep() override;

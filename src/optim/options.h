@@ -9,12 +9,12 @@ namespace ectrain::optim {
 struct OptimOptions {
   std::string type = "adam";  // sgd | rmsprop | adagrad | adam | adamw
   double learning_rate = 1e-3;
-  double beta1 = 0.9;      // adam, adamw
-  double beta2 = 0.999;    // adam, adamw
-  double epsilon = 1e-8;   // rmsprop, adagrad, adam, adamw
-  double momentum = 0.0;   // sgd
-  bool nesterov = false;   // sgd, with momentum > 0
-  double rho = 0.99;       // rmsprop: decay of the mean square
+  double beta1 = 0.9;     // adam, adamw
+  double beta2 = 0.999;   // adam, adamw
+  double epsilon = 1e-8;  // rmsprop, adagrad, adam, adamw
+  double momentum = 0.0;  // sgd
+  bool nesterov = false;  // sgd, with momentum > 0
+  double rho = 0.99;      // rmsprop: decay of the mean square
   // Weight decay per parameter kind (biases never decay): L2 added to the gradient, except for
   // adamw where it is decoupled (p -= lr * decay * p).
   double weight_decay = 0.0;            // dense weights

@@ -100,9 +100,9 @@ StatusOr<std::unique_ptr<RowSource>> OpenCsvLike(const SourceOptions& options) {
 }
 
 // Both MovieLens layouts give these columns (1M has no release date: its year is the title's).
-const std::vector<std::string> kMovieLensColumns = {"user_id", "item_id", "rating", "timestamp", "age",
-                                                    "gender", "occupation", "zip", "title", "release_date",
-                                                    "release_year", "genres"};
+const std::vector<std::string> kMovieLensColumns = {"user_id", "item_id",      "rating",       "timestamp",
+                                                    "age",     "gender",       "occupation",   "zip",
+                                                    "title",   "release_date", "release_year", "genres"};
 
 // Every record of a small MovieLens 100K table ('|'-separated, no header; `columns` named when
 // given), handed to `use` in file order; the first error stops the reading.
@@ -259,8 +259,8 @@ class MovieLensSource : public RowSource {
       for (size_t g = 0; g < genres_.size(); ++g) {
         const std::string_view flag = record[5 + g];
         if (flag != "0" && flag != "1") {
-          return DataError(path + ":" + std::to_string(record.line) + " column '" + genres_[g] +
-                           "': genre flag '" + std::string(flag) + "' is not 0 or 1");
+          return DataError(path + ":" + std::to_string(record.line) + " column '" + genres_[g] + "': genre flag '" +
+                           std::string(flag) + "' is not 0 or 1");
         }
         if (flag == "1") genres += (genres.empty() ? "" : "|") + genres_[g];
       }

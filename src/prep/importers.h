@@ -39,10 +39,10 @@ class RowSource {
 };
 
 struct SourceOptions {
-  std::string format = "csv";  // csv, criteo, movielens, taobao
-  std::string path;            // the file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
-  char delimiter = 0;          // 0: the format's (csv ',', criteo detected, taobao ',')
-  int header = -1;             // -1: the format's (csv yes, criteo detected, others no); 0 no; 1 yes
+  std::string format = "csv";        // csv, criteo, movielens, taobao
+  std::string path;                  // the file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
+  char delimiter = 0;                // 0: the format's (csv ',', criteo detected, taobao ',')
+  int header = -1;                   // -1: the format's (csv yes, criteo detected, others no); 0 no; 1 yes
   std::vector<std::string> columns;  // names when there is no header (csv, taobao)
   bool latin1 = false;               // csv: the file is Latin-1 (MovieLens always is)
 };

@@ -14,9 +14,9 @@ namespace ectrain::prep {
 
 struct PrepareOptions {
   // Input.
-  std::string source;       // the input file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
-  std::string test_source;  // if set: the test rows come from this file (same format), all of
-                            // source is training data (`split` and `test_fraction` unused)
+  std::string source;                // the input file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
+  std::string test_source;           // if set: the test rows come from this file (same format), all of
+                                     // source is training data (`split` and `test_fraction` unused)
   std::string format = "csv";        // csv, criteo, movielens, taobao
   std::string delimiter;             // one character or "tab"; empty: the format's (csv ',')
   std::string header = "auto";       // auto (the format's), true, false (name the columns)

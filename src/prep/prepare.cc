@@ -130,8 +130,8 @@ std::vector<std::string> Vocabulary(const CountMap& counts, int64_t min_count) {
 // (transformed) fill value, which is only known then (Chan et al.'s pairwise combination).
 struct DenseAccumulator {
   int64_t present = 0, missing = 0;
-  double raw_mean = 0;                 // of present raw values (a mean fill)
-  double mean_t = 0, m2_t = 0;         // of present transformed values
+  double raw_mean = 0;          // of present raw values (a mean fill)
+  double mean_t = 0, m2_t = 0;  // of present transformed values
   double min_t = std::numeric_limits<double>::infinity();
   double max_t = -std::numeric_limits<double>::infinity();
   std::unique_ptr<Reservoir> median;  // only for a median fill
@@ -156,9 +156,9 @@ struct DenseAccumulator {
 // One dense output column as planned from the prepare.
 struct DensePlan {
   std::string name;
-  int field = -1;         // raw field (the source column for an indicator)
+  int field = -1;          // raw field (the source column for an indicator)
   bool indicator = false;  // NAME_missing of another dense column
-  std::string fill;       // mean, median or constant
+  std::string fill;        // mean, median or constant
   double constant = 0;
   std::string scale;
   bool log = false;
@@ -205,8 +205,8 @@ Status CheckColumnKeys(const Map& map, const std::vector<std::string>& allowed, 
   return Status::Ok();
 }
 
-Status CheckList(const std::vector<std::string>& names, const std::vector<std::string>& allowed,
-                 const std::string& key, const std::string& role) {
+Status CheckList(const std::vector<std::string>& names, const std::vector<std::string>& allowed, const std::string& key,
+                 const std::string& role) {
   for (const auto& name : names) {
     if (!Contains(allowed, name)) {
       return InvalidArgument("prepare." + key + ": '" + name + "' is not one of the " + role + " columns (" +
@@ -289,8 +289,10 @@ Status CheckLabelAndRows(const PrepareOptions& prepare) {
     return InvalidArgument("prepare.label_type: '" + prepare.label_type + "'; allowed: binary, regression, class");
   }
   if (prepare.label_type != "binary" && (!prepare.positive_values.empty() || prepare.label_threshold)) {
-    return InvalidArgument("prepare.positive_values and prepare.label_threshold make a binary label; they do not "
-                           "go with prepare.label_type: " + prepare.label_type);
+    return InvalidArgument(
+        "prepare.positive_values and prepare.label_threshold make a binary label; they do not "
+        "go with prepare.label_type: " +
+        prepare.label_type);
   }
   if (!prepare.positive_values.empty() && prepare.label_threshold) {
     return InvalidArgument("give prepare.positive_values or prepare.label_threshold, not both");
@@ -307,14 +309,16 @@ Status CheckLabelAndRows(const PrepareOptions& prepare) {
   }
   if (prepare.negatives_per_positive > 0 &&
       (prepare.user_column.empty() || prepare.item_columns.empty() || prepare.label_type != "binary")) {
-    return InvalidArgument("prepare.negatives_per_positive needs prepare.user_column, prepare.item_columns (the item "
-                           "column first) and a 0/1 label");
+    return InvalidArgument(
+        "prepare.negatives_per_positive needs prepare.user_column, prepare.item_columns (the item "
+        "column first) and a 0/1 label");
   }
   if (prepare.split == "last_per_user" &&
       (prepare.time_column.empty() || prepare.user_column.empty() || prepare.label_type != "binary")) {
-    return InvalidArgument("prepare.split: last_per_user needs prepare.user_column, prepare.time_column and a 0/1 "
-                           "label (prepare.label_threshold or prepare.positive_values): each user's latest "
-                           "positive row becomes the test row");
+    return InvalidArgument(
+        "prepare.split: last_per_user needs prepare.user_column, prepare.time_column and a 0/1 "
+        "label (prepare.label_threshold or prepare.positive_values): each user's latest "
+        "positive row becomes the test row");
   }
   if (prepare.split == "time" && prepare.time_column.empty()) {
     return InvalidArgument("prepare.split: time needs prepare.time_column (the column holding each row's time)");
@@ -356,8 +360,8 @@ Status CheckEncodings(const PrepareOptions& prepare, const data::DataOptions& da
   }
   std::vector<std::string> id_columns = data.categorical;
   id_columns.insert(id_columns.end(), data.multi_valued.begin(), data.multi_valued.end());
-  RETURN_IF_ERROR(CheckColumnKeys(prepare.min_count_by_column, id_columns, "min_count_by_column",
-                                  "categorical or multi-valued"));
+  RETURN_IF_ERROR(
+      CheckColumnKeys(prepare.min_count_by_column, id_columns, "min_count_by_column", "categorical or multi-valued"));
   RETURN_IF_ERROR(CheckColumnKeys(prepare.hash_buckets_by_column, id_columns, "hash_buckets_by_column",
                                   "categorical or multi-valued"));
   RETURN_IF_ERROR(CheckColumnKeys(prepare.fill_by_column, data.dense, "fill_by_column", "dense"));
@@ -438,15 +442,15 @@ StatusOr<DensePlan> PlanDense(const PrepareOptions& prepare, const RowSource& so
   }
   ASSIGN_OR_RETURN(d.field, FieldOf(source, name));
   auto fill = prepare.fill_by_column.find(name);
-  RETURN_IF_ERROR(ParseFill(fill != prepare.fill_by_column.end() ? fill->second : prepare.fill,
-                            fill != prepare.fill_by_column.end() ? "prepare.fill_by_column." + name
-                                                                 : std::string("prepare.fill"),
-                            d));
+  RETURN_IF_ERROR(ParseFill(
+      fill != prepare.fill_by_column.end() ? fill->second : prepare.fill,
+      fill != prepare.fill_by_column.end() ? "prepare.fill_by_column." + name : std::string("prepare.fill"), d));
   auto scale = prepare.scale_by_column.find(name);
   d.scale = scale != prepare.scale_by_column.end() ? scale->second : prepare.scale;
   if (d.scale != "standard" && d.scale != "minmax" && d.scale != "none") {
-    return InvalidArgument("prepare.scale" + std::string(scale != prepare.scale_by_column.end() ? "_by_column." + name : "") +
-                           ": '" + d.scale + "'; allowed: standard, minmax, none");
+    return InvalidArgument("prepare.scale" +
+                           std::string(scale != prepare.scale_by_column.end() ? "_by_column." + name : "") + ": '" +
+                           d.scale + "'; allowed: standard, minmax, none");
   }
   d.log = Contains(prepare.log, name);
   return d;
@@ -475,8 +479,8 @@ StatusOr<Plan> MakePlan(const PrepareOptions& prepare, const data::DataOptions& 
   if (prepare.split == "last_per_user" || prepare.negatives_per_positive > 0) {
     ASSIGN_OR_RETURN(plan.user_field, FieldOf(source, prepare.user_column));
   }
-  for (const std::string& name : prepare.negatives_per_positive > 0 ? prepare.item_columns
-                                                                    : std::vector<std::string>{}) {
+  for (const std::string& name :
+       prepare.negatives_per_positive > 0 ? prepare.item_columns : std::vector<std::string>{}) {
     ASSIGN_OR_RETURN(const int f, FieldOf(source, name));
     plan.item_fields.push_back(f);
   }
@@ -573,8 +577,8 @@ class Preparer {
                              "' has no rows: the test split would be empty; give a file with test rows");
     }
     if (pass1_.train_rows == 0 || pass1_.test_rows == 0) {
-      return InvalidArgument("test_fraction " + std::to_string(prepare_.test_fraction) + " of " +
-                             std::to_string(kept) + " rows in '" + plan_.source->file() + "' leaves the " +
+      return InvalidArgument("test_fraction " + std::to_string(prepare_.test_fraction) + " of " + std::to_string(kept) +
+                             " rows in '" + plan_.source->file() + "' leaves the " +
                              (pass1_.test_rows == 0 ? "test" : "training") + " split empty; change " +
                              (prepare_.split == "time" ? "the time column or " : "") +
                              "test_fraction or use more data");
@@ -677,9 +681,11 @@ class Preparer {
   // negative (an item seen only in test has no training id).
   void RecordInteraction(const RawRow& row, bool test) {
     const std::string_view item = data::TrimSpaces(row.fields[plan_.item_fields[0]]);
-    pass1_.user_items[std::string(data::TrimSpaces(row.fields[plan_.user_field]))].insert(data::StableHash(item, 0x17e3));
+    pass1_.user_items[std::string(data::TrimSpaces(row.fields[plan_.user_field]))].insert(
+        data::StableHash(item, 0x17e3));
     if (test) return;
-    auto [it, first] = pass1_.item_index.try_emplace(std::string(item), static_cast<int64_t>(pass1_.item_values.size()));
+    auto [it, first] =
+        pass1_.item_index.try_emplace(std::string(item), static_cast<int64_t>(pass1_.item_values.size()));
     if (first) {
       std::vector<std::string> values;
       for (int f : plan_.item_fields) values.emplace_back(row.fields[f]);
@@ -706,7 +712,8 @@ class Preparer {
         continue;
       }
       if (*label < 0.5f) continue;
-      auto [it, inserted] = latest.try_emplace(std::string(data::TrimSpaces(row.fields[plan_.user_field])), *time, ordinal);
+      auto [it, inserted] =
+          latest.try_emplace(std::string(data::TrimSpaces(row.fields[plan_.user_field])), *time, ordinal);
       if (!inserted && *time >= it->second.first) it->second = {*time, ordinal};
     }
     RETURN_IF_ERROR(plan_.source->Rewind());
@@ -719,7 +726,8 @@ class Preparer {
   Status CheckRow(const RawRow& row, std::vector<std::optional<double>>& dense_values, double& time) {
     const std::string_view label = row.fields[plan_.label_field];
     if (class_label_) {
-      if (data::TrimSpaces(label).empty()) return DataError(Where(row.line, plan_.label_field) + "the class label is empty");
+      if (data::TrimSpaces(label).empty())
+        return DataError(Where(row.line, plan_.label_field) + "the class label is empty");
     } else {
       StatusOr<float> value = plan_.label_schema.EncodeLabel(label);
       if (!value.ok()) return DataError(Where(row.line, plan_.label_field) + value.status().message());
@@ -913,7 +921,7 @@ class Preparer {
       return Status::Ok();
     }
     std::string label_name;
-    int sampled_column = -1;       // with negatives: kSampledDataset, 1 for a sampled row
+    int sampled_column = -1;  // with negatives: kSampledDataset, 1 for a sampled row
     std::vector<int32_t> sampled;
   };
 
@@ -924,7 +932,8 @@ class Preparer {
     for (const auto& name : schema.categorical) specs.push_back({name, data::ColumnType::kInt32, false});
     for (const auto& name : schema.multi_valued) specs.push_back({name, data::ColumnType::kInt32, true});
     specs.push_back({schema.label, data::ColumnType::kFloat32, false});
-    if (prepare_.negatives_per_positive > 0) specs.push_back({data::kSampledDataset + 1, data::ColumnType::kInt32, false});
+    if (prepare_.negatives_per_positive > 0)
+      specs.push_back({data::kSampledDataset + 1, data::ColumnType::kInt32, false});
     // The writer's own commit renames PATH.tmp.tmp to PATH.tmp; both PATH.tmp are renamed to
     // their final names only when both files are complete.
     ASSIGN_OR_RETURN(data::ColumnWriter writer, data::ColumnWriter::Create(path + ".tmp", std::move(specs)));
@@ -962,7 +971,7 @@ class Preparer {
     std::vector<int32_t> ids;
     // Encodes one row's fields as `prepare` encodes every row, with `label`, into `out`.
     auto emit = [&](Output& out, const std::vector<std::string_view>& fields, int64_t line, float label,
-                  bool sampled = false) -> Status {
+                    bool sampled = false) -> Status {
       if (out.sampled_column >= 0) out.sampled.push_back(sampled ? 1 : 0);
       for (size_t d = 0; d < schema.dense.size(); ++d) {
         StatusOr<float> value = encoder.DenseValue(d, fields[plan_.dense[d].field]);
@@ -1026,7 +1035,8 @@ class Preparer {
     for (Output& out : outputs) {
       if (status.ok()) {
         fs::rename(out.path + ".tmp", out.path, error);
-        if (error) status = Internal("could not rename '" + out.path + ".tmp' to '" + out.path + "': " + error.message());
+        if (error)
+          status = Internal("could not rename '" + out.path + ".tmp' to '" + out.path + "': " + error.message());
       }
       fs::remove(out.path + ".tmp", error);  // nothing to remove after a rename
     }

@@ -29,7 +29,7 @@ struct PrepareReport {
   int64_t negatives_sampled = 0;  // rows added by negatives_per_positive
   int64_t train_rows = 0;
   int64_t test_rows = 0;
-  double train_positive_rate = 0.0;  // mean training label (binary: the positive rate)
+  double train_positive_rate = 0.0;      // mean training label (binary: the positive rate)
   std::optional<double> time_threshold;  // split: time; train <= threshold < test
   int64_t bytes_read = 0;                // size of the main input file
   double seconds = 0.0;

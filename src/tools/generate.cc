@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -40,9 +40,9 @@ constexpr double kActivityWeight = 0.35;
 constexpr double kRecencyWeight = -0.25;
 constexpr double kPositionWeight = -0.6;
 constexpr double kDiscountWeight = 1.5;
-constexpr double kPriceLogMean = 3.0;  // log price level of a category ~ N(3, 0.8)
+constexpr double kPriceLogMean = 3.0;   // log price level of a category ~ N(3, 0.8)
 constexpr double kActivityAlpha = 1.5;  // Pareto tail of user activity
-constexpr int kNamedDense = 5;         // d0..d4 have a meaning; d5.. are Gaussian
+constexpr int kNamedDense = 5;          // d0..d4 have a meaning; d5.. are Gaussian
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
@@ -523,9 +523,9 @@ class PartWriter {
   Status Append(const Block& block, const GeneratedRows& rows) {
     if (writer_part_ != block.part) {
       if (writer_) RETURN_IF_ERROR(Commit());
-      ASSIGN_OR_RETURN(data::ColumnWriter created, data::ColumnWriter::Create(parts_[block.part].path, specs_,
-                                                                              options_.chunk_rows,
-                                                                              options_.deflate_level));
+      ASSIGN_OR_RETURN(
+          data::ColumnWriter created,
+          data::ColumnWriter::Create(parts_[block.part].path, specs_, options_.chunk_rows, options_.deflate_level));
       writer_.emplace(std::move(created));
       writer_part_ = block.part;
     }
@@ -560,8 +560,8 @@ class PartWriter {
     const int recent_column = first_categorical + 3;
     for (int64_t r = 0; r < rows.num_rows; ++r) {
       const int64_t begin = rows.recent_offsets[r], end = rows.recent_offsets[r + 1];
-      RETURN_IF_ERROR(writer_->AppendBagRow(
-          recent_column, std::span<const int32_t>(rows.recent_values.data() + begin, end - begin)));
+      RETURN_IF_ERROR(writer_->AppendBagRow(recent_column,
+                                            std::span<const int32_t>(rows.recent_values.data() + begin, end - begin)));
     }
     return Status::Ok();
   }

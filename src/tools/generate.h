@@ -18,7 +18,7 @@
 namespace ectrain::tools {
 
 struct GenerateOptions {
-  int64_t rows = 1'000'000;     // training rows (over all shards)
+  int64_t rows = 1'000'000;  // training rows (over all shards)
   int64_t users = 100'000;
   int64_t items = 50'000;
   int64_t categories = 500;
@@ -29,16 +29,16 @@ struct GenerateOptions {
   double positive_rate = 0.05;  // target click rate; the hidden bias is calibrated to it
   uint64_t seed = 1;
 
-  std::string out;              // a directory (part-00000.h5, ...) or, with one shard, a .h5 file
-  int num_shards = 1;           // rows split evenly into this many files...
-  int64_t rows_per_shard = 0;   // ...or, when > 0, files of this many rows (the last one shorter)
-  int64_t test_rows = 0;        // > 0: also write a test file from an independent row stream
-  std::string test_out;         // default: OUT without .h5, "train" -> "test", else + "-test", + ".h5"
+  std::string out;             // a directory (part-00000.h5, ...) or, with one shard, a .h5 file
+  int num_shards = 1;          // rows split evenly into this many files...
+  int64_t rows_per_shard = 0;  // ...or, when > 0, files of this many rows (the last one shorter)
+  int64_t test_rows = 0;       // > 0: also write a test file from an independent row stream
+  std::string test_out;        // default: OUT without .h5, "train" -> "test", else + "-test", + ".h5"
 
-  int64_t chunk_rows = 4096;    // HDF5 chunk and generation block size (= data.block_rows)
+  int64_t chunk_rows = 4096;  // HDF5 chunk and generation block size (= data.block_rows)
   int deflate_level = 1;
-  int threads = 0;              // generator threads; 0: the number of cores
-  std::string command_line;     // stored in each file's provenance
+  int threads = 0;           // generator threads; 0: the number of cores
+  std::string command_line;  // stored in each file's provenance
   // Called from the writing thread after every block: rows written so far, of total (train + test).
   std::function<void(int64_t rows_done, int64_t rows_total)> progress;
 };
@@ -83,8 +83,7 @@ class ClickModel {
   static StatusOr<std::shared_ptr<const ClickModel>> Create(const GenerateOptions& options);
 
   // Rows [first_row, first_row + num_rows) of `stream`; `with_logits` also fills out->logits.
-  void Generate(RowStream stream, int64_t first_row, int64_t num_rows, bool with_logits,
-                GeneratedRows* out) const;
+  void Generate(RowStream stream, int64_t first_row, int64_t num_rows, bool with_logits, GeneratedRows* out) const;
 
   // The columns of the files and their schema: label `clicked`, dense d*, categorical user,
   // item, category, multi-valued recent_items. No preprocessing statistics.
@@ -103,10 +102,10 @@ class ClickModel {
   GenerateOptions options_;
   PowerLaw user_law_, item_law_;
   std::vector<float> user_factors_, item_factors_, category_factors_;  // (n, kFactorDim)
-  std::vector<float> user_bias_, user_activity_;                      // (users)
-  std::vector<float> item_bias_, item_price_;                         // (items)
-  std::vector<int32_t> item_category_;                                // (items)
-  std::vector<float> noise_weights_;                                  // (num_dense) for d5..
+  std::vector<float> user_bias_, user_activity_;                       // (users)
+  std::vector<float> item_bias_, item_price_;                          // (items)
+  std::vector<int32_t> item_category_;                                 // (items)
+  std::vector<float> noise_weights_;                                   // (num_dense) for d5..
   double bias_ = 0;
 };
 
@@ -115,12 +114,12 @@ struct GenerateReport {
   int64_t test_rows = 0;
   std::vector<std::string> files;  // training shards, then the test file
   std::string test_file;
-  int64_t bytes = 0;               // on disk, the training shards
-  int64_t test_bytes = 0;          // on disk, the test file
+  int64_t bytes = 0;       // on disk, the training shards
+  int64_t test_bytes = 0;  // on disk, the test file
   double seconds = 0;
-  double positive_rate = 0;        // realised, training rows
+  double positive_rate = 0;  // realised, training rows
   double test_positive_rate = 0;
-  double bias = 0;                 // the calibrated hidden bias
+  double bias = 0;  // the calibrated hidden bias
 };
 
 // The shard paths for `options` (part-00000.h5 ... in out, or out itself for a .h5 path).

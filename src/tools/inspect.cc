@@ -171,8 +171,7 @@ int64_t Length(hid_t dataset) {
 }
 
 // Reads rows [first, first + count) of a 1-D dataset converted to `memory_type`.
-Status ReadSlice(hid_t dataset, hid_t memory_type, int64_t first, int64_t count, void* out,
-                 const std::string& where) {
+Status ReadSlice(hid_t dataset, hid_t memory_type, int64_t first, int64_t count, void* out, const std::string& where) {
   data::H5Handle file_space(H5Dget_space(dataset));
   const hsize_t start = static_cast<hsize_t>(first), n = static_cast<hsize_t>(count);
   data::H5Handle memory_space(H5Screate_simple(1, &n, nullptr));
@@ -239,12 +238,14 @@ class Inspector {
     inspected.bytes = static_cast<int64_t>(fs::file_size(path, error));
     if (error) return DataError("data file '" + path + "' could not be read: " + error.message());
     if (H5Fis_hdf5(path.c_str()) <= 0) {
-      return DataError("data file '" + path + "' is not an HDF5 file (or is damaged at its start); give an HDF5 "
+      return DataError("data file '" + path +
+                       "' is not an HDF5 file (or is damaged at its start); give an HDF5 "
                        "file, e.g. one written by `ectrain prepare` or `ectrain generate`");
     }
     data::H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
     if (!file.valid()) {
-      return DataError("data file '" + path + "' could not be opened as HDF5; it is truncated or corrupt, "
+      return DataError("data file '" + path +
+                       "' could not be opened as HDF5; it is truncated or corrupt, "
                        "re-create it");
     }
     const bool first_file = report_.files.empty();
@@ -261,8 +262,8 @@ class Inspector {
                                    report_.files[0].path + "'");
       }
     } else if (!first_file && report_.schema) {
-      report_.problems.push_back("data file '" + path + "' has no stored schema, unlike '" +
-                                 report_.files[0].path + "'");
+      report_.problems.push_back("data file '" + path + "' has no stored schema, unlike '" + report_.files[0].path +
+                                 "'");
     }
     if (first_file && data::LinkExists(file.get(), kProvenanceDataset)) {
       ASSIGN_OR_RETURN(std::string text, data::ReadStringDataset(file.get(), kProvenanceDataset, path));
@@ -349,14 +350,13 @@ class Inspector {
                                      std::to_string(num_files) + " files");
         }
         if (s.is_id && s.outside_vocab > 0) {
-          report_.problems.push_back(
-              "column '" + name + "': " + std::to_string(s.outside_vocab) + " ids outside [0, " +
-              (s.vocab_size ? std::to_string(*s.vocab_size) : std::string("...")) +
-              "); `ectrain train` refuses them: re-encode the ids or raise the vocabulary size");
+          report_.problems.push_back("column '" + name + "': " + std::to_string(s.outside_vocab) + " ids outside [0, " +
+                                     (s.vocab_size ? std::to_string(*s.vocab_size) : std::string("...")) +
+                                     "); `ectrain train` refuses them: re-encode the ids or raise the vocabulary size");
         }
-        const bool model_input = report_.schema && (name == report_.schema->label ||
-                                                    std::count(report_.schema->dense.begin(),
-                                                               report_.schema->dense.end(), name) > 0);
+        const bool model_input =
+            report_.schema && (name == report_.schema->label ||
+                               std::count(report_.schema->dense.begin(), report_.schema->dense.end(), name) > 0);
         if ((s.missing > 0 || s.infinite > 0) && (model_input || name == label_)) {
           report_.problems.push_back("column '" + name + "': " + std::to_string(s.missing) + " NaN and " +
                                      std::to_string(s.infinite) +
@@ -676,8 +676,8 @@ std::string InspectReport::ToText() const {
                 ", empty rows " + std::to_string(c.empty_rows) + ", " + std::to_string(c.values) + " values; ";
     }
     if (c.is_id) {
-      detail += "ids " + Number(c.min) + ".." + Number(c.max) + ", ~" + std::to_string(c.distinct_estimate) +
-                " distinct, ";
+      detail +=
+          "ids " + Number(c.min) + ".." + Number(c.max) + ", ~" + std::to_string(c.distinct_estimate) + " distinct, ";
       if (c.vocab_size) {
         detail += "vocab " + std::to_string(*c.vocab_size) + ", " + std::to_string(c.outside_vocab) + " outside";
       } else {
@@ -719,18 +719,12 @@ std::string InspectReport::ToJson() const {
   auto finite = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   doc["columns"] = json::array();
   for (const ColumnSummary& c : columns) {
-    json column = {{"name", c.name},
-                   {"kind", c.multi_valued ? "multi_valued" : "scalar"},
-                   {"type", c.type},
-                   {"storage", c.storage},
-                   {"rows", c.rows},
-                   {"values", c.values},
-                   {"min", finite(c.min)},
-                   {"max", finite(c.max)},
-                   {"mean", finite(c.mean)},
-                   {"std", finite(c.stddev)},
-                   {"missing", c.missing},
-                   {"infinite", c.infinite}};
+    json column = {{"name", c.name},         {"kind", c.multi_valued ? "multi_valued" : "scalar"},
+                   {"type", c.type},         {"storage", c.storage},
+                   {"rows", c.rows},         {"values", c.values},
+                   {"min", finite(c.min)},   {"max", finite(c.max)},
+                   {"mean", finite(c.mean)}, {"std", finite(c.stddev)},
+                   {"missing", c.missing},   {"infinite", c.infinite}};
     if (c.is_id) {
       column["distinct_estimate"] = c.distinct_estimate;
       column["vocab_size"] = c.vocab_size ? json(*c.vocab_size) : json(nullptr);

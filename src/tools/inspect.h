@@ -31,11 +31,11 @@ struct ColumnSummary {
   bool integer = false;  // an integer type (ids)
   // Over finite values:
   double min = 0, max = 0, mean = 0, stddev = 0;
-  int64_t missing = 0;   // NaN
+  int64_t missing = 0;  // NaN
   int64_t infinite = 0;
   // Ids (integer columns, and the schema's categorical/multi-valued columns):
   bool is_id = false;
-  int64_t distinct_estimate = 0;  // HyperLogLog, about 1% error
+  int64_t distinct_estimate = 0;      // HyperLogLog, about 1% error
   std::optional<int64_t> vocab_size;  // from the stored schema
   int64_t outside_vocab = 0;          // ids < 0 or >= vocab_size (or < 0 without a vocab size)
   // CSR groups:
@@ -59,10 +59,10 @@ struct InspectReport {
   std::vector<InspectedFile> files;
   int64_t rows = 0;
   int64_t bytes = 0;
-  std::vector<ColumnSummary> columns;      // scalar columns, then CSR groups; name order within each
-  std::vector<std::string> other_objects;  // datasets that are not columns (2-D, strings), with a note
-  std::optional<data::FeatureSchema> schema;     // of the first file
-  std::optional<std::string> provenance;   // of the first file
+  std::vector<ColumnSummary> columns;         // scalar columns, then CSR groups; name order within each
+  std::vector<std::string> other_objects;     // datasets that are not columns (2-D, strings), with a note
+  std::optional<data::FeatureSchema> schema;  // of the first file
+  std::optional<std::string> provenance;      // of the first file
   std::optional<LabelBalance> label;
   std::vector<std::string> problems;  // things `ectrain train` would refuse or that look wrong
 

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/format.h"
 #include "config/config.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "eval/evaluator.h"
@@ -76,13 +76,14 @@ class Chief final : public RankDuties {
   Status WaitForCheckpoints() override { return writer_.Wait(); }
   void LogEpoch(int64_t epoch, int64_t step, double train_loss, double samples_per_second,
                 double data_wait_seconds) override {
-    metrics_log_.Append(nlohmann::json{{"event", "epoch"},
-                                       {"epoch", epoch + 1},
-                                       {"step", step},
-                                       {"train_loss", train_loss},
-                                       {"samples_per_second", samples_per_second},
-                                       {"data_wait_seconds", data_wait_seconds}}
-                            .dump());
+    metrics_log_.Append(nlohmann::json{
+        {"event", "epoch"},
+        {"epoch", epoch + 1},
+        {"step", step},
+        {"train_loss", train_loss},
+        {"samples_per_second", samples_per_second},
+        {"data_wait_seconds",
+         data_wait_seconds}}.dump());
   }
   void ReportDone(TrainResult& result) override;
   std::string resumed_path() const override { return resumed_path_; }
@@ -183,9 +184,9 @@ StatusOr<bool> Chief::InitializeOrResume(ResumeMode mode, ParamArena& params, op
   for (const std::string& note : chosen->notes) LOG_WARNING << note;
   resumed_path_ = chosen->path;
   cursor = {info.step, info.epoch_loss_sum, info.epoch_rows, info.best_metric, info.evals_since_best};
-  LOG_INFO << "resuming from " << chosen->path << ": step " << info.step << " (epoch " << info.epoch + 1
-           << ", step " << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now "
-           << world_size_ << " rank(s)";
+  LOG_INFO << "resuming from " << chosen->path << ": step " << info.step << " (epoch " << info.epoch + 1 << ", step "
+           << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now " << world_size_
+           << " rank(s)";
   return true;
 }
 
@@ -196,7 +197,8 @@ Status Chief::OpenOutputs() {
     std::ofstream config_file(config_path, std::ios::trunc);
     config_file << config::ToYaml(config_);
     if (!config_file.flush()) {
-      return Internal("cannot write " + config_path + ": " + std::strerror(errno) + "; check the folder and free space");
+      return Internal("cannot write " + config_path + ": " + std::strerror(errno) +
+                      "; check the folder and free space");
     }
   }
   metrics_log_ = MetricsLog(dir + "/metrics.jsonl");
@@ -219,13 +221,13 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
   const auto start = Clock::now();
   StatusOr<std::vector<float>> outputs = eval::ScoreTable(model_, params, test_, config_.eval.batch_size);
   if (!outputs.ok()) {
-    return Status(outputs.status().code(), "evaluation at step " + std::to_string(step) + ": " +
-                                               outputs.status().message());
+    return Status(outputs.status().code(),
+                  "evaluation at step " + std::to_string(step) + ": " + outputs.status().message());
   }
   const eval::Metrics m = eval::MetricsOf(model_, *outputs, test_.labels);
   if (last) {
     RETURN_IF_ERROR(eval::WritePredictions(model_, *outputs, feed_.schema().label_classes,
-                                     config_.train.output_dir + "/test_predictions.csv"));
+                                           config_.train.output_dir + "/test_predictions.csv"));
   }
   const std::string& keep_best = config_.checkpoint.keep_best;
   if (!keep_best.empty() && !m.Has(keep_best)) {
@@ -242,7 +244,8 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
     line = {{"event", "best"}, {"step", result.best_step}};
   } else {
     LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
-             << train_loss << "  test: " << eval::FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start)) << "]";
+             << train_loss << "  test: " << eval::FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start))
+             << "]";
     line = {{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
   }
   line["test"] = MetricsJson(m);
@@ -302,8 +305,9 @@ Status Chief::SaveCheckpoint(const TrainingCursor& cursor, const ParamArena& par
   info.best_metric = cursor.best_metric;
   info.evals_since_best = cursor.evals_since_best;
   last_checkpoint_ = Clock::now();
-  return writer_.Submit(info, params, optimizer, is_best,
-                        last ? ckpt::AsyncCheckpointWriter::Mode::kInPlace : ckpt::AsyncCheckpointWriter::Mode::kSnapshot);
+  return writer_.Submit(
+      info, params, optimizer, is_best,
+      last ? ckpt::AsyncCheckpointWriter::Mode::kInPlace : ckpt::AsyncCheckpointWriter::Mode::kSnapshot);
 }
 
 void Chief::ReportDone(TrainResult& result) {
@@ -317,8 +321,8 @@ void Chief::ReportDone(TrainResult& result) {
 
 }  // namespace
 
-std::unique_ptr<RankDuties> MakeRankDuties(const comm::Communicator& comm, const RunConfig& config,
-                                           model::Model& model, const DataFeed& feed, const RunPlan& plan) {
+std::unique_ptr<RankDuties> MakeRankDuties(const comm::Communicator& comm, const RunConfig& config, model::Model& model,
+                                           const DataFeed& feed, const RunPlan& plan) {
   if (comm.rank() != 0) return std::make_unique<RankDuties>();
   return std::make_unique<Chief>(comm.size(), config, model, feed, plan);
 }

@@ -84,7 +84,7 @@ class RankDuties {
 };
 
 // Rank 0's Chief, or the no-op duties of the other ranks.
-std::unique_ptr<RankDuties> MakeRankDuties(const comm::Communicator& comm, const RunConfig& config,
-                                           model::Model& model, const DataFeed& feed, const RunPlan& plan);
+std::unique_ptr<RankDuties> MakeRankDuties(const comm::Communicator& comm, const RunConfig& config, model::Model& model,
+                                           const DataFeed& feed, const RunPlan& plan);
 
 }  // namespace ectrain::train

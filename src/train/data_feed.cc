@@ -25,8 +25,8 @@ int64_t AvailableMemoryBytes() {
 
 }  // namespace
 
-StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_size, int rank,
-                                  int64_t global_batch_size, uint64_t seed) {
+StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_size, int rank, int64_t global_batch_size,
+                                  uint64_t seed) {
   ASSIGN_OR_RETURN(data::TrainingFiles training, data::OpenTrainingFiles(options));
   const data::FeatureSchema& schema = training.schema;
   data::StreamOptions stream;
@@ -56,9 +56,10 @@ StatusOr<DataFeed> DataFeed::Open(const data::DataOptions& options, int world_si
     const int64_t own = (options.shuffle_window_blocks + world_size - 1) / world_size;
     LOG_INFO << "training data: " << feed.files_.size() << " file(s), " << blocks.num_rows() << " rows in "
              << blocks.num_blocks() << " blocks of " << options.block_rows << " rows, " << windows
-             << " shuffle window(s) of " << options.shuffle_window_blocks << " blocks per epoch; reader buffers per rank <= "
-             << FormatMegabytes(feed.buffer_bytes()) << " (" << feed.buffer_bytes() << " bytes: 2 windows of <= " << own
-             << " blocks + " << options.prefetch_batches << " batches)";
+             << " shuffle window(s) of " << options.shuffle_window_blocks
+             << " blocks per epoch; reader buffers per rank <= " << FormatMegabytes(feed.buffer_bytes()) << " ("
+             << feed.buffer_bytes() << " bytes: 2 windows of <= " << own << " blocks + " << options.prefetch_batches
+             << " batches)";
     if (options.in_memory) {
       char seconds[32];
       std::snprintf(seconds, sizeof(seconds), "%.2f s", feed.reader_->memory_load_seconds());

@@ -20,8 +20,8 @@ namespace ectrain::train {
 
 class DataFeed {
  public:
-  static StatusOr<DataFeed> Open(const data::DataOptions& options, int world_size, int rank,
-                                 int64_t global_batch_size, uint64_t seed);
+  static StatusOr<DataFeed> Open(const data::DataOptions& options, int world_size, int rank, int64_t global_batch_size,
+                                 uint64_t seed);
 
   // The columns, their id ranges and the label: what reading the data and building the model
   // need. The preprocessing (vocabularies, dense statistics, bag encodings) is in schema_json().

@@ -31,7 +31,8 @@ GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t 
     const int64_t begin = specs[i].offset;
     const int64_t end = i + 1 < static_cast<int>(specs.size()) ? specs[i + 1].offset : layout.total_size();
     const bool adjacent = !buckets_.empty() && buckets_.back().offset == end;
-    if (!adjacent || (buckets_.back().count + end - begin) * 4 > bucket_bytes) buckets_.push_back({end, 0, 0, 0, false});
+    if (!adjacent || (buckets_.back().count + end - begin) * 4 > bucket_bytes)
+      buckets_.push_back({end, 0, 0, 0, false});
     Bucket& b = buckets_.back();
     b.offset = begin;
     b.count += end - begin;

@@ -116,9 +116,9 @@ class GradSync final : public GradientReadyListener {
     return {grads + b.offset, static_cast<size_t>(b.count)};
   }
 
-  std::vector<Bucket> buckets_;         // in the order backward finishes them
-  std::vector<int> bucket_of_spec_;     // -1: row-sparse
-  size_t next_to_start_ = 0;            // buckets start strictly in order, the same on every rank
+  std::vector<Bucket> buckets_;      // in the order backward finishes them
+  std::vector<int> bucket_of_spec_;  // -1: row-sparse
+  size_t next_to_start_ = 0;         // buckets start strictly in order, the same on every rank
   float* grads_data_ = nullptr;
 };
 

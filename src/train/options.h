@@ -11,8 +11,8 @@ struct TrainOptions {
   int64_t global_batch_size = 256;
   int64_t seed = 42;
   std::string output_dir = "runs/default";
-  int64_t log_every_steps = 100;  // plain log lines when stderr is not a terminal
-  int64_t max_steps = 0;          // 0: no limit; else stop after this many steps in all
+  int64_t log_every_steps = 100;   // plain log lines when stderr is not a terminal
+  int64_t max_steps = 0;           // 0: no limit; else stop after this many steps in all
   int64_t accumulation_steps = 1;  // micro-batches per optimizer step (the global batch is split)
   std::string on_nan = "stop";     // a non-finite loss on any rank: "stop" the job, or "skip" the step
   int64_t verify_every_steps = 0;  // 0: off; else check every N steps that all ranks hold the same parameters

@@ -27,8 +27,7 @@ ProgressReporter::ProgressReporter(bool enabled, int64_t total_steps, int64_t lo
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-void ProgressReporter::Update(int64_t epoch, int64_t num_epochs, int64_t step, double loss,
-                              double samples_per_sec) {
+void ProgressReporter::Update(int64_t epoch, int64_t num_epochs, int64_t step, double loss, double samples_per_sec) {
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
   if (first_step_ < 0) {

@@ -60,9 +60,8 @@ StatusOr<RunFolderLock> RunFolderLock::Acquire(const std::string& folder, const 
     const ssize_t n = ::pread(lock.fd_, text, sizeof(text) - 1, 0);
     std::string holder = n > 0 ? std::string(text, static_cast<size_t>(n)) : "unknown";
     while (!holder.empty() && holder.back() == '\n') holder.pop_back();
-    return Internal(key + " '" + folder + "' is in use by another training job (" + holder +
-                              "; lock file " + lock.path_ + "); wait for it to end, stop it, or choose another " +
-                              key);
+    return Internal(key + " '" + folder + "' is in use by another training job (" + holder + "; lock file " +
+                    lock.path_ + "); wait for it to end, stop it, or choose another " + key);
   }
   const std::string holder = Holder() + "\n";
   if (::ftruncate(lock.fd_, 0) != 0 || ::pwrite(lock.fd_, holder.data(), holder.size(), 0) < 0) {

@@ -31,11 +31,11 @@ struct RunPlan {
 // Where the data stands: everything besides the tensors that a resumed run needs, and what a
 // checkpoint stores of it.
 struct TrainingCursor {
-  int64_t step = 0;            // optimizer steps taken (skipped ones included)
-  double epoch_loss_sum = 0;   // the current epoch's summed loss so far
-  int64_t epoch_rows = 0;      // and the rows it covers
+  int64_t step = 0;                                               // optimizer steps taken (skipped ones included)
+  double epoch_loss_sum = 0;                                      // the current epoch's summed loss so far
+  int64_t epoch_rows = 0;                                         // and the rows it covers
   double best_metric = std::numeric_limits<double>::quiet_NaN();  // checkpoint.keep_best's best so far
-  int64_t evals_since_best = 0;  // evaluations without improvement (early stopping)
+  int64_t evals_since_best = 0;                                   // evaluations without improvement (early stopping)
 };
 
 }  // namespace ectrain::train

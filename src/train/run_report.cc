@@ -45,9 +45,9 @@ std::string StepLoopLine(const TrainResult& r) {
                        r.agreement_seconds - r.optimizer_seconds;
   return "step loop " + FormatSeconds(r.train_seconds) + " on rank 0: forward+backward " +
          share(r.forward_backward_seconds) + ", gradient sync " + share(r.sync_exposed_seconds) +
-         " (row-sparse tables " + share(r.sync_row_sparse_seconds) + "), step agreement " +
-         share(r.agreement_seconds) + ", optimizer " + share(r.optimizer_seconds) + ", waiting for data " +
-         share(r.data_wait_seconds) + ", other " + share(other);
+         " (row-sparse tables " + share(r.sync_row_sparse_seconds) + "), step agreement " + share(r.agreement_seconds) +
+         ", optimizer " + share(r.optimizer_seconds) + ", waiting for data " + share(r.data_wait_seconds) + ", other " +
+         share(other);
 }
 
 nlohmann::json DoneJson(const TrainResult& r) {

@@ -4,10 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "eval/metrics.h"
 
@@ -15,15 +14,15 @@ namespace ectrain::train {
 
 struct TrainResult {
   int64_t steps = 0;
-  int64_t epochs = 0;                  // epochs this run's data cursor went through (to the stop)
-  int64_t resumed_from_step = -1;      // -1: a fresh start
-  bool stopped_early = false;          // eval.early_stopping_patience ended the run
-  bool already_complete = false;       // resumed a run that had finished: nothing trained
-  int64_t best_step = -1;              // early stopping: the step of the best checkpoint, evaluated last
-  double train_seconds = 0.0;          // this run's step loop, without evaluation
-  double samples_per_second = 0.0;     // global rows trained by this run / train_seconds
-  double seconds_to_first_step = 0.0;  // from process launch to the end of the first step
-  double final_train_loss = 0.0;       // mean over the last epoch
+  int64_t epochs = 0;                     // epochs this run's data cursor went through (to the stop)
+  int64_t resumed_from_step = -1;         // -1: a fresh start
+  bool stopped_early = false;             // eval.early_stopping_patience ended the run
+  bool already_complete = false;          // resumed a run that had finished: nothing trained
+  int64_t best_step = -1;                 // early stopping: the step of the best checkpoint, evaluated last
+  double train_seconds = 0.0;             // this run's step loop, without evaluation
+  double samples_per_second = 0.0;        // global rows trained by this run / train_seconds
+  double seconds_to_first_step = 0.0;     // from process launch to the end of the first step
+  double final_train_loss = 0.0;          // mean over the last epoch
   double checkpoint_stall_seconds = 0.0;  // rank 0's training time spent handing checkpoints over
   int64_t skipped_steps = 0;              // steps skipped for a non-finite loss (train.on_nan: skip)
   int64_t sync_bytes_last_step = 0;       // gradient bytes this rank handed to the communicator
@@ -47,7 +46,7 @@ struct TrainResult {
   int64_t data_in_memory_bytes = 0;
   int64_t snapshot_bytes = 0;
   std::optional<eval::Metrics> test_metrics;  // rank 0 only
-  std::string checkpoint_path;          // rank 0 only
+  std::string checkpoint_path;                // rank 0 only
 };
 
 // The process's peak resident set so far, in bytes.

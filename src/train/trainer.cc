@@ -8,8 +8,8 @@
 #include <span>
 #include <vector>
 
-#include "core/format.h"
 #include "core/denormals.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "train/consistency.h"
 #include "train/signals.h"
@@ -86,9 +86,9 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
         result.seconds_to_first_step = SecondsSince(launch_time);
         LOG_INFO << "first step done " << FormatSeconds(result.seconds_to_first_step) << " after launch";
       }
-      progress.Update(epoch, plan_.num_epochs, cursor.step, agreed.loss / static_cast<double>(global_rows),
-                      static_cast<double>(global_rows_done_) /
-                          std::max(result.train_seconds + SecondsSince(epoch_start), 1e-9));
+      progress.Update(
+          epoch, plan_.num_epochs, cursor.step, agreed.loss / static_cast<double>(global_rows),
+          static_cast<double>(global_rows_done_) / std::max(result.train_seconds + SecondsSince(epoch_start), 1e-9));
       const int64_t verify = config_.train.verify_every_steps;
       if (verify > 0 && cursor.step % verify == 0) {
         RETURN_IF_ERROR(VerifyParametersIdentical(comm_, watchdog_, model_.layout(), params_, cursor.step));
@@ -116,13 +116,12 @@ Status Trainer::Start(ResumeMode mode, TrainingCursor& cursor) {
   // Only now, with every resume check passed, is anything written to the run folder.
   RETURN_IF_ERROR(AgreeOk(duties_->OpenOutputs(), "preparing the outputs and test data"));
   ShareState(cursor);  // every rank continues from rank 0's state
-  duties_->Info("ranks " + std::to_string(comm_.size()) + " (" + comm_.name() +
-                (shared_model_ ? ", one shared model" : "") + ")  training rows " + std::to_string(feed_.num_rows()) +
-                "  test rows " + std::to_string(duties_->test_rows()) + "  global batch " +
-                std::to_string(config_.train.global_batch_size) + "  steps/epoch " +
-                std::to_string(plan_.steps_per_epoch) + "  parameters " +
-                std::to_string(model_.layout().num_parameters()) + "  row-sparse embedding tables " +
-                std::to_string(grad_sync_.num_row_sparse_tables()));
+  duties_->Info(
+      "ranks " + std::to_string(comm_.size()) + " (" + comm_.name() + (shared_model_ ? ", one shared model" : "") +
+      ")  training rows " + std::to_string(feed_.num_rows()) + "  test rows " + std::to_string(duties_->test_rows()) +
+      "  global batch " + std::to_string(config_.train.global_batch_size) + "  steps/epoch " +
+      std::to_string(plan_.steps_per_epoch) + "  parameters " + std::to_string(model_.layout().num_parameters()) +
+      "  row-sparse embedding tables " + std::to_string(grad_sync_.num_row_sparse_tables()));
   return Status::Ok();
 }
 
@@ -160,8 +159,8 @@ StatusOr<StepAgreement> Trainer::Step(int64_t epoch, int64_t step_in_epoch, Trai
   result.sync_bytes_last_step = grad_sync_.bytes_last_step();
   const bool finite = std::isfinite(local_loss);
   if (!finite) {
-    LOG_WARNING << "non-finite loss in epoch " << epoch + 1 << ", step " << cursor.step + 1 << " ("
-                << batch.num_rows << " rows of this rank)";
+    LOG_WARNING << "non-finite loss in epoch " << epoch + 1 << ", step " << cursor.step + 1 << " (" << batch.num_rows
+                << " rows of this rank)";
   }
   // A checkpoint write that failed in the background stops the job now, not at the next one.
   const Status checkpoint_failure = duties_->CheckpointFailure();
@@ -275,8 +274,8 @@ StatusOr<bool> Trainer::EndEpoch(int64_t epoch, double epoch_seconds, double epo
   cursor.evals_since_best = decided[2];
   cursor.best_metric = decision.best_metric;  // rank 0's is the one checkpoints keep
   if (decided[0] != 0) {
-    RETURN_IF_ERROR(AgreeOk(duties_->SaveCheckpoint(cursor, params_, *optimizer_, true, false),
-                            "writing the best checkpoint"));
+    RETURN_IF_ERROR(
+        AgreeOk(duties_->SaveCheckpoint(cursor, params_, *optimizer_, true, false), "writing the best checkpoint"));
     last_saved_step_ = cursor.step;
   }
   result.stopped_early = decided[1] != 0;

@@ -2,13 +2,13 @@
 // and "segment4"): ranks that race ahead into the next collective never overwrite what a slower
 // rank still reads, and ranks calling different collectives fail with both calls named.
 #include "comm/host_segment.h"
-#include "comm/host_segment_communicator.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <thread>
 
+#include "comm/host_segment_communicator.h"
 #include "segment_comm.h"
 
 namespace ectrain::comm {

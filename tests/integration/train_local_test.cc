@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,9 +11,9 @@
 #include "ckpt/checkpoint.h"
 #include "comm/local_communicator.h"
 #include "data/training_files.h"
+#include "eval/evaluator.h"
 #include "model/ctr_model.h"
 #include "test_data.h"
-#include "eval/evaluator.h"
 #include "train/signals.h"
 #include "train/trainer.h"
 
@@ -234,7 +234,7 @@ TEST(TrainLocal, TrainsOnShardsGivenAsADirectoryOrAGlob) {
     ASSERT_TRUE(feed.ok()) << feed.status().message();
     EXPECT_EQ(feed->num_rows(), 115) << train;
     EXPECT_EQ(feed->files(), (std::vector<std::string>{dir + "/shards/part-0.h5", dir + "/shards/part-1.h5",
-                                                        dir + "/shards/part-2.h5"}));
+                                                       dir + "/shards/part-2.h5"}));
   }
   config.train.output_dir = dir + "/run";
   RunOutput run = Train(config);
@@ -252,8 +252,8 @@ TEST(TrainLocal, TrainsOnShardsGivenAsADirectoryOrAGlob) {
   config.data.train = dir + "/shards";
   auto mismatch = DataFeed::Open(config.data, 1, 0, 32, 1);
   ASSERT_FALSE(mismatch.ok());
-  EXPECT_NE(mismatch.status().message().find("file '" + dir + "/shards/part-3.h5' does not have the columns of '" + dir +
-                                             "/shards/part-0.h5' (missing: x1; extra: x9)"),
+  EXPECT_NE(mismatch.status().message().find("file '" + dir + "/shards/part-3.h5' does not have the columns of '" +
+                                             dir + "/shards/part-0.h5' (missing: x1; extra: x9)"),
             std::string::npos)
       << mismatch.status().message();
 }
@@ -268,10 +268,14 @@ TEST(TrainLocal, ABadTrainingValueStopsTheRunNamingFileColumnAndRow) {
     user.push_back(i % 5);
     clicked.push_back(i == 250 ? std::nan("") : i % 3 == 0);
   }
-  ectrain::testing::WriteColumns(dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user},
-                                                     {"color", user}, {"clicked", clicked}});
-  ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
-                                                    {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+  ectrain::testing::WriteColumns(
+      dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user}, {"color", user}, {"clicked", clicked}});
+  ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}},
+                                                    {"x2", {0.1, 0.2}},
+                                                    {"x3", {0.1, 0.2}},
+                                                    {"user", {1, 2}},
+                                                    {"color", {1, 2}},
+                                                    {"clicked", {0, 1}}});
   RunConfig config = ectrain::testing::SyntheticConfig(dir);
   config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
   config.data.block_rows = 16;
@@ -452,10 +456,14 @@ RunConfig OverflowingConfig(const std::string& dir) {
     user.push_back(i % 5);
     clicked.push_back(i % 3 == 0);
   }
-  ectrain::testing::WriteColumns(dir + "/train.h5",
-                                 {{"x1", x1}, {"x2", x2}, {"x3", x3}, {"user", user}, {"color", user}, {"clicked", clicked}});
-  ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
-                                                    {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+  ectrain::testing::WriteColumns(
+      dir + "/train.h5", {{"x1", x1}, {"x2", x2}, {"x3", x3}, {"user", user}, {"color", user}, {"clicked", clicked}});
+  ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}},
+                                                    {"x2", {0.1, 0.2}},
+                                                    {"x3", {0.1, 0.2}},
+                                                    {"user", {1, 2}},
+                                                    {"color", {1, 2}},
+                                                    {"clicked", {0, 1}}});
   RunConfig config = ectrain::testing::SyntheticConfig(dir);
   config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
   config.model.hidden_units = {16};
@@ -484,8 +492,8 @@ TEST(NonFiniteLoss, SkipDropsThatStepAndTrainingGoesOn) {
 
 TEST(Retention, EveryMinutesCheckpointsWhenTheTimeHasPassed) {
   RunConfig config = ectrain::testing::SyntheticRunConfig(ectrain::testing::TempDir("every_minutes"));
-  config.train.epochs = 1;                   // 15 steps
-  config.checkpoint.every_minutes = 1e-9;    // due after every step
+  config.train.epochs = 1;                 // 15 steps
+  config.checkpoint.every_minutes = 1e-9;  // due after every step
   config.checkpoint.keep_last = 100;
   ASSERT_TRUE(Train(config).result.ok());
   int files = 0;
@@ -530,7 +538,8 @@ TEST(EarlyStopping, AMetricTheTaskDoesNotReportIsAnError) {
   config.checkpoint.keep_best = "rmse";
   RunOutput run = Train(config);
   ASSERT_FALSE(run.result.ok());
-  EXPECT_NE(run.result.status().message().find("checkpoint.keep_best"), std::string::npos) << run.result.status().message();
+  EXPECT_NE(run.result.status().message().find("checkpoint.keep_best"), std::string::npos)
+      << run.result.status().message();
   EXPECT_NE(run.result.status().message().find("auc"), std::string::npos) << "lists what is reported";
 }
 

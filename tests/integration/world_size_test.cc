@@ -20,7 +20,7 @@ using ectrain::testing::TestComm;
 struct RunOutput {
   std::vector<float> params;
   std::optional<eval::Metrics> metrics;
-  TrainResult result;  // empty if the run failed
+  TrainResult result;         // empty if the run failed
   bool shared_model = false;  // the ranks held one copy of the model
 };
 
@@ -34,7 +34,8 @@ RunOutput Train(const RunConfig& config, comm::Communicator& comm, ResumeMode mo
   auto result = trainer.Run(std::chrono::steady_clock::now(), mode);
   EXPECT_TRUE(result.ok()) << result.status().message();
   return {{trainer.params().data(), trainer.params().data() + trainer.params().size()},
-          result.ok() ? result->test_metrics : std::nullopt, result.ok() ? *result : TrainResult{},
+          result.ok() ? result->test_metrics : std::nullopt,
+          result.ok() ? *result : TrainResult{},
           trainer.shares_model_on_host()};
 }
 
@@ -66,7 +67,8 @@ TEST(WorldSizeEquivalence, NRanksMatchOneRankAfter50Steps) {
   config.train.output_dir = dir + "/single";
   RunOutput single = Train(config, local);
   ASSERT_EQ(single.params.size(), distributed.params.size());
-  EXPECT_LT(RelativeDifference(single.params, distributed.params), 1e-5) << "parameters after 50 steps: " << comm.size() << " ranks vs 1 rank";
+  EXPECT_LT(RelativeDifference(single.params, distributed.params), 1e-5)
+      << "parameters after 50 steps: " << comm.size() << " ranks vs 1 rank";
   ASSERT_TRUE(single.metrics && distributed.metrics);
   EXPECT_NEAR(single.metrics->Get("auc"), distributed.metrics->Get("auc"), 1e-4);
 }
@@ -107,7 +109,7 @@ RunConfig SparseConfig(const std::string& dir) {
   config.train.global_batch_size = 36;
   config.train.epochs = 20;
   config.train.max_steps = 100;
-  config.comm.bucket_mb = 0.0005;  // ~500-byte buckets: several, reduced by the communication thread
+  config.comm.bucket_mb = 0.0005;        // ~500-byte buckets: several, reduced by the communication thread
   config.train.verify_every_steps = 10;  // and all ranks hold bitwise the same parameters throughout
   return config;
 }
@@ -252,10 +254,14 @@ TEST(NonFiniteLossOnOneRank, IsStoppedOrSkippedOnAllRanks) {
       user.push_back(i % 5);
       clicked.push_back(i % 3 == 0);
     }
-    ectrain::testing::WriteColumns(dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user},
-                                                       {"color", user}, {"clicked", clicked}});
-    ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
-                                                      {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+    ectrain::testing::WriteColumns(
+        dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user}, {"color", user}, {"clicked", clicked}});
+    ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}},
+                                                      {"x2", {0.1, 0.2}},
+                                                      {"x3", {0.1, 0.2}},
+                                                      {"user", {1, 2}},
+                                                      {"color", {1, 2}},
+                                                      {"clicked", {0, 1}}});
   }
   comm.Barrier();
   RunConfig config = ectrain::testing::SyntheticConfig(dir);
@@ -300,10 +306,14 @@ TEST(DataErrorOnOneRank, StopsAllRanks) {
       user.push_back(i % 5);
       clicked.push_back(i == 301 ? std::nan("") : i % 3 == 0);
     }
-    ectrain::testing::WriteColumns(dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user},
-                                                       {"color", user}, {"clicked", clicked}});
-    ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}}, {"x2", {0.1, 0.2}}, {"x3", {0.1, 0.2}},
-                                                      {"user", {1, 2}}, {"color", {1, 2}}, {"clicked", {0, 1}}});
+    ectrain::testing::WriteColumns(
+        dir + "/train.h5", {{"x1", x}, {"x2", x}, {"x3", x}, {"user", user}, {"color", user}, {"clicked", clicked}});
+    ectrain::testing::WriteColumns(dir + "/test.h5", {{"x1", {0.1, 0.2}},
+                                                      {"x2", {0.1, 0.2}},
+                                                      {"x3", {0.1, 0.2}},
+                                                      {"user", {1, 2}},
+                                                      {"color", {1, 2}},
+                                                      {"clicked", {0, 1}}});
   }
   comm.Barrier();
   RunConfig config = ectrain::testing::SyntheticConfig(dir);
@@ -319,8 +329,9 @@ TEST(DataErrorOnOneRank, StopsAllRanks) {
   auto result = trainer.Run(std::chrono::steady_clock::now());
   ASSERT_FALSE(result.ok());
   const std::string message = result.status().message();
-  const bool named = message == dir + "/train.h5: column 'clicked' row 301: label is NaN; labels must be finite "
-                                      "values in [0, 1]";
+  const bool named = message == dir +
+                                    "/train.h5: column 'clicked' row 301: label is NaN; labels must be finite "
+                                    "values in [0, 1]";
   EXPECT_TRUE(named || result.status().code() == StatusCode::kFailedElsewhere) << message;
   std::vector<int64_t> ranks_naming_it{named ? 1 : 0};
   comm.AllReduce(std::span<int64_t>(ranks_naming_it));

@@ -2,7 +2,6 @@
 #include "ckpt/checkpoint.h"
 
 #include <gtest/gtest.h>
-
 #include <hdf5.h>
 
 #include <cmath>
@@ -106,7 +105,8 @@ TEST(Checkpoint, LatestPointsToTheNewestAndOldOnesArePruned) {
   std::string dir = testing::TempDir("ckpt_latest");
   Trained t;
   CheckpointDir checkpoints(dir, 2);
-  for (int64_t step : {10, 20, 30}) ASSERT_TRUE(checkpoints.Save(t.Info(step), t.model.layout(), StateOf(t.params, *t.adam), false).ok());
+  for (int64_t step : {10, 20, 30})
+    ASSERT_TRUE(checkpoints.Save(t.Info(step), t.model.layout(), StateOf(t.params, *t.adam), false).ok());
   auto resolved = ResolveCheckpointPath(dir);
   ASSERT_TRUE(resolved.ok());
   EXPECT_EQ(fs::path(*resolved).filename(), "ckpt-000000030.h5");
@@ -201,8 +201,7 @@ TEST(CheckpointIntegrity, ChangedTensorsOrAttributesAreRefused) {
   StatusOr<CheckpointInfo> info = ReadCheckpointInfo(*second);
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.status().code(), StatusCode::kDataError);
-  EXPECT_NE(info.status().message().find("do not match their checksum"), std::string::npos)
-      << info.status().message();
+  EXPECT_NE(info.status().message().find("do not match their checksum"), std::string::npos) << info.status().message();
 }
 
 // A run that diverged wrote NaN with a valid checksum: loading refuses it, naming the tensor and
@@ -260,8 +259,7 @@ TEST(CheckpointChoice, TheNewestVerifiedCheckpointWhateverLatestSays) {
   std::ofstream(fs::path(dir) / "latest") << "ckpt-000000099.h5\n";
   chosen = choose();
   ASSERT_TRUE(chosen.ok());
-  EXPECT_NE(notes(*chosen).find("names ckpt-000000099.h5, which does not exist"), std::string::npos)
-      << notes(*chosen);
+  EXPECT_NE(notes(*chosen).find("names ckpt-000000099.h5, which does not exist"), std::string::npos) << notes(*chosen);
 
   // The newest is damaged: the one before it is taken, and the damage is named.
   fs::resize_file(fs::path(dir) / "ckpt-000000030.h5", fs::file_size(fs::path(dir) / "ckpt-000000030.h5") / 2);

@@ -40,8 +40,8 @@ TEST(Config, ReadsValuesAndKeepsDefaults) {
 }
 
 TEST(Config, OverridesApplyBeforeValidation) {
-  auto config = ParseConfig(kValid, {"train.epochs=7", "model.hidden_units=[16, 8, 4]", "data.label=clicked"},
-                            "test.yaml");
+  auto config =
+      ParseConfig(kValid, {"train.epochs=7", "model.hidden_units=[16, 8, 4]", "data.label=clicked"}, "test.yaml");
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->train.epochs, 7);
   EXPECT_EQ(config->model.hidden_units, (std::vector<int64_t>{16, 8, 4}));

@@ -22,8 +22,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Writes a 1-D dataset the way h5py would; `chunked` adds a gzip-compressed chunk layout.
 template <typename T>
-void WriteColumn(hid_t file, const std::string& name, hid_t type, const std::vector<T>& values,
-                 bool chunked = false) {
+void WriteColumn(hid_t file, const std::string& name, hid_t type, const std::vector<T>& values, bool chunked = false) {
   const hsize_t n = values.size();
   H5Handle space(H5Screate_simple(1, &n, nullptr));
   H5Handle props(H5Pcreate(H5P_DATASET_CREATE));
@@ -32,8 +31,7 @@ void WriteColumn(hid_t file, const std::string& name, hid_t type, const std::vec
     H5Pset_chunk(props.get(), 1, &chunk);
     H5Pset_deflate(props.get(), 4);
   }
-  H5Handle dataset(
-      H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT));
+  H5Handle dataset(H5Dcreate2(file, name.c_str(), type, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT));
   ASSERT_TRUE(dataset.valid()) << name;
   ASSERT_GE(H5Dwrite(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
 }
@@ -73,9 +71,7 @@ void Poke(const std::string& path, const std::string& column, hsize_t row, doubl
   const hsize_t one = 1;
   H5Sselect_elements(space.get(), H5S_SELECT_SET, 1, &row);
   H5Handle memory(H5Screate_simple(1, &one, nullptr));
-  ASSERT_GE(
-      H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, memory.get(), space.get(), H5P_DEFAULT, &value),
-      0);
+  ASSERT_GE(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, memory.get(), space.get(), H5P_DEFAULT, &value), 0);
 }
 
 std::string ReadError(const std::string& path, const FeatureSchema& schema) {
@@ -154,8 +150,8 @@ TEST(ColumnFileTest, ReadingKeepsNoChunkCache) {
       const std::string name = c == 0 ? "y" : "d" + std::to_string(c);
       if (c > 0) schema.dense.push_back(name);
       for (int64_t i = 0; i < kRows; ++i) values[i] = static_cast<float>((i + c) % 2);
-      H5Handle set(H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, props.get(),
-                              H5P_DEFAULT));
+      H5Handle set(
+          H5Dcreate2(file.get(), name.c_str(), H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT));
       ASSERT_GE(H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), 0);
     }
   }
@@ -187,8 +183,8 @@ TEST(ColumnFileTest, StoredSchemaAndNonColumnsAreSkipped) {
     ASSERT_TRUE(WriteStringDataset(file.get(), kSchemaDataset, schema.ToJson()).ok());
     const hsize_t dims[2] = {2, 3};
     H5Handle space(H5Screate_simple(2, dims, nullptr));
-    H5Handle matrix(H5Dcreate2(file.get(), "matrix", H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT,
-                               H5P_DEFAULT, H5P_DEFAULT));
+    H5Handle matrix(
+        H5Dcreate2(file.get(), "matrix", H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     ASSERT_TRUE(matrix.valid());
   }
   StatusOr<ColumnFile> opened = ColumnFile::Open(path);
@@ -267,8 +263,7 @@ TEST(ColumnFileTest, ColumnsOfDifferentLengthsAreAnError) {
   StatusOr<int64_t> length = file->CheckColumns({"Revenue", "short"});
   ASSERT_FALSE(length.ok());
   EXPECT_EQ(length.status().code(), StatusCode::kDataError);
-  EXPECT_NE(length.status().message().find("column 'short' has 3 rows but column 'Revenue' has 20"),
-            std::string::npos)
+  EXPECT_NE(length.status().message().find("column 'short' has 3 rows but column 'Revenue' has 20"), std::string::npos)
       << length.status().message();
 }
 
@@ -320,7 +315,8 @@ TEST(ColumnFileTest, MultiValuedColumnsAreGroupsReadAsCsr) {
   as_dense.multi_vocab_sizes.clear();
   StatusOr<Table> refused = file->ReadAll(as_dense, true);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("'genres' is multi-valued"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("'genres' is multi-valued"), std::string::npos)
+      << refused.status().message();
 }
 
 TEST(ColumnFileTest, MultiValuedIdsAndOffsetsAreValidated) {
@@ -328,8 +324,9 @@ TEST(ColumnFileTest, MultiValuedIdsAndOffsetsAreValidated) {
     ScratchDir dir;
     const std::string path = WriteBagFile(dir);
     EXPECT_EQ(ReadError(path, BagSchema(4)),
-              path + ": column 'genres' row 2: id 4 out of range [0, 4) (vocab size); ids must be integers below the "
-                     "vocab size: raise data.vocab_sizes.genres (or re-run `ectrain prepare`) if the data is right");
+              path +
+                  ": column 'genres' row 2: id 4 out of range [0, 4) (vocab size); ids must be integers below the "
+                  "vocab size: raise data.vocab_sizes.genres (or re-run `ectrain prepare`) if the data is right");
   }
   {
     ScratchDir dir;
@@ -348,26 +345,23 @@ TEST(ColumnFileTest, ValidationErrorsNameFileColumnAndRow) {
   ScratchDir dir;
   const std::string path = WriteShopFile(dir);
   Poke(path, "Revenue", 17, kNaN);
-  EXPECT_EQ(
-      ReadError(path, ShopSchema()),
-      path + ": column 'Revenue' row 17: label is NaN; labels must be finite values in [0, 1]");
+  EXPECT_EQ(ReadError(path, ShopSchema()),
+            path + ": column 'Revenue' row 17: label is NaN; labels must be finite values in [0, 1]");
   Poke(path, "Revenue", 17, 2.0);
-  EXPECT_NE(ReadError(path, ShopSchema()).find("column 'Revenue' row 17: label is 2;"),
-            std::string::npos);
+  EXPECT_NE(ReadError(path, ShopSchema()).find("column 'Revenue' row 17: label is 2;"), std::string::npos);
   Poke(path, "Revenue", 17, 1.0);
 
   Poke(path, "Month", 5, 40);
   EXPECT_NE(ReadError(path, ShopSchema())
                 .find(path + ": column 'Month' row 5: id 40 out of range [0, 11) (vocab size); ids must be "
-                      "integers below the vocab size: raise data.vocab_sizes.Month"),
+                             "integers below the vocab size: raise data.vocab_sizes.Month"),
             std::string::npos);
   Poke(path, "Month", 5, -1);
   EXPECT_NE(ReadError(path, ShopSchema()).find("row 5: id -1 out of range"), std::string::npos);
   Poke(path, "Month", 5, 5);
 
   Poke(path, "PageValues", 3, std::numeric_limits<double>::infinity());
-  EXPECT_NE(ReadError(path, ShopSchema()).find("column 'PageValues' row 3: value is inf"),
-            std::string::npos);
+  EXPECT_NE(ReadError(path, ShopSchema()).find("column 'PageValues' row 3: value is inf"), std::string::npos);
   Poke(path, "PageValues", 3, 30);
   EXPECT_EQ(ReadError(path, ShopSchema()), "no error");
 }
@@ -398,8 +392,7 @@ TEST(ColumnFileTest, NonHdf5FileIsADataError) {
   StatusOr<ColumnFile> file = ColumnFile::Open(path);
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().code(), StatusCode::kDataError);
-  EXPECT_NE(file.status().message().find("data file '" + path + "' is not a readable HDF5 file"),
-            std::string::npos)
+  EXPECT_NE(file.status().message().find("data file '" + path + "' is not a readable HDF5 file"), std::string::npos)
       << file.status().message();
 }
 
@@ -410,8 +403,7 @@ TEST(ColumnFileTest, TruncatedFileIsADataError) {
   StatusOr<ColumnFile> file = ColumnFile::Open(path);
   ASSERT_FALSE(file.ok());
   EXPECT_EQ(file.status().code(), StatusCode::kDataError);
-  EXPECT_NE(file.status().message().find("data file '" + path + "' is not a readable HDF5 file"),
-            std::string::npos)
+  EXPECT_NE(file.status().message().find("data file '" + path + "' is not a readable HDF5 file"), std::string::npos)
       << file.status().message();
 }
 
@@ -444,7 +436,13 @@ TEST(ColumnFileTest, CorruptChunkIsADataErrorNamingTheColumn) {
 TEST(ColumnFileTest, AFilterThisHdf5LacksIsNamed) {
   ScratchDir dir;
   const std::string path = WriteShopFile(dir);
-  const H5Z_class2_t lzf = {H5Z_CLASS_T_VERS, static_cast<H5Z_filter_t>(32000), 1, 1, "lzf", nullptr, nullptr,
+  const H5Z_class2_t lzf = {H5Z_CLASS_T_VERS,
+                            static_cast<H5Z_filter_t>(32000),
+                            1,
+                            1,
+                            "lzf",
+                            nullptr,
+                            nullptr,
                             [](unsigned, size_t, const unsigned[], size_t bytes, size_t*, void**) { return bytes; }};
   ASSERT_GE(H5Zregister(&lzf), 0);
   {
@@ -456,16 +454,16 @@ TEST(ColumnFileTest, AFilterThisHdf5LacksIsNamed) {
     H5Pset_chunk(props.get(), 1, &chunk);
     H5Pset_filter(props.get(), 32000, H5Z_FLAG_MANDATORY, 0, nullptr);
     H5Ldelete(file.get(), "PageValues", H5P_DEFAULT);
-    H5Handle dataset(H5Dcreate2(file.get(), "PageValues", H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, props.get(),
-                                H5P_DEFAULT));
+    H5Handle dataset(
+        H5Dcreate2(file.get(), "PageValues", H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT));
     ASSERT_GE(H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, pages.data()), 0);
   }
   ASSERT_GE(H5Zunregister(32000), 0);
   EXPECT_EQ(ReadError(path, ShopSchema()),
             "data file '" + path +
                 "': column 'PageValues' is compressed with the HDF5 filter 'lzf' (id 32000), which this HDF5 library "
-                "does not have; rewrite the file with gzip compression, e.g. `h5repack -f GZIP=4 " + path +
-                " out.h5` (h5py: compression=\"gzip\")");
+                "does not have; rewrite the file with gzip compression, e.g. `h5repack -f GZIP=4 " +
+                path + " out.h5` (h5py: compression=\"gzip\")");
 }
 
 }  // namespace

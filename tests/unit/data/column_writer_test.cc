@@ -37,9 +37,10 @@ std::vector<T> ReadDataset(const std::string& path, const std::string& name, hid
 TEST(ColumnWriter, WritesScalarAndMultiValuedColumnsAcrossChunks) {
   testing::ScratchDir dir;
   const std::string path = dir.File("out.h5");
-  auto writer = ColumnWriter::Create(path, {{"price", ColumnType::kFloat32},
-                                            {"user", ColumnType::kInt32},
-                                            {"genres", ColumnType::kInt32, /*multi_valued=*/true}},
+  auto writer = ColumnWriter::Create(path,
+                                     {{"price", ColumnType::kFloat32},
+                                      {"user", ColumnType::kInt32},
+                                      {"genres", ColumnType::kInt32, /*multi_valued=*/true}},
                                      /*chunk_rows=*/7);
   ASSERT_TRUE(writer.ok()) << writer.status().message();
   const int rows = 25;  // several chunks and a partial one

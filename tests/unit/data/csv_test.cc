@@ -42,10 +42,8 @@ TEST(CsvTest, ReadsQuotedFieldsWithDelimitersDoubledQuotesAndNewlines) {
   ASSERT_TRUE(table.ok()) << table.status().message();
   EXPECT_EQ(table->path, path);
   EXPECT_EQ(table->header, (std::vector<std::string>{"name", "note", "n"}));
-  EXPECT_EQ(table->rows, (Rows{{"a", "x, y", "1"},
-                               {"b", "he said \"hi\"", "2"},
-                               {"c", "two\nlines", "3"},
-                               {"d", "", "4"}}));
+  EXPECT_EQ(table->rows,
+            (Rows{{"a", "x, y", "1"}, {"b", "he said \"hi\"", "2"}, {"c", "two\nlines", "3"}, {"d", "", "4"}}));
   // A row's line is where it starts; the quoted newline pushes the next row down one line.
   EXPECT_EQ(table->line_numbers, (std::vector<int64_t>{2, 3, 4, 6}));
 }

@@ -39,28 +39,25 @@ TEST(SchemaTest, JsonRoundTripIsExact) {
 }
 
 TEST(SchemaTest, SchemaWithoutPreprocessing) {
-  StatusOr<FeatureSchema> schema = FeatureSchema::FromJson(
-      R"({"label": "click", "dense": ["a"], "categorical": ["c"], "vocab_sizes": [10]})", "x");
+  StatusOr<FeatureSchema> schema =
+      FeatureSchema::FromJson(R"({"label": "click", "dense": ["a"], "categorical": ["c"], "vocab_sizes": [10]})", "x");
   ASSERT_TRUE(schema.ok()) << schema.status().message();
   EXPECT_FALSE(schema->has_preprocessing());
   EXPECT_EQ(schema->vocab_sizes, (std::vector<int64_t>{10}));
   float dense[1];
   int32_t ids[1];
-  EXPECT_EQ(schema->EncodeRow({{"a", "1"}, {"c", "x"}}, dense, ids).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(schema->EncodeRow({{"a", "1"}, {"c", "x"}}, dense, ids).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(SchemaTest, FromJsonErrorsNameWhere) {
-  for (const char* text :
-       {"not json", "[1]", R"({"label": 3, "dense": [], "categorical": [], "vocab_sizes": []})",
-        R"({"label": "y", "dense": [], "categorical": ["c"], "vocab_sizes": []})",
-        R"({"label": "y", "dense": ["d"], "categorical": [], "vocab_sizes": [],
+  for (const char* text : {"not json", "[1]", R"({"label": 3, "dense": [], "categorical": [], "vocab_sizes": []})",
+                           R"({"label": "y", "dense": [], "categorical": ["c"], "vocab_sizes": []})",
+                           R"({"label": "y", "dense": ["d"], "categorical": [], "vocab_sizes": [],
             "dense_stats": [], "vocabularies": [["a"]]})"}) {
     StatusOr<FeatureSchema> schema = FeatureSchema::FromJson(text, "train.h5 /ectrain/schema");
     ASSERT_FALSE(schema.ok()) << text;
     EXPECT_EQ(schema.status().code(), StatusCode::kDataError);
-    EXPECT_EQ(schema.status().message().rfind("train.h5 /ectrain/schema: ", 0), 0u)
-        << schema.status().message();
+    EXPECT_EQ(schema.status().message().rfind("train.h5 /ectrain/schema: ", 0), 0u) << schema.status().message();
   }
 }
 
@@ -87,12 +84,10 @@ TEST(SchemaTest, EncodeRowErrorsNameColumnAndValue) {
   float dense[2];
   int32_t ids[2];
   Status status = schema.EncodeRow(
-      {{"PageValues", "abc"}, {"BounceRates in %", "1"}, {"Month", "Feb"}, {"VisitorType", "x"}},
-      dense, ids);
+      {{"PageValues", "abc"}, {"BounceRates in %", "1"}, {"Month", "Feb"}, {"VisitorType", "x"}}, dense, ids);
   EXPECT_EQ(status.code(), StatusCode::kDataError);
   EXPECT_EQ(status.message(), "column 'PageValues': 'abc' is not a number");
-  status =
-      schema.EncodeRow({{"PageValues", "1"}, {"Month", "Feb"}, {"VisitorType", "x"}}, dense, ids);
+  status = schema.EncodeRow({{"PageValues", "1"}, {"Month", "Feb"}, {"VisitorType", "x"}}, dense, ids);
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("'BounceRates in %'"), std::string::npos) << status.message();
 }
@@ -202,8 +197,9 @@ TEST(SchemaTest, EncodeRowTransformsDenseAndEncodesBags) {
   EXPECT_EQ(bags[1], title);
 
   // Missing: the median fill goes through the log too, and the indicator says so.
-  ASSERT_TRUE(schema.EncodeRow({{"views", "NA"}, {"country", "xx"}, {"user", ""}, {"genres", ""}, {"title", ""}},
-                               dense, ids, &bags)
+  ASSERT_TRUE(schema
+                  .EncodeRow({{"views", "NA"}, {"country", "xx"}, {"user", ""}, {"genres", ""}, {"title", ""}}, dense,
+                             ids, &bags)
                   .ok());
   EXPECT_FLOAT_EQ(dense[0], static_cast<float>((std::log1p(3.0) - 0.5) / 2.0));
   EXPECT_EQ(dense[1], 1.0f);
@@ -212,10 +208,10 @@ TEST(SchemaTest, EncodeRowTransformsDenseAndEncodesBags) {
   EXPECT_TRUE(bags[1].empty());
 
   // Bags need somewhere to go.
-  EXPECT_EQ(schema.EncodeRow({{"views", "1"}, {"country", "de"}, {"user", "u"}, {"genres", ""}, {"title", ""}},
-                             dense, ids)
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      schema.EncodeRow({{"views", "1"}, {"country", "de"}, {"user", "u"}, {"genres", ""}, {"title", ""}}, dense, ids)
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 // A copy of the schema that lost hash_buckets must not silently map every value to id 0.
@@ -319,9 +315,9 @@ TEST(SchemaTest, TokenizerHashAndTime) {
 }
 
 TEST(SchemaTest, ParseLabel) {
-  const std::vector<std::pair<std::string, float>> good = {
-      {"1", 1.0f},   {"0", 0.0f},  {" TRUE ", 1.0f}, {"false", 0.0f},
-      {"Yes", 1.0f}, {"NO", 0.0f}, {"0.25", 0.25f},  {"1e0", 1.0f}};
+  const std::vector<std::pair<std::string, float>> good = {{"1", 1.0f},     {"0", 0.0f},   {" TRUE ", 1.0f},
+                                                           {"false", 0.0f}, {"Yes", 1.0f}, {"NO", 0.0f},
+                                                           {"0.25", 0.25f}, {"1e0", 1.0f}};
   for (const auto& [text, expected] : good) {
     StatusOr<float> label = ParseLabel(text);
     ASSERT_TRUE(label.ok()) << text << ": " << label.status().message();
@@ -338,8 +334,7 @@ TEST(SchemaTest, MissingValuesAndDenseParsing) {
   for (const std::string text : {"", "  ", "NA", "n/a", "NaN", "null", "NULL", "?"}) {
     EXPECT_TRUE(IsMissingValue(text)) << "'" << text << "'";
   }
-  for (const std::string text : {"0", "abc", "-", "none"})
-    EXPECT_FALSE(IsMissingValue(text)) << text;
+  for (const std::string text : {"0", "abc", "-", "none"}) EXPECT_FALSE(IsMissingValue(text)) << text;
 
   StatusOr<std::optional<double>> value = ParseDenseValue(" 2.5 ");
   ASSERT_TRUE(value.ok());
@@ -371,12 +366,14 @@ TEST(SchemaTest, CheckEncodedAlikeNamesTheColumnThatDiffers) {
   FeatureSchema longer = model;
   longer.vocabularies[1].push_back("New_Visitor");
   longer.vocab_sizes[1] = 3;
-  EXPECT_NE(message(longer).find("column 'VisitorType' has another vocabulary (2 values; the checkpoint's has 1 values)"),
-            std::string::npos)
+  EXPECT_NE(
+      message(longer).find("column 'VisitorType' has another vocabulary (2 values; the checkpoint's has 1 values)"),
+      std::string::npos)
       << message(longer);
   FeatureSchema hashed = model;
   hashed.hash_buckets = {0, 64};
-  EXPECT_NE(message(hashed).find("column 'VisitorType' is hashed into 64 ids there but 0 in training"), std::string::npos);
+  EXPECT_NE(message(hashed).find("column 'VisitorType' is hashed into 64 ids there but 0 in training"),
+            std::string::npos);
   FeatureSchema scaled = model;
   scaled.dense_stats[1].mean = 0.5;
   EXPECT_NE(message(scaled).find("column 'BounceRates in %' is filled or scaled differently"), std::string::npos);
@@ -384,8 +381,7 @@ TEST(SchemaTest, CheckEncodedAlikeNamesTheColumnThatDiffers) {
   regression.label_type = "regression";
   EXPECT_NE(message(regression).find("column 'Revenue' is a regression label there but a binary label in training"),
             std::string::npos);
-  EXPECT_TRUE(CheckEncodedAlike(regression, model, /*with_labels=*/false, "rows.h5").ok())
-      << "predict reads no labels";
+  EXPECT_TRUE(CheckEncodedAlike(regression, model, /*with_labels=*/false, "rows.h5").ok()) << "predict reads no labels";
   // A file with only some of the columns (prepared without roles): what it has is compared.
   FeatureSchema plain = model.ColumnsOnly();
   EXPECT_TRUE(CheckEncodedAlike(plain, model, true, "plain.h5").ok());

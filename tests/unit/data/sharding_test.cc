@@ -151,7 +151,8 @@ TEST(ShardingTest, EveryRowOncePerEpochAndBatchesDoNotDependOnTheRankCount) {
           }
           for (size_t step = 0; step < single.size(); ++step) {
             std::vector<int64_t> merged;
-            for (const auto& rank_steps : ranks) merged.insert(merged.end(), rank_steps[step].begin(), rank_steps[step].end());
+            for (const auto& rank_steps : ranks)
+              merged.insert(merged.end(), rank_steps[step].begin(), rank_steps[step].end());
             std::sort(merged.begin(), merged.end());
             std::vector<int64_t> expected = single[step];
             std::sort(expected.begin(), expected.end());
@@ -189,8 +190,8 @@ TEST(ShardingTest, RanksGetEqualSharesWhenTheWindowDividesEvenly) {
 // With a window that is not a multiple of the rank count, shares follow the blocks owned.
 TEST(ShardingTest, UnevenWindowsGiveSharesInProportionToBlocksOwned) {
   const BlockTable table(std::vector<int64_t>{5 * 100}, 100);  // one window of 5 full blocks
-  const auto rank0 = RankBatches(table, 5, 0, 100, 2, 0);     // owns blocks 0, 2, 4
-  const auto rank1 = RankBatches(table, 5, 0, 100, 2, 1);     // owns blocks 1, 3
+  const auto rank0 = RankBatches(table, 5, 0, 100, 2, 0);      // owns blocks 0, 2, 4
+  const auto rank1 = RankBatches(table, 5, 0, 100, 2, 1);      // owns blocks 1, 3
   for (size_t step = 0; step < rank0.size(); ++step) {
     EXPECT_EQ(rank0[step].size(), 60u);
     EXPECT_EQ(rank1[step].size(), 40u);

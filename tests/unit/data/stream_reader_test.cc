@@ -27,13 +27,12 @@ constexpr int kVocab = 7;
 // Row g of the data set: x = g, id = g % 5, label = g % 2, tags = (g % 3) ids g % 7, g+1 % 7...
 // Files hold consecutive global rows starting at `first`.
 Status WriteRows(const std::string& path, int64_t first, int64_t rows, int64_t chunk_rows = 16) {
-  ASSIGN_OR_RETURN(ColumnWriter writer,
-                   ColumnWriter::Create(path,
-                                        {{"x", ColumnType::kFloat32},
-                                         {"id", ColumnType::kInt32},
-                                         {"label", ColumnType::kFloat32},
-                                         {"tags", ColumnType::kInt32, /*multi_valued=*/true}},
-                                        chunk_rows));
+  ASSIGN_OR_RETURN(ColumnWriter writer, ColumnWriter::Create(path,
+                                                             {{"x", ColumnType::kFloat32},
+                                                              {"id", ColumnType::kInt32},
+                                                              {"label", ColumnType::kFloat32},
+                                                              {"tags", ColumnType::kInt32, /*multi_valued=*/true}},
+                                                             chunk_rows));
   for (int64_t g = first; g < first + rows; ++g) {
     const float x = static_cast<float>(g), label = static_cast<float>(g % 2);
     const int32_t id = static_cast<int32_t>(g % 5);

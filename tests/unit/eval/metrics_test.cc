@@ -57,14 +57,14 @@ TEST(BinaryMetrics, AllFieldsByHand) {
 
 TEST(MulticlassMetrics, AccuracyTopKMacroF1AndConfusionByHand) {
   // 3 classes, 4 rows. Predictions (argmax): 0, 2, 1, 2; truth: 0, 1, 1, 2.
-  std::vector<float> logits{3, 1, 0,   0, 1, 2,   0, 5, 1,   1, 0, 4};
+  std::vector<float> logits{3, 1, 0, 0, 1, 2, 0, 5, 1, 1, 0, 4};
   std::vector<float> labels{0, 1, 1, 2};
   Metrics m = ComputeMulticlassMetrics(logits, 3, labels, /*top_k=*/2);
   EXPECT_DOUBLE_EQ(m.Get("accuracy"), 0.75);
   EXPECT_DOUBLE_EQ(m.Get("top2_accuracy"), 1.0);  // row 1: class 1 is second
   // Per class F1: class 0: TP1 FP0 FN0 -> 1; class 1: TP1 FP0 FN1 -> 2/3; class 2: TP1 FP1 FN0 -> 2/3.
   EXPECT_NEAR(m.Get("macro_f1"), (1 + 2.0 / 3 + 2.0 / 3) / 3, 1e-12);
-  const std::vector<int64_t> confusion{1, 0, 0,   0, 1, 1,   0, 0, 1};
+  const std::vector<int64_t> confusion{1, 0, 0, 0, 1, 1, 0, 0, 1};
   EXPECT_EQ(m.confusion, confusion);
   // Row 0's softmax cross-entropy: log(e^3 + e^1 + e^0) - 3.
   double expected = 0;

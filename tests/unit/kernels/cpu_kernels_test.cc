@@ -378,8 +378,8 @@ TEST(CrossLayer, MatchesItsDefinitionAndFiniteDifferences) {
   for (int64_t i = 0; i < d; ++i) u01 += xl[i] * w[i * d + 1];
   EXPECT_NEAR(next[1], x0[1] * u01 + xl[1], 1e-5);
   std::vector<float> dnext = r, dw(d * d, 0.0f), db(d, 0.0f), dxl(rows * d), dx0(rows * d, 0.0f);
-  CrossLayerBackward(x0.data(), xl.data(), u.data(), w.data(), dnext.data(), rows, d, dw.data(), db.data(),
-                     dxl.data(), dx0.data());
+  CrossLayerBackward(x0.data(), xl.data(), u.data(), w.data(), dnext.data(), rows, d, dw.data(), db.data(), dxl.data(),
+                     dx0.data());
   ExpectClose(dw, NumericGradient(w, loss), 1e-3);
   ExpectClose(db, NumericGradient(b, loss), 1e-3);
   ExpectClose(dxl, NumericGradient(xl, loss), 1e-3);
@@ -425,7 +425,9 @@ TEST(SoftmaxCrossEntropy, GradientMatchesFiniteDifferences) {
   std::vector<float> labels{0, 2, 1, 2}, weights{0.5f, 1.5f, 3.0f};
   std::vector<float> dz(rows * classes);
   SoftmaxCrossEntropy(z.data(), labels.data(), rows, classes, weights.data(), 0.25f, dz.data());
-  auto loss = [&] { return 0.25 * SoftmaxCrossEntropy(z.data(), labels.data(), rows, classes, weights.data(), 1.0f, nullptr); };
+  auto loss = [&] {
+    return 0.25 * SoftmaxCrossEntropy(z.data(), labels.data(), rows, classes, weights.data(), 1.0f, nullptr);
+  };
   ExpectClose(dz, NumericGradient(z, loss), 1e-3);
 }
 

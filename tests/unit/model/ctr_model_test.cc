@@ -1,6 +1,5 @@
 // The whole model's backward against finite differences of its loss, parameter by parameter.
 #include "model/ctr_model.h"
-#include "row_gradients.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "row_gradients.h"
 
 namespace ectrain::model {
 namespace {

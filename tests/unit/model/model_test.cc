@@ -173,8 +173,8 @@ TEST_P(ZooTest, GradientMatchesFiniteDifferencesAndEveryTensorIsAnnouncedOnce) {
 
   for (size_t i = 0; i < layout.specs().size(); ++i) {
     const ParamSpec& spec = layout.spec(static_cast<int>(i));
-    EXPECT_EQ(ready.counts[static_cast<int>(i)], 1) << spec.name << " announced " << ready.counts[static_cast<int>(i)]
-                                                    << " times";
+    EXPECT_EQ(ready.counts[static_cast<int>(i)], 1)
+        << spec.name << " announced " << ready.counts[static_cast<int>(i)] << " times";
     if (spec.kind != ParamKind::kEmbedding) continue;
     // The ids this batch looked up in the table: its field's column, or the bag's values.
     std::vector<int64_t> expected;
@@ -235,8 +235,12 @@ TEST_P(ZooTest, ForwardGivesTheOutputsTheLossUses) {
   std::vector<float> weights(options.class_weights.begin(), options.class_weights.end());
   double expected = 0;
   switch (model->task()) {
-    case Task::kBinary: expected = kernels::BceWithLogits(outputs.data(), in.labels.data(), 7, 1, nullptr); break;
-    case Task::kRegression: expected = kernels::SquaredError(outputs.data(), in.labels.data(), 7, 1, nullptr); break;
+    case Task::kBinary:
+      expected = kernels::BceWithLogits(outputs.data(), in.labels.data(), 7, 1, nullptr);
+      break;
+    case Task::kRegression:
+      expected = kernels::SquaredError(outputs.data(), in.labels.data(), 7, 1, nullptr);
+      break;
     case Task::kMulticlass:
       expected = kernels::SoftmaxCrossEntropy(outputs.data(), in.labels.data(), 7, k,
                                               weights.empty() ? nullptr : weights.data(), 1, nullptr);
@@ -394,12 +398,12 @@ TEST(DotInteraction, LayoutHasTheBottomLayerOnlyWithDenseColumns) {
   // p and four fields: 3 + 10 inputs to the first hidden layer.
   EXPECT_EQ(names(o, Inputs(Task::kBinary).shape),
             (std::vector<std::string>{"embedding/user 5", "embedding/item 6", "embedding/color 3",
-                                      "embedding_bag/genres 5", "bottom/weight 2", "bottom/bias 1",
-                                      "dense_0/weight 13", "dense_0/bias 1", "output/weight 5", "output/bias 1"}));
-  EXPECT_EQ(names(o, Inputs(Task::kBinary, 1, /*with_dense=*/false).shape),
-            (std::vector<std::string>{"embedding/user 5", "embedding/item 6", "embedding/color 3",
-                                      "embedding_bag/genres 5", "dense_0/weight 6", "dense_0/bias 1",
-                                      "output/weight 5", "output/bias 1"}));
+                                      "embedding_bag/genres 5", "bottom/weight 2", "bottom/bias 1", "dense_0/weight 13",
+                                      "dense_0/bias 1", "output/weight 5", "output/bias 1"}));
+  EXPECT_EQ(
+      names(o, Inputs(Task::kBinary, 1, /*with_dense=*/false).shape),
+      (std::vector<std::string>{"embedding/user 5", "embedding/item 6", "embedding/color 3", "embedding_bag/genres 5",
+                                "dense_0/weight 6", "dense_0/bias 1", "output/weight 5", "output/bias 1"}));
   o = Options("wide_deep");
   o.interaction = "dot";
   const auto wide_deep = names(o, Inputs(Task::kBinary).shape);
@@ -422,7 +426,8 @@ TEST(CreateModel, TheMlpIsTheCtrModelOfBefore) {
 
 TEST(CtrModel, RefusesTypesOutsideItsFamily) {
   Inputs in(Task::kBinary);
-  EXPECT_DEATH(CtrModel(Options("mf"), in.shape), "CtrModel cannot build model.type 'mf'; build models with CreateModel");
+  EXPECT_DEATH(CtrModel(Options("mf"), in.shape),
+               "CtrModel cannot build model.type 'mf'; build models with CreateModel");
 }
 
 // Each bad setting comes back as an error that names its key.

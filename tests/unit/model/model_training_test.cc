@@ -68,9 +68,15 @@ struct Table {
   int64_t rows() const { return static_cast<int64_t>(labels.size()); }
   BatchView View() {
     bag = {offsets.data(), values.data()};
-    return {rows(), dense.data(), shape.num_dense, categorical.data(),
-            static_cast<int>(shape.categorical_names.size()), labels.data(), &bag,
-            static_cast<int>(shape.bag_names.size()), 0};
+    return {rows(),
+            dense.data(),
+            shape.num_dense,
+            categorical.data(),
+            static_cast<int>(shape.categorical_names.size()),
+            labels.data(),
+            &bag,
+            static_cast<int>(shape.bag_names.size()),
+            0};
   }
 };
 
@@ -89,7 +95,8 @@ Table Encode(const std::vector<Example>& examples, const std::vector<size_t>& or
   t.shape = shape;
   for (size_t i : order) {
     const Example& e = examples[i];
-    for (size_t d = 0; d < e.dense.size(); ++d) t.dense.push_back(static_cast<float>((e.dense[d] - mean[d]) / stddev[d]));
+    for (size_t d = 0; d < e.dense.size(); ++d)
+      t.dense.push_back(static_cast<float>((e.dense[d] - mean[d]) / stddev[d]));
     t.categorical.insert(t.categorical.end(), e.categorical.begin(), e.categorical.end());
     t.values.insert(t.values.end(), e.bag.begin(), e.bag.end());
     t.offsets.push_back(static_cast<int64_t>(t.values.size()));
@@ -243,7 +250,8 @@ INSTANTIATE_TEST_SUITE_P(Models, PurchaseTest,
                          ::testing::Values("logistic", "mlp", "wide_deep", "deepfm", "dcn", "mlp_dot"),
                          [](const auto& info) { return info.param; });
 
-// MovieLens 100K, fold u1. Fields: user, item, gender, occupation (categorical), age (dense), the item's genres (multi-valued).
+// MovieLens 100K, fold u1. Fields: user, item, gender, occupation (categorical), age (dense), the item's genres
+// (multi-valued).
 std::pair<Table, Table> LoadMovieLens(const std::string& folder, bool binary_label) {
   std::map<int, std::vector<std::string>> users;
   for (const auto& line : ReadLines(folder + "/u.user")) users[std::stoi(line)] = Split(line, '|');

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <barrier>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <cmath>
 #include <thread>
 
 #include "core/denormals.h"
@@ -76,7 +76,7 @@ TEST(Adam, RowSparseUpdatesTouchOnlyTheListedRows) {
   ParamArena lazy_params(layout), dense_params(layout), grads(layout);
   for (int64_t i = 0; i < lazy_params.size(); ++i) lazy_params.data()[i] = dense_params.data()[i] = 0.5f;
   const ParamSpec& table = layout.spec(0);
-  grads.data()[table.offset + 1 * 2] = 0.3f;  // row 1
+  grads.data()[table.offset + 1 * 2] = 0.3f;       // row 1
   grads.data()[table.offset + 3 * 2 + 1] = -0.2f;  // row 3
   for (int i = 0; i < 3; ++i) grads.data()[layout.spec(1).offset + i] = 0.1f * (i + 1);
   RowSelection rows;
@@ -324,7 +324,7 @@ TEST(Schedule, WarmupStepAndCosine) {
   EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 5), 1.0);
   EXPECT_NEAR(LearningRateAt(o, shape, 104), 0.1, 1e-12);
   EXPECT_NEAR(LearningRateAt(o, shape, 5 + 99 / 2.0), 0.55, 0.02);  // half way
-  o.scale_with_batch = 128;  // linear scaling rule: 256 / 128
+  o.scale_with_batch = 128;                                         // linear scaling rule: 256 / 128
   EXPECT_NEAR(LearningRateAt(o, shape, 5), 2.0, 1e-12);
 }
 
@@ -375,14 +375,16 @@ struct SharedRun {
     rows.SetSparse(3, 40, 4);
     for (int spec : {0, 1}) {
       const ParamSpec& s = layout.spec(spec);
-      for (int64_t i = 0; i < s.size(); ++i) grads.data()[s.offset + i] = 0.01f * static_cast<float>((i * 5 + step) % 13) - 0.06f;
+      for (int64_t i = 0; i < s.size(); ++i)
+        grads.data()[s.offset + i] = 0.01f * static_cast<float>((i * 5 + step) % 13) - 0.06f;
     }
     for (int spec : {2, 3}) {
       const int64_t cols = layout.spec(spec).cols;
       for (size_t k = 0; k < listed.size(); ++k) {
         if (listed[k] / 4 % parts != part) continue;
         std::vector<float> gradient(static_cast<size_t>(cols));
-        for (int64_t c = 0; c < cols; ++c) gradient[c] = 0.001f * static_cast<float>((k * 7 + c * 3 + step) % 11) - 0.004f;
+        for (int64_t c = 0; c < cols; ++c)
+          gradient[c] = 0.001f * static_cast<float>((k * 7 + c * 3 + step) % 11) - 0.004f;
         AddRow(rows, spec, listed[k], gradient);
       }
     }
@@ -488,7 +490,8 @@ TEST(SharedUpdates, ClippingSumsTheRowNormsOverParts) {
     });
   }
   for (auto& t : threads) t.join();
-  for (int part = 0; part < kParts; ++part) EXPECT_NEAR(norms[part], alone->last_gradient_norm(), 1e-6 * alone->last_gradient_norm());
+  for (int part = 0; part < kParts; ++part)
+    EXPECT_NEAR(norms[part], alone->last_gradient_norm(), 1e-6 * alone->last_gradient_norm());
   for (int64_t i = 0; i < alone_params.size(); ++i) {
     ASSERT_NEAR(memory[0].get()[i], alone_params.data()[i], 1e-7) << "parameter " << i;
   }

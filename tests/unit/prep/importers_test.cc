@@ -16,19 +16,19 @@
 
 #include "data/csv.h"
 #include "data/encoding.h"
-#include "prep/prepare.h"
 #include "datasets.h"
-#include "unit/prep/prepared_files.h"
+#include "prep/prepare.h"
 #include "unit/data/test_files.h"
+#include "unit/prep/prepared_files.h"
 
 namespace ectrain::prep {
 namespace {
 
-using testing::PreparedFile;
-using testing::Request;
-using testing::ReadPrepared;
 using data::testing::ScratchDir;
 using data::testing::WriteTextFile;
+using testing::PreparedFile;
+using testing::ReadPrepared;
+using testing::Request;
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -60,7 +60,8 @@ void ExpectEncoderReproduces(const PreparedFile& file, const std::vector<std::st
     ASSERT_TRUE(status.ok()) << status.message();
     for (size_t d = 0; d < schema.dense.size(); ++d) ASSERT_EQ(float(file.At(schema.dense[d], i)), dense[d]) << i;
     for (size_t c = 0; c < schema.categorical.size(); ++c) ASSERT_EQ(file.At(schema.categorical[c], i), ids[c]) << i;
-    for (size_t b = 0; b < schema.multi_valued.size(); ++b) ASSERT_EQ(file.Bag(schema.multi_valued[b], i), bags[b]) << i;
+    for (size_t b = 0; b < schema.multi_valued.size(); ++b)
+      ASSERT_EQ(file.Bag(schema.multi_valued[b], i), bags[b]) << i;
   }
 }
 
@@ -526,7 +527,7 @@ TEST(ImportersTest, AvazuAllCategorical) {
   request.prepare.source = csv;
   request.data.label = "click";
   request.data.categorical = {"site_id", "app_id", "device_model", "banner_pos", "C14"};
-  request.prepare.test_source = csv;         // all rows train (and test)
+  request.prepare.test_source = csv;        // all rows train (and test)
   request.prepare.drop_duplicates = false;  // rows equal in these columns stay, so row i is raw row i
   StatusOr<PrepareReport> report = Prepare(request, dir, "avazu");
   ASSERT_TRUE(report.ok()) << report.status().message();

@@ -11,17 +11,17 @@
 #include "core/rng.h"
 #include "data/encoding.h"
 #include "datasets.h"
-#include "unit/prep/prepared_files.h"
 #include "unit/data/test_files.h"
+#include "unit/prep/prepared_files.h"
 
 namespace ectrain::prep {
 namespace {
 
-using testing::PreparedFile;
-using testing::Request;
-using testing::ReadPrepared;
 using data::testing::ScratchDir;
 using data::testing::WriteTextFile;
+using testing::PreparedFile;
+using testing::ReadPrepared;
+using testing::Request;
 
 // 20 distinct rows plus 2 exact duplicates. "row" is unique so each output row can be traced
 // back; "item" is unique too, so every test row is an unseen category; "rate in %" has a
@@ -31,8 +31,8 @@ std::string SmallCsv() {
   for (int row = 1; row <= 20; ++row) {
     const std::string rate = row == 4 ? "NA" : std::to_string(row % 7);
     const std::string label = row % 3 == 0 ? "yes" : (row % 3 == 1 ? "FALSE" : "0");
-    text += std::to_string(row) + "," + rate + ",item" + std::to_string(row) + "," +
-            (row % 2 ? "red" : "\"blue\"") + "," + label + "\r\n";
+    text += std::to_string(row) + "," + rate + ",item" + std::to_string(row) + "," + (row % 2 ? "red" : "\"blue\"") +
+            "," + label + "\r\n";
     if (row == 5 || row == 9) text += text.substr(text.rfind("\r\n", text.size() - 3) + 2);
   }
   return text;
@@ -55,7 +55,8 @@ Request SmallRequest(const ScratchDir& dir, const std::string& csv) {
 std::vector<int> RowIds(const PreparedFile& split) {
   const data::DenseColumnStats& stats = split.schema.dense_stats[0];
   std::vector<int> ids;
-  for (const double v : split.columns.at("row")) ids.push_back(static_cast<int>(std::lround(v * stats.stddev + stats.mean)));
+  for (const double v : split.columns.at("row"))
+    ids.push_back(static_cast<int>(std::lround(v * stats.stddev + stats.mean)));
   return ids;
 }
 
@@ -183,10 +184,12 @@ Synthetic MakeSynthetic(const ScratchDir& dir, int num_rows, uint64_t seed) {
     row.push_back(id % 13 == 0 ? "rare" + std::to_string(id) : "v" + std::to_string(rng.Below(37)));
     row.push_back("u" + std::to_string(rng.Below(500)));
     std::string tags;
-    for (uint64_t k = rng.Below(4); k > 0; --k) tags += (tags.empty() ? "" : "|") + std::string(1, char('a' + rng.Below(6)));
+    for (uint64_t k = rng.Below(4); k > 0; --k)
+      tags += (tags.empty() ? "" : "|") + std::string(1, char('a' + rng.Below(6)));
     row.push_back(tags);
     std::string title;
-    for (uint64_t k = 1 + rng.Below(5); k > 0; --k) title += (title.empty() ? "" : " ") + std::string(words[rng.Below(10)]);
+    for (uint64_t k = 1 + rng.Below(5); k > 0; --k)
+      title += (title.empty() ? "" : " ") + std::string(words[rng.Below(10)]);
     row.push_back(title);
     row.push_back(std::to_string(rng.Below(300)));  // times, with ties
     row.push_back(rng.Below(3) == 0 ? "1" : "0");
@@ -436,8 +439,8 @@ TEST(PrepareTest, BadLabelsNameLineAndColumn) {
 TEST(PrepareTest, BadRowsFailOrSkip) {
   ScratchDir dir;
   std::string csv = SmallCsv();
-  csv.replace(csv.find("\r\n3,3,"), 6, "\r\n3,3,extra,");   // line 4: a field too many
-  csv.replace(csv.find("\r\n7,0,"), 6, "\r\n7,1e999,");     // line 9: not finite
+  csv.replace(csv.find("\r\n3,3,"), 6, "\r\n3,3,extra,");  // line 4: a field too many
+  csv.replace(csv.find("\r\n7,0,"), 6, "\r\n7,1e999,");    // line 9: not finite
   Request request = SmallRequest(dir, csv);
   Status status = PrepareError(request);
   EXPECT_EQ(status.message(), request.prepare.source +
@@ -450,7 +453,8 @@ TEST(PrepareTest, BadRowsFailOrSkip) {
   EXPECT_EQ(report->bad_rows_skipped, 2);
   EXPECT_EQ(report->train_rows + report->test_rows, 18);
   ASSERT_EQ(report->bad_row_examples.size(), 2u);
-  EXPECT_EQ(report->bad_row_examples[1], request.prepare.source + ":9 column 'rate in %': '1e999' is not a finite number");
+  EXPECT_EQ(report->bad_row_examples[1],
+            request.prepare.source + ":9 column 'rate in %': '1e999' is not a finite number");
 }
 
 TEST(PrepareTest, InvalidRequests) {
@@ -500,7 +504,8 @@ TEST(PrepareTest, RegressionAndClassLabels) {
   ScratchDir dir;
   std::string csv = "price,brand,kind\n";
   const char* kinds[] = {"TVs", "CPUs", "Fridges"};
-  for (int i = 0; i < 60; ++i) csv += std::to_string(i * 2.5) + ",b" + std::to_string(i % 4) + "," + kinds[i % 3] + "\n";
+  for (int i = 0; i < 60; ++i)
+    csv += std::to_string(i * 2.5) + ",b" + std::to_string(i % 4) + "," + kinds[i % 3] + "\n";
   Request request;
   request.prepare.source = WriteTextFile(dir.File("p.csv"), csv);
   request.data.categorical = {"brand"};
@@ -549,11 +554,11 @@ TEST(PrepareTest, OnlineShoppersIntention) {
   Request request;
   request.prepare.source = csv;
   request.data.label = "Revenue";
-  request.data.dense = {"Administrative",         "Administrative_Duration", "Informational",
-                   "Informational_Duration", "ProductRelated",          "ProductRelated_Duration",
-                   "BounceRates in %",       "ExitRates in %",          "PageValues",
-                   "SpecialDay (probability)"};
-  request.data.categorical = {"Month", "OperatingSystems", "Browser", "Region", "TrafficType", "VisitorType", "Weekend"};
+  request.data.dense = {"Administrative", "Administrative_Duration", "Informational",    "Informational_Duration",
+                        "ProductRelated", "ProductRelated_Duration", "BounceRates in %", "ExitRates in %",
+                        "PageValues",     "SpecialDay (probability)"};
+  request.data.categorical = {"Month",       "OperatingSystems", "Browser", "Region",
+                              "TrafficType", "VisitorType",      "Weekend"};
   request.data.train = dir.File("train.h5");
   request.data.test = dir.File("test.h5");
   StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);

@@ -27,7 +27,7 @@ struct Request {
 struct PreparedFile {
   data::FeatureSchema schema;
   int64_t rows = 0;
-  std::map<std::string, std::vector<double>> columns;  // dense, categorical and the label
+  std::map<std::string, std::vector<double>> columns;   // dense, categorical and the label
   std::map<std::string, std::vector<int64_t>> offsets;  // per multi-valued column
   std::map<std::string, std::vector<int32_t>> values;
 

@@ -208,9 +208,9 @@ TEST(Generate, IdsInRangeAndDenseValuesFinite) {
     ASSERT_GE(length, 0);
     ASSERT_LE(length, o.max_recent_items);
     for (int j = 0; j < o.num_dense; ++j) ASSERT_TRUE(std::isfinite(rows.dense[j][r])) << j;
-    ASSERT_GT(rows.dense[0][r], 0.0f);                                        // price
-    ASSERT_GE(rows.dense[1][r], 1.0f);                                        // sessions
-    ASSERT_TRUE(rows.dense[3][r] >= 1.0f && rows.dense[3][r] <= 20.0f);       // position
+    ASSERT_GT(rows.dense[0][r], 0.0f);                                   // price
+    ASSERT_GE(rows.dense[1][r], 1.0f);                                   // sessions
+    ASSERT_TRUE(rows.dense[3][r] >= 1.0f && rows.dense[3][r] <= 20.0f);  // position
   }
   for (int32_t id : rows.recent_values) {
     ASSERT_GE(id, 0);

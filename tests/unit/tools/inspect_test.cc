@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "data/column_writer.h"
-#include "tools/generate.h"
 #include "data/hdf5_util.h"
+#include "tools/generate.h"
 #include "unit/data/test_files.h"
 
 namespace ectrain::tools {
@@ -47,8 +47,8 @@ std::string WriteH5pyFile(const std::string& path) {
   WriteColumn(file.get(), "bought", H5T_IEEE_F32LE, bought);
   const hsize_t dims[2] = {3, 2};
   data::H5Handle space(H5Screate_simple(2, dims, nullptr));
-  data::H5Handle matrix(H5Dcreate2(file.get(), "matrix", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT));
+  data::H5Handle matrix(
+      H5Dcreate2(file.get(), "matrix", H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   return path;
 }
 
@@ -68,7 +68,8 @@ bool HasProblem(const InspectReport& report, const std::string& text) {
   return false;
 }
 
-StatusOr<InspectReport> InspectPaths(std::vector<std::string> paths, const std::string& label = "", int64_t chunk_rows = 64) {
+StatusOr<InspectReport> InspectPaths(std::vector<std::string> paths, const std::string& label = "",
+                                     int64_t chunk_rows = 64) {
   InspectOptions options;
   options.paths = std::move(paths);
   options.label = label;
@@ -140,10 +141,11 @@ TEST(Inspect, UnknownLabelIsAUsageErrorListingTheColumns) {
 TEST(Inspect, PreparedFileShowsSchemaPreprocessingAndOutOfVocabIds) {
   ScratchDir dir;
   const std::string path = dir.File("prepared.h5");
-  auto writer = data::ColumnWriter::Create(path, {{"Revenue", data::ColumnType::kFloat32},
+  auto writer = data::ColumnWriter::Create(path,
+                                           {{"Revenue", data::ColumnType::kFloat32},
                                             {"PageValues", data::ColumnType::kFloat32},
                                             {"Month", data::ColumnType::kInt32}},
-                                     /*chunk_rows=*/16);
+                                           /*chunk_rows=*/16);
   ASSERT_TRUE(writer.ok()) << writer.status().message();
   std::vector<float> revenue, pages;
   std::vector<int32_t> months;

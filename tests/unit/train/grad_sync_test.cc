@@ -20,8 +20,8 @@ namespace {
 
 ParamLayout TwoTables() {
   ParamLayout layout;
-  layout.Add("embedding/big", 1000, 4, ParamKind::kEmbedding);   // 16,000 bytes
-  layout.Add("embedding/small", 10, 4, ParamKind::kEmbedding);   // 160 bytes
+  layout.Add("embedding/big", 1000, 4, ParamKind::kEmbedding);  // 16,000 bytes
+  layout.Add("embedding/small", 10, 4, ParamKind::kEmbedding);  // 160 bytes
   layout.Add("dense/weight", 8, 3, ParamKind::kDenseWeight);
   return layout;
 }
@@ -57,7 +57,7 @@ TEST(GradSync, SynchronizeListsTheUnionAndZeroClearsOnlyWhatWasUsed) {
   sync.Synchronize(grads);
   const RowSelection& selection = sync.selection();
   EXPECT_EQ(selection.rows(0), (std::vector<int64_t>{7, 3, 500}));  // distinct, first touch first
-  EXPECT_FLOAT_EQ(selection.gradients(0)[0 * 4], 2.0f);  // both lookups of id 7 summed
+  EXPECT_FLOAT_EQ(selection.gradients(0)[0 * 4], 2.0f);             // both lookups of id 7 summed
   EXPECT_FLOAT_EQ(selection.gradients(0)[1 * 4], 1.0f);
   EXPECT_FLOAT_EQ(grads.data()[layout.spec(2).offset + 5], 2.5f);
   for (int64_t i = 0; i < big.size(); ++i) ASSERT_EQ(grads.data()[big.offset + i], 0.0f) << "the arena holds no rows";
@@ -116,7 +116,8 @@ TEST(GradSync, KeepOwnedRowsSplitsTheUnionByOwnerWithTheSameSums) {
       GradSync sync(comm, layout, 32, true, 0);
       if (keep_owned) sync.KeepOwnedRows(comm.rank(), comm.size());
       ParamArena grads(layout);
-      for (int64_t id = comm.rank() * 5; id < 1000; id += 2) Lookup(sync.selection(), 0, id, id % 4, 0.5f + comm.rank());
+      for (int64_t id = comm.rank() * 5; id < 1000; id += 2)
+        Lookup(sync.selection(), 0, id, id % 4, 0.5f + comm.rank());
       sync.Synchronize(grads);
       const RowSelection& selection = sync.selection();
       for (size_t k = 0; k < selection.rows(0).size(); ++k) {
@@ -192,9 +193,9 @@ TEST(GradSync, BucketsAreCutAtTensorBoundariesFromTheEnd) {
   ParamLayout layout;
   layout.Add("a", 10, 10, ParamKind::kDenseWeight);  // 400 bytes
   layout.Add("b", 10, 10, ParamKind::kDenseWeight);
-  layout.Add("c", 1, 16, ParamKind::kBias);          // 64 bytes
+  layout.Add("c", 1, 16, ParamKind::kBias);                     // 64 bytes
   GradSync sync(comm, layout, 32, true, /*bucket_bytes=*/600);  // tensors padded to 64 bytes: 448 + 448 + 64
-  EXPECT_EQ(sync.num_buckets(), 2);  // {b, c} then {a}
+  EXPECT_EQ(sync.num_buckets(), 2);                             // {b, c} then {a}
   ParamArena grads(layout);
   for (int round = 0; round < 3; ++round) {  // the communication thread hands buckets back each step
     sync.BeginStep(grads);

@@ -11,7 +11,8 @@ namespace {
 // One job per run folder: a second lock is refused naming the holder; the folder is free again
 // once the first lock is gone.
 TEST(RunFolderLock, ASecondJobIsRefusedNamingTheFirst) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("ectrain_lock_" + std::to_string(getpid()))).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("ectrain_lock_" + std::to_string(getpid()))).string();
   std::filesystem::remove_all(dir);
   {
     StatusOr<RunFolderLock> first = RunFolderLock::Acquire(dir + "/run", "train.output_dir");
