@@ -616,18 +616,22 @@ Status RequireText(const std::string& value, const std::string& key, const std::
   if (value.empty()) return InvalidArgument(source + ": " + key + " is required (" + purpose + ")");
   return Status::Ok();
 }
-}  // namespace
 
-Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
-  RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file"));
-  RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file rank 0 evaluates"));
-  RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
+Status RequireInputColumns(const RunConfig& c, const std::string& source) {
   if (c.data.dense.empty() && c.data.categorical.empty() && c.data.multi_valued.empty()) {
     return InvalidArgument(source +
                            ": data.dense, data.categorical and data.multi_valued are all empty; name the "
                            "input columns");
   }
   return Status::Ok();
+}
+}  // namespace
+
+Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
+  RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file"));
+  RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file rank 0 evaluates"));
+  RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
+  return RequireInputColumns(c, source);
 }
 
 Status CheckPrepareInputs(const RunConfig& c, const std::string& source) {
@@ -637,12 +641,7 @@ Status CheckPrepareInputs(const RunConfig& c, const std::string& source) {
   // criteo, movielens and taobao name default roles; a generic CSV needs them named.
   if (c.prepare.format != "csv") return Status::Ok();
   RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
-  if (c.data.dense.empty() && c.data.categorical.empty() && c.data.multi_valued.empty()) {
-    return InvalidArgument(source +
-                           ": data.dense, data.categorical and data.multi_valued are all empty; name the "
-                           "input columns");
-  }
-  return Status::Ok();
+  return RequireInputColumns(c, source);
 }
 
 std::string ToYaml(const RunConfig& config) {
