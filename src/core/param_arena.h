@@ -1,7 +1,8 @@
 // Flat parameter storage. A ParamLayout lists every tensor of a model (ParamSpec: name, shape,
 // offset, kind) inside one contiguous block; parameters, gradients and optimizer state are each
 // one ParamArena of that layout, so gradient sync is one all-reduce and optimizers run over flat
-// spans. Not thread-safe; a layout is immutable once arenas are made from it.
+// spans. An arena's memory comes from an Allocator (core/allocator.h): the host's by default, or a
+// GPU's. Not thread-safe; a layout is immutable once arenas are made from it.
 #pragma once
 
 #include <Eigen/Core>
@@ -9,6 +10,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "core/allocator.h"
 
 namespace ectrain {
 
@@ -47,11 +50,13 @@ class ParamLayout {
 
 class ParamArena {
  public:
-  explicit ParamArena(const ParamLayout& layout);  // zeroed
+  // Zeroed, in `allocator`'s memory.
+  explicit ParamArena(const ParamLayout& layout, Allocator& allocator = HostAllocator());
   ParamArena(const ParamArena&) = delete;
   ParamArena& operator=(const ParamArena&) = delete;
   ~ParamArena();
 
+  Allocator& allocator() const { return *allocator_; }
   float* data() { return data_; }
   const float* data() const { return data_; }
   int64_t size() const { return size_; }
@@ -60,7 +65,7 @@ class ParamArena {
   void SetZero();
   // From now on the arena's values live at `storage` (size() floats, 64-byte aligned, kept alive by
   // its owner: memory the ranks of a host share); the arena's own memory is released, its values
-  // are not copied.
+  // are not copied. Host arenas only.
   void UseStorage(float* storage);
 
   MatrixMap View(const ParamSpec& spec) { return MatrixMap(data_ + spec.offset, spec.rows, spec.cols); }
@@ -68,11 +73,11 @@ class ParamArena {
 
  private:
   void Release();  // frees the arena's own memory, if it has any
+  size_t allocated_bytes() const { return static_cast<size_t>(size_ > 0 ? size_ : 16) * sizeof(float); }
 
   float* data_ = nullptr;
   int64_t size_ = 0;
-  void* mapping_ = nullptr;  // large arenas: the mmap'd region data_ lies in
-  size_t mapped_bytes_ = 0;
+  Allocator* allocator_;
   bool owns_data_ = true;
 };
 

@@ -1,8 +1,10 @@
 #include "kernels/cpu_kernels.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 
 #include "core/log.h"
@@ -42,6 +44,46 @@ struct BlasTurn {
 #endif
 };
 }  // namespace
+
+void Fill(float* x, int64_t n, float value) { std::fill(x, x + n, value); }
+
+void Add(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void AddScalar(const float* scalar, float* y, int64_t n) {
+  const float s = *scalar;
+  for (int64_t i = 0; i < n; ++i) y[i] += s;
+}
+
+void AddSum(const float* x, int64_t n, float* sum) {
+  for (int64_t i = 0; i < n; ++i) *sum += x[i];
+}
+
+void CopyRows(const float* src, int64_t src_stride, int64_t rows, int64_t width, float* dst, int64_t dst_stride) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * dst_stride, src + r * src_stride, static_cast<size_t>(width) * sizeof(float));
+  }
+}
+
+void AddRowSums(const float* x, int64_t rows, int64_t width, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < width; ++c) y[r] += x[r * width + c];
+  }
+}
+
+void BroadcastRows(const float* x, int64_t rows, int64_t width, float* y) {
+  for (int64_t r = 0; r < rows; ++r) std::fill_n(y + r * width, width, x[r]);
+}
+
+void AddStrided(const float* a, int64_t a_stride, const float* b, int64_t b_stride, int64_t rows, int64_t width,
+                float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < width; ++k) out[r * width + k] = a[r * a_stride + k] + b[r * b_stride + k];
+  }
+}
+
+double SquaredNorm(const float* x, int64_t n) { return Eigen::Map<const Eigen::ArrayXf>(x, n).matrix().squaredNorm(); }
 
 void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out, float* y) {
   // The bias first, then the product added to it: `y = x w` zeroes y before the product, and
@@ -340,6 +382,113 @@ double BceWithLogits(const float* logits, const float* labels, int64_t n, float 
     if (dlogits != nullptr) dlogits[i] = (Sigmoid(z) - y) * scale;
   }
   return loss;
+}
+
+namespace {
+
+// Calls update(k, arena offset of row k) for each row of `span`, fetching each row's values in
+// `arrays` (parameters and optimizer state) a few rows ahead (bench/RESULTS.md, profile of the
+// seed model: without it every row waited on memory in turn).
+template <typename RowUpdate>
+void ForEachRow(const RowSpan& span, std::initializer_list<const float*> arrays, RowUpdate update) {
+  if (span.rows == nullptr) {
+    update(int64_t{0}, span.offset);
+    return;
+  }
+  constexpr int64_t kAhead = 8;
+  for (int64_t k = 0; k < span.num_rows; ++k) {
+    if (k + kAhead < span.num_rows) {
+      const int64_t ahead = span.offset + span.rows[k + kAhead] * span.cols;
+      for (int64_t c = 0; c < span.cols; c += 64 / sizeof(float)) {
+        for (const float* a : arrays) {
+          if (a != nullptr) __builtin_prefetch(a + ahead + c, 1);
+        }
+      }
+    }
+    update(k, span.offset + span.rows[k] * span.cols);
+  }
+}
+
+// Each optimizer's update of n elements: one fused pass that the compiler vectorizes (with
+// -fno-math-errno; restrict arguments and coefficients by value, so that no store can be taken to
+// change them), inlined into ForEachRow. Most calls are one embedding row of 16-64 values: a
+// scalar loop was 38% of a 2-rank step, and a call per row took Adam 1.8-2x the time a row
+// (bench/RESULTS.md, profile). g is the clipped gradient plus L2 decay: clip * raw + decay * p.
+
+[[gnu::always_inline]] inline void SgdUpdate(float* __restrict p, float* __restrict buf, const float* __restrict raw,
+                                             int64_t n, float lr, float clip, float decay, float momentum,
+                                             bool nesterov) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = clip * raw[i] + decay * p[i];
+    if (buf == nullptr) {
+      p[i] -= lr * g;
+    } else {
+      buf[i] = momentum * buf[i] + g;
+      p[i] -= lr * (nesterov ? g + momentum * buf[i] : buf[i]);
+    }
+  }
+}
+
+[[gnu::always_inline]] inline void RmsPropUpdate(float* __restrict p, float* __restrict v, const float* __restrict raw,
+                                                 int64_t n, float lr, float clip, float decay, float rho, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = clip * raw[i] + decay * p[i];
+    v[i] = rho * v[i] + (1.0f - rho) * g * g;
+    p[i] -= lr * g / (std::sqrt(v[i]) + eps);
+  }
+}
+
+[[gnu::always_inline]] inline void AdagradUpdate(float* __restrict p, float* __restrict s, const float* __restrict raw,
+                                                 int64_t n, float lr, float clip, float decay, float eps) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = clip * raw[i] + decay * p[i];
+    s[i] += g * g;
+    p[i] -= lr * g / (std::sqrt(s[i]) + eps);
+  }
+}
+
+[[gnu::always_inline]] inline void AdamUpdate(float* __restrict p, float* __restrict m, float* __restrict v,
+                                              const float* __restrict raw, int64_t n, const AdamCoefficients c) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = c.clip * raw[i] + c.gradient_decay * p[i];
+    m[i] = c.b1 * m[i] + (1.0f - c.b1) * g;
+    v[i] = c.b2 * v[i] + (1.0f - c.b2) * g * g;
+    p[i] = c.keep * p[i] - c.step_size * m[i] / (std::sqrt(v[i]) * c.inv_sqrt_bias2 + c.eps);
+  }
+}
+
+}  // namespace
+
+void SgdStep(const RowSpan& span, float* p, float* momentum, const float* grad, const SgdCoefficients& c) {
+  const float lr = c.lr, clip = c.clip, decay = c.decay, mu = c.momentum;
+  const bool nesterov = c.nesterov;
+  const int64_t cols = span.cols;
+  ForEachRow(span, {p, momentum}, [&](int64_t k, int64_t at) {
+    SgdUpdate(p + at, momentum ? momentum + at : nullptr, grad + k * cols, cols, lr, clip, decay, mu, nesterov);
+  });
+}
+
+void RmsPropStep(const RowSpan& span, float* p, float* square, const float* grad, const RmsPropCoefficients& c) {
+  const float lr = c.lr, clip = c.clip, decay = c.decay, rho = c.rho, eps = c.eps;
+  const int64_t cols = span.cols;
+  ForEachRow(span, {p, square}, [&](int64_t k, int64_t at) {
+    RmsPropUpdate(p + at, square + at, grad + k * cols, cols, lr, clip, decay, rho, eps);
+  });
+}
+
+void AdagradStep(const RowSpan& span, float* p, float* sum, const float* grad, const AdagradCoefficients& c) {
+  const float lr = c.lr, clip = c.clip, decay = c.decay, eps = c.eps;
+  const int64_t cols = span.cols;
+  ForEachRow(span, {p, sum}, [&](int64_t k, int64_t at) {
+    AdagradUpdate(p + at, sum + at, grad + k * cols, cols, lr, clip, decay, eps);
+  });
+}
+
+void AdamStep(const RowSpan& span, float* p, float* m, float* v, const float* grad, const AdamCoefficients& c) {
+  const AdamCoefficients coefficients = c;
+  const int64_t cols = span.cols;
+  ForEachRow(span, {p, m, v},
+             [&](int64_t k, int64_t at) { AdamUpdate(p + at, m + at, v + at, grad + k * cols, cols, coefficients); });
 }
 
 }  // namespace ectrain::kernels

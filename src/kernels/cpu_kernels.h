@@ -7,7 +7,21 @@
 
 #include <cstdint>
 
+#include "kernels/kernels.h"
+
 namespace ectrain::kernels {
+
+// Plumbing between the layers (kernels/kernels.h says what each does).
+void Fill(float* x, int64_t n, float value);
+void Add(const float* x, float* y, int64_t n);
+void AddScalar(const float* scalar, float* y, int64_t n);
+void AddSum(const float* x, int64_t n, float* sum);
+void CopyRows(const float* src, int64_t src_stride, int64_t rows, int64_t width, float* dst, int64_t dst_stride);
+void AddRowSums(const float* x, int64_t rows, int64_t width, float* y);
+void BroadcastRows(const float* x, int64_t rows, int64_t width, float* y);
+void AddStrided(const float* a, int64_t a_stride, const float* b, int64_t b_stride, int64_t rows, int64_t width,
+                float* out);
+double SquaredNorm(const float* x, int64_t n);
 
 // y(b, out) = x(b, in) * w(in, out) + bias(out)
 void DenseForward(const float* x, const float* w, const float* bias, int64_t batch, int64_t in, int64_t out, float* y);
@@ -114,5 +128,13 @@ double SquaredError(const float* predictions, const float* labels, int64_t n, fl
 double BceWithLogits(const float* logits, const float* labels, int64_t n, float scale, float* dlogits);
 
 float Sigmoid(float z);
+
+// Optimizer updates (formulas in optim/optimizer.h), each one fused pass per row that the compiler
+// vectorizes. The rows come in the order they were first touched, scattered over tables larger
+// than the caches: each row's parameters and state are fetched a few rows ahead.
+void SgdStep(const RowSpan& span, float* p, float* momentum, const float* grad, const SgdCoefficients& c);
+void RmsPropStep(const RowSpan& span, float* p, float* square, const float* grad, const RmsPropCoefficients& c);
+void AdagradStep(const RowSpan& span, float* p, float* sum, const float* grad, const AdagradCoefficients& c);
+void AdamStep(const RowSpan& span, float* p, float* m, float* v, const float* grad, const AdamCoefficients& c);
 
 }  // namespace ectrain::kernels

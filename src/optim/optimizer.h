@@ -8,7 +8,8 @@
 // State (moments, accumulators) lives in arenas of the parameter layout, exposed for checkpoints.
 // Ranks that share one copy of the parameters and state (the ranks of a host) split the step:
 // each updates its slice of every whole tensor and the row-sparse rows it was given (ShareUpdates).
-// One instance per model; not thread-safe.
+// Every update runs through kernels/ (kernels::Kernels: the CPU's or a GPU's), on arenas in that
+// device's memory. One instance per model; not thread-safe.
 #pragma once
 
 #include <functional>
@@ -18,6 +19,7 @@
 
 #include "core/param_arena.h"
 #include "core/row_selection.h"
+#include "kernels/kernels.h"
 #include "optim/options.h"
 #include "optim/schedule.h"
 
@@ -25,14 +27,18 @@ namespace ectrain::optim {
 
 class Optimizer {
  public:
-  virtual ~Optimizer() = default;
+  virtual ~Optimizer();
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
   // options.type is one of sgd, rmsprop, adagrad, adam, adamw (config/ validates it).
-  static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout, RunShape shape = {});
+  // State arenas in `kernels`' memory.
+  static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout, RunShape shape = {},
+                                           const kernels::Kernels& kernels = kernels::Cpu());
 
   virtual std::string type() const = 0;
   // One step. Without `rows` (or for tensors it does not mark sparse) every element is updated
   // with its gradient in `grads`; a row-sparse tensor only at its listed rows, with their compact
-  // gradient rows in `rows`.
+  // gradient rows in `rows` (the rows' ids on the host, their gradients in the kernels' memory).
   void Step(ParamArena& params, const ParamArena& grads, const RowSelection* rows = nullptr);
 
   // From now on this optimizer is part `part` of `parts` sharing the parameters and state: it
@@ -52,23 +58,16 @@ class Optimizer {
   virtual std::vector<std::pair<std::string, ParamArena*>> state() { return {}; }
 
  protected:
-  Optimizer(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
-      : options_(options), layout_(layout), shape_(shape) {}
+  Optimizer(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
+      : options_(options), kernels_(kernels), layout_(layout), shape_(shape) {}
   // Once per step, after lr_ is set and before its Update calls: per-step coefficients.
   virtual void BeginStep() {}
-  // Updates rows `rows` of the tensor at arena element `offset` (rows of `cols` values): row k
-  // with gradient clip_scale_ * grad[k * cols, (k + 1) * cols) and weight decay `decay` (L2 unless
-  // the optimizer decouples it). A tensor updated whole is one row of all its elements. Each
-  // optimizer runs ForEachRow with its update inlined.
-  virtual void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset,
-                      int64_t cols, float decay) = 0;
-  // Calls update(k, arena offset of row k) for each listed row, fetching each row's parameters
-  // and optimizer state a few rows ahead.
-  template <typename RowUpdate>
-  void ForEachRow(const ParamArena& params, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
-                  RowUpdate update) const;
+  // Updates `span`'s rows (kernels::RowSpan) with gradient clip_scale_ * grad and weight decay
+  // `decay` (L2 unless the optimizer decouples it), through its kernel.
+  virtual void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) = 0;
 
   const OptimOptions options_;
+  const kernels::Kernels& kernels_;
   float lr_ = 0;
   float clip_scale_ = 1;
 
@@ -80,6 +79,9 @@ class Optimizer {
   };
   float DecayOf(const ParamSpec& spec) const;
   double GradientNorm(const ParamArena& grads, const RowSelection* rows) const;
+  // Where the kernels read tensor `spec`'s row ids: the selection's own on the host, a copy in
+  // device memory otherwise.
+  const int64_t* RowIds(const RowSelection& rows, int spec);
 
   const ParamLayout& layout_;
   const RunShape shape_;
@@ -93,20 +95,20 @@ class Optimizer {
   const RowSelection* ranges_for_ = nullptr;
   bool ranges_ready_ = false;
   std::vector<Range> ranges_;
-  // The optimizer's state arenas (none for plain SGD), for prefetching a row's state.
-  std::vector<float*> state_data_;
+  // Device kernels: the row ids of the step, copied to the device (grown, never shrunk).
+  int64_t* device_rows_ = nullptr;
+  size_t device_rows_capacity_ = 0;
 };
 
 // PyTorch's SGD: g += decay p; buf = momentum buf + g; p -= lr (nesterov ? g + momentum buf : buf).
 class Sgd final : public Optimizer {
  public:
-  Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape);
+  Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels);
   std::string type() const override { return "sgd"; }
   std::vector<std::pair<std::string, ParamArena*>> state() override;
 
  protected:
-  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
-              float decay) override;
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
 
  private:
   std::unique_ptr<ParamArena> momentum_;  // only with momentum > 0
@@ -115,14 +117,13 @@ class Sgd final : public Optimizer {
 // PyTorch's RMSprop: g += decay p; v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps).
 class RmsProp final : public Optimizer {
  public:
-  RmsProp(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
-      : Optimizer(options, layout, shape), square_(layout) {}
+  RmsProp(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
+      : Optimizer(options, layout, shape, kernels), square_(layout, kernels.allocator()) {}
   std::string type() const override { return "rmsprop"; }
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"rmsprop_square", &square_}}; }
 
  protected:
-  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
-              float decay) override;
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
 
  private:
   ParamArena square_;
@@ -131,14 +132,13 @@ class RmsProp final : public Optimizer {
 // Adagrad: g += decay p; s += g^2; p -= lr g / (sqrt(s) + eps).
 class Adagrad final : public Optimizer {
  public:
-  Adagrad(const OptimOptions& options, const ParamLayout& layout, RunShape shape)
-      : Optimizer(options, layout, shape), sum_(layout) {}
+  Adagrad(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
+      : Optimizer(options, layout, shape, kernels), sum_(layout, kernels.allocator()) {}
   std::string type() const override { return "adagrad"; }
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adagrad_sum", &sum_}}; }
 
  protected:
-  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
-              float decay) override;
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
 
  private:
   ParamArena sum_;
@@ -148,15 +148,18 @@ class Adagrad final : public Optimizer {
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
 class Adam final : public Optimizer {
  public:
-  Adam(const OptimOptions& options, const ParamLayout& layout, RunShape shape, bool decoupled_decay)
-      : Optimizer(options, layout, shape), decoupled_(decoupled_decay), m_(layout), v_(layout) {}
+  Adam(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels,
+       bool decoupled_decay)
+      : Optimizer(options, layout, shape, kernels),
+        decoupled_(decoupled_decay),
+        m_(layout, kernels.allocator()),
+        v_(layout, kernels.allocator()) {}
   std::string type() const override { return decoupled_ ? "adamw" : "adam"; }
   std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adam_m", &m_}, {"adam_v", &v_}}; }
 
  protected:
   void BeginStep() override;
-  void Update(ParamArena& params, const float* grad, const std::vector<int64_t>& rows, int64_t offset, int64_t cols,
-              float decay) override;
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
 
  private:
   bool decoupled_;
