@@ -25,6 +25,9 @@ struct BatchView {
   const BagColumnView* bags = nullptr;  // num_bags fields, each over the whole table
   int num_bags = 0;
   int64_t bag_row_begin = 0;  // this view's first row in the bag columns' numbering
+  // Where this view's pointers are in a device's memory: the same rows on the host (the row-sparse
+  // bookkeeping reads ids there). Null for a view of host memory.
+  const BatchView* host = nullptr;
 
   // The ids of multi-valued field `bag` in row `row` of this view.
   std::span<const int32_t> BagIds(int bag, int64_t row) const {
@@ -34,7 +37,7 @@ struct BatchView {
   }
 };
 
-// Rows [begin, end) of `view`, zero-copy.
+// Rows [begin, end) of a host `view`, zero-copy.
 inline BatchView SliceRows(const BatchView& view, int64_t begin, int64_t end) {
   BatchView slice = view;
   slice.num_rows = end - begin;
@@ -42,6 +45,7 @@ inline BatchView SliceRows(const BatchView& view, int64_t begin, int64_t end) {
   slice.categorical += begin * view.num_categorical;
   if (slice.labels != nullptr) slice.labels += begin;
   slice.bag_row_begin += begin;
+  slice.host = nullptr;
   return slice;
 }
 

@@ -4,15 +4,14 @@
 #include <cstring>
 
 #include "core/log.h"
-#include "kernels/cpu_kernels.h"
 
 namespace ectrain::model {
 
-CtrModel::CtrModel(const ModelOptions& options, FeatureShape features)
-    : features_(std::move(features)),
+CtrModel::CtrModel(const ModelOptions& options, FeatureShape features, const kernels::Kernels& kernels)
+    : Model(kernels),
+      features_(std::move(features)),
       loss_(LossOf(options)),
-      num_outputs_(loss_ == Loss::kSoftmax ? options.num_classes : 1),
-      class_weights_(options.class_weights.begin(), options.class_weights.end()) {
+      num_outputs_(loss_ == Loss::kSoftmax ? options.num_classes : 1) {
   const std::string& type = options.type;
   CHECK(type == "logistic" || type == "mlp" || type == "wide_deep" || type == "deepfm" || type == "dcn" ||
         type == "classifier")
@@ -24,13 +23,15 @@ CtrModel::CtrModel(const ModelOptions& options, FeatureShape features)
   const int64_t dim = options.embedding_dim;
   if (type != "logistic") {
     // Under dot the dense columns enter through the bottom layer, not beside the embeddings.
-    embeddings_.emplace(features_, FieldSet::All(features_, /*dense=*/!dot_), dim, sum_bags, "", layout_);
+    embeddings_.emplace(features_, FieldSet::All(features_, /*dense=*/!dot_), dim, sum_bags, "", layout_, workspace_);
     x0_width_ = embeddings_->width();
     deep_width_ = x0_width_;
   }
-  if (type == "logistic" || type == "wide_deep" || type == "deepfm") wide_.emplace(features_, sum_bags, layout_);
+  if (type == "logistic" || type == "wide_deep" || type == "deepfm") {
+    wide_.emplace(features_, sum_bags, layout_, workspace_);
+  }
   fm_ = type == "deepfm";
-  if (type == "dcn") cross_.emplace(embeddings_->width(), options.cross_layers, layout_);
+  if (type == "dcn") cross_.emplace(embeddings_->width(), options.cross_layers, layout_, workspace_);
   if (dot_) {
     if (features_.num_dense > 0) {
       bottom_width_ = dim;
@@ -44,8 +45,29 @@ CtrModel::CtrModel(const ModelOptions& options, FeatureShape features)
   }
   if (embeddings_) {
     deep_.emplace(deep_width_, options.hidden_units, num_outputs_, "", "output", options.layer_norm, options.dropout,
-                  layout_);
+                  layout_, workspace_);
   }
+  AddWorkspace();
+  if (!options.class_weights.empty()) {
+    // In the kernels' memory, for the loss.
+    class_weights_.emplace(kernels.allocator());
+    const std::vector<float> weights(options.class_weights.begin(), options.class_weights.end());
+    class_weights_->CopyFromHost(weights.data(), weights.size());
+  }
+}
+
+void CtrModel::AddWorkspace() {
+  x0_ = workspace_.Add(x0_width_);
+  dx0_ = workspace_.Add(x0_width_);
+  if (dot_) {
+    bottom_ = workspace_.Add(bottom_width_);
+    dbottom_ = workspace_.Add(bottom_width_);
+    interaction_ = workspace_.Add(deep_width_);
+    dinteraction_ = workspace_.Add(deep_width_);
+  }
+  outputs_ = workspace_.Add(num_outputs_);
+  doutputs_ = workspace_.Add(num_outputs_);
+  part_ = workspace_.Add(1);
 }
 
 void CtrModel::Initialize(ParamArena& params, uint64_t seed) const {
@@ -53,83 +75,71 @@ void CtrModel::Initialize(ParamArena& params, uint64_t seed) const {
 }
 
 void CtrModel::ForwardInto(const BatchView& batch, const ParamArena& params, bool train) {
+  const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
-  if (rows > workspace_rows_) {
-    workspace_rows_ = rows;
-    Reserve(x0_, rows * x0_width_);
-    Reserve(dx0_, rows * x0_width_);
-    if (dot_) {
-      Reserve(bottom_, rows * bottom_width_);
-      Reserve(dbottom_, rows * bottom_width_);
-      Reserve(interaction_, rows * deep_width_);
-      Reserve(dinteraction_, rows * deep_width_);
-    }
-    Reserve(outputs_, rows * num_outputs_);
-    Reserve(doutputs_, rows * num_outputs_);
-    Reserve(part_, rows);
-  }
-  float* out = outputs_.data();  // (rows, num_outputs)
-  std::fill(out, out + rows * num_outputs_, 0.0f);
+  workspace_.Reserve(rows);
+  float* out = workspace_.at(outputs_);  // (rows, num_outputs)
+  float* part = workspace_.at(part_);
+  float* x0 = workspace_.at(x0_);
   if (embeddings_) {
     // Under dot, p takes x0's first vector and the embeddings follow it.
-    embeddings_->Forward(batch, params, x0_.data() + bottom_width_, x0_width_);
+    embeddings_->Forward(batch, params, x0 + bottom_width_, x0_width_);
     if (dot_) {
       InteractionForward(batch, params);
-      deep_input_ = interaction_.data();
+      deep_input_ = workspace_.at(interaction_);
     } else {
-      deep_input_ = cross_ ? cross_->Forward(x0_.data(), rows, params) : x0_.data();
+      deep_input_ = cross_ ? cross_->Forward(x0, rows, params) : x0;
     }
     const float* y = deep_->Forward(deep_input_, rows, params, train, train ? NextDropoutKey() : 0);
-    std::memcpy(out, y, static_cast<size_t>(rows * num_outputs_) * sizeof(float));
+    k.CopyRows(y, num_outputs_, rows, num_outputs_, out, num_outputs_);
     if (fm_) {
-      kernels::FmInteractionForward(x0_.data(), x0_width_, 0, rows, embeddings_->num_fields(), embeddings_->dim(),
-                                    part_.data());
-      for (int64_t r = 0; r < rows; ++r) out[r] += part_[r];
+      k.FmInteractionForward(x0, x0_width_, 0, rows, embeddings_->num_fields(), embeddings_->dim(), part);
+      k.Add(part, out, rows);
     }
+  } else {
+    k.Fill(out, rows * num_outputs_, 0.0f);
   }
   if (wide_) {
-    wide_->Forward(batch, params, part_.data());
-    for (int64_t r = 0; r < rows; ++r) out[r] += part_[r];
+    wide_->Forward(batch, params, part);
+    k.Add(part, out, rows);
   }
 }
 
 void CtrModel::InteractionForward(const BatchView& batch, const ParamArena& params) {
+  const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   const int64_t dim = embeddings_->dim();
+  float* x0 = workspace_.at(x0_);
+  float* interaction = workspace_.at(interaction_);
   if (bottom_weight_ >= 0) {
-    kernels::DenseForward(batch.dense, params.data() + layout_.spec(bottom_weight_).offset,
-                          params.data() + layout_.spec(bottom_bias_).offset, rows, batch.num_dense, dim,
-                          bottom_.data());
-    kernels::ReluForward(bottom_.data(), rows * dim);
+    float* bottom = workspace_.at(bottom_);
+    k.DenseForward(batch.dense, TensorIn(params, layout_, bottom_weight_), TensorIn(params, layout_, bottom_bias_),
+                   rows, batch.num_dense, dim, bottom);
+    k.ReluForward(bottom, rows * dim);
     // p is both a vector of the pairs and, as in DLRM, passed to the top MLP itself.
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* p = bottom_.data() + r * dim;
-      std::memcpy(x0_.data() + r * x0_width_, p, static_cast<size_t>(dim) * sizeof(float));
-      std::memcpy(interaction_.data() + r * deep_width_, p, static_cast<size_t>(dim) * sizeof(float));
-    }
+    k.CopyRows(bottom, dim, rows, dim, x0, x0_width_);
+    k.CopyRows(bottom, dim, rows, dim, interaction, deep_width_);
   }
-  kernels::DotInteractionForward(x0_.data(), x0_width_, 0, rows, vectors_, dim, interaction_.data(), deep_width_,
-                                 bottom_width_);
+  k.DotInteractionForward(x0, x0_width_, 0, rows, vectors_, dim, interaction, deep_width_, bottom_width_);
 }
 
 void CtrModel::InteractionBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
                                    GradientReadyListener* ready) {
+  const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   const int64_t dim = embeddings_->dim();
-  std::fill(dx0_.data(), dx0_.data() + rows * x0_width_, 0.0f);
-  kernels::DotInteractionBackward(x0_.data(), x0_width_, 0, rows, vectors_, dim, dinteraction_.data(), deep_width_,
-                                  bottom_width_, dx0_.data());
+  float* dx0 = workspace_.at(dx0_);
+  const float* dinteraction = workspace_.at(dinteraction_);
+  k.Fill(dx0, rows * x0_width_, 0.0f);
+  k.DotInteractionBackward(workspace_.at(x0_), x0_width_, 0, rows, vectors_, dim, dinteraction, deep_width_,
+                           bottom_width_, dx0);
   if (bottom_weight_ < 0) return;
   // p reaches the loss twice: directly and through its dots.
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t k = 0; k < dim; ++k) {
-      dbottom_[r * dim + k] = dinteraction_[r * deep_width_ + k] + dx0_[r * x0_width_ + k];
-    }
-  }
-  kernels::ReluBackward(bottom_.data(), dbottom_.data(), rows * dim);
-  kernels::DenseBackward(batch.dense, nullptr, dbottom_.data(), rows, batch.num_dense, dim,
-                         grads.data() + layout_.spec(bottom_weight_).offset,
-                         grads.data() + layout_.spec(bottom_bias_).offset, nullptr);
+  float* dbottom = workspace_.at(dbottom_);
+  k.AddStrided(dinteraction, deep_width_, dx0, x0_width_, rows, dim, dbottom);
+  k.ReluBackward(workspace_.at(bottom_), dbottom, rows * dim);
+  k.DenseBackward(batch.dense, nullptr, dbottom, rows, batch.num_dense, dim, TensorIn(grads, layout_, bottom_weight_),
+                  TensorIn(grads, layout_, bottom_bias_), nullptr);
   if (ready != nullptr) {
     ready->OnGradientReady(bottom_bias_);
     ready->OnGradientReady(bottom_weight_);
@@ -137,54 +147,54 @@ void CtrModel::InteractionBackward(const BatchView& batch, const ParamArena& par
 }
 
 int64_t CtrModel::workspace_bytes() const {
-  int64_t bytes = CapacityBytes(x0_, dx0_, bottom_, dbottom_, interaction_, dinteraction_, outputs_, doutputs_, part_);
+  int64_t bytes = workspace_.bytes();
   if (embeddings_) bytes += embeddings_->workspace_bytes();
   if (wide_) bytes += wide_->workspace_bytes();
-  if (cross_) bytes += cross_->workspace_bytes();
-  if (deep_) bytes += deep_->workspace_bytes();
   return bytes;
 }
 
 void CtrModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params, /*train=*/false);
-  std::memcpy(outputs, outputs_.data(), static_cast<size_t>(batch.num_rows * num_outputs_) * sizeof(float));
+  CopyOutputs(workspace_.at(outputs_), batch.num_rows, outputs);
 }
 
 double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
                                  RowSelection* touched, GradientReadyListener* ready) {
+  const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   if (rows == 0) {
     AnnounceAll(layout_, ready);
     return 0.0;
   }
   ForwardInto(batch, params, /*train=*/true);
-  const double loss =
-      LossAndGradient(loss_, outputs_.data(), batch.labels, rows, num_outputs_,
-                      class_weights_.empty() ? nullptr : class_weights_.data(), loss_scale, doutputs_.data());
+  float* doutputs = workspace_.at(doutputs_);
+  const double loss = LossAndGradient(k, loss_, workspace_.at(outputs_), batch.labels, rows, num_outputs_,
+                                      class_weights_ ? class_weights_->data() : nullptr, loss_scale, doutputs);
   // Every part adds into the outputs, so each receives the outputs' gradient. Parts go in reverse
   // layout order, so gradient sync can start from the arena's end.
   if (embeddings_) {
-    std::memcpy(deep_->output_gradient(), doutputs_.data(), static_cast<size_t>(rows * num_outputs_) * sizeof(float));
+    k.CopyRows(doutputs, num_outputs_, rows, num_outputs_, deep_->output_gradient(), num_outputs_);
     // Without tables (dense columns only) nothing below x0 needs its gradient.
     const bool need_dx0 = embeddings_->num_fields() > 0;
+    float* dx0 = workspace_.at(dx0_);
     if (dot_) {
-      deep_->Backward(deep_input_, rows, params, grads, dinteraction_.data(), ready);
+      deep_->Backward(deep_input_, rows, params, grads, workspace_.at(dinteraction_), ready);
       InteractionBackward(batch, params, grads, ready);
     } else if (cross_) {
       deep_->Backward(deep_input_, rows, params, grads, cross_->output_gradient(), ready);
-      cross_->Backward(x0_.data(), rows, params, grads, dx0_.data(), ready);
+      cross_->Backward(workspace_.at(x0_), rows, params, grads, dx0, ready);
     } else {
-      deep_->Backward(deep_input_, rows, params, grads, need_dx0 ? dx0_.data() : nullptr, ready);
+      deep_->Backward(deep_input_, rows, params, grads, need_dx0 ? dx0 : nullptr, ready);
     }
-    if (wide_) wide_->Backward(batch, doutputs_.data(), grads, touched, ready);
+    if (wide_) wide_->Backward(batch, doutputs, grads, touched, ready);
     if (fm_) {
-      kernels::FmInteractionBackward(x0_.data(), x0_width_, 0, rows, embeddings_->num_fields(), embeddings_->dim(),
-                                     doutputs_.data(), dx0_.data());
+      k.FmInteractionBackward(workspace_.at(x0_), x0_width_, 0, rows, embeddings_->num_fields(), embeddings_->dim(),
+                              doutputs, dx0);
     }
-    if (need_dx0) embeddings_->Backward(batch, dx0_.data() + bottom_width_, x0_width_, grads, touched, ready);
+    if (need_dx0) embeddings_->Backward(batch, dx0 + bottom_width_, x0_width_, grads, touched, ready);
   } else {
-    wide_->Backward(batch, doutputs_.data(), grads, touched, ready);
+    wide_->Backward(batch, doutputs, grads, touched, ready);
   }
   return loss;
 }

@@ -28,7 +28,7 @@ namespace ectrain::model {
 class CtrModel final : public Model {
  public:
   // `options` must pass CheckModelOptions and be of a type above (CreateModel checks both).
-  CtrModel(const ModelOptions& options, FeatureShape features);
+  CtrModel(const ModelOptions& options, FeatureShape features, const kernels::Kernels& kernels = kernels::Cpu());
   CtrModel(const CtrModel&) = delete;
   CtrModel& operator=(const CtrModel&) = delete;
 
@@ -43,6 +43,8 @@ class CtrModel final : public Model {
   int64_t workspace_bytes() const override;
 
  private:
+  // The model's own buffers in the workspace, after its parts'.
+  void AddWorkspace();
   // outputs_ (rows, num_outputs) = the sum of the parts; with dropout when `train`.
   void ForwardInto(const BatchView& batch, const ParamArena& params, bool train);
   // Dot interaction: fills x0_'s first vector with p (when there are dense columns), then
@@ -55,7 +57,7 @@ class CtrModel final : public Model {
   FeatureShape features_;
   Loss loss_;
   int64_t num_outputs_;
-  std::vector<float> class_weights_;
+  std::optional<DeviceBuffer<float>> class_weights_;  // model.class_weights, in the kernels' memory
   ParamLayout layout_;
   std::optional<FieldEmbeddings> embeddings_;  // x0, for deep, FM and cross
   std::optional<WideLinear> wide_;
@@ -70,13 +72,13 @@ class CtrModel final : public Model {
   int64_t x0_width_ = 0;    // concat: the embeddings' width (dense included); dot: vectors_ * embedding_dim
   int64_t deep_width_ = 0;  // the deep part's input width
 
-  int64_t workspace_rows_ = 0;
-  std::vector<float> x0_, dx0_;                    // (rows, x0_width_)
-  std::vector<float> bottom_, dbottom_;            // dot: (rows, bottom_width_), p after its ReLU
-  std::vector<float> interaction_, dinteraction_;  // dot: (rows, deep_width_)
-  std::vector<float> outputs_, doutputs_;          // (rows, num_outputs)
-  std::vector<float> part_;                        // (rows): the wide or FM term
-  const float* deep_input_ = nullptr;              // x0, or the cross network's output
+  // Workspace handles.
+  int x0_ = -1, dx0_ = -1;                    // (rows, x0_width_)
+  int bottom_ = -1, dbottom_ = -1;            // dot: (rows, bottom_width_), p after its ReLU
+  int interaction_ = -1, dinteraction_ = -1;  // dot: (rows, deep_width_)
+  int outputs_ = -1, doutputs_ = -1;          // (rows, num_outputs)
+  int part_ = -1;                             // (rows): the wide or FM term
+  const float* deep_input_ = nullptr;         // x0, or the cross network's output
 };
 
 }  // namespace ectrain::model

@@ -18,7 +18,8 @@ namespace ectrain::model {
 class MatrixFactorizationModel final : public Model {
  public:
   // `options` must pass CheckModelOptions and CheckModelFields (CreateModel checks both).
-  MatrixFactorizationModel(const ModelOptions& options, FeatureShape features);
+  MatrixFactorizationModel(const ModelOptions& options, FeatureShape features,
+                           const kernels::Kernels& kernels = kernels::Cpu());
   MatrixFactorizationModel(const MatrixFactorizationModel&) = delete;
   MatrixFactorizationModel& operator=(const MatrixFactorizationModel&) = delete;
 
@@ -42,9 +43,8 @@ class MatrixFactorizationModel final : public Model {
   WideLinear wide_;
   FieldEmbeddings user_factors_;
   FieldEmbeddings item_factors_;
-  int64_t workspace_rows_ = 0;
-  std::vector<float> users_, items_, dusers_, ditems_;  // (rows, dim)
-  std::vector<float> dots_, scores_, dscores_;          // (rows)
+  int users_, items_, dusers_, ditems_;  // workspace: (rows, dim)
+  int dots_, scores_, dscores_;          // workspace: (rows)
 };
 
 }  // namespace ectrain::model

@@ -51,7 +51,12 @@ uint64_t Model::NextDropoutKey() {
   return MixKey(MixKey(step_key, static_cast<uint64_t>(dropout_calls_++)), 0xd20);
 }
 
-StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features) {
+void Model::CopyOutputs(const float* outputs, int64_t rows, float* host) const {
+  kernels().allocator().CopyToHost(host, outputs, static_cast<size_t>(rows * num_outputs()) * sizeof(float));
+}
+
+StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features,
+                                             const kernels::Kernels& kernels) {
   RETURN_IF_ERROR(CheckModelOptions(options));
   RETURN_IF_ERROR(CheckModelFields(options, features.categorical_names, features.bag_names));
   if (features.num_dense == 0 && features.categorical_names.empty() && features.bag_names.empty()) {
@@ -69,11 +74,11 @@ StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const 
   }
   std::unique_ptr<Model> model;
   if (options.type == "two_tower") {
-    model = std::make_unique<TwoTowerModel>(options, features);
+    model = std::make_unique<TwoTowerModel>(options, features, kernels);
   } else if (options.type == "mf") {
-    model = std::make_unique<MatrixFactorizationModel>(options, features);
+    model = std::make_unique<MatrixFactorizationModel>(options, features, kernels);
   } else {
-    model = std::make_unique<CtrModel>(options, features);
+    model = std::make_unique<CtrModel>(options, features, kernels);
   }
   return model;
 }

@@ -1,8 +1,10 @@
 // Model: the interface every architecture of the zoo implements (CtrModel for logistic, mlp,
 // wide_deep, deepfm, dcn and classifier; TwoTowerModel; MatrixFactorizationModel), and
 // CreateModel, which picks one by model.type after checking the options against the features.
-// Parameters live in a ParamArena of layout(); a model holds only its workspace (grown to the
-// largest batch seen, then reused, so a training step does not allocate). One instance per thread.
+// Parameters live in a ParamArena of layout(); a model holds only its workspace (model/workspace.h:
+// one block, grown to the largest batch seen, then reused, so a training step does not allocate).
+// A model runs on the device of the kernels it is built with (kernels/kernels.h): its parameters,
+// gradients and batches must then be in that device's memory. One instance per thread.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,9 @@
 #include "core/param_arena.h"
 #include "core/row_selection.h"
 #include "core/status.h"
+#include "kernels/kernels.h"
 #include "model/options.h"
+#include "model/workspace.h"
 
 namespace ectrain::model {
 
@@ -38,6 +42,7 @@ const char* TaskName(Task task);
 class Model {
  public:
   virtual ~Model() = default;
+  const kernels::Kernels& kernels() const { return workspace_.kernels(); }
 
   virtual const ParamLayout& layout() const = 0;
   virtual const FeatureShape& features() const = 0;
@@ -56,8 +61,8 @@ class Model {
   virtual double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
                                  RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) = 0;
 
-  // outputs (batch.num_rows, num_outputs()), row-major: logits, or predictions for regression.
-  // Never drops out.
+  // outputs (batch.num_rows, num_outputs()), row-major, in host memory: logits, or predictions
+  // for regression. Never drops out.
   virtual void Forward(const BatchView& batch, const ParamArena& params, float* outputs) = 0;
 
   // What Forward's outputs (rows, num_outputs()) mean to a user, same shape: the probability of
@@ -67,7 +72,7 @@ class Model {
 
   // Bytes of the workspace (activations and their gradients, for the largest batch so far): what
   // the model holds besides parameters, for the memory report.
-  virtual int64_t workspace_bytes() const = 0;
+  virtual int64_t workspace_bytes() const { return workspace_.bytes(); }
 
   // Keys the dropout masks of the ForwardBackward calls that follow by (seed, step, call since
   // this one, row), so a run, and a resumed run, draw the same masks. Until called, (0, 0, call).
@@ -78,8 +83,13 @@ class Model {
   }
 
  protected:
+  explicit Model(const kernels::Kernels& kernels) : workspace_(kernels) {}
   // The key of this ForwardBackward call's dropout masks; counts the call.
   uint64_t NextDropoutKey();
+  // Copies the model's outputs (rows, num_outputs()) to the caller's host memory.
+  void CopyOutputs(const float* outputs, int64_t rows, float* host) const;
+
+  Workspace workspace_;
 
  private:
   uint64_t dropout_seed_ = 0;
@@ -89,6 +99,8 @@ class Model {
 
 // The model.type model over `features`, after CheckModelOptions and the checks of the options
 // that name fields (an error names the config key).
-StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features);
+// It runs on `kernels`' device.
+StatusOr<std::unique_ptr<Model>> CreateModel(const ModelOptions& options, const FeatureShape& features,
+                                             const kernels::Kernels& kernels = kernels::Cpu());
 
 }  // namespace ectrain::model

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "kernels/cpu_kernels.h"
+#include "kernels/cpu_kernels.h"  // MixKey
 
 namespace ectrain::model {
 namespace {
@@ -29,21 +29,25 @@ FieldSet FieldsOf(const FeatureShape& features, const std::vector<std::string>& 
 }
 }  // namespace
 
-TwoTowerModel::TwoTowerModel(const ModelOptions& options, FeatureShape features)
-    : features_(std::move(features)), loss_(LossOf(options)) {
+TwoTowerModel::TwoTowerModel(const ModelOptions& options, FeatureShape features, const kernels::Kernels& kernels)
+    : Model(kernels), features_(std::move(features)), loss_(LossOf(options)) {
   const bool sum_bags = options.bag_pooling == "sum";
   const bool dense_to_user = options.dense_tower == "user" && features_.num_dense > 0;
   const bool dense_to_item = options.dense_tower == "item" && features_.num_dense > 0;
   user_.inputs.emplace(features_, FieldsOf(features_, options.user_fields, nullptr, dense_to_user),
-                       options.embedding_dim, sum_bags, "", layout_);
+                       options.embedding_dim, sum_bags, "", layout_, workspace_);
   item_.inputs.emplace(features_, FieldsOf(features_, options.item_fields, &options.user_fields, dense_to_item),
-                       options.embedding_dim, sum_bags, "", layout_);
+                       options.embedding_dim, sum_bags, "", layout_, workspace_);
   const std::vector<int64_t> hidden(options.tower_units.begin(), options.tower_units.end() - 1);
   for (auto [tower, name] : {std::pair{&user_, "user_tower/"}, {&item_, "item_tower/"}}) {
     tower->mlp.emplace(tower->inputs->width(), hidden, options.tower_units.back(), name, std::string(name) + "output",
-                       options.layer_norm, options.dropout, layout_);
+                       options.layer_norm, options.dropout, layout_, workspace_);
+    tower->x = workspace_.Add(tower->inputs->width());
+    tower->dx = workspace_.Add(tower->inputs->width());
   }
   bias_ = layout_.Add("output/bias", 1, 1, ParamKind::kBias);
+  scores_ = workspace_.Add(1);
+  dscores_ = workspace_.Add(1);
 }
 
 void TwoTowerModel::Initialize(ParamArena& params, uint64_t seed) const {
@@ -53,69 +57,59 @@ void TwoTowerModel::Initialize(ParamArena& params, uint64_t seed) const {
 }
 
 void TwoTowerModel::ForwardInto(const BatchView& batch, const ParamArena& params, bool train) {
+  const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
-  if (rows > workspace_rows_) {
-    workspace_rows_ = rows;
-    for (Tower* tower : {&user_, &item_}) {
-      Reserve(tower->x, rows * tower->inputs->width());
-      Reserve(tower->dx, rows * tower->inputs->width());
-    }
-    Reserve(scores_, rows);
-    Reserve(dscores_, rows);
-  }
+  workspace_.Reserve(rows);
   const uint64_t key = train ? NextDropoutKey() : 0;
   for (Tower* tower : {&user_, &item_}) {
-    tower->inputs->Forward(batch, params, tower->x.data(), tower->inputs->width());
+    float* x = workspace_.at(tower->x);
+    tower->inputs->Forward(batch, params, x, tower->inputs->width());
     // Each tower draws its own masks.
-    tower->out = tower->mlp->Forward(tower->x.data(), rows, params, train, kernels::MixKey(key, tower == &item_));
+    tower->out = tower->mlp->Forward(x, rows, params, train, kernels::MixKey(key, tower == &item_));
   }
-  kernels::RowDotForward(user_.out, item_.out, rows, user_.mlp->out_width(), scores_.data());
-  const float bias = params.data()[layout_.spec(bias_).offset];
-  for (int64_t r = 0; r < rows; ++r) scores_[r] += bias;
+  float* scores = workspace_.at(scores_);
+  k.RowDotForward(user_.out, item_.out, rows, user_.mlp->out_width(), scores);
+  k.AddScalar(TensorIn(params, layout_, bias_), scores, rows);
 }
 
 int64_t TwoTowerModel::workspace_bytes() const {
-  int64_t bytes = CapacityBytes(scores_, dscores_);
-  for (const Tower* tower : {&user_, &item_}) {
-    bytes += CapacityBytes(tower->x, tower->dx);
-    if (tower->inputs) bytes += tower->inputs->workspace_bytes();
-    if (tower->mlp) bytes += tower->mlp->workspace_bytes();
-  }
-  return bytes;
+  return workspace_.bytes() + user_.inputs->workspace_bytes() + item_.inputs->workspace_bytes();
 }
 
 void TwoTowerModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params, /*train=*/false);
-  std::memcpy(outputs, scores_.data(), static_cast<size_t>(batch.num_rows) * sizeof(float));
+  CopyOutputs(workspace_.at(scores_), batch.num_rows, outputs);
 }
 
 double TwoTowerModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
                                       float loss_scale, RowSelection* touched, GradientReadyListener* ready) {
+  const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   if (rows == 0) {
     AnnounceAll(layout_, ready);
     return 0.0;
   }
   ForwardInto(batch, params, /*train=*/true);
+  float* dscores = workspace_.at(dscores_);
   const double loss =
-      LossAndGradient(loss_, scores_.data(), batch.labels, rows, 1, nullptr, loss_scale, dscores_.data());
-  float& dbias = grads.data()[layout_.spec(bias_).offset];
-  for (int64_t r = 0; r < rows; ++r) dbias += dscores_[r];
+      LossAndGradient(k, loss_, workspace_.at(scores_), batch.labels, rows, 1, nullptr, loss_scale, dscores);
+  k.AddSum(dscores, rows, TensorIn(grads, layout_, bias_));
   if (ready != nullptr) ready->OnGradientReady(bias_);
   const int64_t width = user_.mlp->out_width();
-  std::fill_n(user_.mlp->output_gradient(), rows * width, 0.0f);
-  std::fill_n(item_.mlp->output_gradient(), rows * width, 0.0f);
-  kernels::RowDotBackward(user_.out, item_.out, dscores_.data(), rows, width, user_.mlp->output_gradient(),
-                          item_.mlp->output_gradient());
+  k.Fill(user_.mlp->output_gradient(), rows * width, 0.0f);
+  k.Fill(item_.mlp->output_gradient(), rows * width, 0.0f);
+  k.RowDotBackward(user_.out, item_.out, dscores, rows, width, user_.mlp->output_gradient(),
+                   item_.mlp->output_gradient());
   // Item tower first: its tensors sit later in the layout.
   for (Tower* tower : {&item_, &user_}) {
     const bool need_dx = tower->inputs->num_fields() > 0;
-    tower->mlp->Backward(tower->x.data(), rows, params, grads, need_dx ? tower->dx.data() : nullptr, ready);
+    tower->mlp->Backward(workspace_.at(tower->x), rows, params, grads, need_dx ? workspace_.at(tower->dx) : nullptr,
+                         ready);
   }
   for (Tower* tower : {&item_, &user_}) {
     if (tower->inputs->num_fields() > 0) {
-      tower->inputs->Backward(batch, tower->dx.data(), tower->inputs->width(), grads, touched, ready);
+      tower->inputs->Backward(batch, workspace_.at(tower->dx), tower->inputs->width(), grads, touched, ready);
     }
   }
   return loss;

@@ -18,7 +18,7 @@ namespace ectrain::model {
 class TwoTowerModel final : public Model {
  public:
   // `options` must pass CheckModelOptions and CheckModelFields (CreateModel checks both).
-  TwoTowerModel(const ModelOptions& options, FeatureShape features);
+  TwoTowerModel(const ModelOptions& options, FeatureShape features, const kernels::Kernels& kernels = kernels::Cpu());
   TwoTowerModel(const TwoTowerModel&) = delete;
   TwoTowerModel& operator=(const TwoTowerModel&) = delete;
 
@@ -36,7 +36,7 @@ class TwoTowerModel final : public Model {
   struct Tower {
     std::optional<FieldEmbeddings> inputs;
     std::optional<Mlp> mlp;
-    std::vector<float> x, dx;    // (rows, inputs width)
+    int x = -1, dx = -1;         // workspace: (rows, inputs width)
     const float* out = nullptr;  // (rows, output width), inside mlp's workspace
   };
   void ForwardInto(const BatchView& batch, const ParamArena& params, bool train);
@@ -46,8 +46,7 @@ class TwoTowerModel final : public Model {
   ParamLayout layout_;
   Tower user_, item_;
   int bias_ = 0;
-  int64_t workspace_rows_ = 0;
-  std::vector<float> scores_, dscores_;  // (rows)
+  int scores_ = -1, dscores_ = -1;  // workspace: (rows)
 };
 
 }  // namespace ectrain::model

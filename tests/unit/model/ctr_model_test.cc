@@ -50,12 +50,13 @@ TEST(CtrModel, WorkspaceHoldsTheLargestBatchsActivationsAndGradients) {
   model.Initialize(params, 5);
   EXPECT_EQ(model.workspace_bytes(), 0);
   model.ForwardBackward(large.batch, params, grads, 1.0f);
-  // Per row, each twice (value and gradient): x0 (2 x 5 + 3), the layers' 7 + 4 + 1 units and
-  // the output; and the wide/FM term's row.
-  const int64_t per_row = 2 * (13 + 7 + 4 + 1 + 1) + 1;
-  EXPECT_EQ(model.workspace_bytes(), 9 * per_row * 4);
+  // One block; per row, each twice (value and gradient): x0 (2 x 5 + 3), the layers' 7 + 4 + 1
+  // units and the output; and the wide/FM term's row. Each buffer starts on a 64-byte line.
+  const auto floats = [](int64_t per_row) { return (9 * per_row + 15) / 16 * 16; };
+  const int64_t block = 2 * (floats(13) + floats(7) + floats(4) + floats(1) + floats(1)) + floats(1);
+  EXPECT_EQ(model.workspace_bytes(), block * 4);
   model.ForwardBackward(small.batch, params, grads, 1.0f);  // a smaller batch reuses it
-  EXPECT_EQ(model.workspace_bytes(), 9 * per_row * 4);
+  EXPECT_EQ(model.workspace_bytes(), block * 4);
 }
 
 TEST(CtrModel, GradientMatchesFiniteDifferences) {
