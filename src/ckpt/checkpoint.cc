@@ -82,6 +82,12 @@ StatusOr<T> ReadAttribute(hid_t location, const char* name, hid_t memory_type, c
 // bytes as the dataset's attribute `xxh3`.
 Status WriteArena(hid_t file, const std::string& path, const std::string& group, const ParamLayout& layout,
                   const ParamArena& arena) {
+  std::vector<float> copy;  // an arena on a device, on the host
+  if (!arena.on_host()) {
+    copy.resize(static_cast<size_t>(arena.size()));
+    arena.CopyToHost(copy.data());
+  }
+  const float* base = arena.on_host() ? arena.data() : copy.data();
   H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
   for (const ParamSpec& spec : layout.specs()) {
@@ -89,7 +95,7 @@ Status WriteArena(hid_t file, const std::string& path, const std::string& group,
     H5Handle space(H5Screate_simple(2, dims, nullptr));
     std::string name = group + "/" + spec.name;
     H5Handle set(H5Dcreate2(file, name.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-    const float* values = arena.data() + spec.offset;
+    const float* values = base + spec.offset;
     if (!set.valid() || H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
       return WriteFailed(path, "dataset " + name);
     }
@@ -103,6 +109,9 @@ Status WriteArena(hid_t file, const std::string& path, const std::string& group,
 // value must be finite: a diverged run's parameters are refused, naming the tensor.
 Status ReadArena(hid_t file, const std::string& path, const std::string& group, const ParamLayout& layout,
                  ParamArena& arena, bool verify) {
+  std::vector<float> copy;  // an arena on a device: read on the host, then copied over whole
+  if (!arena.on_host()) copy.resize(static_cast<size_t>(arena.size()));
+  float* base = arena.on_host() ? arena.data() : copy.data();
   for (const ParamSpec& spec : layout.specs()) {
     std::string name = group + "/" + spec.name;
     if (!data::LinkExists(file, name)) return DataError("checkpoint " + path + " has no dataset " + name);
@@ -113,7 +122,7 @@ Status ReadArena(hid_t file, const std::string& path, const std::string& group, 
         dims[0] != static_cast<hsize_t>(spec.rows) || dims[1] != static_cast<hsize_t>(spec.cols)) {
       return DataError("checkpoint " + path + ": dataset " + name + " has the wrong shape for this model");
     }
-    float* values = arena.data() + spec.offset;
+    float* values = base + spec.offset;
     if (H5Dread(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) {
       return DataError("checkpoint " + path + ": dataset " + name + " is unreadable (corrupt or truncated file)");
     }
@@ -135,6 +144,7 @@ Status ReadArena(hid_t file, const std::string& path, const std::string& group, 
                        "optimizer.learning_rate and train again)");
     }
   }
+  if (!arena.on_host()) arena.CopyFromHost(copy.data());
   return Status::Ok();
 }
 
@@ -484,19 +494,18 @@ Status AsyncCheckpointWriter::Submit(const CheckpointInfo& info, const ParamAren
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [this] { return !pending_; });
   Status previous = last_status_;
-  if (mode == Mode::kInPlace) {
+  if (mode == Mode::kInPlace && params.on_host()) {
     snapshot_ = StateOf(params, optimizer);
-  } else {
+  } else {  // a snapshot on the host, also of a device's arenas
     auto state = optimizer.state();
     if (snapshot_params_ == nullptr) {
       snapshot_params_ = std::make_unique<ParamArena>(layout_);
       for (auto& [name, arena] : state) snapshot_state_.emplace_back(name, std::make_unique<ParamArena>(layout_));
     }
-    std::memcpy(snapshot_params_->data(), params.data(), static_cast<size_t>(params.size()) * sizeof(float));
+    params.CopyToHost(snapshot_params_->data());
     snapshot_ = TrainingState{snapshot_params_.get(), {}, optimizer.step_count()};
     for (size_t i = 0; i < state.size(); ++i) {
-      std::memcpy(snapshot_state_[i].second->data(), state[i].second->data(),
-                  static_cast<size_t>(state[i].second->size()) * sizeof(float));
+      state[i].second->CopyToHost(snapshot_state_[i].second->data());
       snapshot_.optimizer_state.emplace_back(snapshot_state_[i].first, snapshot_state_[i].second.get());
     }
   }

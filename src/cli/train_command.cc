@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "eval/metrics.h"
 #include "train/data_feed.h"
+#include "train/device.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 
@@ -30,15 +31,19 @@ comm::Backend BackendOf(const std::string& name) {
 // `no_gradient_exchange`: bench/comm_ceiling.sh's timing-only run (comm/no_gradient_exchange.h).
 Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communicator& rank_comm,
                    bool no_gradient_exchange) {
+  StatusOr<train::RankDevice> device = train::ChooseDevice(config.train.device, rank_comm);
+  RETURN_IF_ERROR(comm::AgreeOk(rank_comm, device.status(), "choosing the device (train.device)"));
   std::optional<comm::NoGradientExchangeCommunicator> timing_only;
-  if (no_gradient_exchange) timing_only.emplace(rank_comm);
-  comm::Communicator& comm = timing_only ? *timing_only : rank_comm;
+  if (no_gradient_exchange) timing_only.emplace(*device->comm);
+  comm::Communicator& comm = timing_only ? *timing_only : *device->comm;
+  if (comm.rank() == 0) LOG_INFO << "device: " << device->description;
   data::DataOptions data = config.data;
   data.ranks_on_host = comm.local_size();
   auto feed = train::DataFeed::Open(data, comm.size(), comm.rank(), config.train.global_batch_size,
                                     static_cast<uint64_t>(config.train.seed));
   RETURN_IF_ERROR(comm::AgreeOk(comm, feed.status(), "opening the training data"));
-  StatusOr<std::unique_ptr<model::Model>> model = model::CreateModel(config.model, ckpt::ModelInputs(feed->schema()));
+  StatusOr<std::unique_ptr<model::Model>> model =
+      model::CreateModel(config.model, ckpt::ModelInputs(feed->schema()), *device->kernels);
   RETURN_IF_ERROR(comm::AgreeOk(comm, model.status(), "building the model"));
   train::Trainer trainer(config, comm, **model, *feed);
   const train::ResumeMode mode = args.fresh    ? train::ResumeMode::kFresh

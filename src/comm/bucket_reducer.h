@@ -35,6 +35,9 @@ class BucketReducer {
   // Collective, after every started bucket: the row-sparse exchange, AllGatherVRead of
   // `num_bytes` from this rank (comm/host_memory.h): `rows` fills this rank's, reads everyone's.
   virtual void ExchangeRows(size_t num_bytes, GatherReader& rows) = 0;
+  // Whether Start and Reduce take buckets in a device's memory (NCCL's); otherwise buckets are in
+  // host memory (comm/staged_bucket_reducer.h brings a device's there).
+  virtual bool reads_device_memory() const { return false; }
 };
 
 class ThreadedBucketReducer final : public BucketReducer {

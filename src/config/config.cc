@@ -412,6 +412,9 @@ std::vector<Key> Keys(RunConfig& c) {
                 "a non-finite loss on any rank: stop the job, or skip that step on all ranks"),
       IntKey("train", "verify_every_steps", &c.train.verify_every_steps, 0, kMaxInt,
              "every N steps check that all ranks hold bitwise the same parameters (0: off)"),
+      StringKey("train", "device", &c.train.device, {"auto", "cpu", "cuda", "simulated"},
+                "where each rank computes: auto (a GPU where the build has CUDA and one is visible), cpu, cuda "
+                "(one GPU per rank), or simulated (CPU kernels on memory only they touch: checks the GPU path)"),
       IntKey("eval", "every_epochs", &c.eval.every_epochs, 0, 1000000, "evaluate every N epochs (0: at the end)"),
       IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
       IntKey("eval", "early_stopping_patience", &c.eval.early_stopping_patience, 0, 1000000,

@@ -12,7 +12,25 @@
 
 namespace ectrain {
 
-const char* DeviceKindName(DeviceKind kind) { return kind == DeviceKind::kCuda ? "cuda" : "cpu"; }
+const char* DeviceKindName(DeviceKind kind) {
+  switch (kind) {
+    case DeviceKind::kCpu:
+      return "cpu";
+    case DeviceKind::kCuda:
+      return "cuda";
+    case DeviceKind::kSimulated:
+      return "simulated";
+  }
+  return "?";
+}
+
+void* Allocator::AllocateStaging(size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+void Allocator::FreeStaging(void* p, size_t /*bytes*/) { std::free(p); }
 
 namespace {
 

@@ -9,8 +9,10 @@
 
 namespace ectrain {
 
-enum class DeviceKind { kCpu, kCuda };
-const char* DeviceKindName(DeviceKind kind);  // "cpu", "cuda"
+// kSimulated: the CPU's kernels on memory that only kernels and copies may touch
+// (kernels/simulated_device.h): the device path checked on a machine without a GPU.
+enum class DeviceKind { kCpu, kCuda, kSimulated };
+const char* DeviceKindName(DeviceKind kind);  // "cpu", "cuda", "simulated"
 
 class Allocator {
  public:
@@ -26,6 +28,10 @@ class Allocator {
   // refilled as soon as the call returns).
   virtual void CopyFromHost(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void CopyToHost(void* host_dst, const void* src, size_t bytes) = 0;
+  // Host memory to copy from and to quickly (page-locked on a GPU, so copies run at full speed);
+  // 64-byte aligned, not zeroed. Plain host memory by default.
+  virtual void* AllocateStaging(size_t bytes);
+  virtual void FreeStaging(void* p, size_t bytes);
 };
 
 // Host memory: blocks under 2 MB from aligned_alloc; larger ones mmap'd, zeroed by the kernel

@@ -57,6 +57,15 @@ class ParamArena {
   ~ParamArena();
 
   Allocator& allocator() const { return *allocator_; }
+  // Whether data() is host memory; otherwise only kernels and the copies below may touch it.
+  bool on_host() const { return allocator_->kind() == DeviceKind::kCpu; }
+  // All size() values to host memory and back, wherever the arena lives.
+  void CopyToHost(float* host) const {
+    allocator_->CopyToHost(host, data_, static_cast<size_t>(size_) * sizeof(float));
+  }
+  void CopyFromHost(const float* host) {
+    allocator_->CopyFromHost(data_, host, static_cast<size_t>(size_) * sizeof(float));
+  }
   float* data() { return data_; }
   const float* data() const { return data_; }
   int64_t size() const { return size_; }
@@ -68,6 +77,7 @@ class ParamArena {
   // are not copied. Host arenas only.
   void UseStorage(float* storage);
 
+  // Host arenas only.
   MatrixMap View(const ParamSpec& spec) { return MatrixMap(data_ + spec.offset, spec.rows, spec.cols); }
   ConstMatrixMap View(const ParamSpec& spec) const { return ConstMatrixMap(data_ + spec.offset, spec.rows, spec.cols); }
 

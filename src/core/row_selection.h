@@ -12,25 +12,43 @@
 // The order is a function of the batch (and, after sync, of the ranks' batches in rank order), so
 // it is the same on every rank; each row's update is independent of the others', so the order
 // does not change any value.
-// Value type; reused step after step so that its vectors keep their capacity.
+// On a device (KeepGradientsOn), kernels add into a copy of the compact rows in the device's
+// memory (gradients()); the host's (host_gradients()) meet it at the row exchange: CopyGradientsToHost
+// before, CopyGradientsToDevice after.
+// Reused step after step so that its buffers keep their capacity. Move-only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/param_arena.h"
 
 namespace ectrain {
 
 class RowSelection {
  public:
+  RowSelection() = default;
+  RowSelection(RowSelection&&) = default;
+  RowSelection& operator=(RowSelection&&) = default;
+  ~RowSelection() { ReleaseDeviceRows(); }
+
+  // From now on gradients() are in `allocator`'s memory (nothing changes for the host's).
+  void KeepGradientsOn(Allocator& allocator) {
+    ReleaseDeviceRows();
+    device_ = allocator.kind() == DeviceKind::kCpu ? nullptr : &allocator;
+    device_rows_.assign(gradients_.size(), {});
+  }
   // One entry per tensor of a layout with `num_specs` tensors; every tensor starts as "all rows".
   void Reset(int num_specs) {
     slots_.assign(static_cast<size_t>(num_specs), {});
     rows_.assign(static_cast<size_t>(num_specs), {});
     gradients_.assign(static_cast<size_t>(num_specs), {});
     cols_.assign(static_cast<size_t>(num_specs), 0);
+    ReleaseDeviceRows();
+    device_rows_.assign(static_cast<size_t>(num_specs), {});
   }
   // From now on tensor `spec`, of `num_rows` rows of `cols` values, is updated row-sparsely.
   void SetSparse(int spec, int64_t num_rows, int64_t cols) {
@@ -55,13 +73,35 @@ class RowSelection {
   const int32_t* slot_address(int spec, int64_t id) const { return slots_[spec].data() + id; }
   // The distinct rows of a sparse tensor, in the order they were first added (slot order).
   const std::vector<int64_t>& rows(int spec) const { return rows_[spec]; }
-  // Their gradients: rows(spec).size() rows of cols(spec) values, in slot order.
-  float* gradients(int spec) { return gradients_[spec].data(); }
-  const float* gradients(int spec) const { return gradients_[spec].data(); }
-  // Bytes the compact gradient rows may hold without growing.
+  // Their gradients: rows(spec).size() rows of cols(spec) values, in slot order, where kernels
+  // read and write them (the device's memory after KeepGradientsOn; room for every listed row).
+  float* gradients(int spec) { return device_ != nullptr ? DeviceRows(spec) : gradients_[spec].data(); }
+  const float* gradients(int spec) const {
+    return device_ != nullptr ? const_cast<RowSelection*>(this)->DeviceRows(spec) : gradients_[spec].data();
+  }
+  // The same rows in host memory (the same memory without a device).
+  float* host_gradients(int spec) { return gradients_[spec].data(); }
+  const float* host_gradients(int spec) const { return gradients_[spec].data(); }
+  // On a device: the row-sparse tensors' gradients to the host, or back (no-ops without one).
+  void CopyGradientsToHost() {
+    if (device_ == nullptr) return;
+    for (int spec = 0; spec < num_specs(); ++spec) {
+      if (!sparse(spec) || rows_[spec].empty()) continue;
+      device_->CopyToHost(gradients_[spec].data(), DeviceRows(spec), gradients_[spec].size() * sizeof(float));
+    }
+  }
+  void CopyGradientsToDevice() {
+    if (device_ == nullptr) return;
+    for (int spec = 0; spec < num_specs(); ++spec) {
+      if (!sparse(spec) || rows_[spec].empty()) continue;
+      device_->CopyFromHost(DeviceRows(spec), gradients_[spec].data(), gradients_[spec].size() * sizeof(float));
+    }
+  }
+  // Bytes the compact gradient rows may hold without growing (host and device).
   int64_t gradient_capacity_bytes() const {
     int64_t bytes = 0;
     for (const auto& g : gradients_) bytes += static_cast<int64_t>(g.capacity() * sizeof(float));
+    for (const auto& d : device_rows_) bytes += static_cast<int64_t>(d.capacity * sizeof(float));
     return bytes;
   }
   int num_specs() const { return static_cast<int>(slots_.size()); }
@@ -70,12 +110,49 @@ class RowSelection {
     for (int64_t id : rows_[spec]) slots_[spec][static_cast<size_t>(id)] = -1;
     rows_[spec].clear();
     gradients_[spec].clear();
+    if (device_ != nullptr && device_rows_[spec].used > 0) {
+      device_->Zero(device_rows_[spec].data, device_rows_[spec].used * sizeof(float));
+      device_rows_[spec].used = 0;
+    }
   }
   void ClearRows() {
     for (int spec = 0; spec < num_specs(); ++spec) ClearRows(spec);
   }
 
  private:
+  // A tensor's compact rows on the device: zero beyond `used` floats.
+  struct DeviceRowsBuffer {
+    float* data = nullptr;
+    size_t capacity = 0;  // floats
+    size_t used = 0;      // floats handed out since the last ClearRows
+  };
+  // Room on the device for every listed row of `spec`, the rows already there kept.
+  float* DeviceRows(int spec) {
+    DeviceRowsBuffer& d = device_rows_[spec];
+    const size_t needed = gradients_[spec].size();
+    if (needed > d.capacity) {
+      const size_t capacity = std::max(needed, 2 * d.capacity);
+      auto* grown = static_cast<float*>(device_->Allocate(capacity * sizeof(float)));
+      if (d.used > 0) {  // rare: the rows so far, through the host
+        std::vector<float> kept(d.used);
+        device_->CopyToHost(kept.data(), d.data, d.used * sizeof(float));
+        device_->CopyFromHost(grown, kept.data(), d.used * sizeof(float));
+      }
+      device_->Free(d.data, d.capacity * sizeof(float));
+      d.data = grown;
+      d.capacity = capacity;
+    }
+    d.used = std::max(d.used, needed);
+    return d.data;
+  }
+  void ReleaseDeviceRows() {
+    if (device_ == nullptr) return;
+    for (DeviceRowsBuffer& d : device_rows_) device_->Free(d.data, d.capacity * sizeof(float));
+    device_rows_.clear();
+  }
+
+  Allocator* device_ = nullptr;
+  std::vector<DeviceRowsBuffer> device_rows_;
   std::vector<std::vector<int32_t>> slots_;  // per tensor: empty (updated whole) or per row its slot, -1 if none
   std::vector<std::vector<int64_t>> rows_;
   std::vector<std::vector<float>> gradients_;

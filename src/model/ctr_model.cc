@@ -153,14 +153,16 @@ int64_t CtrModel::workspace_bytes() const {
   return bytes;
 }
 
-void CtrModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
+void CtrModel::Forward(const BatchView& host_batch, const ParamArena& params, float* outputs) {
+  const BatchView& batch = OnDevice(host_batch);
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params, /*train=*/false);
   CopyOutputs(workspace_.at(outputs_), batch.num_rows, outputs);
 }
 
-double CtrModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
-                                 RowSelection* touched, GradientReadyListener* ready) {
+double CtrModel::ForwardBackward(const BatchView& host_batch, const ParamArena& params, ParamArena& grads,
+                                 float loss_scale, RowSelection* touched, GradientReadyListener* ready) {
+  const BatchView& batch = OnDevice(host_batch);
   const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   if (rows == 0) {

@@ -134,7 +134,8 @@ const int32_t* FieldEmbeddings::Slots(const int32_t* host_ids, int64_t stride, i
     slots_[k] = touched.Slot(spec, host_ids[k * stride]);
   }
   if (k_.device() == DeviceKind::kCpu) return slots_.data();
-  return device_slots_.CopyFromHost(slots_.data(), static_cast<size_t>(end));
+  // A device batch's bag offsets count from its first id (model/device_batch.h).
+  return device_slots_.CopyFromHost(slots_.data() + begin, static_cast<size_t>(end - begin));
 }
 
 void FieldEmbeddings::Backward(const BatchView& batch, const float* dout, int64_t dout_stride, ParamArena& grads,

@@ -76,7 +76,8 @@ class FieldEmbeddings {
   }
 
  private:
-  // Each lookup's compact row in `touched`, computed on the host; where the kernels read them.
+  // Each lookup's compact row in `touched` for lookups [begin, end) of host_ids, computed on the
+  // host; where the kernels read them (on a device: from lookup `begin` on).
   const int32_t* Slots(const int32_t* host_ids, int64_t stride, int64_t begin, int64_t end, int spec,
                        RowSelection& touched) const;
 

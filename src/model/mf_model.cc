@@ -53,15 +53,17 @@ int64_t MatrixFactorizationModel::workspace_bytes() const {
          item_factors_.workspace_bytes();
 }
 
-void MatrixFactorizationModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
+void MatrixFactorizationModel::Forward(const BatchView& host_batch, const ParamArena& params, float* outputs) {
+  const BatchView& batch = OnDevice(host_batch);
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params);
   CopyOutputs(workspace_.at(scores_), batch.num_rows, outputs);
 }
 
-double MatrixFactorizationModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
-                                                 float loss_scale, RowSelection* touched,
+double MatrixFactorizationModel::ForwardBackward(const BatchView& host_batch, const ParamArena& params,
+                                                 ParamArena& grads, float loss_scale, RowSelection* touched,
                                                  GradientReadyListener* ready) {
+  const BatchView& batch = OnDevice(host_batch);
   const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   if (rows == 0) {

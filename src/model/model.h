@@ -18,6 +18,7 @@
 #include "core/row_selection.h"
 #include "core/status.h"
 #include "kernels/kernels.h"
+#include "model/device_batch.h"
 #include "model/options.h"
 #include "model/workspace.h"
 
@@ -54,9 +55,9 @@ class Model {
   virtual void Initialize(ParamArena& params, uint64_t seed) const = 0;
 
   // Adds d(loss_scale * sum of row losses)/d(params) into `grads` and returns the sum of row
-  // losses. A batch of zero rows adds nothing. For each embedding table that `touched` marks
-  // row-sparse, appends the ids this batch looked up. `ready` hears of each tensor exactly once,
-  // as soon as its gradient is final (output layer first). Dropout is on here, keyed as
+  // losses. The batch is in host memory (a model on a device copies it there). A batch of zero rows adds nothing. For
+  // each embedding table that `touched` marks row-sparse, appends the ids this batch looked up. `ready` hears of each
+  // tensor exactly once, as soon as its gradient is final (output layer first). Dropout is on here, keyed as
   // SetTrainingStep says.
   virtual double ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads, float loss_scale,
                                  RowSelection* touched = nullptr, GradientReadyListener* ready = nullptr) = 0;
@@ -70,9 +71,9 @@ class Model {
   // softmax of the row's logits, in double), or the prediction itself (regression).
   std::vector<double> Probabilities(std::span<const float> outputs) const;
 
-  // Bytes of the workspace (activations and their gradients, for the largest batch so far): what
-  // the model holds besides parameters, for the memory report.
-  virtual int64_t workspace_bytes() const { return workspace_.bytes(); }
+  // Bytes of the workspace (activations and their gradients, for the largest batch so far, and a
+  // device's copy of the batch): what the model holds besides parameters, for the memory report.
+  virtual int64_t workspace_bytes() const { return workspace_.bytes() + device_batch_.bytes(); }
 
   // Keys the dropout masks of the ForwardBackward calls that follow by (seed, step, call since
   // this one, row), so a run, and a resumed run, draw the same masks. Until called, (0, 0, call).
@@ -83,7 +84,9 @@ class Model {
   }
 
  protected:
-  explicit Model(const kernels::Kernels& kernels) : workspace_(kernels) {}
+  explicit Model(const kernels::Kernels& kernels) : workspace_(kernels), device_batch_(kernels.allocator()) {}
+  // The batch in the kernels' memory (the same view on the CPU; a copy on a device).
+  const BatchView& OnDevice(const BatchView& batch) { return device_batch_.Stage(batch); }
   // The key of this ForwardBackward call's dropout masks; counts the call.
   uint64_t NextDropoutKey();
   // Copies the model's outputs (rows, num_outputs()) to the caller's host memory.
@@ -92,6 +95,7 @@ class Model {
   Workspace workspace_;
 
  private:
+  DeviceBatch device_batch_;
   uint64_t dropout_seed_ = 0;
   int64_t dropout_step_ = 0;
   int64_t dropout_calls_ = 0;

@@ -76,14 +76,16 @@ int64_t TwoTowerModel::workspace_bytes() const {
   return workspace_.bytes() + user_.inputs->workspace_bytes() + item_.inputs->workspace_bytes();
 }
 
-void TwoTowerModel::Forward(const BatchView& batch, const ParamArena& params, float* outputs) {
+void TwoTowerModel::Forward(const BatchView& host_batch, const ParamArena& params, float* outputs) {
+  const BatchView& batch = OnDevice(host_batch);
   if (batch.num_rows == 0) return;
   ForwardInto(batch, params, /*train=*/false);
   CopyOutputs(workspace_.at(scores_), batch.num_rows, outputs);
 }
 
-double TwoTowerModel::ForwardBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
+double TwoTowerModel::ForwardBackward(const BatchView& host_batch, const ParamArena& params, ParamArena& grads,
                                       float loss_scale, RowSelection* touched, GradientReadyListener* ready) {
+  const BatchView& batch = OnDevice(host_batch);
   const kernels::Kernels& k = kernels();
   const int64_t rows = batch.num_rows;
   if (rows == 0) {

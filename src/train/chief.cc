@@ -256,7 +256,7 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
 Status Chief::EvaluateBest(int64_t epoch, int64_t step, TrainResult& result) {
   RETURN_IF_ERROR(writer_.Wait());
   ASSIGN_OR_RETURN(std::string best, ckpt::ResolveCheckpointPath(config_.checkpoint_dir() + "/best"));
-  ParamArena best_params(model_.layout());
+  ParamArena best_params(model_.layout(), model_.kernels().allocator());
   RETURN_IF_ERROR(ckpt::LoadCheckpoint(best, model_.layout(), best_params, nullptr));
   ASSIGN_OR_RETURN(const ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(best));
   LOG_INFO << "early stopping kept " << best << " (step " << info.step << ", " << config_.checkpoint.keep_best << " "

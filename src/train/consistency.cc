@@ -46,9 +46,15 @@ Status CheckRanksAgree(comm::Communicator& comm, const RunConfig& config, const 
 Status VerifyParametersIdentical(comm::Communicator& comm, StallWatchdog& watchdog, const ParamLayout& layout,
                                  const ParamArena& params, int64_t step) {
   const auto& specs = layout.specs();
+  std::vector<float> copy;
+  if (!params.on_host()) {
+    copy.resize(static_cast<size_t>(params.size()));
+    params.CopyToHost(copy.data());
+  }
+  const float* values = params.on_host() ? params.data() : copy.data();
   std::vector<int64_t> mine(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    const std::string_view bytes(reinterpret_cast<const char*>(params.data() + specs[i].offset),
+    const std::string_view bytes(reinterpret_cast<const char*>(values + specs[i].offset),
                                  static_cast<size_t>(specs[i].size()) * sizeof(float));
     mine[i] = static_cast<int64_t>(data::StableHash(bytes));
   }

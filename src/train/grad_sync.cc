@@ -4,12 +4,18 @@
 #include <chrono>
 #include <cstring>
 
+#include "comm/staged_bucket_reducer.h"
+
 namespace ectrain::train {
 
 GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size,
-                   bool sparse_embeddings, int64_t bucket_bytes)
+                   bool sparse_embeddings, int64_t bucket_bytes, Allocator& memory)
     : reducer_(comm.MakeBucketReducer()), world_size_(comm.size()), layout_(layout) {
+  if (memory.kind() != DeviceKind::kCpu && world_size_ > 1 && !reducer_->reads_device_memory()) {
+    reducer_ = std::make_unique<comm::StagedBucketReducer>(std::move(reducer_), memory);
+  }
   selection_.Reset(static_cast<int>(layout.specs().size()));
+  selection_.KeepGradientsOn(memory);
   for (size_t i = 0; i < layout.specs().size(); ++i) {
     const ParamSpec& spec = layout.spec(static_cast<int>(i));
     const int64_t table_bytes = spec.rows * spec.cols * 4;
@@ -77,7 +83,7 @@ void GradSync::RowExchange::Fill(std::span<uint8_t> mine) {
     const size_t row_bytes = ids.size() * static_cast<size_t>(selection.cols(t)) * sizeof(float);
     std::memcpy(out, &count, sizeof(count));
     std::memcpy(out + sizeof(count), ids.data(), id_bytes);
-    std::memcpy(out + sizeof(count) + id_bytes, selection.gradients(t), row_bytes);
+    std::memcpy(out + sizeof(count) + id_bytes, selection.host_gradients(t), row_bytes);
     out += sizeof(count) + id_bytes + row_bytes;
     selection.ClearRows(t);
   }
@@ -108,7 +114,7 @@ void GradSync::RowExchange::Read(int /*rank*/, std::span<const uint8_t> theirs) 
       if (!mine(id_at(k))) continue;
       if (k + kAhead < count) __builtin_prefetch(selection.slot_address(t, id_at(k + kAhead)), 1);
       const int32_t slot = selection.Slot(t, id_at(k));  // first: it may move the gradients
-      float* sum = selection.gradients(t) + slot * cols;
+      float* sum = selection.host_gradients(t) + slot * cols;
       const uint8_t* values = rows + k * cols * sizeof(float);
       for (int64_t c = 0; c < cols; ++c) {
         float value = 0;
@@ -158,7 +164,9 @@ void GradSync::Synchronize(ParamArena& grads) {
       bytes += sizeof(int64_t) + selection_.rows(t).size() * (sizeof(int64_t) + selection_.cols(t) * sizeof(float));
     }
     RowExchange exchange(*this);
+    selection_.CopyGradientsToHost();
     reducer_->ExchangeRows(bytes, exchange);  // Collective
+    selection_.CopyGradientsToDevice();
     bytes_last_step_ += static_cast<int64_t>(bytes);
     row_sparse_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - sparse_start).count();
   }
@@ -173,7 +181,7 @@ void GradSync::Synchronize(ParamArena& grads) {
 
 void GradSync::ZeroGradients(ParamArena& grads) {
   for (const auto& [offset, count] : dense_ranges_) {
-    std::memset(grads.data() + offset, 0, static_cast<size_t>(count) * sizeof(float));
+    grads.allocator().Zero(grads.data() + offset, static_cast<size_t>(count) * sizeof(float));
   }
   selection_.ClearRows();  // the row-sparse tables' gradients
 }

@@ -13,7 +13,10 @@
 // from the end of the arena (the output layer, whose gradient is final first). While backward
 // continues, each bucket is started (BucketReducer::Start) as soon as all its tensors are final;
 // the last bucket is reduced by the caller in Synchronize. Every rank issues the same collectives
-// in the same order. One per rank; all calls from the training thread.
+// in the same order. Gradients in a device's memory (`memory`, the gradient arena's allocator) go
+// to the reducer as they are where it reads device memory (NCCL), else through the host
+// (comm/staged_bucket_reducer.h); the row-sparse rows meet the other ranks' on the host.
+// One per rank; all calls from the training thread.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +35,7 @@ class GradSync final : public GradientReadyListener {
  public:
   // bucket_bytes 0: no buckets, the whole-tensor part is reduced in Synchronize.
   GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size, bool sparse_embeddings,
-           int64_t bucket_bytes);
+           int64_t bucket_bytes, Allocator& memory = HostAllocator());
 
   // Called by backward (the last micro-batch's) as tensors become final: starts full buckets.
   void OnGradientReady(int spec) override;

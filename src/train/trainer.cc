@@ -43,12 +43,12 @@ Trainer::Trainer(const RunConfig& config, comm::Communicator& comm, model::Model
       model_(model),
       feed_(feed),
       plan_(RunPlan::Of(config.train, feed.steps_per_epoch())),
-      params_(model.layout()),
-      grads_(model.layout()),
+      params_(model.layout(), model.kernels().allocator()),
+      grads_(model.layout(), model.kernels().allocator()),
       optimizer_(optim::Optimizer::Create(config.optimizer, model.layout(),
-                                          {plan_.total_steps, config.train.global_batch_size})),
+                                          {plan_.total_steps, config.train.global_batch_size}, model.kernels())),
       grad_sync_(comm, model.layout(), config.train.global_batch_size, config.comm.sparse_embeddings,
-                 static_cast<int64_t>(config.comm.bucket_mb * 1024 * 1024)),
+                 static_cast<int64_t>(config.comm.bucket_mb * 1024 * 1024), model.kernels().allocator()),
       watchdog_(comm, config.comm.timeout_seconds),
       duties_(MakeRankDuties(comm, config, model, feed, plan_)) {}
 
@@ -57,7 +57,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   InstallStopSignalHandlers();
   RETURN_IF_ERROR(CheckRanksAgree(comm_, config_, feed_, model_));
   // After the check: ranks configured differently would otherwise meet in different collectives.
-  if (config_.comm.host_shared_model && shared_model_ == nullptr) ShareModelOnHost();
+  // A model on a device keeps its parameters there, a copy per rank.
+  if (config_.comm.host_shared_model && params_.on_host() && shared_model_ == nullptr) ShareModelOnHost();
   TrainingCursor cursor;
   RETURN_IF_ERROR(Start(mode, cursor));
   TrainResult result;
@@ -318,8 +319,8 @@ Status Trainer::AgreeOk(const Status& local, const std::string& what) {
 void Trainer::ShareState(TrainingCursor& cursor) {
   // Collective: all ranks, same order. Shared parameters and state are rank 0's already.
   if (shared_model_ == nullptr) {
-    comm_.Broadcast(params_.span(), 0);
-    for (auto& [name, arena] : optimizer_->state()) comm_.Broadcast(arena->span(), 0);
+    BroadcastArena(params_);
+    for (auto& [name, arena] : optimizer_->state()) BroadcastArena(*arena);
   }
   std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count(), cursor.evals_since_best};
   comm_.Broadcast(std::span<int64_t>(counts), 0);
@@ -331,6 +332,17 @@ void Trainer::ShareState(TrainingCursor& cursor) {
   cursor.evals_since_best = counts[3];
   cursor.epoch_loss_sum = sums[0];
   cursor.best_metric = sums[1];
+}
+
+void Trainer::BroadcastArena(ParamArena& arena) {
+  if (arena.on_host()) {
+    comm_.Broadcast(arena.span(), 0);  // Collective
+    return;
+  }
+  std::vector<float> host(static_cast<size_t>(arena.size()));
+  arena.CopyToHost(host.data());
+  comm_.Broadcast(std::span<float>(host), 0);  // Collective
+  arena.CopyFromHost(host.data());
 }
 
 void Trainer::ShareModelOnHost() {

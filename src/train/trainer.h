@@ -67,6 +67,8 @@ class Trainer {
   void ShareState(TrainingCursor& cursor);
   // Collective: moves the parameters and optimizer state into memory the ranks of the host share,
   // where they can (comm.host_shared_model).
+  // Collective: rank 0's values of `arena` on every rank (through the host for a device's arena).
+  void BroadcastArena(ParamArena& arena);
   void ShareModelOnHost();
   // Collective: warns (once per run) when a rank received no rows in an epoch.
   void WarnIfRanksGotNoRows(int64_t epoch);
