@@ -1,12 +1,15 @@
 // NcclCommunicator: NCCL between the GPUs of the job's ranks, in front of the job's host
 // communicator (MPI under mpirun or srun, or any Communicator), which it wraps. Target
-// ectrain_comm_nccl, built with the CUDA backend (ECTRAIN_HAVE_CUDA); the only user of nccl.h.
+// ectrain_comm_nccl, built with the CUDA backend (ECTRAIN_HAVE_CUDA), the only target that includes
+// nccl.h.
 //  - Host-memory collectives (the step agreement, metrics, checkpoints' broadcasts) go to the
 //    wrapped communicator unchanged, as in any CommunicatorWrapper.
 //  - Device buffers: AllReduceDevice and AllGatherVDevice, and the bucket reducer
 //    (MakeBucketReducer: NcclBucketReducer, below), run on an NCCL stream of its own, ordered after
 //    the work queued so far on the compute stream (where the model's kernels run, given at
-//    construction) and before the work queued on it afterwards.
+//    construction) and before the work queued on it afterwards. Their float sums are NCCL's (its
+//    ring or tree, chosen by size and topology), not the ring order of comm/ring.h: the same from
+//    run to run on the same GPUs and NCCL, but not bit for bit the CPU backends' sums.
 //  - One rank per GPU: rank r takes the GPU of its local rank among those CUDA_VISIBLE_DEVICES
 //    leaves visible; Create refuses ranks that would share one (NCCL would).
 //  - Failure: a failing NCCL or CUDA call, or an error NCCL reports while a wait polls
@@ -58,7 +61,8 @@ class NcclCommunicator final : public CommunicatorWrapper {
   static StatusOr<std::unique_ptr<NcclCommunicator>> Create(std::unique_ptr<Communicator> host,
                                                             cudaStream_t compute_stream);
   static StatusOr<std::unique_ptr<NcclCommunicator>> Create(Communicator& host, cudaStream_t compute_stream);
-  // Waits for the NCCL stream, then ncclCommDestroy; frees the stream and events.
+  // ncclCommDestroy (it lets queued collectives finish), or ncclCommAbort where NCCL has an error
+  // pending (a rank gone: they never would); frees the stream and events.
   ~NcclCommunicator() override;
 
   std::string name() const override { return "nccl + " + target().name(); }
@@ -83,8 +87,8 @@ class NcclCommunicator final : public CommunicatorWrapper {
 
   // Device waits (Synchronize, the reducer's Wait) that last `seconds` call `on_stall` once; null:
   // log that this rank stalled in what, and Abort(1). By default there is no timeout: the stall
-  // watchdog (train/watchdog.h) ends a stall from its own thread through Abort, which leaves the
-  // polling wait alone. Not during a wait.
+  // watchdog (train/watchdog.h) ends a stall from its own thread through Abort, which is safe while
+  // a wait polls. Not during a wait.
   void SetStallTimeout(double seconds, StallHandler on_stall = nullptr);
 
  private:
@@ -127,13 +131,14 @@ class NcclCommunicator final : public CommunicatorWrapper {
 
 // Sums GradSync's buckets (comm/bucket_reducer.h), which lie in device memory, with NCCL: Start
 // queues the bucket's all-reduce on the NCCL stream after what backward has queued so far on the
-// compute stream, and returns, so that the sums overlap the rest of backward; Reduce the same;
+// compute stream, and returns, so that the sums overlap the rest of backward; Reduce the same (on
+// return the sum is queued, not done: device memory is read on the compute stream or after Wait);
 // Wait makes the compute stream wait for the NCCL stream and returns when every bucket is summed.
-// Two events, made once at construction (a re-recorded event serves every bucket: a stream waits
-// for the record made before its wait), so a step allocates nothing. ExchangeRows: the row-sparse
-// exchange is host bytes (GatherReader fills and reads host memory), so for now it is the host
-// communicator's AllGatherVRead, as ThreadedBucketReducer's; the rows on the GPU
-// (AllGatherVDevice) come with GradSync's device path.
+// Two events, made once at construction, not in Reserve (Reduce needs them without a Reserve too;
+// a re-recorded event serves every bucket: a stream waits for the record made before its wait), so
+// a step allocates nothing. ExchangeRows: the row-sparse exchange is host bytes (GatherReader
+// fills and reads host memory), so for now it is the host communicator's AllGatherVRead, as
+// ThreadedBucketReducer's; the rows on the GPU (AllGatherVDevice) come with GradSync's device path.
 class NcclBucketReducer final : public BucketReducer {
  public:
   explicit NcclBucketReducer(NcclCommunicator& comm);
