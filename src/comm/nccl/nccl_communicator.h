@@ -123,8 +123,11 @@ class NcclCommunicator final : public CommunicatorWrapper {
   cudaStream_t nccl_stream_ = nullptr;
   cudaEvent_t ready_ = nullptr, done_ = nullptr;  // AllReduceDevice's and AllGatherVDevice's
   ncclComm* nccl_ = nullptr;
-  std::mutex abort_mutex_;  // Abort (any thread) against a wait's ncclCommGetAsyncError
-  bool aborted_ = false;    // guarded by abort_mutex_: nccl_ is freed
+  // Abort (any thread) against a wait's ncclCommGetAsyncError. The NCCL calls that queue work are
+  // not under it: one blocked inside NCCL (connecting to a rank that is gone) must not hold up the
+  // watchdog's Abort, and ncclCommAbort is NCCL's way to end such a call.
+  std::mutex abort_mutex_;
+  bool aborted_ = false;  // guarded by abort_mutex_: nccl_ is freed
   double stall_seconds_ = std::numeric_limits<double>::infinity();
   StallHandler on_stall_;
 };
