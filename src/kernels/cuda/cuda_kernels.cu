@@ -9,16 +9,17 @@
 #include <string>
 
 #include "core/log.h"
+#include "kernels/cuda/cublas_loader.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/kernel_bodies.h"
 #include "kernels/cuda/kernel_steps.h"
 
-#define CUBLAS_CHECK(call)                                                       \
-  do {                                                                           \
-    const cublasStatus_t ectrain_cublas_status = (call);                         \
-    CHECK(ectrain_cublas_status == CUBLAS_STATUS_SUCCESS)                        \
-        << #call << " failed: " << cublasGetStatusString(ectrain_cublas_status); \
+#define CUBLAS_CHECK(call)                                                        \
+  do {                                                                            \
+    const cublasStatus_t ectrain_cublas_status = (call);                          \
+    CHECK(ectrain_cublas_status == CUBLAS_STATUS_SUCCESS)                         \
+        << #call << " failed: " << Cublas().status_string(ectrain_cublas_status); \
   } while (false)
 
 namespace ectrain::kernels::cuda {
@@ -122,9 +123,9 @@ struct CudaQueue {
 
   void Gemm(const bodies::Gemm& g) const {
     const float one = 1.0f;
-    CUBLAS_CHECK(cublasSgemm(blas, g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, g.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                             BlasInt(g.m), BlasInt(g.n), BlasInt(g.k), &one, g.a, BlasInt(g.lda), g.b, BlasInt(g.ldb),
-                             &g.beta, g.c, BlasInt(g.ldc)));
+    CUBLAS_CHECK(Cublas().sgemm(blas, g.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                g.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, BlasInt(g.m), BlasInt(g.n), BlasInt(g.k),
+                                &one, g.a, BlasInt(g.lda), g.b, BlasInt(g.ldb), &g.beta, g.c, BlasInt(g.ldc)));
   }
 
   void Zero(float* x, int64_t n) const {
@@ -159,24 +160,24 @@ cudaStream_t CreateStream() {
 
 CudaKernels::CudaKernels(int device_ordinal)
     : device_(CheckedDevice(device_ordinal)), stream_(CreateStream()), allocator_(device_, stream_) {
-  CUBLAS_CHECK(cublasCreate(&blas_));
-  CUBLAS_CHECK(cublasSetStream(blas_, stream_));
+  CUBLAS_CHECK(Cublas().create(&blas_));
+  CUBLAS_CHECK(Cublas().set_stream(blas_, stream_));
   // FP32 products, never TF32 (cuBLAS's default math mode): results as close to the CPU's as FP32 allows.
-  CUBLAS_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+  CUBLAS_CHECK(Cublas().set_math_mode(blas_, CUBLAS_DEFAULT_MATH));
   // Our own workspace of cuBLAS's recommended size (32 MiB from Hopper on, 4 MiB before), so that
   // no product allocates during a step.
   int major = 0;
   CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_));
   blas_workspace_bytes_ = static_cast<size_t>(major >= 9 ? 32 : 4) << 20;
   blas_workspace_ = allocator_.Allocate(blas_workspace_bytes_);
-  CUBLAS_CHECK(cublasSetWorkspace(blas_, blas_workspace_, blas_workspace_bytes_));
+  CUBLAS_CHECK(Cublas().set_workspace(blas_, blas_workspace_, blas_workspace_bytes_));
   scratch_ = static_cast<ReduceScratch*>(allocator_.Allocate(sizeof(ReduceScratch)));
 }
 
 CudaKernels::~CudaKernels() {
   // Errors here are logged, not fatal: the process may be ending on an earlier one.
   const bool released = cudaSetDevice(device_) == cudaSuccess && cudaStreamSynchronize(stream_) == cudaSuccess &&
-                        cublasDestroy(blas_) == CUBLAS_STATUS_SUCCESS && cudaFree(blas_workspace_) == cudaSuccess &&
+                        Cublas().destroy(blas_) == CUBLAS_STATUS_SUCCESS && cudaFree(blas_workspace_) == cudaSuccess &&
                         cudaFree(scratch_) == cudaSuccess && cudaStreamDestroy(stream_) == cudaSuccess;
   if (!released) {
     LOG_ERROR << "CudaKernels on GPU " << device_ << ": releasing failed: " << cudaGetErrorString(cudaGetLastError());
