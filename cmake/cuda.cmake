@@ -41,5 +41,8 @@ enable_language(CUDA)
 add_library(ectrain::nccl UNKNOWN IMPORTED)
 set_target_properties(ectrain::nccl PROPERTIES IMPORTED_LOCATION ${ECTRAIN_NCCL_LIBRARY}
                                                INTERFACE_INCLUDE_DIRECTORIES ${ECTRAIN_NCCL_INCLUDE_DIR})
+# An installed ectrain finds CUDA's and NCCL's libraries where it was built against them.
+set(CMAKE_INSTALL_RPATH_USE_LINK_PATH ON)
 set(ECTRAIN_HAVE_CUDA ON)
+set(ECTRAIN_GPU_BACKEND "CUDA ${CUDAToolkit_VERSION_MAJOR}.${CUDAToolkit_VERSION_MINOR} + NCCL")
 message(STATUS "GPU backend: CUDA ${CUDAToolkit_VERSION} (${CMAKE_CUDA_ARCHITECTURES}), NCCL ${ECTRAIN_NCCL_LIBRARY}")

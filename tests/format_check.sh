@@ -12,7 +12,7 @@ if [ "$version" != 14 ]; then
   echo "SKIPPED: format_check: the house style is checked with clang-format 14 (Debian 12's); this is $version"
   exit 77
 fi
-mapfile -t files < <(git ls-files '*.cc' '*.h' 2>/dev/null || find src tests bench -name '*.cc' -o -name '*.h')
+mapfile -t files < <(git ls-files '*.cc' '*.h' '*.cu' 2>/dev/null || find src tests bench -name '*.cc' -o -name '*.h' -o -name '*.cu')
 unformatted=()
 for f in "${files[@]}"; do
   clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || unformatted+=("$f")

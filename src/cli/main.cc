@@ -256,8 +256,9 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   app.require_subcommand(1);
   const std::string commit =
       kBuildCommit[0] != '\0' ? std::string("commit ") + kBuildCommit : std::string("unknown commit");
-  app.set_version_flag("--version",
-                       "ectrain " ECTRAIN_VERSION " (" + commit + ", matrix products: " ECTRAIN_MATRIX_PRODUCTS ")");
+  app.set_version_flag("--version", "ectrain " ECTRAIN_VERSION " (" + commit +
+                                        ", matrix products: " ECTRAIN_MATRIX_PRODUCTS
+                                        ", GPU backend: " ECTRAIN_GPU_BACKEND ")");
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose,
                "log from every rank (not only rank 0), debug lines, and HDF5's own error stacks")

@@ -1,5 +1,8 @@
 #include "train/device.h"
 
+#include <array>
+#include <span>
+
 #include "kernels/simulated_device.h"
 
 #ifdef ECTRAIN_HAVE_CUDA

@@ -147,6 +147,7 @@ class NcclBucketReducer final : public BucketReducer {
   explicit NcclBucketReducer(NcclCommunicator& comm);
   ~NcclBucketReducer() override;
 
+  bool reads_device_memory() const override { return true; }
   void Reserve(size_t num_buckets) override;
   void Start(std::span<float> bucket) override;
   void Reduce(std::span<float> bucket) override;

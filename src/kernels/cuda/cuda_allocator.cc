@@ -70,6 +70,22 @@ void CudaAllocator::CopyToHost(void* host_dst, const void* src, size_t bytes) {
   Synchronize();
 }
 
+void* CudaAllocator::AllocateStaging(size_t bytes) {
+  CUDA_CHECK(cudaSetDevice(device_));
+  void* p = nullptr;
+  const cudaError_t status = cudaHostAlloc(&p, bytes > 0 ? bytes : 1, cudaHostAllocDefault);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw std::bad_alloc();
+  }
+  CHECK(status == cudaSuccess) << "cudaHostAlloc(" << bytes << " bytes) failed: " << cudaGetErrorString(status);
+  return p;
+}
+
+void CudaAllocator::FreeStaging(void* p, size_t /*bytes*/) {
+  if (p != nullptr) CUDA_CHECK(cudaFreeHost(p));
+}
+
 // Errors of kernels queued earlier surface here: the message says so.
 void CudaAllocator::Synchronize() const {
   const cudaError_t status = cudaStreamSynchronize(stream_);
