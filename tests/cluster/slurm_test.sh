@@ -5,7 +5,10 @@
 #   b) slurm/train_multinode.sbatch, one rank on each node: the same;
 #   c) preemption: a longer job gets the time-limit warning (scancel --batch --signal=USR1), stops
 #      with status 3 after a checkpoint and requeues itself; released, it resumes and ends with
-#      exactly the parameters of an uninterrupted run (mpirun -np 2 outside Slurm).
+#      exactly the parameters of an uninterrupted run (mpirun -np 2 outside Slurm);
+#   d) slurm/train_gpu.sbatch on these GPU-less nodes: the GPU script reaches ectrain with
+#      train.device=cuda through slurm/train.sbatch, and the job ends at once with the device error
+#      (exit 2, not requeued). The GPU run itself: tests/gpu/device_checks.sh.
 # Usage: tests/cluster/slurm_test.sh path/to/ectrain   (as root, from the top of the repository)
 # Installs slurm-wlm and munge when missing; stops every daemon it started, whatever happens.
 set -uo pipefail
@@ -208,6 +211,21 @@ if $c_ok; then
   else
     fail "c) interrupted + resumed run ends with the same /params as the uninterrupted run" "$TMP/h5diff.log"
   fi
+fi
+
+# --- d) the GPU script on nodes without GPUs (its own GPU and task counts overridden) ---
+RUN_D=$TMP/run_d
+job=$(sbatch --parsable --output="$TMP/d.log" --gpus-per-node=0 --ntasks-per-node=2 --cpus-per-task=1 \
+      slurm/train_gpu.sbatch configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$RUN_D" 2>"$TMP/d.submit")
+if [ -z "$job" ]; then
+  fail "d) submit slurm/train_gpu.sbatch" "$TMP/d.submit"
+elif ! wait_gone "$job" 60; then
+  fail "d) slurm/train_gpu.sbatch without GPUs: job $job still $(squeue -h -j "$job" -o %T)" "$TMP/d.log"
+elif [ "$(job_field "$job" ExitCode)" = 2:0 ] && [ "$(job_field "$job" Restarts)" = 0 ] &&
+     grep -q "train.device\|GPU" "$TMP/d.log"; then
+  pass "d) slurm/train_gpu.sbatch without GPUs: job $job ended with the device error (exit 2), not requeued"
+else
+  fail "d) slurm/train_gpu.sbatch without GPUs: exit 2 with the device error (exit $(job_field "$job" ExitCode))" "$TMP/d.log"
 fi
 
 finish
