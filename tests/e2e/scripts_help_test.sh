@@ -65,7 +65,7 @@ else
   fail "cmake --install $BUILD_DIR --prefix P installs P/bin/ectrain" "$TMP/install.log"
 fi
 expect_exit "the installed ectrain --version works" 0 \
-  "^ectrain [0-9.]+ \((commit [0-9a-f]+(-dirty)?|unknown commit), matrix products: [A-Za-z]+\)$" -- \
+  "^ectrain [0-9.]+ \((commit [0-9a-f]+(-dirty)?|unknown commit), matrix products: [A-Za-z]+, GPU backend: (none|CUDA [0-9.]+ \+ NCCL)\)$" -- \
   "$PREFIX/bin/ectrain" --version
 libraries() { ldd "$1" | sed 's/ (0x[0-9a-f]*)$//' | sort; }
 if [ -x "$PREFIX/bin/ectrain" ] && diff <(libraries "$ECTRAIN") <(libraries "$PREFIX/bin/ectrain") >"$TMP/ldd.diff"; then
