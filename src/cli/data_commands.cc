@@ -146,10 +146,21 @@ Status RunPrepare(const PrepareArgs& args) {
   if (report.bad_rows_skipped > 0) {
     std::printf(", %lld bad rows skipped", static_cast<long long>(report.bad_rows_skipped));
   }
-  std::printf("\n  train: %s (%lld rows, %s %.4f)\n  test:  %s (%lld rows)\n", config.data.train.c_str(),
-              static_cast<long long>(report.train_rows), label_summary.c_str(), report.train_positive_rate,
-              config.data.test.c_str(), static_cast<long long>(report.test_rows));
-  if (report.time_threshold) {
+  if (report.test_duplicates_kept > 0) {
+    std::printf(", %lld rows of the test file that repeat earlier rows kept",
+                static_cast<long long>(report.test_duplicates_kept));
+  }
+  std::printf("\n  train: %s (%lld rows, %s %.4f)\n", config.data.train.c_str(),
+              static_cast<long long>(report.train_rows), label_summary.c_str(), report.train_positive_rate);
+  if (config.prepare.validation_fraction > 0) {
+    std::printf("  validation: %s (%lld rows)\n", config.data.validation.c_str(),
+                static_cast<long long>(report.validation_rows));
+  }
+  std::printf("  test:  %s (%lld rows)\n", config.data.test.c_str(), static_cast<long long>(report.test_rows));
+  if (report.validation_time_threshold) {
+    std::printf("  split by %s: train <= %.17g < validation <= %.17g < test\n", config.prepare.time_column.c_str(),
+                *report.validation_time_threshold, *report.time_threshold);
+  } else if (report.time_threshold) {
     std::printf("  split by %s: train <= %.17g < test\n", config.prepare.time_column.c_str(), *report.time_threshold);
   }
   std::string multi;

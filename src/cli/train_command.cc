@@ -50,6 +50,7 @@ Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communi
                                  : args.resume ? train::ResumeMode::kRequired
                                                : train::ResumeMode::kAuto;
   ASSIGN_OR_RETURN(train::TrainResult result, trainer.Run(args.launch_time, mode));
+  if (result.validation_metrics) LOG_INFO << "validation " << eval::FormatMetrics(*result.validation_metrics);
   if (result.test_metrics && result.already_complete) {
     LOG_INFO << "final test " << eval::FormatMetrics(*result.test_metrics) << "; checkpoint " << result.checkpoint_path;
   } else if (result.test_metrics) {

@@ -272,6 +272,8 @@ std::vector<Key> Keys(RunConfig& c) {
       StringKey("data", "train", &c.data.train, {},
                 "training data: a columnar HDF5 file, a directory of them (*.h5) or a glob (shards/part-*.h5)"),
       StringKey("data", "test", &c.data.test, {}, "test data: columnar HDF5 file, evaluated by rank 0"),
+      StringKey("data", "validation", &c.data.validation, {},
+                "validation data: columnar HDF5 file; checkpoint.keep_best and early stopping choose on it"),
       StringKey("data", "label", &c.data.label, {}, "label column (values in [0, 1])"),
       StringListKey("data", "dense", &c.data.dense, "numeric input columns"),
       StringListKey("data", "categorical", &c.data.categorical, "categorical id columns (one embedding each)"),
@@ -340,6 +342,9 @@ std::vector<Key> Keys(RunConfig& c) {
                     "dense columns that get a 0/1 column NAME_missing (list it in data.dense)"),
       RealKey("prepare", "test_fraction", &c.prepare.test_fraction, 0.0, true, 0.9,
               "share of rows held out as the test set"),
+      RealKey("prepare", "validation_fraction", &c.prepare.validation_fraction, 0.0, false, 0.9,
+              "this fraction of all rows, from the non-test rows, goes to data.validation (random, or by time "
+              "with split: time: the period just before the test rows); 0: no validation file"),
       IntKey("prepare", "seed", &c.prepare.seed, 0, kMaxInt, "seed of the train/test split"),
       BoolKey("prepare", "drop_duplicates", &c.prepare.drop_duplicates, "drop exact duplicate rows"),
       StringKey("model", "type", &c.model.type, model::ModelTypes(),
@@ -634,6 +639,13 @@ Status CheckTrainingInputs(const RunConfig& c, const std::string& source) {
   RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file"));
   RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file rank 0 evaluates"));
   RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
+  // Choosing on the test rows would make the test figures optimistic.
+  if (c.data.validation.empty() && (!c.checkpoint.keep_best.empty() || c.eval.early_stopping_patience > 0)) {
+    return InvalidArgument(
+        source + ": " + (c.checkpoint.keep_best.empty() ? "eval.early_stopping_patience" : "checkpoint.keep_best") +
+        " chooses on the validation rows, and data.validation is empty: set prepare.validation_fraction and "
+        "data.validation and run prepare again (or name a validation file), so that the test rows stay unseen");
+  }
   return RequireInputColumns(c, source);
 }
 

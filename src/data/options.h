@@ -13,6 +13,9 @@ struct DataOptions {
   // ("shards/part-*.h5"); the files in name order form one data set.
   std::string train;
   std::string test;  // HDF5 file, columnar; evaluated by rank 0
+  // HDF5 file, columnar; rank 0 evaluates it during training, and every choice made during
+  // training (keep_best, early stopping) is made on it. Empty: none.
+  std::string validation;
   std::string label;
   std::vector<std::string> dense;
   std::vector<std::string> categorical;

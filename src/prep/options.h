@@ -64,6 +64,10 @@ struct PrepareOptions {
   int64_t negatives_per_positive = 0;
   std::vector<std::string> item_columns;
   double test_fraction = 0.2;
+  // A validation split (data.validation) of this fraction of all rows, taken from the rows that
+  // are not test rows: at random (split random, or test_source given), or by time (split time: the
+  // validation_fraction of rows just before the test period). 0: none.
+  double validation_fraction = 0.0;
   int64_t seed = 1;
 };
 

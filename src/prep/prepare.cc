@@ -377,6 +377,25 @@ Status CheckEncodings(const PrepareOptions& prepare, const data::DataOptions& da
   return Status::Ok();
 }
 
+Status CheckValidationSplit(const PrepareOptions& prepare, const data::DataOptions& data) {
+  const double v = prepare.validation_fraction;
+  if (v == 0) return Status::Ok();
+  const double room = prepare.test_source.empty() ? 1.0 - prepare.test_fraction : 1.0;
+  if (!(v > 0 && v < room)) {
+    return InvalidArgument("prepare.validation_fraction is " + std::to_string(v) + "; it must lie in [0, " +
+                           std::to_string(room) + ") (what test_fraction leaves)");
+  }
+  if (prepare.split == "last_per_user") {
+    return InvalidArgument(
+        "prepare.validation_fraction goes with prepare.split: random or time, not last_per_user; "
+        "for a ranking validation set, prepare it separately and name it in data.validation");
+  }
+  if (data.validation.empty()) {
+    return InvalidArgument("prepare.validation_fraction is set but data.validation is empty: name the file to write");
+  }
+  return Status::Ok();
+}
+
 // Every setting, before any file is opened; errors name the key.
 Status CheckOptions(const PrepareOptions& prepare, const data::DataOptions& data) {
   RETURN_IF_ERROR(SourceFor(prepare).status());
@@ -384,6 +403,7 @@ Status CheckOptions(const PrepareOptions& prepare, const data::DataOptions& data
     return InvalidArgument("test_fraction is " + std::to_string(prepare.test_fraction) +
                            "; it must lie strictly between 0 and 1");
   }
+  RETURN_IF_ERROR(CheckValidationSplit(prepare, data));
   RETURN_IF_ERROR(CheckRoles(data));
   RETURN_IF_ERROR(CheckLabelAndRows(prepare));
   return CheckEncodings(prepare, data);
@@ -547,13 +567,17 @@ struct Pass1 {
   std::vector<CountMap> categorical_counts, bag_counts;
   std::set<std::string> classes;
   std::optional<double> time_threshold;
-  std::vector<bool> latest_positive;  // split: last_per_user; per row ordinal
+  std::optional<double> validation_time_threshold;  // split: time; validation = (this, time_threshold]
+  std::vector<bool> latest_positive;                // split: last_per_user; per row ordinal
   // Negatives: per item (first seen), its raw item columns; per user, fingerprints of its items.
   std::unordered_map<std::string, int64_t> item_index;
   std::vector<std::vector<std::string>> item_values;
   std::unordered_map<std::string, std::unordered_set<uint64_t>> user_items;
-  int64_t train_rows = 0, test_rows = 0;
+  int64_t train_rows = 0, validation_rows = 0, test_rows = 0;
 };
+
+// Which file a row goes to.
+enum class Part { kTrain = 0, kTest = 1, kValidation = 2 };
 
 class Preparer {
  public:
@@ -571,7 +595,7 @@ class Preparer {
     if (prepare_.split == "time") RETURN_IF_ERROR(FindTimeThreshold());
     if (prepare_.split == "last_per_user") RETURN_IF_ERROR(FindLatestPositives());
     RETURN_IF_ERROR(FirstPass());
-    const int64_t kept = pass1_.train_rows + pass1_.test_rows;
+    const int64_t kept = pass1_.train_rows + pass1_.validation_rows + pass1_.test_rows;
     if (!prepare_.test_source.empty() && pass1_.test_rows == 0) {
       return InvalidArgument("prepare.test_source '" + prepare_.test_source +
                              "' has no rows: the test split would be empty; give a file with test rows");
@@ -582,6 +606,11 @@ class Preparer {
                              (pass1_.test_rows == 0 ? "test" : "training") + " split empty; change " +
                              (prepare_.split == "time" ? "the time column or " : "") +
                              "test_fraction or use more data");
+    }
+    if (prepare_.validation_fraction > 0 && pass1_.validation_rows == 0) {
+      return InvalidArgument("prepare.validation_fraction " + std::to_string(prepare_.validation_fraction) + " of " +
+                             std::to_string(kept) + " rows in '" + plan_.source->file() +
+                             "' leaves the validation split empty; raise it or use more data");
     }
     RETURN_IF_ERROR(MakeSchema());
     RETURN_IF_ERROR(SecondPass());
@@ -618,8 +647,26 @@ class Preparer {
     if (prepare_.split == "last_per_user") {
       return static_cast<size_t>(ordinal) < pass1_.latest_positive.size() && pass1_.latest_positive[ordinal];
     }
-    const uint64_t hash = data::Mix64(data::Mix64(seed_) ^ static_cast<uint64_t>(ordinal));
-    return static_cast<double>(hash >> 11) * 0x1.0p-53 < prepare_.test_fraction;
+    return Uniform(seed_, ordinal) < prepare_.test_fraction;
+  }
+
+  Part PartOf(int64_t ordinal, double time) const {
+    if (IsTest(ordinal, time)) return Part::kTest;
+    if (prepare_.validation_fraction <= 0) return Part::kTrain;
+    if (pass1_.validation_time_threshold) {
+      return time > *pass1_.validation_time_threshold ? Part::kValidation : Part::kTrain;
+    }
+    // Of the rows that are not test rows, the share that makes validation_fraction of all rows;
+    // drawn from a stream of its own, so the test rows are those of a run without validation.
+    const double share = prepare_.test_source.empty() ? prepare_.validation_fraction / (1.0 - prepare_.test_fraction)
+                                                      : prepare_.validation_fraction;
+    return Uniform(seed_ ^ 0x7a11d, ordinal) < share ? Part::kValidation : Part::kTrain;
+  }
+
+  // A uniform draw in [0, 1) from (seed, row).
+  static double Uniform(uint64_t seed, int64_t ordinal) {
+    const uint64_t hash = data::Mix64(data::Mix64(seed) ^ static_cast<uint64_t>(ordinal));
+    return static_cast<double>(hash >> 11) * 0x1.0p-53;
   }
 
   // Time split: test = the rows after the (1 - test_fraction) quantile of all times, from a
@@ -647,6 +694,10 @@ class Preparer {
     }
     pass1_.time_threshold = times.Quantile(1.0 - prepare_.test_fraction);
     report_.time_threshold = pass1_.time_threshold;
+    if (prepare_.validation_fraction > 0) {
+      pass1_.validation_time_threshold = times.Quantile(1.0 - prepare_.test_fraction - prepare_.validation_fraction);
+      report_.validation_time_threshold = pass1_.validation_time_threshold;
+    }
     if (!times.exact()) LOG_INFO << "time split: threshold from a sample of " << kTimeSample << " times";
     return Status::Ok();
   }
@@ -769,21 +820,30 @@ class Preparer {
         pass1_.dropped.push_back(true);
         continue;
       }
+      const Part part = PartOf(ordinal, time);
       if (prepare_.drop_duplicates) {
         uint64_t fingerprint = 0x5eed;
         for (const std::string_view f : row.fields) fingerprint = data::StableHash(f, fingerprint);
         if (!fingerprints.Insert(fingerprint)) {
-          ++report_.duplicates_dropped;
-          pass1_.dropped.push_back(true);
-          continue;
+          // A test file given as such is the user's benchmark: its rows all stay, counted apart.
+          if (part == Part::kTest && !prepare_.test_source.empty()) {
+            ++report_.test_duplicates_kept;
+          } else {
+            ++report_.duplicates_dropped;
+            pass1_.dropped.push_back(true);
+            continue;
+          }
         }
       }
       pass1_.dropped.push_back(false);
       if (class_label_) pass1_.classes.emplace(data::TrimSpaces(row.fields[plan_.label_field]));
-      const bool test = IsTest(ordinal, time);
-      if (prepare_.negatives_per_positive > 0) RecordInteraction(row, test);
-      if (test) {
+      if (prepare_.negatives_per_positive > 0) RecordInteraction(row, part != Part::kTrain);
+      if (part == Part::kTest) {
         ++pass1_.test_rows;
+        continue;
+      }
+      if (part == Part::kValidation) {  // like test rows: no vocabulary or statistics from them
+        ++pass1_.validation_rows;
         continue;
       }
       ++pass1_.train_rows;
@@ -949,7 +1009,10 @@ class Preparer {
   Status SecondPass() {
     namespace fs = std::filesystem;
     std::error_code error;
-    for (const std::string& path : {data_.train, data_.test}) {
+    const bool validation = prepare_.validation_fraction > 0;
+    std::vector<std::string> paths{data_.train, data_.test};
+    if (validation) paths.push_back(data_.validation);
+    for (const std::string& path : paths) {
       const fs::path parent = fs::path(path).parent_path();
       if (!parent.empty()) fs::create_directories(parent, error);
       if (error) {
@@ -962,9 +1025,8 @@ class Preparer {
     std::unordered_map<std::string, float, data::StringHash, std::equal_to<>> class_ids;
     for (size_t k = 0; k < schema.label_classes.size(); ++k) class_ids.emplace(schema.label_classes[k], float(k));
 
-    Output outputs[2];  // train, test
-    RETURN_IF_ERROR(OpenOutput(outputs[0], data_.train));
-    RETURN_IF_ERROR(OpenOutput(outputs[1], data_.test));
+    std::vector<Output> outputs(paths.size());  // by Part: train, test, validation
+    for (size_t i = 0; i < paths.size(); ++i) RETURN_IF_ERROR(OpenOutput(outputs[i], paths[i]));
     RETURN_IF_ERROR(plan_.source->Rewind());
     Progress progress(show_progress_, "prepare: pass 2/2", plan_.source->total_bytes());
     const int bag_column0 = static_cast<int>(schema.dense.size() + schema.categorical.size());
@@ -1006,8 +1068,8 @@ class Preparer {
       if (plan_.time_field >= 0) {
         ASSIGN_OR_RETURN(time, RowTime(row));
       }
-      const bool test = IsTest(ordinal, time);
-      Output& out = outputs[test ? 1 : 0];
+      const Part part = PartOf(ordinal, time);
+      Output& out = outputs[static_cast<size_t>(part)];
       const std::string_view label_text = row.fields[plan_.label_field];
       float label = 0;
       if (class_label_) {
@@ -1018,7 +1080,7 @@ class Preparer {
         label = *value;
       }
       RETURN_IF_ERROR(emit(out, row.fields, row.line, label));
-      if (!test && label > 0.5f && prepare_.negatives_per_positive > 0) {
+      if (part == Part::kTrain && label > 0.5f && prepare_.negatives_per_positive > 0) {
         RETURN_IF_ERROR(EmitNegatives(row, ordinal, [&](const std::vector<std::string_view>& fields) {
           return emit(out, fields, row.line, 0.0f, /*sampled=*/true);
         }));
@@ -1030,8 +1092,10 @@ class Preparer {
       RETURN_IF_ERROR(out.writer->WriteSchema(schema));
       RETURN_IF_ERROR(out.writer->WriteText("/ectrain/provenance", provenance));
     }
-    Status status = outputs[0].writer->Commit();
-    if (status.ok()) status = outputs[1].writer->Commit();
+    Status status = Status::Ok();
+    for (Output& out : outputs) {
+      if (status.ok()) status = out.writer->Commit();
+    }
     for (Output& out : outputs) {
       if (status.ok()) {
         fs::rename(out.path + ".tmp", out.path, error);
@@ -1043,6 +1107,7 @@ class Preparer {
     RETURN_IF_ERROR(status);
     report_.train_rows = outputs[0].rows;
     report_.test_rows = outputs[1].rows;
+    if (validation) report_.validation_rows = outputs[2].rows;
     report_.train_positive_rate = outputs[0].label_sum / static_cast<double>(std::max<int64_t>(outputs[0].rows, 1));
     return Status::Ok();
   }
@@ -1058,8 +1123,11 @@ class Preparer {
                           {"split", prepare_.split},
                           {"seed", seed_},
                           {"test_fraction", prepare_.test_fraction},
+                          {"validation_fraction", prepare_.validation_fraction},
                           {"train_rows", pass1_.train_rows},
-                          {"test_rows", pass1_.test_rows}};
+                          {"validation_rows", pass1_.validation_rows},
+                          {"test_rows", pass1_.test_rows},
+                          {"test_duplicates_kept", report_.test_duplicates_kept}};
     if (pass1_.time_threshold) {
       doc["time_column"] = prepare_.time_column;
       doc["time_threshold"] = *pass1_.time_threshold;

@@ -28,10 +28,13 @@ struct PrepareReport {
   int64_t duplicates_dropped = 0;
   int64_t negatives_sampled = 0;  // rows added by negatives_per_positive
   int64_t train_rows = 0;
+  int64_t validation_rows = 0;
   int64_t test_rows = 0;
-  double train_positive_rate = 0.0;      // mean training label (binary: the positive rate)
-  std::optional<double> time_threshold;  // split: time; train <= threshold < test
-  int64_t bytes_read = 0;                // size of the main input file
+  int64_t test_duplicates_kept = 0;                 // rows of a given test_source that repeat a row before them
+  double train_positive_rate = 0.0;                 // mean training label (binary: the positive rate)
+  std::optional<double> time_threshold;             // split: time; train <= threshold < test
+  std::optional<double> validation_time_threshold;  // split: time with validation; train <= it < validation
+  int64_t bytes_read = 0;                           // size of the main input file
   double seconds = 0.0;
   data::FeatureSchema schema;  // as stored in both files
 };
@@ -41,7 +44,8 @@ struct PrepareReport {
 // vocabulary column: hash high-cardinality columns), a median sample (at most 2^20 values per
 // median-filled column) and one chunk per output column. Writes each output through a
 // temporary name and renames both only when both are complete, so a failure leaves no half file.
-// Reads prepare.source (and prepare.test_source) and writes data.train and data.test, with the
+// Reads prepare.source (and prepare.test_source) and writes data.train and data.test (and
+// data.validation with prepare.validation_fraction), with the
 // column roles data.label, data.dense, data.categorical and data.multi_valued (none named: the
 // format's defaults); columns not named are ignored. Errors in the settings are InvalidArgument
 // and name the key.

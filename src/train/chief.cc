@@ -64,7 +64,7 @@ class Chief final : public RankDuties {
   void Warn(const std::string& line) override { LOG_WARNING << line; }
   Status Evaluate(const ParamArena& params, int64_t epoch, int64_t step, double train_loss, bool last,
                   TrainResult& result) override;
-  Status EvaluateBest(int64_t epoch, int64_t step, TrainResult& result) override;
+  Status EvaluateBest(const ParamArena& params, int64_t epoch, int64_t step, TrainResult& result) override;
   BestDecision DecideBest(const TrainingCursor& cursor, const TrainResult& result, bool last_epoch) override;
   Status SaveCheckpoint(const TrainingCursor& cursor, const ParamArena& params, optim::Optimizer& optimizer,
                         bool is_best, bool last) override;
@@ -92,6 +92,11 @@ class Chief final : public RankDuties {
 
  private:
   Status CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const;
+  // `params`' metrics on `table` (`what`: "test" or "validation"), and its predictions when asked.
+  StatusOr<eval::Metrics> Score(const ParamArena& params, const data::Table& table, const std::string& what,
+                                int64_t step, bool write_predictions) const;
+  Status CheckKeepBest(const eval::Metrics& m) const;
+  bool has_validation() const { return !config_.data.validation.empty(); }
 
   const int world_size_;
   const RunConfig& config_;
@@ -102,6 +107,7 @@ class Chief final : public RankDuties {
   RunFolderLock output_lock_, checkpoint_lock_;
   MetricsLog metrics_log_;
   data::Table test_;
+  data::Table validation_;  // data.validation's rows, or none
   std::string resumed_path_;
   Clock::time_point last_checkpoint_ = Clock::now();
 };
@@ -212,56 +218,86 @@ Status Chief::OpenOutputs() {
   ASSIGN_OR_RETURN(data::ColumnFile test_file, data::ColumnFile::Open(config_.data.test));
   ASSIGN_OR_RETURN(test_, test_file.ReadAll(feed_.schema(), /*with_labels=*/true));
   if (test_.num_rows == 0) return DataError("test data " + config_.data.test + " has no rows");
+  if (has_validation()) {
+    ASSIGN_OR_RETURN(data::ColumnFile validation_file, data::ColumnFile::Open(config_.data.validation));
+    ASSIGN_OR_RETURN(validation_, validation_file.ReadAll(feed_.schema(), /*with_labels=*/true));
+    if (validation_.num_rows == 0) return DataError("validation data " + config_.data.validation + " has no rows");
+  }
   last_checkpoint_ = Clock::now();  // checkpoint.every_minutes counts from here
   return Status::Ok();
+}
+
+StatusOr<eval::Metrics> Chief::Score(const ParamArena& params, const data::Table& table, const std::string& what,
+                                     int64_t step, bool write_predictions) const {
+  StatusOr<std::vector<float>> outputs = eval::ScoreTable(model_, params, table, config_.eval.batch_size);
+  if (!outputs.ok()) {
+    return Status(outputs.status().code(),
+                  "evaluation (" + what + ") at step " + std::to_string(step) + ": " + outputs.status().message());
+  }
+  if (write_predictions) {
+    RETURN_IF_ERROR(eval::WritePredictions(model_, *outputs, feed_.schema().label_classes,
+                                           config_.train.output_dir + "/test_predictions.csv"));
+  }
+  return eval::MetricsOf(model_, *outputs, table.labels);
+}
+
+Status Chief::CheckKeepBest(const eval::Metrics& m) const {
+  const std::string& keep_best = config_.checkpoint.keep_best;
+  if (keep_best.empty() || m.Has(keep_best)) return Status::Ok();
+  std::string reported;
+  for (const auto& [name, value] : m.values) reported += (reported.empty() ? "" : ", ") + name;
+  return InvalidArgument("checkpoint.keep_best: this model's evaluation does not report '" + keep_best +
+                         "'; choose one of: " + reported);
 }
 
 Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, double train_loss, bool last,
                        TrainResult& result) {
   const auto start = Clock::now();
-  StatusOr<std::vector<float>> outputs = eval::ScoreTable(model_, params, test_, config_.eval.batch_size);
-  if (!outputs.ok()) {
-    return Status(outputs.status().code(),
-                  "evaluation at step " + std::to_string(step) + ": " + outputs.status().message());
+  const bool best = result.best_step >= 0;  // EvaluateBest: the kept checkpoint, not the step's parameters
+  nlohmann::json line =
+      best ? nlohmann::json{{"event", "best"}, {"step", result.best_step}}
+           : nlohmann::json{{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
+  std::string shown;
+  if (has_validation()) {
+    ASSIGN_OR_RETURN(const eval::Metrics m, Score(params, validation_, "validation", step, false));
+    RETURN_IF_ERROR(CheckKeepBest(m));
+    result.validation_metrics = m;
+    line["validation"] = MetricsJson(m);
+    shown += "  validation: " + eval::FormatMetrics(m);
   }
-  const eval::Metrics m = eval::MetricsOf(model_, *outputs, test_.labels);
-  if (last) {
-    RETURN_IF_ERROR(eval::WritePredictions(model_, *outputs, feed_.schema().label_classes,
-                                           config_.train.output_dir + "/test_predictions.csv"));
+  // With a validation set nothing is chosen on the test rows: they are scored once, at the end.
+  const bool test = !has_validation() || best || (last && config_.checkpoint.keep_best.empty());
+  if (test) {
+    ASSIGN_OR_RETURN(const eval::Metrics m, Score(params, test_, "test", step, last));
+    if (!has_validation()) RETURN_IF_ERROR(CheckKeepBest(m));
+    result.test_metrics = m;
+    line["test"] = MetricsJson(m);
+    shown += "  test: " + eval::FormatMetrics(m);
   }
-  const std::string& keep_best = config_.checkpoint.keep_best;
-  if (!keep_best.empty() && !m.Has(keep_best)) {
-    std::string reported;
-    for (const auto& [name, value] : m.values) reported += (reported.empty() ? "" : ", ") + name;
-    return InvalidArgument("checkpoint.keep_best: this model's evaluation does not report '" + keep_best +
-                           "'; choose one of: " + reported);
-  }
-  result.test_metrics = m;
-  nlohmann::json line;
-  if (result.best_step >= 0) {  // EvaluateBest: the kept checkpoint, not the step's parameters
-    LOG_INFO << "best checkpoint (step " << result.best_step << ")  test: " << eval::FormatMetrics(m) << "  ["
+  if (best) {
+    LOG_INFO << "best checkpoint (step " << result.best_step << ")" << shown << "  ["
              << FormatSeconds(SecondsSince(start)) << "]";
-    line = {{"event", "best"}, {"step", result.best_step}};
   } else {
     LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
-             << train_loss << "  test: " << eval::FormatMetrics(m) << "  [" << FormatSeconds(SecondsSince(start))
-             << "]";
-    line = {{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
+             << train_loss << shown << "  [" << FormatSeconds(SecondsSince(start)) << "]";
   }
-  line["test"] = MetricsJson(m);
   metrics_log_.Append(line.dump());
   return Status::Ok();
 }
 
-Status Chief::EvaluateBest(int64_t epoch, int64_t step, TrainResult& result) {
+Status Chief::EvaluateBest(const ParamArena& params, int64_t epoch, int64_t step, TrainResult& result) {
   RETURN_IF_ERROR(writer_.Wait());
-  ASSIGN_OR_RETURN(std::string best, ckpt::ResolveCheckpointPath(config_.checkpoint_dir() + "/best"));
+  StatusOr<std::string> best = ckpt::ResolveCheckpointPath(config_.checkpoint_dir() + "/best");
+  if (!best.ok()) {  // no evaluation improved on the first: the run's own parameters are its result
+    LOG_INFO << "no best checkpoint was kept (" << best.status().message() << "): evaluating the final parameters";
+    return Evaluate(params, epoch, step, 0.0, /*last=*/true, result);
+  }
   ParamArena best_params(model_.layout(), model_.kernels().allocator());
-  RETURN_IF_ERROR(ckpt::LoadCheckpoint(best, model_.layout(), best_params, nullptr));
-  ASSIGN_OR_RETURN(const ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(best));
-  LOG_INFO << "early stopping kept " << best << " (step " << info.step << ", " << config_.checkpoint.keep_best << " "
-           << info.best_metric << "): evaluating it";
-  result.checkpoint_path = best;
+  RETURN_IF_ERROR(ckpt::LoadCheckpoint(*best, model_.layout(), best_params, nullptr));
+  ASSIGN_OR_RETURN(const ckpt::CheckpointInfo info, ckpt::ReadCheckpointInfo(*best));
+  LOG_INFO << "kept " << *best << " (step " << info.step << ", " << config_.checkpoint.keep_best << " "
+           << info.best_metric << (has_validation() ? " on the validation rows" : "") << "): evaluating it";
+  result.checkpoint_path = *best;
   result.best_step = info.step;
   return Evaluate(best_params, epoch, step, 0.0, /*last=*/true, result);
 }
@@ -270,7 +306,9 @@ BestDecision Chief::DecideBest(const TrainingCursor& cursor, const TrainResult& 
   BestDecision decision{false, false, cursor.evals_since_best, cursor.best_metric};
   const std::string& keep_best = config_.checkpoint.keep_best;
   if (keep_best.empty()) return decision;
-  const double value = result.test_metrics->Get(keep_best);
+  // On the validation rows where there are some (the config check asks for them with keep_best).
+  const std::optional<eval::Metrics>& chosen = has_validation() ? result.validation_metrics : result.test_metrics;
+  const double value = chosen->Get(keep_best);
   if (Improves(keep_best, value, cursor.best_metric)) {
     decision = {true, false, 0, value};
   } else {
@@ -279,7 +317,8 @@ BestDecision Chief::DecideBest(const TrainingCursor& cursor, const TrainResult& 
   const int64_t patience = config_.eval.early_stopping_patience;
   decision.stop_early = patience > 0 && decision.evals_since_best >= patience && !last_epoch;
   if (decision.stop_early) {
-    LOG_INFO << "early stopping: test " << keep_best << " has not improved for " << decision.evals_since_best
+    LOG_INFO << "early stopping: " << (has_validation() ? "validation " : "test ") << keep_best
+             << " has not improved for " << decision.evals_since_best
              << " evaluation(s) (eval.early_stopping_patience); the best checkpoint has " << keep_best << " "
              << decision.best_metric;
   }
@@ -311,7 +350,7 @@ Status Chief::SaveCheckpoint(const TrainingCursor& cursor, const ParamArena& par
 }
 
 void Chief::ReportDone(TrainResult& result) {
-  if (!result.stopped_early) result.checkpoint_path = writer_.last_path();
+  if (result.best_step < 0) result.checkpoint_path = writer_.last_path();
   result.checkpoint_stall_seconds = writer_.stalled_seconds();
   result.snapshot_bytes = writer_.snapshot_bytes();
   LOG_INFO << MemoryLine(result);

@@ -53,13 +53,18 @@ class RankDuties {
   virtual Status OpenOutputs() { return Status::Ok(); }
   virtual void Info(const std::string& line) {}
   virtual void Warn(const std::string& line) {}
-  // Evaluates `params` on the test rows; the last evaluation also writes test_predictions.csv.
+  // Evaluates `params` on the validation rows (data.validation) and, where there are none, on the
+  // test rows. The test rows otherwise only at the end (`last`): on `params` without keep_best,
+  // else in EvaluateBest. The test evaluation of the run also writes test_predictions.csv.
   virtual Status Evaluate(const ParamArena& params, int64_t epoch, int64_t step, double train_loss, bool last,
                           TrainResult& result) {
     return Status::Ok();
   }
-  // Early stopping ended the run: the best checkpoint is what it delivers, evaluated last.
-  virtual Status EvaluateBest(int64_t epoch, int64_t step, TrainResult& result) { return Status::Ok(); }
+  // With checkpoint.keep_best (and after early stopping), the best checkpoint is what the run
+  // delivers: evaluated last, on the validation and test rows; `params` where none was kept.
+  virtual Status EvaluateBest(const ParamArena& params, int64_t epoch, int64_t step, TrainResult& result) {
+    return Status::Ok();
+  }
   virtual BestDecision DecideBest(const TrainingCursor& cursor, const TrainResult& result, bool last_epoch) {
     return {};
   }

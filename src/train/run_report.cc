@@ -76,6 +76,7 @@ nlohmann::json DoneJson(const TrainResult& r) {
                          {"checkpoint", r.checkpoint_path}};
   if (r.resumed_from_step >= 0) line["resumed_from_step"] = r.resumed_from_step;
   if (r.best_step >= 0) line["best_step"] = r.best_step;
+  if (r.validation_metrics) line["validation"] = MetricsJson(*r.validation_metrics);
   if (r.test_metrics) line["test"] = MetricsJson(*r.test_metrics);
   return line;
 }

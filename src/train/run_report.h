@@ -45,8 +45,9 @@ struct TrainResult {
   int64_t reader_bound_bytes = 0;
   int64_t data_in_memory_bytes = 0;
   int64_t snapshot_bytes = 0;
-  std::optional<eval::Metrics> test_metrics;  // rank 0 only
-  std::string checkpoint_path;                // rank 0 only
+  std::optional<eval::Metrics> test_metrics;        // rank 0 only
+  std::optional<eval::Metrics> validation_metrics;  // rank 0 only, with data.validation
+  std::string checkpoint_path;                      // rank 0 only
 };
 
 // The process's peak resident set so far, in bytes.

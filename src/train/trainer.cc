@@ -136,8 +136,9 @@ StatusOr<TrainResult> Trainer::AlreadyComplete(const TrainingCursor& cursor, Tra
   const bool stopped_early = patience > 0 && cursor.evals_since_best >= patience;
   result.checkpoint_path = duties_->resumed_path();
   const int64_t last_epoch = plan_.num_epochs - 1;
-  RETURN_IF_ERROR(AgreeOk(stopped_early ? duties_->EvaluateBest(last_epoch, cursor.step, result)
-                                        : duties_->Evaluate(params_, last_epoch, cursor.step, 0.0, true, result),
+  RETURN_IF_ERROR(AgreeOk(stopped_early || !config_.checkpoint.keep_best.empty()
+                              ? duties_->EvaluateBest(params_, last_epoch, cursor.step, result)
+                              : duties_->Evaluate(params_, last_epoch, cursor.step, 0.0, true, result),
                           "evaluation"));
   return result;
 }
@@ -289,11 +290,11 @@ Status Trainer::Finish(const TrainingCursor& cursor, TrainResult& result) {
                             "writing the final checkpoint"));
   }
   RETURN_IF_ERROR(AgreeOk(duties_->WaitForCheckpoints(), "writing the final checkpoint"));
-  // Early stopping keeps the best checkpoint: that is the model the run delivers, so it is the one
-  // evaluated last, with the test predictions.
-  if (result.stopped_early) {
-    RETURN_IF_ERROR(
-        AgreeOk(duties_->EvaluateBest(result.epochs - 1, cursor.step, result), "evaluating the best checkpoint"));
+  // keep_best (and early stopping) keeps the best checkpoint: that is the model the run delivers,
+  // so it is the one evaluated last, on the test rows too, with the test predictions.
+  if (result.stopped_early || !config_.checkpoint.keep_best.empty()) {
+    RETURN_IF_ERROR(AgreeOk(duties_->EvaluateBest(params_, result.epochs - 1, cursor.step, result),
+                            "evaluating the best checkpoint"));
   }
   result.steps = cursor.step;
   result.samples_per_second = static_cast<double>(global_rows_done_) / std::max(result.train_seconds, 1e-9);

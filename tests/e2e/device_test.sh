@@ -68,6 +68,7 @@ done
 
 # Early stopping evaluates the best checkpoint, loaded onto the device.
 run sim_best simulated "${MPI2[@]}" -- --set train.epochs=4 --set checkpoint.keep_best=log_loss \
+  --set "data.validation=$TMP/data/test.h5" \
   --set eval.early_stopping_patience=1 --set optimizer.learning_rate=0.05
 grep -q '"event":"done"' "$TMP/sim_best/metrics.jsonl" && pass "keep_best and early stopping on the simulated device" ||
   fail "keep_best and early stopping on the simulated device" "$TMP/sim_best.log"

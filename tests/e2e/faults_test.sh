@@ -139,13 +139,21 @@ expect_exit "an mf ratings checkpoint on the ranking split: the label is named" 
 
 # --- early stopping delivers the best checkpoint ---
 EARLY="$TMP/early"
-expect_exit "early stopping" 0 "early stopping: test auc has not improved" -- \
-  "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$EARLY" --set train.epochs=40 \
+# It chooses on a validation split; the test rows are scored once, on the checkpoint it keeps.
+VSETS=(--set "data.train=$TMP/early_data/train.h5" --set "data.test=$TMP/early_data/test.h5"
+       --set "data.validation=$TMP/early_data/validation.h5" --set prepare.validation_fraction=0.1)
+"$ECTRAIN" prepare configs/quickstart.yaml "${VSETS[@]}" >"$TMP/prepare_validation.log" 2>&1 ||
+  fail "prepare with a validation split" "$TMP/prepare_validation.log"
+expect_exit "early stopping" 0 "early stopping: validation auc has not improved" -- \
+  "$ECTRAIN" train configs/quickstart.yaml "${VSETS[@]}" --set "train.output_dir=$EARLY" --set train.epochs=40 \
   --set optimizer.learning_rate=0.02 --set checkpoint.keep_best=auc --set eval.early_stopping_patience=1
 done_line=$(grep '"event":"done"' "$EARLY/metrics.jsonl")
 evals=$(grep -c '"event":"eval"' "$EARLY/metrics.jsonl")
 epochs=$(sed -E 's/.*"epochs":([0-9]+).*/\1/' <<<"$done_line")
-best_auc=$(grep '"event":"best"' "$EARLY/metrics.jsonl" | sed -E 's/.*"auc":([0-9.]+).*/\1/')
+best_auc=$(grep '"event":"best"' "$EARLY/metrics.jsonl" | sed -E 's/.*"test":\{[^}]*"auc":([0-9.]+).*/\1/')
+grep '"event":"eval"' "$EARLY/metrics.jsonl" | grep -q '"test"' &&
+  fail "evaluations during training score the test rows" "$EARLY/metrics.jsonl" ||
+  pass "evaluations during training score only the validation rows"
 done_auc=$(sed -E 's/.*"test":\{[^}]*"auc":([0-9.]+).*/\1/' <<<"$done_line")
 [ -n "$epochs" ] && [ "$epochs" -eq "$evals" ] && [ "$epochs" -lt 40 ] &&
   pass "the done line counts the $epochs epochs actually run" || fail "done line: $done_line ($evals evaluations)"
@@ -155,6 +163,10 @@ done_auc=$(sed -E 's/.*"test":\{[^}]*"auc":([0-9.]+).*/\1/' <<<"$done_line")
   fail "no test_predictions.csv after early stopping"
 expect_exit "eval accepts the 'best' pointer and gives the same AUC" 0 \
   "auc $(LC_ALL=C printf '%.4f' "${best_auc:-0}")" -- "$ECTRAIN" eval --checkpoint "$EARLY/checkpoints/best"
+expect_exit "keep_best without a validation set is refused, naming the keys" 2 \
+  "checkpoint.keep_best chooses on the validation rows, and data.validation is empty" -- \
+  "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$TMP/no_validation" \
+  --set checkpoint.keep_best=auc
 
 # --- ranks that receive no rows ---
 expect_exit "4 ranks on data of 3 blocks: a warning names the ranks without rows" 0 \

@@ -393,6 +393,95 @@ TEST(PrepareTest, TimeSplitPutsEveryTestTimeAfterEveryTrainTime) {
   EXPECT_NE(status.message().find("is not a time"), std::string::npos) << status.message();
 }
 
+TEST(PrepareTest, ValidationSplitComesFromTheNonTestRowsAndLeavesTheTestRowsAlone) {
+  ScratchDir dir;
+  const Synthetic data = MakeSynthetic(dir, 2000, 5);
+  Request request = SyntheticRequest(dir, data);
+  request.prepare.test_fraction = 0.2;
+  ASSERT_TRUE(PrepareDataSet(request.prepare, request.data).ok());
+  const PreparedFile test_alone = ReadPrepared(request.data.test);
+  request.prepare.validation_fraction = 0.1;
+  request.data.validation = dir.File("out/validation.h5");
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  const PreparedFile train = ReadPrepared(request.data.train);
+  const PreparedFile validation = ReadPrepared(request.data.validation);
+  const PreparedFile test = ReadPrepared(request.data.test);
+  EXPECT_EQ(report->validation_rows, validation.rows);
+  EXPECT_EQ(train.rows + validation.rows + test.rows, 2000);
+  EXPECT_NEAR(static_cast<double>(validation.rows) / 2000, 0.1, 0.025);
+  auto ids = [](const PreparedFile& file) {
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < file.rows; ++i) out.push_back(static_cast<int64_t>(file.At("id", i)));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // The test rows are those of the run without a validation split; no row is in two files.
+  EXPECT_EQ(ids(test), ids(test_alone));
+  std::vector<int64_t> all = ids(train);
+  for (const auto& file : {validation, test}) {
+    const std::vector<int64_t> more = ids(file);
+    all.insert(all.end(), more.begin(), more.end());
+  }
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());
+  // Statistics and vocabularies come from the training rows only: the validation file shares the schema.
+  EXPECT_EQ(validation.schema.dense_stats[0].mean, train.schema.dense_stats[0].mean);
+}
+
+TEST(PrepareTest, TimeSplitPutsValidationBetweenTrainAndTest) {
+  ScratchDir dir;
+  const Synthetic data = MakeSynthetic(dir, 800, 5);
+  Request request = SyntheticRequest(dir, data);
+  request.prepare.split = "time";
+  request.prepare.time_column = "t";
+  request.prepare.test_fraction = 0.2;
+  request.prepare.validation_fraction = 0.2;
+  request.data.validation = dir.File("out/validation.h5");
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  auto times = [&](const std::string& path) {
+    const PreparedFile file = ReadPrepared(path);
+    std::vector<double> t;
+    for (int64_t i = 0; i < file.rows; ++i) t.push_back(std::stod(data.rows[static_cast<int>(file.At("id", i))][7]));
+    return t;
+  };
+  const std::vector<double> train = times(request.data.train), validation = times(request.data.validation),
+                            test = times(request.data.test);
+  ASSERT_FALSE(validation.empty());
+  EXPECT_LT(*std::max_element(train.begin(), train.end()), *std::min_element(validation.begin(), validation.end()));
+  EXPECT_LT(*std::max_element(validation.begin(), validation.end()), *std::min_element(test.begin(), test.end()));
+  EXPECT_NEAR(static_cast<double>(validation.size()) / 800, 0.2, 0.05);
+  ASSERT_TRUE(report->validation_time_threshold.has_value());
+}
+
+TEST(PrepareTest, ValidationSplitSettingsAreChecked) {
+  ScratchDir dir;
+  Request request = SmallRequest(dir, SmallCsv());
+  request.prepare.validation_fraction = 0.1;
+  Status status = PrepareDataSet(request.prepare, request.data).status();
+  EXPECT_NE(status.message().find("data.validation is empty"), std::string::npos) << status.message();
+  request.data.validation = dir.File("out/validation.h5");
+  request.prepare.validation_fraction = 0.8;  // test_fraction 0.25 leaves 0.75
+  status = PrepareDataSet(request.prepare, request.data).status();
+  EXPECT_NE(status.message().find("prepare.validation_fraction is 0.8"), std::string::npos) << status.message();
+  EXPECT_FALSE(std::filesystem::exists(request.data.train));
+}
+
+TEST(PrepareTest, DuplicatesInAGivenTestFileStayAndAreCountedApart) {
+  ScratchDir dir;
+  Request request = SmallRequest(dir, SmallCsv());
+  // The test file repeats two training rows and one of its own.
+  std::string test_csv = "row,rate in %,item,colour,bought\n1,1,item1,red,FALSE\n2,2,item2,\"blue\",0\n";
+  test_csv += "30,2,item30,red,yes\n30,2,item30,red,yes\n";
+  request.prepare.test_source = WriteTextFile(dir.File("test.csv"), test_csv);
+  StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->duplicates_dropped, 2);  // the source's own two
+  EXPECT_EQ(report->test_duplicates_kept, 3);
+  EXPECT_EQ(report->test_rows, 4);
+}
+
 Status PrepareError(const Request& request) {
   StatusOr<PrepareReport> report = PrepareDataSet(request.prepare, request.data);
   EXPECT_FALSE(report.ok());
