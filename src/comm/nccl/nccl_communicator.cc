@@ -6,11 +6,13 @@
 #include <cstring>
 #include <vector>
 
+#include "comm/nccl/nccl_loader.h"
 #include "comm/nccl/nccl_support.h"
 #include "core/log.h"
 
 namespace ectrain::comm {
 namespace {
+using nccl::Nccl;
 static_assert(sizeof(ncclUniqueId) == sizeof(std::array<int64_t, 16>), "the id travels as 16 int64 words");
 
 Status CudaStatus(cudaError_t error, std::string_view operation) {
@@ -94,7 +96,7 @@ Status NcclCommunicator::CheckOneRankPerGpu() {
 
 Status NcclCommunicator::MakeUniqueId(std::array<int64_t, 16>& id) {
   ncclUniqueId unique{};
-  const ncclResult_t result = ncclGetUniqueId(&unique);
+  const ncclResult_t result = Nccl().get_unique_id(&unique);
   if (result != ncclSuccess) return Internal(nccl::NcclFailure("ncclGetUniqueId", result));
   std::memcpy(id.data(), &unique, sizeof(unique));
   return Status::Ok();
@@ -106,7 +108,7 @@ void NcclCommunicator::InitNccl(const std::array<int64_t, 16>& id) {
   ncclUniqueId unique{};
   std::memcpy(&unique, id.data(), sizeof(unique));
   ncclComm_t comm = nullptr;
-  nccl::CheckNccl(*this, ncclCommInitRank(&comm, size(), unique, rank()),
+  nccl::CheckNccl(*this, Nccl().comm_init_rank(&comm, size(), unique, rank()),
                   "ncclCommInitRank (rank " + std::to_string(rank()) + " of " + std::to_string(size()) + " on GPU " +
                       std::to_string(device_) + ")");
   std::lock_guard<std::mutex> lock(abort_mutex_);
@@ -118,10 +120,10 @@ void NcclCommunicator::InitNccl(const std::array<int64_t, 16>& id) {
 NcclCommunicator::~NcclCommunicator() {
   if (nccl_ != nullptr && !aborted_) {
     ncclResult_t pending = ncclSuccess;
-    if (ncclCommGetAsyncError(nccl_, &pending) == ncclSuccess && pending == ncclSuccess) {
-      ncclCommDestroy(nccl_);
+    if (Nccl().comm_get_async_error(nccl_, &pending) == ncclSuccess && pending == ncclSuccess) {
+      Nccl().comm_destroy(nccl_);
     } else {
-      ncclCommAbort(nccl_);
+      Nccl().comm_abort(nccl_);
     }
   }
   if (ready_ != nullptr) cudaEventDestroy(ready_);
@@ -132,7 +134,7 @@ NcclCommunicator::~NcclCommunicator() {
 void NcclCommunicator::Abort(int exit_code) {
   {
     std::lock_guard<std::mutex> lock(abort_mutex_);
-    if (nccl_ != nullptr && !aborted_) ncclCommAbort(nccl_);  // this rank leaves its NCCL collectives
+    if (nccl_ != nullptr && !aborted_) Nccl().comm_abort(nccl_);  // this rank leaves its NCCL collectives
     aborted_ = true;
   }
   CommunicatorWrapper::Abort(exit_code);  // the host communicator ends every rank
@@ -154,7 +156,7 @@ void NcclCommunicator::ComputeAfterNccl(cudaEvent_t done) {
 
 void NcclCommunicator::AllReduceDevice(float* data, size_t count) {
   NcclAfterCompute(ready_);
-  CheckQueued(*this, ncclAllReduce(data, data, count, ncclFloat32, ncclSum, nccl_, nccl_stream_), "ncclAllReduce",
+  CheckQueued(*this, Nccl().all_reduce(data, data, count, ncclFloat32, ncclSum, nccl_, nccl_stream_), "ncclAllReduce",
               count * sizeof(float));
   ComputeAfterNccl(done_);
 }
@@ -169,16 +171,17 @@ void NcclCommunicator::AllGatherVDevice(const void* mine, DataType type, std::sp
   const size_t element = DataTypeBytes(type);
   auto* out = static_cast<uint8_t*>(all);
   NcclAfterCompute(ready_);
-  nccl::CheckNccl(*this, ncclGroupStart(), "ncclGroupStart");
+  nccl::CheckNccl(*this, Nccl().group_start(), "ncclGroupStart");
   size_t at = 0;
   for (int r = 0; r < size(); ++r) {
     const size_t bytes = static_cast<size_t>(counts[static_cast<size_t>(r)]) * element;
     if (bytes == 0) continue;                          // every rank skips the same ranks: the counts are agreed
     const void* send = r == rank() ? mine : out + at;  // only the root's is read
-    CheckQueued(*this, ncclBroadcast(send, out + at, bytes, ncclUint8, r, nccl_, nccl_stream_), "ncclBroadcast", bytes);
+    CheckQueued(*this, Nccl().broadcast(send, out + at, bytes, ncclUint8, r, nccl_, nccl_stream_), "ncclBroadcast",
+                bytes);
     at += bytes;
   }
-  nccl::CheckNccl(*this, ncclGroupEnd(), "ncclGroupEnd (AllGatherVDevice's broadcasts)");
+  nccl::CheckNccl(*this, Nccl().group_end(), "ncclGroupEnd (AllGatherVDevice's broadcasts)");
   ComputeAfterNccl(done_);
 }
 
@@ -207,7 +210,7 @@ std::optional<Status> NcclCommunicator::PollOnce(cudaEvent_t done, const char* o
     std::lock_guard<std::mutex> lock(abort_mutex_);
     if (aborted_) return std::nullopt;  // another thread's Abort is ending the process
     ncclResult_t pending = ncclSuccess;
-    const ncclResult_t result = ncclCommGetAsyncError(nccl_, &pending);
+    const ncclResult_t result = Nccl().comm_get_async_error(nccl_, &pending);
     if (result != ncclSuccess) return Internal(nccl::NcclFailure("ncclCommGetAsyncError", result));
     if (pending != ncclSuccess && pending != ncclInProgress) {
       return Internal(nccl::NcclFailure(std::string("waiting for ") + operation + " on GPU " + std::to_string(device_) +
@@ -251,10 +254,10 @@ void NcclBucketReducer::Start(std::span<float> bucket) {
 
 void NcclBucketReducer::Reduce(std::span<float> bucket) {
   comm_.NcclAfterCompute(ready_);
-  CheckQueued(
-      comm_,
-      ncclAllReduce(bucket.data(), bucket.data(), bucket.size(), ncclFloat32, ncclSum, comm_.nccl_, comm_.nccl_stream_),
-      "ncclAllReduce of a gradient bucket", bucket.size_bytes());
+  CheckQueued(comm_,
+              Nccl().all_reduce(bucket.data(), bucket.data(), bucket.size(), ncclFloat32, ncclSum, comm_.nccl_,
+                                comm_.nccl_stream_),
+              "ncclAllReduce of a gradient bucket", bucket.size_bytes());
 }
 
 void NcclBucketReducer::Wait() {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "comm/nccl/nccl_loader.h"
 #include "core/log.h"
 
 namespace ectrain::comm::nccl {
@@ -82,8 +83,8 @@ Status PollUntilDone(const Poll& poll, double stall_seconds, const std::function
 }
 
 std::string NcclFailure(std::string_view operation, ncclResult_t result) {
-  std::string message = std::string(operation) + " failed: " + ncclGetErrorString(result);
-  const char* last = ncclGetLastError(nullptr);  // the thread's last NCCL warning, where there is one
+  std::string message = std::string(operation) + " failed: " + Nccl().get_error_string(result);
+  const char* last = Nccl().get_last_error(nullptr);  // the thread's last NCCL warning, where there is one
   if (last != nullptr && *last != '\0') message += std::string(": ") + last;
   return message;
 }
