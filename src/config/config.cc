@@ -354,6 +354,9 @@ std::vector<Key> Keys(RunConfig& c) {
                  "hidden layer widths (ReLU) of the deep part (mlp, wide_deep, deepfm, dcn, classifier)"),
       StringKey("model", "loss", &c.model.loss, {"auto", "bce", "mse", "softmax"},
                 "auto: softmax for classifier, mse for mf, else bce; mse for ratings, softmax only for classifier"),
+      StringKey("model", "initial_bias", &c.model.initial_bias, {"prior", "zero"},
+                "the output's bias at the start: prior (from the training labels: the base rate's log-odds, the "
+                "classes' log shares, the mean) or zero"),
       StringKey("model", "bag_pooling", &c.model.bag_pooling, {"mean", "sum"},
                 "how a multi-valued field pools its ids' embeddings"),
       RealKey("model", "dropout", &c.model.dropout, 0.0, false, 0.95,

@@ -42,6 +42,9 @@ class CtrModel final : public Model {
   void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
   int64_t workspace_bytes() const override;
 
+ protected:
+  int output_bias() const override { return deep_ ? deep_->output_bias() : wide_->bias(); }
+
  private:
   // The model's own buffers in the workspace, after its parts'.
   void AddWorkspace();

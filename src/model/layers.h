@@ -102,6 +102,7 @@ class WideLinear {
   void Backward(const BatchView& batch, const float* dout, ParamArena& grads, RowSelection* touched,
                 GradientReadyListener* ready);
   int64_t workspace_bytes() const { return weights_.workspace_bytes(); }
+  int bias() const { return bias_; }  // "wide/bias", (1, 1)
 
  private:
   const ParamLayout& layout_;
@@ -122,6 +123,8 @@ class Mlp {
   int64_t out_width() const { return layers_.empty() ? in_ : layers_.back().out; }
   // Layer-norm scales, initialised to 1.
   const std::vector<int>& unit_scales() const { return unit_scales_; }
+  // The output layer's bias (1, output_width), or -1 without an output layer.
+  int output_bias() const { return layers_.empty() || layers_.back().hidden ? -1 : layers_.back().bias; }
 
   // x (rows, in) must stay unchanged until Backward; the workspace holds room for `rows`. Dropout
   // when `train` (masks keyed by dropout_key). Returns the output (rows, out_width()), which stays

@@ -33,6 +33,9 @@ class MatrixFactorizationModel final : public Model {
   void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
   int64_t workspace_bytes() const override;
 
+ protected:
+  int output_bias() const override { return wide_.bias(); }
+
  private:
   void ForwardInto(const BatchView& batch, const ParamArena& params);
 

@@ -51,6 +51,28 @@ uint64_t Model::NextDropoutKey() {
   return MixKey(MixKey(step_key, static_cast<uint64_t>(dropout_calls_++)), 0xd20);
 }
 
+void Model::InitializeOutputBias(ParamArena& params, const std::vector<double>& prior) const {
+  const ParamSpec& spec = layout().spec(output_bias());
+  std::vector<float> bias(static_cast<size_t>(spec.size()), 0.0f);
+  constexpr double kFloor = 1e-6;  // a class (or label value) never seen must not give -infinity
+  switch (task()) {
+    case Task::kBinary: {
+      const double p = std::clamp(prior.at(0), kFloor, 1.0 - kFloor);
+      bias[0] = static_cast<float>(std::log(p / (1.0 - p)));
+      break;
+    }
+    case Task::kMulticlass:
+      for (size_t c = 0; c < bias.size() && c < prior.size(); ++c) {
+        bias[c] = static_cast<float>(std::log(std::max(prior[c], kFloor)));
+      }
+      break;
+    case Task::kRegression:
+      bias[0] = static_cast<float>(prior.at(0));
+      break;
+  }
+  params.allocator().CopyFromHost(params.data() + spec.offset, bias.data(), bias.size() * sizeof(float));
+}
+
 void Model::CopyOutputs(const float* outputs, int64_t rows, float* host) const {
   kernels().allocator().CopyToHost(host, outputs, static_cast<size_t>(rows * num_outputs()) * sizeof(float));
 }

@@ -66,6 +66,11 @@ class Model {
   // for regression. Never drops out.
   virtual void Forward(const BatchView& batch, const ParamArena& params, float* outputs) = 0;
 
+  // Sets the output's bias to what a model with no other signal should output, from the training
+  // labels' prior (data/label_prior.h: the mean label, or each class's share): the log-odds of the
+  // positive rate (binary), each class's log share (multiclass), the mean (regression).
+  void InitializeOutputBias(ParamArena& params, const std::vector<double>& prior) const;
+
   // What Forward's outputs (rows, num_outputs()) mean to a user, same shape: the probability of
   // the positive class (binary: sigmoid of the logit), each class's probability (multiclass:
   // softmax of the row's logits, in double), or the prediction itself (regression).
@@ -85,6 +90,8 @@ class Model {
 
  protected:
   explicit Model(const kernels::Kernels& kernels) : workspace_(kernels), device_batch_(kernels.allocator()) {}
+  // The tensor that holds the output's bias, (1, num_outputs()).
+  virtual int output_bias() const = 0;
   // The batch in the kernels' memory (the same view on the CPU; a copy on a device).
   const BatchView& OnDevice(const BatchView& batch) { return device_batch_.Stage(batch); }
   // The key of this ForwardBackward call's dropout masks; counts the call.

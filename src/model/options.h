@@ -22,9 +22,12 @@ struct ModelOptions {
   // auto (classifier: softmax, mf: mse, the others: bce) | bce | mse | softmax.
   std::string loss = "auto";
   std::string bag_pooling = "mean";  // multi-valued fields: mean | sum of the ids' embeddings
-  double dropout = 0.0;              // after each hidden layer's ReLU, training only (inverted)
-  bool layer_norm = false;           // after each hidden dense layer, before the ReLU
-  int64_t cross_layers = 2;          // dcn
+  // The output's bias at the start: "prior" (from the training labels: the base rate's log-odds,
+  // the classes' log shares, the mean rating; Model::InitializeOutputBias) or "zero".
+  std::string initial_bias = "prior";
+  double dropout = 0.0;      // after each hidden layer's ReLU, training only (inverted)
+  bool layer_norm = false;   // after each hidden dense layer, before the ReLU
+  int64_t cross_layers = 2;  // dcn
   // How the field embeddings meet in the deep part: concat (into the MLP, with the dense columns)
   // or dot (DLRM: the pairwise dot products of the embeddings and the dense columns projected to
   // embedding_dim; mlp, wide_deep and classifier).

@@ -32,6 +32,9 @@ class TwoTowerModel final : public Model {
   void Forward(const BatchView& batch, const ParamArena& params, float* outputs) override;
   int64_t workspace_bytes() const override;
 
+ protected:
+  int output_bias() const override { return bias_; }
+
  private:
   struct Tower {
     std::optional<FieldEmbeddings> inputs;

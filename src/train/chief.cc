@@ -12,6 +12,7 @@
 #include "core/format.h"
 #include "core/log.h"
 #include "core/version.h"
+#include "data/label_prior.h"
 #include "eval/evaluator.h"
 #include "train/progress.h"
 #include "train/run_lock.h"
@@ -171,6 +172,12 @@ Status Chief::CheckResumable(const ckpt::CheckpointInfo& info, const std::string
 StatusOr<bool> Chief::InitializeOrResume(ResumeMode mode, ParamArena& params, optim::Optimizer& optimizer,
                                          TrainingCursor& cursor) {
   model_.Initialize(params, static_cast<uint64_t>(config_.train.seed));
+  if (config_.model.initial_bias == "prior") {
+    // From the first rows of the training files: enough for a base rate, and quick on any data.
+    constexpr int64_t kPriorRows = int64_t{1} << 22;
+    ASSIGN_OR_RETURN(const std::vector<double> prior, data::LabelPrior(feed_.files(), feed_.schema(), kPriorRows));
+    model_.InitializeOutputBias(params, prior);
+  }
   if (mode == ResumeMode::kFresh) return false;
   const std::string dir = config_.checkpoint_dir();
   ckpt::CheckpointInfo info;

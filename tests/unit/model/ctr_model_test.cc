@@ -32,6 +32,41 @@ struct Fixture {
   }
 };
 
+// The output's bias starts where the labels' prior puts it: in the tensor the output adds last.
+float BiasAfterPrior(const Model& model, const std::string& tensor, const std::vector<double>& prior, int64_t at = 0) {
+  ParamArena params(model.layout());
+  model.Initialize(params, 5);
+  model.InitializeOutputBias(params, prior);
+  for (const auto& spec : model.layout().specs()) {
+    if (spec.name == tensor) return params.data()[spec.offset + at];
+  }
+  ADD_FAILURE() << "no tensor " << tensor;
+  return 0;
+}
+
+TEST(CtrModel, OutputBiasStartsAtTheLabelsPrior) {
+  Fixture f(1);
+  const float log_odds = static_cast<float>(std::log(0.05 / 0.95));
+  EXPECT_FLOAT_EQ(BiasAfterPrior(CtrModel(ModelOptions{"mlp", 5, {7}}, f.shape), "output/bias", {0.05}), log_odds);
+  EXPECT_FLOAT_EQ(BiasAfterPrior(CtrModel(ModelOptions{"logistic", 5, {}}, f.shape), "wide/bias", {0.05}), log_odds);
+  // wide_deep adds two parts: only the deep output's bias carries the prior.
+  CtrModel wide_deep(ModelOptions{"wide_deep", 5, {7}}, f.shape);
+  EXPECT_FLOAT_EQ(BiasAfterPrior(wide_deep, "output/bias", {0.05}), log_odds);
+  EXPECT_FLOAT_EQ(BiasAfterPrior(wide_deep, "wide/bias", {0.05}), 0.0f);
+  // A positive rate of 0 or 1 gives a finite bias.
+  EXPECT_TRUE(std::isfinite(BiasAfterPrior(CtrModel(ModelOptions{"mlp", 5, {7}}, f.shape), "output/bias", {0.0})));
+  ModelOptions classifier{"classifier", 5, {7}};
+  classifier.num_classes = 3;
+  CtrModel multiclass(classifier, f.shape);
+  for (int c = 0; c < 3; ++c) {
+    const double share = std::vector<double>{0.5, 0.3, 0.2}[c];
+    EXPECT_FLOAT_EQ(BiasAfterPrior(multiclass, "output/bias", {0.5, 0.3, 0.2}, c), static_cast<float>(std::log(share)));
+  }
+  ModelOptions ratings{"mlp", 5, {7}};
+  ratings.loss = "mse";
+  EXPECT_FLOAT_EQ(BiasAfterPrior(CtrModel(ratings, f.shape), "output/bias", {3.5}), 3.5f);
+}
+
 TEST(CtrModel, LayoutNamesEveryTensor) {
   Fixture f(1);
   CtrModel model(ModelOptions{"mlp", 5, {7, 4}}, f.shape);
