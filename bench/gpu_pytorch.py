@@ -199,7 +199,9 @@ def train(args):
             x = F.relu(layer(x))
         return F.binary_cross_entropy_with_logits(model.layers[-1](x).squeeze(1), label_rows)
 
-    step_loss = torch.compile(after_lookups) if args.compile else after_lookups
+    # dynamic=False: the epoch's short last batch gets a graph of its own instead of turning every
+    # batch's graph into one for any size.
+    step_loss = torch.compile(after_lookups, dynamic=False) if args.compile else after_lookups
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     n = labels.shape[0]

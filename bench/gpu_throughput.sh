@@ -68,6 +68,8 @@ TORCH_VERSION=$("$PY" -c 'import torch, h5py; print(torch.__version__)' 2>/dev/n
   { echo "gpu_throughput: $PY cannot import torch and h5py" >&2; exit 2; }
 START=$SECONDS
 left() { echo $((BUDGET - (SECONDS - START))); }
+# A run's time limit: what is left of the budget, at most CAP seconds (a slow run leaves time to the others).
+limit() { local l; l=$(left); [ "$l" -lt "$1" ] && echo "$l" || echo "$1"; }
 bench_tmp ectrain_gpu_throughput
 RESULTS=$TMP/results  # one line per run: model batch trainer samples/s auc log_loss window...
 : >"$RESULTS"
@@ -135,7 +137,7 @@ EOF
 # run_ectrain MODEL BATCH ROUND: one training process; its epochs 2.. are the windows.
 run_ectrain() {
   local model=$1 batch=$2 dir=$TMP/ec_$1_$2_$3 m
-  timeout -k 10 "$(left)" "$ECTRAIN" train "${CONFIG[$model]}" --set train.device="$DEVICE" \
+  timeout -k 10 "$(limit 150)" "$ECTRAIN" train "${CONFIG[$model]}" --set train.device="$DEVICE" \
     --set train.global_batch_size="$batch" --set train.epochs="$EPOCHS" --set train.output_dir="$dir" \
     >"$dir.log" 2>&1 || { echo "ectrain $model batch $batch failed or ran out of time:" >&2; tail -5 "$dir.log" >&2; return 1; }
   m=$dir/metrics.jsonl
@@ -149,7 +151,7 @@ run_torch() {
   local model=$1 batch=$2 mode=$3 log=$TMP/pt_$1_$2_$3_$4.log flag=()
   [ "$mode" = compile ] && flag=(--compile)
   # shellcheck disable=SC2086  # PT_ARGS: flags split at spaces
-  timeout -k 10 "$(left)" "$PY" bench/gpu_pytorch.py ${PT_ARGS[$model]} --device "$DEVICE" --batch "$batch" \
+  timeout -k 10 "$(limit $([ "$mode" = compile ] && echo 210 || echo 150))" "$PY" bench/gpu_pytorch.py ${PT_ARGS[$model]} --device "$DEVICE" --batch "$batch" \
     --epochs "$EPOCHS" "${flag[@]}" >"$log" 2>&1
   local rc=$?
   if [ $rc -eq 3 ]; then  # PyTorch cannot (torch.compile before 2.0): a note, not a failure
