@@ -253,9 +253,10 @@ step_build() {
   detail "${targets[*]}; $("$BUILD/src/ectrain" --version)"
 }
 
-# The programs find every library, and the pack's from the prefix.
+# The programs find every library, the pack's from the prefix, and the libraries ectrain loads
+# when first used (NCCL, cuBLAS: dlopen by soname) are on the search path.
 step_libraries() {
-  local t bad=0
+  local t lib dir found loaded=() bad=0
   pack_env
   for t in src/ectrain tests/cuda_kernels_test tests/comm_nccl_test tests/comm_nccl_mpi_test; do
     echo "== ldd $t"
@@ -265,8 +266,15 @@ step_libraries() {
   for lib in libmpi.so libhdf5_serial.so libyaml-cpp.so libcurl.so; do
     grep -E "^\s$lib" "$LOG/ldd_ectrain.txt" | grep -q "=> $PREFIX/" || { echo "$lib is not the pack's"; bad=1; }
   done
+  for lib in libnccl.so.2 "libcublas.so.$("$(find_nvcc)" --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')"; do
+    found=""
+    for dir in ${LD_LIBRARY_PATH//:/ }; do [ -e "$dir/$lib" ] && { found=$dir/$lib; break; }; done
+    [ -n "$found" ] || found=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+    echo "dlopen($lib): ${found:-NOT FOUND}"
+    [ -n "$found" ] && loaded+=("$lib: $found") || bad=1
+  done
   [ $bad = 0 ] || { detail "libraries missing or not the pack's (see the log)"; return 1; }
-  detail "no library missing; MPI, HDF5, yaml-cpp and curl from the pack; $(grep -oE '(libcudart|libcublas|libnccl)[^ ]* => [^ ]*' "$LOG/ldd_ectrain.txt" | sed 's/ => /: /' | paste -sd' ')"
+  detail "no library missing; MPI, HDF5, yaml-cpp and curl from the pack; $(grep -oE 'libcudart[^ ]* => [^ ]*' "$LOG/ldd_ectrain.txt" | sed 's/ => /: /'); loaded when first used: ${loaded[*]}"
 }
 
 # Every test of the GPU test programs (found by their commands, so new tests are included).
