@@ -137,7 +137,8 @@ EOF
 # run_ectrain MODEL BATCH ROUND: one training process; its epochs 2.. are the windows.
 run_ectrain() {
   local model=$1 batch=$2 dir=$TMP/ec_$1_$2_$3 m
-  timeout -k 10 "$(limit 150)" "$ECTRAIN" train "${CONFIG[$model]}" --set train.device="$DEVICE" \
+  # model.initial_bias zero: the output bias starts at 0, as pytorch_reference.py's.
+  timeout -k 10 "$(limit 150)" "$ECTRAIN" train "${CONFIG[$model]}" --set train.device="$DEVICE" --set model.initial_bias=zero \
     --set train.global_batch_size="$batch" --set train.epochs="$EPOCHS" --set train.output_dir="$dir" \
     >"$dir.log" 2>&1 || { echo "ectrain $model batch $batch failed or ran out of time:" >&2; tail -5 "$dir.log" >&2; return 1; }
   m=$dir/metrics.jsonl
