@@ -192,6 +192,13 @@ step_record() {
 step_unpack() {
   local f n=0
   [ -f "$DEPS/MANIFEST" ] || { detail "no pack in $DEPS: run tests/gpu/pack_deps.sh here first"; return 1; }
+  # Debian 12's libraries need a glibc as new as the pack says (pack_deps.sh wrote it).
+  local need have
+  need=$(cat "$DEPS/GLIBC" 2>/dev/null) have=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
+  if [ -n "$need" ] && [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+    detail "the pack's libraries need glibc >= $need; this machine has $have"
+    return 1
+  fi
   rm -rf "$PREFIX" && mkdir -p "$PREFIX"
   for f in "$DEPS"/*.deb; do
     if command -v dpkg >/dev/null && [ "${UNPACK_WITH:-dpkg}" = dpkg ]; then dpkg -x "$f" "$PREFIX" || return 1
@@ -210,7 +217,7 @@ EOF
     n=$((n + 1))
   done
   echo "unpacked $n packages into $PREFIX"
-  detail "$n packages ($(du -sh "$PREFIX" | cut -f1) unpacked) into $PREFIX with $(command -v dpkg >/dev/null && [ "${UNPACK_WITH:-dpkg}" = dpkg ] && echo "dpkg -x" || echo Python)"
+  detail "$n packages ($(du -sh "$PREFIX" | cut -f1) unpacked; they need glibc >= ${need:-?}, here $have) into $PREFIX with $(command -v dpkg >/dev/null && [ "${UNPACK_WITH:-dpkg}" = dpkg ] && echo "dpkg -x" || echo Python)"
 }
 
 step_configure() {

@@ -15,12 +15,15 @@
 #             displays need (InfiniBand, OFI, UCX, PSM, ssh, X11, OpenCL): runs on one host never
 #             load them (device_checks.sh silences their load errors).
 # Then every ELF file of the pack is checked: each library it needs must be in the pack or in a
-# BASE package (sonames read off this machine's copies), except for those plugins.
+# BASE package (sonames read off this machine's copies), except for those plugins; and the newest
+# glibc they ask for is written to OUT_DIR/GLIBC (2.36, for Debian 12's libevent: Ubuntu 24.04 has
+# 2.39, 22.04 only 2.35), which device_checks.sh compares with the machine's.
 #
 # Usage: tests/gpu/pack_deps.sh [OUT_DIR]      (default tests/gpu/deps, git-ignored)
 # Prints the packages, the check and the pack's size; exits 1 if a download or the check fails or
 # the pack exceeds LIMIT_MIB (55: the device tool carries 64 MiB with the working tree).
 set -u
+case ${1:-} in -h | --help) sed -n '2,/^set -u/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/../.." || exit 1
 OUT=${1:-tests/gpu/deps}
 LIMIT_MIB=${LIMIT_MIB:-55}
@@ -109,6 +112,7 @@ bad=0
 optional_unloadable=()
 while IFS= read -r -d '' f; do
   [ "$(head -c4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+  readelf -V "$f" 2>/dev/null | grep -oE 'GLIBC_[0-9]+\.[0-9]+' >>"$TMP/glibc"
   for lib in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
     grep -qxF "$lib" "$TMP/have" && continue
     case $f in
@@ -121,6 +125,11 @@ done < <(find "$TMP/root" -type f -print0)
 mapfile -t optional_unloadable < <(printf '%s\n' "${optional_unloadable[@]}" | sort -u)
 echo "pack_deps: library check passed: every ELF file's libraries are packed or BASE, except these plugins" \
   "(interconnects and hosts a one-host run never uses): ${optional_unloadable[*]}"
+
+# The newest glibc the pack's files ask for (Debian 12's libevent: 2.36): device_checks.sh
+# compares it with the machine's before building.
+sort -uV "$TMP/glibc" | tail -1 | sed 's/GLIBC_//' >"$OUT/GLIBC"
+echo "pack_deps: the pack needs glibc >= $(cat "$OUT/GLIBC")"
 
 mib=$(du -cb "$OUT"/*.deb | awk 'END { printf "%.1f", $1 / 1048576 }')
 echo "pack_deps: $OUT: ${#PACKAGES[@]} .deb files, $mib MiB"
