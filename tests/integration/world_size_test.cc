@@ -266,7 +266,7 @@ TEST(NonFiniteLossOnOneRank, IsStoppedOrSkippedOnAllRanks) {
   comm.Barrier();
   RunConfig config = ectrain::testing::SyntheticConfig(dir);
   config.data.vocab_sizes = {{"user", 5}, {"color", 5}};
-  config.model.hidden_units = {16};  // as in train_local_test: this row's forward pass overflows
+  config.model.hidden_units = {16};    // as in train_local_test: this row's forward pass overflows
   config.model.initial_bias = "zero";  // from this start; the overflow is near FLT_MAX, so any other start may miss it
   config.train.epochs = 1;
   config.train.output_dir = dir + "/stop";
