@@ -160,6 +160,7 @@ find_cublas() {
 # (pack_deps.sh).
 pack_env() {
   local usr=$PREFIX/usr lib=$PREFIX/usr/lib/x86_64-linux-gnu nccl_lib cublas
+  [ "${OPAL_PREFIX:-}" != "$usr" ] || return 0  # set already (in this step's shell)
   nccl_lib=$(dirname "$(find_nccl | cut -d' ' -f2)")
   cublas=$(find_cublas)
   export OPAL_PREFIX=$usr PMIX_PREFIX=$lib/pmix2
