@@ -8,8 +8,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,10 +23,35 @@
 namespace ectrain::testing {
 
 // A fresh folder under the test temp dir, unique per process and name.
+// The folders TempDir made, removed when the test process that made them ends (not a death test's
+// child, which shares them); ECTRAIN_KEEP_TEST_DIRS=1 keeps them for a look after a failure.
+class CreatedTempDirs {
+ public:
+  static CreatedTempDirs& Get() {
+    static CreatedTempDirs dirs;
+    return dirs;
+  }
+  void Add(const std::filesystem::path& dir) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    dirs_.push_back(dir);
+  }
+  ~CreatedTempDirs() {
+    if (getpid() != owner_ || std::getenv("ECTRAIN_KEEP_TEST_DIRS") != nullptr) return;
+    std::error_code ignored;
+    for (const auto& dir : dirs_) std::filesystem::remove_all(dir, ignored);
+  }
+
+ private:
+  const pid_t owner_ = getpid();
+  std::mutex mutex_;
+  std::vector<std::filesystem::path> dirs_;
+};
+
 inline std::string TempDir(const std::string& name) {
   auto dir = std::filesystem::path(::testing::TempDir()) / ("ectrain_" + name + "_" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  CreatedTempDirs::Get().Add(dir);
   return dir.string();
 }
 
