@@ -3,6 +3,7 @@
 // contents. Move-only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 
@@ -33,9 +34,10 @@ class DeviceBuffer {
     }
     return data_;
   }
-  // `count` values from the host, after Reserve(count).
+  // `count` values from the host. Per-step data varies in size: room grows at least twofold, so a
+  // slowly growing count does not reallocate every step.
   T* CopyFromHost(const T* host, size_t count) {
-    Reserve(count);
+    if (count > capacity_) Reserve(std::max(count, 2 * capacity_));
     allocator_->CopyFromHost(data_, host, count * sizeof(T));
     return data_;
   }

@@ -12,8 +12,6 @@ std::unique_ptr<Optimizer> Optimizer::Create(const OptimOptions& options, const 
   return std::make_unique<Adam>(options, layout, shape, kernels, /*decoupled_decay=*/options.type == "adamw");
 }
 
-Optimizer::~Optimizer() { kernels_.allocator().Free(device_rows_, device_rows_capacity_ * sizeof(int64_t)); }
-
 float Optimizer::DecayOf(const ParamSpec& spec) const {
   switch (spec.kind) {
     case ParamKind::kDenseWeight:
@@ -97,14 +95,7 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
 const int64_t* Optimizer::RowIds(const RowSelection& rows, int spec) {
   const std::vector<int64_t>& ids = rows.rows(spec);
   if (kernels_.device() == DeviceKind::kCpu) return ids.data();
-  if (ids.size() > device_rows_capacity_) {
-    Allocator& allocator = kernels_.allocator();
-    allocator.Free(device_rows_, device_rows_capacity_ * sizeof(int64_t));
-    device_rows_capacity_ = ids.size() * 2;
-    device_rows_ = static_cast<int64_t*>(allocator.Allocate(device_rows_capacity_ * sizeof(int64_t)));
-  }
-  kernels_.allocator().CopyFromHost(device_rows_, ids.data(), ids.size() * sizeof(int64_t));
-  return device_rows_;
+  return device_rows_.CopyFromHost(ids.data(), ids.size());
 }
 
 Sgd::Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/device_buffer.h"
 #include "core/param_arena.h"
 #include "core/row_selection.h"
 #include "kernels/kernels.h"
@@ -27,7 +28,7 @@ namespace ectrain::optim {
 
 class Optimizer {
  public:
-  virtual ~Optimizer();
+  virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
   // options.type is one of sgd, rmsprop, adagrad, adam, adamw (config/ validates it).
@@ -59,7 +60,7 @@ class Optimizer {
 
  protected:
   Optimizer(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
-      : options_(options), kernels_(kernels), layout_(layout), shape_(shape) {}
+      : options_(options), kernels_(kernels), layout_(layout), shape_(shape), device_rows_(kernels.allocator()) {}
   // Once per step, after lr_ is set and before its Update calls: per-step coefficients.
   virtual void BeginStep() {}
   // Updates `span`'s rows (kernels::RowSpan) with gradient clip_scale_ * grad and weight decay
@@ -96,8 +97,7 @@ class Optimizer {
   bool ranges_ready_ = false;
   std::vector<Range> ranges_;
   // Device kernels: the row ids of the step, copied to the device (grown, never shrunk).
-  int64_t* device_rows_ = nullptr;
-  size_t device_rows_capacity_ = 0;
+  DeviceBuffer<int64_t> device_rows_;
 };
 
 // PyTorch's SGD: g += decay p; buf = momentum buf + g; p -= lr (nesterov ? g + momentum buf : buf).

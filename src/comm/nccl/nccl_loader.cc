@@ -1,37 +1,27 @@
 #include "comm/nccl/nccl_loader.h"
 
-#include <dlfcn.h>
-
 #include <string>
 
-#include "core/log.h"
+#include "core/shared_library.h"
 
 namespace ectrain::comm::nccl {
 namespace {
 
-template <typename Function>
-void Resolve(void* library, const char* name, Function& function) {
-  function = reinterpret_cast<Function>(dlsym(library, name));
-  CHECK(function != nullptr) << "NCCL has no " << name << ": " << dlerror();
-}
-
 NcclApi Load() {
   const std::string name = "libnccl.so." + std::to_string(NCCL_MAJOR);
-  void* library = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
-  CHECK(library != nullptr) << "cannot load " << name << " for the NCCL backend: " << dlerror()
-                            << " (install NCCL, or add its folder to LD_LIBRARY_PATH)";
+  void* library = OpenSharedLibrary(name, "the NCCL backend");
   NcclApi api{};
-  Resolve(library, "ncclGetUniqueId", api.get_unique_id);
-  Resolve(library, "ncclCommInitRank", api.comm_init_rank);
-  Resolve(library, "ncclCommDestroy", api.comm_destroy);
-  Resolve(library, "ncclCommAbort", api.comm_abort);
-  Resolve(library, "ncclCommGetAsyncError", api.comm_get_async_error);
-  Resolve(library, "ncclAllReduce", api.all_reduce);
-  Resolve(library, "ncclBroadcast", api.broadcast);
-  Resolve(library, "ncclGroupStart", api.group_start);
-  Resolve(library, "ncclGroupEnd", api.group_end);
-  Resolve(library, "ncclGetErrorString", api.get_error_string);
-  Resolve(library, "ncclGetLastError", api.get_last_error);
+  ResolveSymbol(library, "ncclGetUniqueId", api.get_unique_id);
+  ResolveSymbol(library, "ncclCommInitRank", api.comm_init_rank);
+  ResolveSymbol(library, "ncclCommDestroy", api.comm_destroy);
+  ResolveSymbol(library, "ncclCommAbort", api.comm_abort);
+  ResolveSymbol(library, "ncclCommGetAsyncError", api.comm_get_async_error);
+  ResolveSymbol(library, "ncclAllReduce", api.all_reduce);
+  ResolveSymbol(library, "ncclBroadcast", api.broadcast);
+  ResolveSymbol(library, "ncclGroupStart", api.group_start);
+  ResolveSymbol(library, "ncclGroupEnd", api.group_end);
+  ResolveSymbol(library, "ncclGetErrorString", api.get_error_string);
+  ResolveSymbol(library, "ncclGetLastError", api.get_last_error);
   return api;  // the library stays loaded for the process's life
 }
 
