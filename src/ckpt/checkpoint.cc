@@ -292,13 +292,21 @@ Status LoadCheckpoint(const std::string& path, const ParamLayout& layout, ParamA
   if (optimizer == nullptr) return Status::Ok();
   if (info.optimizer != optimizer->type()) {
     return InvalidArgument("checkpoint " + path + " was trained with optimizer '" + info.optimizer +
-                           "', this run uses '" + optimizer->type() + "'; set optimizer.type: " + info.optimizer);
+                           "', this run uses '" + optimizer->type() +
+                           "'; use the optimizer.type and optimizer.wide it was trained with");
   }
+  bool without_clock = false;
   for (auto& [name, arena] : optimizer->state()) {
+    // Checkpoints older than the decay clock: the rows start with no decay pending.
+    if (name == "decay_clock" && !data::LinkExists(file.get(), "optimizer_state/decay_clock")) {
+      without_clock = true;
+      continue;
+    }
     RETURN_IF_ERROR(ReadArena(file.get(), path, "optimizer_state/" + name, layout, *arena, verify));
   }
   ASSIGN_OR_RETURN(int64_t steps, ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));
   optimizer->set_step_count(steps);
+  if (without_clock) optimizer->StartDecayClocksNow();
   return Status::Ok();
 }
 

@@ -133,6 +133,13 @@ class CpuKernels final : public Kernels {
                 const AdamCoefficients& c) const override {
     kernels::AdamStep(span, p, m, v, grad, c);
   }
+  void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad,
+                const FtrlCoefficients& c) const override {
+    kernels::FtrlStep(span, p, z, n, grad, c);
+  }
+  void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) const override {
+    kernels::CatchUpDecay(span, p, clock, c);
+  }
 };
 
 }  // namespace

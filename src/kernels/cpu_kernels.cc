@@ -457,6 +457,25 @@ void ForEachRow(const RowSpan& span, std::initializer_list<const float*> arrays,
   }
 }
 
+// FTRL-Proximal. An element never updated (n == 0) first gets the z that stands for its current
+// value, so that a tensor starts where its initialisation (the prior bias) put it.
+[[gnu::always_inline]] inline void FtrlUpdate(float* __restrict p, float* __restrict z, float* __restrict n,
+                                              const float* __restrict raw, int64_t cols, const FtrlCoefficients c) {
+  for (int64_t i = 0; i < cols; ++i) {
+    const float g = c.clip * raw[i];
+    const float n_old = n[i];
+    const float sqrt_old = std::sqrt(n_old);
+    float zi = n_old == 0.0f ? -p[i] * (c.beta / c.alpha + c.l2) : z[i];
+    const float n_new = n_old + g * g;
+    const float sqrt_new = std::sqrt(n_new);
+    zi += g - (sqrt_new - sqrt_old) / c.alpha * p[i];
+    z[i] = zi;
+    n[i] = n_new;
+    const float shrunk = zi > c.l1 ? zi - c.l1 : (zi < -c.l1 ? zi + c.l1 : 0.0f);
+    p[i] = -shrunk / ((c.beta + sqrt_new) / c.alpha + c.l2);
+  }
+}
+
 }  // namespace
 
 void SgdStep(const RowSpan& span, float* p, float* momentum, const float* grad, const SgdCoefficients& c) {
@@ -489,6 +508,23 @@ void AdamStep(const RowSpan& span, float* p, float* m, float* v, const float* gr
   const int64_t cols = span.cols;
   ForEachRow(span, {p, m, v},
              [&](int64_t k, int64_t at) { AdamUpdate(p + at, m + at, v + at, grad + k * cols, cols, coefficients); });
+}
+
+void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad, const FtrlCoefficients& c) {
+  const FtrlCoefficients coefficients = c;
+  const int64_t cols = span.cols;
+  ForEachRow(span, {p, z, n},
+             [&](int64_t k, int64_t at) { FtrlUpdate(p + at, z + at, n + at, grad + k * cols, cols, coefficients); });
+}
+
+void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) {
+  const int64_t cols = span.cols;
+  ForEachRow(span, {p, clock}, [&](int64_t, int64_t at) {
+    for (int64_t i = at; i < at + cols; ++i) {
+      p[i] *= std::exp(-c.decay * (c.now - clock[i]));
+      clock[i] = c.after;
+    }
+  });
 }
 
 }  // namespace ectrain::kernels

@@ -136,5 +136,7 @@ void SgdStep(const RowSpan& span, float* p, float* momentum, const float* grad, 
 void RmsPropStep(const RowSpan& span, float* p, float* square, const float* grad, const RmsPropCoefficients& c);
 void AdagradStep(const RowSpan& span, float* p, float* sum, const float* grad, const AdagradCoefficients& c);
 void AdamStep(const RowSpan& span, float* p, float* m, float* v, const float* grad, const AdamCoefficients& c);
+void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad, const FtrlCoefficients& c);
+void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c);
 
 }  // namespace ectrain::kernels

@@ -43,6 +43,17 @@ struct AdamCoefficients {
   float gradient_decay;  // Adam: decay (added to the gradient); AdamW: 0
   float clip, step_size, inv_sqrt_bias2;
 };
+// FTRL-Proximal (McMahan et al. 2013), per coordinate: g = clip * gradient; z and n are its state.
+// l1 and l2 are 0 for biases.
+struct FtrlCoefficients {
+  float alpha, beta, l1, l2, clip;
+};
+// The decay a row-sparse row missed while it was not looked up: p *= exp(-decay * (now - clock)),
+// then clock = after. clock holds, per element, the cumulative learning rate of the last step
+// that updated the row (the same for all its elements).
+struct CatchUpCoefficients {
+  float decay, now, after;
+};
 
 class Kernels {
  public:
@@ -131,6 +142,10 @@ class Kernels {
                            const AdagradCoefficients& c) const = 0;
   virtual void AdamStep(const RowSpan& span, float* p, float* m, float* v, const float* grad,
                         const AdamCoefficients& c) const = 0;
+  virtual void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad,
+                        const FtrlCoefficients& c) const = 0;
+  // Before a row-sparse update: the decay of the steps `span`'s rows were not touched.
+  virtual void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) const = 0;
 };
 
 // The CPU's kernels (host memory, HostAllocator()); one for the process, stateless.

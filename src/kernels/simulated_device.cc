@@ -272,6 +272,15 @@ class SimulatedKernels final : public Kernels {
     const Opened opened(memory_);
     cpu_.AdamStep(span, p, m, v, grad, c);
   }
+  void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad,
+                const FtrlCoefficients& c) const override {
+    const Opened opened(memory_);
+    cpu_.FtrlStep(span, p, z, n, grad, c);
+  }
+  void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) const override {
+    const Opened opened(memory_);
+    cpu_.CatchUpDecay(span, p, clock, c);
+  }
 
  private:
   const Kernels& cpu_ = Cpu();

@@ -5,6 +5,11 @@
 // decay stay put). Each step also applies the learning-rate schedule (optim/schedule.h) and, when
 // asked, clips the gradient's global norm: the gradients are already summed over ranks, so that
 // norm is the same on every rank without another collective.
+// Weight decay of a row-sparse row is kept correct under lazy updates: when a row is looked up
+// again, it first decays for the steps it was skipped (p *= exp(-decay * the learning rates of those
+// steps), the decoupled form), from a per-row clock kept as optimizer state ("decay_clock").
+// The wide part can take FTRL-Proximal instead of the main rule (optimizer.wide: ftrl): each tensor
+// is updated by one rule, chosen in RuleOf.
 // State (moments, accumulators) lives in arenas of the parameter layout, exposed for checkpoints.
 // Ranks that share one copy of the parameters and state (the ranks of a host) split the step:
 // each updates its slice of every whole tensor and the row-sparse rows it was given (ShareUpdates).
@@ -31,12 +36,13 @@ class Optimizer {
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
-  // options.type is one of sgd, rmsprop, adagrad, adam, adamw (config/ validates it).
+  // options.type is one of sgd, rmsprop, adagrad, adam, adamw, ftrl (config/ validates it).
   // State arenas in `kernels`' memory.
   static std::unique_ptr<Optimizer> Create(const OptimOptions& options, const ParamLayout& layout, RunShape shape = {},
                                            const kernels::Kernels& kernels = kernels::Cpu());
 
-  virtual std::string type() const = 0;
+  // "adam", or with an FTRL wide part "adam, wide: ftrl" (checkpoints record it).
+  std::string type() const;
   // One step. Without `rows` (or for tensors it does not mark sparse) every element is updated
   // with its gradient in `grads`; a row-sparse tensor only at its listed rows, with their compact
   // gradient rows in `rows` (the rows' ids on the host, their gradients in the kernels' memory).
@@ -51,21 +57,28 @@ class Optimizer {
 
   // Steps taken so far (the schedule and Adam's bias correction depend on it).
   int64_t step_count() const { return step_count_; }
-  void set_step_count(int64_t steps) { step_count_ = steps; }
+  void set_step_count(int64_t steps);
+  // No row has decay pending (for state restored from a checkpoint written without the clock).
+  void StartDecayClocksNow();
   // The learning rate and the clipping factor the last step used (for logs and tests).
   double last_learning_rate() const { return lr_; }
   double last_gradient_norm() const { return grad_norm_; }
-  // Named state arenas, in a fixed order (e.g. "adam_m", "adam_v"); empty for plain SGD.
-  virtual std::vector<std::pair<std::string, ParamArena*>> state() { return {}; }
+  // Named state arenas, in a fixed order (e.g. "adam_m", "adam_v", then the wide part's and the
+  // decay clock); empty for plain SGD without decay.
+  std::vector<std::pair<std::string, ParamArena*>> state();
 
  protected:
   Optimizer(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
       : options_(options), kernels_(kernels), layout_(layout), shape_(shape), device_rows_(kernels.allocator()) {}
+  virtual std::string OwnType() const = 0;
+  // This rule's own state arenas.
+  virtual std::vector<std::pair<std::string, ParamArena*>> OwnState() { return {}; }
   // Once per step, after lr_ is set and before its Update calls: per-step coefficients.
   virtual void BeginStep() {}
   // Updates `span`'s rows (kernels::RowSpan) with gradient clip_scale_ * grad and weight decay
-  // `decay` (L2 unless the optimizer decouples it), through its kernel.
-  virtual void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) = 0;
+  // `decay` (L2 unless the optimizer decouples it), through its kernel. `regularized`: not a bias.
+  virtual void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay,
+                      bool regularized) = 0;
 
   const OptimOptions options_;
   const kernels::Kernels& kernels_;
@@ -73,12 +86,22 @@ class Optimizer {
   float clip_scale_ = 1;
 
  private:
+  // How a tensor is updated: by which rule, with which decay.
+  struct Rule {
+    Optimizer* by;
+    float decay;
+    bool regularized;
+    bool operator==(const Rule&) const = default;
+  };
   struct Range {
     int64_t offset;
     int64_t count;
-    float decay;
+    Rule rule;
   };
+  Rule RuleOf(const ParamSpec& spec);
   float DecayOf(const ParamSpec& spec) const;
+  // Row-sparse tensor `spec`'s rows: catch up their skipped decay, then update them.
+  void UpdateRows(ParamArena& params, const RowSelection& rows, int spec, double lr_before);
   double GradientNorm(const ParamArena& grads, const RowSelection* rows) const;
   // Where the kernels read tensor `spec`'s row ids: the selection's own on the host, a copy in
   // device memory otherwise.
@@ -87,6 +110,9 @@ class Optimizer {
   const ParamLayout& layout_;
   const RunShape shape_;
   int64_t step_count_ = 0;
+  double cumulative_lr_ = 0;         // the sum of the learning rates of the steps taken (the decay clock's time)
+  std::unique_ptr<Optimizer> wide_;  // optimizer.wide: ftrl (and the main rule is not FTRL)
+  std::unique_ptr<ParamArena> decay_clock_;  // with a decaying embedding table
   int part_ = 0;
   int parts_ = 1;
   std::function<double(double)> sum_over_parts_;
@@ -104,11 +130,12 @@ class Optimizer {
 class Sgd final : public Optimizer {
  public:
   Sgd(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels);
-  std::string type() const override { return "sgd"; }
-  std::vector<std::pair<std::string, ParamArena*>> state() override;
 
  protected:
-  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
+  std::string OwnType() const override { return "sgd"; }
+  std::vector<std::pair<std::string, ParamArena*>> OwnState() override;
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay,
+              bool regularized) override;
 
  private:
   std::unique_ptr<ParamArena> momentum_;  // only with momentum > 0
@@ -119,11 +146,12 @@ class RmsProp final : public Optimizer {
  public:
   RmsProp(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
       : Optimizer(options, layout, shape, kernels), square_(layout, kernels.allocator()) {}
-  std::string type() const override { return "rmsprop"; }
-  std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"rmsprop_square", &square_}}; }
 
  protected:
-  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
+  std::string OwnType() const override { return "rmsprop"; }
+  std::vector<std::pair<std::string, ParamArena*>> OwnState() override { return {{"rmsprop_square", &square_}}; }
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay,
+              bool regularized) override;
 
  private:
   ParamArena square_;
@@ -134,11 +162,12 @@ class Adagrad final : public Optimizer {
  public:
   Adagrad(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
       : Optimizer(options, layout, shape, kernels), sum_(layout, kernels.allocator()) {}
-  std::string type() const override { return "adagrad"; }
-  std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adagrad_sum", &sum_}}; }
 
  protected:
-  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
+  std::string OwnType() const override { return "adagrad"; }
+  std::vector<std::pair<std::string, ParamArena*>> OwnState() override { return {{"adagrad_sum", &sum_}}; }
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay,
+              bool regularized) override;
 
  private:
   ParamArena sum_;
@@ -154,12 +183,13 @@ class Adam final : public Optimizer {
         decoupled_(decoupled_decay),
         m_(layout, kernels.allocator()),
         v_(layout, kernels.allocator()) {}
-  std::string type() const override { return decoupled_ ? "adamw" : "adam"; }
-  std::vector<std::pair<std::string, ParamArena*>> state() override { return {{"adam_m", &m_}, {"adam_v", &v_}}; }
 
  protected:
+  std::string OwnType() const override { return decoupled_ ? "adamw" : "adam"; }
+  std::vector<std::pair<std::string, ParamArena*>> OwnState() override { return {{"adam_m", &m_}, {"adam_v", &v_}}; }
   void BeginStep() override;
-  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay) override;
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay,
+              bool regularized) override;
 
  private:
   bool decoupled_;
@@ -167,6 +197,28 @@ class Adam final : public Optimizer {
   ParamArena v_;
   float step_size_ = 0;       // lr / (1 - b1^t)
   float inv_sqrt_bias2_ = 0;  // 1 / sqrt(1 - b2^t)
+};
+
+// FTRL-Proximal (McMahan et al. 2013), per coordinate, with g = clip * gradient:
+// sigma = (sqrt(n + g^2) - sqrt(n)) / alpha; z += g - sigma p; n += g^2;
+// p = |z| <= l1 ? 0 : -(z - sign(z) l1) / ((beta + sqrt(n)) / alpha + l2)   (l1 = l2 = 0 for biases).
+// Its state does not move for a zero gradient, so lazy row updates are exact. A coordinate's first
+// update starts from its current value (the initialisation, e.g. the prior bias), not from 0.
+// The learning-rate schedule and weight decay do not apply (alpha, l1 and l2 take their place).
+class Ftrl final : public Optimizer {
+ public:
+  Ftrl(const OptimOptions& options, const ParamLayout& layout, RunShape shape, const kernels::Kernels& kernels)
+      : Optimizer(options, layout, shape, kernels), z_(layout, kernels.allocator()), n_(layout, kernels.allocator()) {}
+
+ protected:
+  std::string OwnType() const override { return "ftrl"; }
+  std::vector<std::pair<std::string, ParamArena*>> OwnState() override { return {{"ftrl_z", &z_}, {"ftrl_n", &n_}}; }
+  void Update(ParamArena& params, const float* grad, const kernels::RowSpan& span, float decay,
+              bool regularized) override;
+
+ private:
+  ParamArena z_;
+  ParamArena n_;
 };
 
 }  // namespace ectrain::optim

@@ -2,12 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace ectrain::optim {
 
 struct OptimOptions {
-  std::string type = "adam";  // sgd | rmsprop | adagrad | adam | adamw
+  std::string type = "adam";  // sgd | rmsprop | adagrad | adam | adamw | ftrl
   double learning_rate = 1e-3;
   double beta1 = 0.9;     // adam, adamw
   double beta2 = 0.999;   // adam, adamw
@@ -19,7 +20,17 @@ struct OptimOptions {
   // adamw where it is decoupled (p -= lr * decay * p).
   double weight_decay = 0.0;            // dense weights
   double embedding_weight_decay = 0.0;  // embedding tables
-  double clip_norm = 0.0;               // clip the global gradient norm to this (0: off)
+  // Per field (a column of data.categorical or data.multi_valued): its tables' decay instead of
+  // embedding_weight_decay. Row-sparse tables also decay the steps a row was not looked up.
+  std::map<std::string, double> embedding_weight_decay_by_field{};
+  // The wide part (tensors "wide/...": logistic, the linear part of wide_deep, deepfm and mf):
+  // "same" (optimizer.type) or "ftrl". type: ftrl updates every tensor by FTRL.
+  std::string wide = "same";
+  double ftrl_alpha = 0.05;  // FTRL-Proximal: per-coordinate rate alpha / (beta + sqrt(n))
+  double ftrl_beta = 1.0;
+  double ftrl_l1 = 0.0;  // L1 (sparsity) and L2 of FTRL's weights (biases: none)
+  double ftrl_l2 = 0.0;
+  double clip_norm = 0.0;  // clip the global gradient norm to this (0: off)
   // Learning-rate schedule: `schedule` shapes it after a linear warm-up of warmup_steps.
   std::string schedule = "constant";  // constant | step | cosine
   int64_t warmup_steps = 0;

@@ -323,5 +323,12 @@ void CudaKernels::AdamStep(const RowSpan& span, float* p, float* m, float* v, co
                            const AdamCoefficients& c) const {
   Steps().AdamStep(span, p, m, v, grad, c);
 }
+void CudaKernels::FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad,
+                           const FtrlCoefficients& c) const {
+  Steps().FtrlStep(span, p, z, n, grad, c);
+}
+void CudaKernels::CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) const {
+  Steps().CatchUpDecay(span, p, clock, c);
+}
 
 }  // namespace ectrain::kernels::cuda

@@ -135,6 +135,9 @@ class CudaKernels final : public Kernels {
                    const AdagradCoefficients& c) const override;
   void AdamStep(const RowSpan& span, float* p, float* m, float* v, const float* grad,
                 const AdamCoefficients& c) const override;
+  void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad,
+                const FtrlCoefficients& c) const override;
+  void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) const override;
 
  private:
   // Makes the GPU current on the calling thread; returns the calls, queued on the stream.

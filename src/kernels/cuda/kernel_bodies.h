@@ -680,4 +680,39 @@ struct AdamUpdate {
   }
 };
 
+struct FtrlUpdate {
+  RowSpan span;
+  float* p;
+  float* z;
+  float* n;
+  const float* grad;
+  FtrlCoefficients c;
+  ECTRAIN_HOST_DEVICE void operator()(int64_t i) const {
+    const int64_t at = ArenaIndex(span, i);
+    const float g = c.clip * grad[i];
+    const float n_old = n[at];
+    const float sqrt_old = sqrtf(n_old);
+    float zi = n_old == 0.0f ? -p[at] * (c.beta / c.alpha + c.l2) : z[at];
+    const float n_new = n_old + g * g;
+    const float sqrt_new = sqrtf(n_new);
+    zi += g - (sqrt_new - sqrt_old) / c.alpha * p[at];
+    z[at] = zi;
+    n[at] = n_new;
+    const float shrunk = zi > c.l1 ? zi - c.l1 : (zi < -c.l1 ? zi + c.l1 : 0.0f);
+    p[at] = -shrunk / ((c.beta + sqrt_new) / c.alpha + c.l2);
+  }
+};
+
+struct CatchUpDecay {
+  RowSpan span;
+  float* p;
+  float* clock;
+  CatchUpCoefficients c;
+  ECTRAIN_HOST_DEVICE void operator()(int64_t i) const {
+    const int64_t at = ArenaIndex(span, i);
+    p[at] *= expf(-c.decay * (c.now - clock[at]));
+    clock[at] = c.after;
+  }
+};
+
 }  // namespace ectrain::kernels::cuda::bodies

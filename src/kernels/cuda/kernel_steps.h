@@ -215,6 +215,13 @@ class KernelSteps final : public Kernels {
                 const AdamCoefficients& c) const override {
     Each("AdamUpdate", bodies::SpanElements(span), bodies::AdamUpdate{span, p, m, v, grad, c});
   }
+  void FtrlStep(const RowSpan& span, float* p, float* z, float* n, const float* grad,
+                const FtrlCoefficients& c) const override {
+    Each("FtrlUpdate", bodies::SpanElements(span), bodies::FtrlUpdate{span, p, z, n, grad, c});
+  }
+  void CatchUpDecay(const RowSpan& span, float* p, float* clock, const CatchUpCoefficients& c) const override {
+    Each("CatchUpDecay", bodies::SpanElements(span), bodies::CatchUpDecay{span, p, clock, c});
+  }
 
  private:
   // No launch for nothing: zero-size calls are no-ops.

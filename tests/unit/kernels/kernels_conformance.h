@@ -438,6 +438,9 @@ inline void CheckOptimizers(const Kernels& tested, int seed) {
   const AdagradCoefficients adagrad{0.05f, 0.8f, 0.0f, 1e-10f};
   const AdamCoefficients adam{0.9f, 0.999f, 1e-8f, 1.0f, 0.01f, 1.0f, 0.001f / 0.1f, 1.0f / std::sqrt(0.001f)};
   const AdamCoefficients adamw{0.9f, 0.999f, 1e-8f, 1.0f - 0.001f * 0.01f, 0.0f, 0.7f, 0.001f / 0.19f, 22.4f};
+  const FtrlCoefficients ftrl{0.1f, 1.0f, 0.05f, 0.01f, 0.9f};
+  // FTRL's n starts at 0 (the first update takes z from the parameter); the clock below now.
+  Twin<float> n(tested, std::vector<float>(static_cast<size_t>(arena), 0.0f)), clock(tested, s.Floats(arena, 0.0, 2.0));
   for (int step = 0; step < 3; ++step) {
     const bool sparse = step != 1;
     const int64_t num_rows = sparse ? s.Size(rows) : 1;
@@ -449,7 +452,7 @@ inline void CheckOptimizers(const Kernels& tested, int seed) {
     SCOPED_TRACE(Shape({{"step", step}, {"sparse", sparse}, {"num_rows", num_rows}}));
     const float* g = grad.host();
     const float* tg = grad.tested();
-    switch (seed % 7) {
+    switch (seed % 9) {
       case 0:
         cpu.SgdStep(cpu_span, p.host(), nullptr, g, sgd_plain);
         tested.SgdStep(tested_span, p.tested(), nullptr, tg, sgd_plain);
@@ -470,8 +473,18 @@ inline void CheckOptimizers(const Kernels& tested, int seed) {
         cpu.AdagradStep(cpu_span, p.host(), v.host(), g, adagrad);
         tested.AdagradStep(tested_span, p.tested(), v.tested(), tg, adagrad);
         break;
+      case 7:
+        cpu.FtrlStep(cpu_span, p.host(), m.host(), n.host(), g, ftrl);
+        tested.FtrlStep(tested_span, p.tested(), m.tested(), n.tested(), tg, ftrl);
+        break;
+      case 8: {
+        const CatchUpCoefficients catch_up{0.5f, 2.0f + static_cast<float>(step), 2.5f + static_cast<float>(step)};
+        cpu.CatchUpDecay(cpu_span, p.host(), clock.host(), catch_up);
+        tested.CatchUpDecay(tested_span, p.tested(), clock.tested(), catch_up);
+        break;
+      }
       default:
-        const AdamCoefficients& c = seed % 7 == 5 ? adam : adamw;
+        const AdamCoefficients& c = seed % 9 == 5 ? adam : adamw;
         cpu.AdamStep(cpu_span, p.host(), m.host(), v.host(), g, c);
         tested.AdamStep(tested_span, p.tested(), m.tested(), v.tested(), tg, c);
         break;
@@ -479,6 +492,8 @@ inline void CheckOptimizers(const Kernels& tested, int seed) {
     ExpectMatch(p, kElementwise, "parameters");
     ExpectMatch(m, kElementwise, "first state (momentum, Adam's m)");
     ExpectMatch(v, kElementwise, "second state (RMSProp, Adagrad, Adam's v)");
+    ExpectMatch(n, kElementwise, "FTRL's n");
+    ExpectMatch(clock, kExact, "the decay clock");
   }
 }
 
@@ -534,6 +549,8 @@ inline void CheckZeroSizeCalls(const Kernels& tested) {
   tested.RmsPropStep({no_rows, 0, 0, 1}, x, w, y, {0.1f, 1.0f, 0.0f, 0.9f, 1e-8f});
   tested.AdagradStep({no_rows, 0, 0, 1}, x, w, y, {0.1f, 1.0f, 0.0f, 1e-8f});
   tested.AdamStep({no_rows, 0, 0, 1}, x, w, y, y, {0.9f, 0.999f, 1e-8f, 1.0f, 0.0f, 1.0f, 0.1f, 1.0f});
+  tested.FtrlStep({no_rows, 0, 0, 1}, x, w, u, y, {0.1f, 1.0f, 0.0f, 0.0f, 1.0f});
+  tested.CatchUpDecay({no_rows, 0, 0, 1}, x, w, {0.1f, 1.0f, 2.0f});
   for (const Twin<float>* twin : {&a, &b, &c, &d, &e}) ExpectMatch(*twin, kExact, "a zero-size call's argument");
 }
 

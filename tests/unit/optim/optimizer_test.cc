@@ -162,6 +162,7 @@ TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
         if (is_listed) {
           ASSERT_EQ(lazy_params.data()[at], dense_params.data()[at]) << "row " << row << " col " << c;
           for (size_t s = 0; s < lazy->state().size(); ++s) {
+            if (lazy->state()[s].first == "decay_clock") continue;  // only row-sparse updates keep it
             ASSERT_EQ(lazy->state()[s].second->data()[at], dense->state()[s].second->data()[at]) << "row " << row;
           }
         } else {
@@ -174,6 +175,179 @@ TEST(EveryOptimizer, RowSparseStepsMatchTheWholeTensorStepOnTheListedRows) {
       EXPECT_EQ(lazy_params.data()[at], dense_params.data()[at]);
     }
   }
+}
+
+// FTRL-Proximal per coordinate, in double, from the paper's update.
+struct FtrlReference {
+  double alpha, beta, l1, l2;
+  double z = 0, n = 0, w = 0;
+  void Step(double g) {
+    if (n == 0) z = -w * (beta / alpha + l2);  // the first update starts from the current value
+    const double sigma = (std::sqrt(n + g * g) - std::sqrt(n)) / alpha;
+    z += g - sigma * w;
+    n += g * g;
+    w = std::abs(z) <= l1 ? 0.0 : -(z - (z > 0 ? l1 : -l1)) / ((beta + std::sqrt(n)) / alpha + l2);
+  }
+};
+
+TEST(Ftrl, MatchesThePapersUpdateAndL1GivesExactZeros) {
+  ParamLayout layout;
+  layout.Add("w", 1, 2, ParamKind::kDenseWeight);
+  layout.Add("b", 1, 1, ParamKind::kBias);
+  ParamArena params(layout), grads(layout);
+  OptimOptions options;
+  options.type = "ftrl";
+  options.ftrl_alpha = 0.1;
+  options.ftrl_beta = 1.0;
+  options.ftrl_l1 = 0.05;
+  options.ftrl_l2 = 0.5;
+  auto ftrl = Optimizer::Create(options, layout);
+  EXPECT_EQ(ftrl->type(), "ftrl");
+  const int64_t b = layout.spec(1).offset;
+  params.data()[b] = -2.9f;  // a prior bias: kept until the gradients move it
+  FtrlReference w0{0.1, 1.0, 0.05, 0.5}, w1{0.1, 1.0, 0.05, 0.5}, bias{0.1, 1.0, 0.0, 0.0};
+  bias.w = -2.9;
+  const float g0[] = {0.5f, -0.3f, 0.8f, 0.1f}, g1[] = {0.01f, -0.02f, 0.01f, 0.0f}, gb[] = {0.0f, 0.2f, -0.1f, 0.3f};
+  for (int t = 0; t < 4; ++t) {
+    grads.data()[0] = g0[t];
+    grads.data()[1] = g1[t];
+    grads.data()[b] = gb[t];
+    ftrl->Step(params, grads);
+    w0.Step(g0[t]);
+    w1.Step(g1[t]);
+    bias.Step(gb[t]);
+    EXPECT_NEAR(params.data()[0], w0.w, 1e-6) << "step " << t;
+    EXPECT_NEAR(params.data()[b], bias.w, 1e-5) << "step " << t;
+    if (t == 0) EXPECT_NEAR(params.data()[b], -2.9, 1e-6) << "a zero gradient keeps the initial bias";
+  }
+  EXPECT_NE(params.data()[0], 0.0f);
+  EXPECT_EQ(params.data()[1], 0.0f) << "small gradients stay inside L1: an exact zero";
+  EXPECT_EQ(w1.w, 0.0);
+  ASSERT_EQ(ftrl->state().size(), 2u);
+  EXPECT_EQ(ftrl->state()[0].first, "ftrl_z");
+}
+
+TEST(Ftrl, TheWidePartTakesFtrlAndTheRestTheMainRule) {
+  ParamLayout layout;
+  layout.Add("wide/embedding/item", 3, 1, ParamKind::kEmbedding);
+  layout.Add("wide/bias", 1, 1, ParamKind::kBias);
+  layout.Add("output/weight", 2, 2, ParamKind::kDenseWeight);
+  ParamArena mixed_params(layout), adam_params(layout), ftrl_params(layout), grads(layout);
+  for (int64_t i = 0; i < grads.size(); ++i) {
+    grads.data()[i] = 0.1f * static_cast<float>(i + 1) - 0.3f;
+    mixed_params.data()[i] = adam_params.data()[i] = ftrl_params.data()[i] = 0.01f * static_cast<float>(i);
+  }
+  OptimOptions options;
+  options.wide = "ftrl";
+  options.ftrl_l2 = 0.1;
+  auto mixed = Optimizer::Create(options, layout);
+  EXPECT_EQ(mixed->type(), "adam, wide: ftrl");
+  options.wide = "same";
+  auto adam = Optimizer::Create(options, layout);
+  options.type = "ftrl";
+  auto ftrl = Optimizer::Create(options, layout);
+  for (int t = 0; t < 3; ++t) {
+    mixed->Step(mixed_params, grads);
+    adam->Step(adam_params, grads);
+    ftrl->Step(ftrl_params, grads);
+  }
+  const int64_t wide_end = layout.spec(2).offset;
+  for (int64_t i = 0; i < grads.size(); ++i) {
+    EXPECT_EQ(mixed_params.data()[i], (i < wide_end ? ftrl_params : adam_params).data()[i]) << "element " << i;
+  }
+  const auto state = mixed->state();
+  ASSERT_EQ(state.size(), 4u);
+  EXPECT_EQ(state[2].first, "ftrl_z");
+}
+
+// Row-sparse SGD with decay: a row skipped for k steps first decays for them, by exp(-decay * the
+// sum of their learning rates) (the continuous form of the whole-tensor update's (1 - lr decay) per step).
+TEST(LazyDecay, ASkippedRowCatchesUpOnTheStepsItMissed) {
+  ParamLayout layout;
+  layout.Add("embedding/user", 3, 2, ParamKind::kEmbedding);
+  layout.Add("embedding/item", 3, 2, ParamKind::kEmbedding);
+  ParamArena lazy_params(layout), dense_params(layout), grads(layout);
+  auto initial = [](int64_t i) { return 0.5f + 0.1f * static_cast<float>(i); };
+  for (int64_t i = 0; i < grads.size(); ++i) lazy_params.data()[i] = dense_params.data()[i] = initial(i);
+  OptimOptions options;
+  options.type = "sgd";
+  options.learning_rate = 0.1;
+  options.embedding_weight_decay = 0.05;
+  options.embedding_weight_decay_by_field = {{"item", 0.2}};
+  auto lazy = Optimizer::Create(options, layout);
+  auto dense = Optimizer::Create(options, layout);
+  ASSERT_EQ(lazy->state().back().first, "decay_clock");
+  RowSelection rows;
+  rows.Reset(2);
+  rows.SetSparse(0, 3, 2);
+  rows.SetSparse(1, 3, 2);
+  // Steps 1-6 look up row 0 of each table; step 7 rows 0 and 2. Row 1 is never looked up.
+  const float g[] = {0.2f, -0.1f};
+  for (int t = 1; t <= 7; ++t) {
+    grads.SetZero();
+    rows.ClearRows();
+    for (int spec : {0, 1}) {
+      for (int64_t row : (t < 7 ? std::vector<int64_t>{0} : std::vector<int64_t>{0, 2})) {
+        AddRow(rows, spec, row, {g[0], g[1]});
+        for (int c = 0; c < 2; ++c) grads.data()[layout.spec(spec).offset + row * 2 + c] = g[c];
+      }
+    }
+    lazy->Step(lazy_params, grads, &rows);
+    dense->Step(dense_params, grads);
+  }
+  for (int spec : {0, 1}) {
+    const int64_t at = layout.spec(spec).offset;
+    const double decay = spec == 0 ? 0.05 : 0.2, lr = 0.1;
+    for (int c = 0; c < 2; ++c) {
+      // Looked up every step: no catch-up, bit for bit the dense update.
+      EXPECT_EQ(lazy_params.data()[at + c], dense_params.data()[at + c]);
+      // Skipped six steps: their decay, then step 7's update with its own decay.
+      const double caught_up = initial(at + 4 + c) * std::exp(-decay * 6 * lr);
+      EXPECT_NEAR(lazy_params.data()[at + 4 + c], caught_up - lr * (g[c] + decay * caught_up), 1e-6);
+      // ... which is the dense update's value up to the continuous form's second order.
+      EXPECT_NEAR(lazy_params.data()[at + 4 + c], dense_params.data()[at + 4 + c],
+                  6 * std::pow(decay * lr, 2) / 2 * initial(at + 4 + c) + 1e-6);
+      // Never looked up: its decay is pending.
+      EXPECT_EQ(lazy_params.data()[at + 2 + c], initial(at + 2 + c));
+    }
+  }
+}
+
+TEST(LazyDecay, AResumedOptimizerContinuesBitForBit) {
+  ParamLayout layout;
+  layout.Add("embedding/user", 4, 2, ParamKind::kEmbedding);
+  ParamArena params(layout), resumed_params(layout), grads(layout);
+  OptimOptions options;
+  options.type = "adagrad";
+  options.learning_rate = 0.1;
+  options.schedule = "cosine";
+  options.embedding_weight_decay = 0.01;
+  const RunShape shape{100, 8};
+  auto first = Optimizer::Create(options, layout, shape);
+  RowSelection rows;
+  rows.Reset(1);
+  rows.SetSparse(0, 4, 2);
+  auto step = [&](Optimizer& optimizer, ParamArena& p, int t) {
+    rows.ClearRows();
+    AddRow(rows, 0, t % 4, {0.3f, -0.2f});
+    optimizer.Step(p, grads, &rows);
+  };
+  for (int64_t i = 0; i < params.size(); ++i) params.data()[i] = 0.1f * i;
+  for (int t = 0; t < 5; ++t) step(*first, params, t);
+  // A new optimizer given the state and step count, as a checkpoint restores them.
+  auto resumed = Optimizer::Create(options, layout, shape);
+  std::copy(params.data(), params.data() + params.size(), resumed_params.data());
+  auto from = first->state(), to = resumed->state();
+  ASSERT_EQ(from.size(), to.size());
+  for (size_t i = 0; i < from.size(); ++i) {
+    std::copy(from[i].second->data(), from[i].second->data() + from[i].second->size(), to[i].second->data());
+  }
+  resumed->set_step_count(first->step_count());
+  for (int t = 5; t < 12; ++t) {
+    step(*first, params, t);
+    step(*resumed, resumed_params, t);
+  }
+  for (int64_t i = 0; i < params.size(); ++i) EXPECT_EQ(params.data()[i], resumed_params.data()[i]) << i;
 }
 
 TEST(ParamArena, LargeArenasOfOneLayoutStartAtDifferentPageOffsets) {
