@@ -222,6 +222,34 @@ Key IntMapKey(std::string section, std::string name, std::map<std::string, int64
   return k;
 }
 
+// A mapping of column name to a number in [lo, hi].
+Key RealMapKey(std::string section, std::string name, std::map<std::string, double>* field, double lo, double hi,
+               std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field, lo, hi](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsMap()) return TypeError(where, "a mapping of column name to number", node);
+    std::map<std::string, double> values;
+    for (const auto& item : node) {
+      const std::string item_where = where + "." + item.first.Scalar();
+      ASSIGN_OR_RETURN(double v, ReadDouble(item.second, item_where));
+      if (v < lo || v > hi) {
+        return InvalidArgument(item_where + ": " + ShortestDouble(v) +
+                               " is out of range; allowed: " + ShortestDouble(lo) + " to " + ShortestDouble(hi));
+      }
+      values[item.first.Scalar()] = v;
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginMap;
+    for (const auto& [name, v] : *field)
+      out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << ShortestDouble(v);
+    out << YAML::EndMap;
+  };
+  return k;
+}
+
 // A number, or null (~) for none.
 Key OptionalRealKey(std::string section, std::string name, std::optional<double>* field, std::string help) {
   Key k{section, name, std::move(help), nullptr, nullptr};
@@ -361,6 +389,11 @@ std::vector<Key> Keys(RunConfig& c) {
                 "how a multi-valued field pools its ids' embeddings"),
       RealKey("model", "dropout", &c.model.dropout, 0.0, false, 0.95,
               "share of hidden units dropped in training (inverted dropout; 0: off)"),
+      RealKey("model", "embedding_dropout", &c.model.embedding_dropout, 0.0, false, 0.95,
+              "share of the embedding vectors' values dropped in training (inverted dropout; 0: off)"),
+      StringMapKey("model", "parents", &c.model.parents,
+                   "hierarchical ids: child column -> parent column, e.g. {item: category}: the child's vector is its "
+                   "own plus its parent's, so rare children borrow from the parent"),
       BoolKey("model", "layer_norm", &c.model.layer_norm, "layer normalisation after each hidden dense layer"),
       IntKey("model", "cross_layers", &c.model.cross_layers, 1, 64, "dcn: cross layers under the deep part"),
       StringKey("model", "interaction", &c.model.interaction, {"concat", "dot"},
@@ -379,7 +412,8 @@ std::vector<Key> Keys(RunConfig& c) {
              "classifier: classes; labels are class ids 0..num_classes-1"),
       PositiveRealListKey("model", "class_weights", &c.model.class_weights,
                           "classifier: a loss weight per class ([]: all 1)"),
-      StringKey("optimizer", "type", &c.optimizer.type, {"sgd", "rmsprop", "adagrad", "adam", "adamw"}, "optimizer"),
+      StringKey("optimizer", "type", &c.optimizer.type, {"sgd", "rmsprop", "adagrad", "adam", "adamw", "ftrl"},
+                "optimizer (ftrl: FTRL-Proximal for every tensor, for logistic; see optimizer.wide)"),
       RealKey("optimizer", "learning_rate", &c.optimizer.learning_rate, 0.0, true, 100.0,
               "step size (the peak, after warm-up)"),
       RealKey("optimizer", "beta1", &c.optimizer.beta1, 0.0, false, 0.999999, "Adam/AdamW first-moment decay"),
@@ -392,7 +426,16 @@ std::vector<Key> Keys(RunConfig& c) {
       RealKey("optimizer", "weight_decay", &c.optimizer.weight_decay, 0.0, false, 1.0,
               "decay of dense weights: L2 (decoupled for adamw); biases never decay"),
       RealKey("optimizer", "embedding_weight_decay", &c.optimizer.embedding_weight_decay, 0.0, false, 1.0,
-              "decay of embedding tables (touched rows only when row-sparse)"),
+              "decay of embedding tables; a row-sparse row also decays for the steps it was not looked up"),
+      RealMapKey("optimizer", "embedding_weight_decay_by_field", &c.optimizer.embedding_weight_decay_by_field, 0.0, 1.0,
+                 "embedding_weight_decay per field (column), e.g. {user: 1e-4, item: 1e-5}"),
+      StringKey("optimizer", "wide", &c.optimizer.wide, {"same", "ftrl"},
+                "the wide part's rule (logistic, wide_deep, deepfm, mf): same (optimizer.type) or ftrl"),
+      RealKey("optimizer", "ftrl_alpha", &c.optimizer.ftrl_alpha, 0.0, true, 100.0,
+              "FTRL: alpha of the per-coordinate rate alpha / (beta + sqrt(sum of squared gradients))"),
+      RealKey("optimizer", "ftrl_beta", &c.optimizer.ftrl_beta, 0.0, false, 1e6, "FTRL: beta"),
+      RealKey("optimizer", "ftrl_l1", &c.optimizer.ftrl_l1, 0.0, false, 1e6, "FTRL: L1 strength (weights at 0)"),
+      RealKey("optimizer", "ftrl_l2", &c.optimizer.ftrl_l2, 0.0, false, 1e6, "FTRL: L2 strength"),
       RealKey("optimizer", "clip_norm", &c.optimizer.clip_norm, 0.0, false, 1e9,
               "clip the global gradient norm (over all ranks) to this; 0: off"),
       StringKey("optimizer", "schedule", &c.optimizer.schedule, {"constant", "step", "cosine"},
@@ -553,6 +596,15 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
     if (std::find(c.data.categorical.begin(), c.data.categorical.end(), name) == c.data.categorical.end() &&
         std::find(c.data.multi_valued.begin(), c.data.multi_valued.end(), name) == c.data.multi_valued.end()) {
       return InvalidArgument(source + ": data.vocab_sizes." + name + ": '" + name +
+                             "' is not one of data.categorical or data.multi_valued");
+    }
+  }
+  const bool fields_named = !c.data.categorical.empty() || !c.data.multi_valued.empty();
+  for (const auto& [name, decay] : c.optimizer.embedding_weight_decay_by_field) {
+    if (fields_named &&
+        std::find(c.data.categorical.begin(), c.data.categorical.end(), name) == c.data.categorical.end() &&
+        std::find(c.data.multi_valued.begin(), c.data.multi_valued.end(), name) == c.data.multi_valued.end()) {
+      return InvalidArgument(source + ": optimizer.embedding_weight_decay_by_field." + name + ": '" + name +
                              "' is not one of data.categorical or data.multi_valued");
     }
   }

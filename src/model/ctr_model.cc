@@ -4,8 +4,13 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "kernels/cpu_kernels.h"  // MixKey
 
 namespace ectrain::model {
+namespace {
+// The embedding dropout's masks come from their own key stream (the deep part's layers use 0, 1, ...).
+constexpr uint64_t kEmbeddingDropoutStream = 1 << 20;
+}  // namespace
 
 CtrModel::CtrModel(const ModelOptions& options, FeatureShape features, const kernels::Kernels& kernels)
     : Model(kernels),
@@ -44,6 +49,13 @@ CtrModel::CtrModel(const ModelOptions& options, FeatureShape features, const ker
     deep_width_ = bottom_width_ + vectors_ * (vectors_ - 1) / 2;
   }
   if (embeddings_) {
+    const auto& names = features_.categorical_names;
+    auto column_of = [&](const std::string& name) {
+      return bottom_width_ + (std::find(names.begin(), names.end(), name) - names.begin()) * dim;
+    };
+    for (const auto& [child, parent] : options.parents)
+      parent_columns_.emplace_back(column_of(child), column_of(parent));
+    embedding_dropout_ = static_cast<float>(options.embedding_dropout);
     deep_.emplace(deep_width_, options.hidden_units, num_outputs_, "", "output", options.layer_norm, options.dropout,
                   layout_, workspace_);
   }
@@ -68,6 +80,47 @@ void CtrModel::AddWorkspace() {
   outputs_ = workspace_.Add(num_outputs_);
   doutputs_ = workspace_.Add(num_outputs_);
   part_ = workspace_.Add(1);
+  if (!parent_columns_.empty()) child_sum_ = workspace_.Add(embeddings_->dim());
+  if (embedding_dropout_ > 0) {
+    embedding_mask_ = workspace_.Add(x0_width_);
+    ones_.emplace(kernels().allocator());
+    const std::vector<float> ones(static_cast<size_t>(x0_width_), 1.0f);
+    ones_->CopyFromHost(ones.data(), ones.size());
+  }
+}
+
+void CtrModel::ShapeEmbeddings(int64_t rows, bool train, uint64_t dropout_key) {
+  const kernels::Kernels& k = kernels();
+  const int64_t dim = embeddings_->dim();
+  float* x0 = workspace_.at(x0_);
+  for (const auto& [child, parent] : parent_columns_) {
+    float* sum = workspace_.at(child_sum_);
+    k.AddStrided(x0 + child, x0_width_, x0 + parent, x0_width_, rows, dim, sum);
+    k.CopyRows(sum, dim, rows, dim, x0 + child, x0_width_);
+  }
+  dropped_ = train && embedding_dropout_ > 0;
+  if (!dropped_) return;
+  // The mask drops embedding values only: p (dot) and the dense columns keep a 1.
+  float* mask = workspace_.at(embedding_mask_);
+  k.DropoutMask(kernels::MixKey(dropout_key, kEmbeddingDropoutStream), rows, x0_width_, embedding_dropout_, mask);
+  const int64_t vectors_end = bottom_width_ + embeddings_->num_fields() * dim;
+  if (bottom_width_ > 0) k.CopyRows(ones_->data(), 0, rows, bottom_width_, mask, x0_width_);
+  if (vectors_end < x0_width_)
+    k.CopyRows(ones_->data(), 0, rows, x0_width_ - vectors_end, mask + vectors_end, x0_width_);
+  k.ScaleBy(x0, mask, rows * x0_width_);
+}
+
+void CtrModel::ShapeEmbeddingsBackward(int64_t rows) {
+  const kernels::Kernels& k = kernels();
+  const int64_t dim = embeddings_->dim();
+  float* dx0 = workspace_.at(dx0_);
+  if (dropped_) k.ScaleBy(dx0, workspace_.at(embedding_mask_), rows * x0_width_);
+  // A parent's vector reached the loss also through each of its children's.
+  for (const auto& [child, parent] : parent_columns_) {
+    float* sum = workspace_.at(child_sum_);
+    k.AddStrided(dx0 + parent, x0_width_, dx0 + child, x0_width_, rows, dim, sum);
+    k.CopyRows(sum, dim, rows, dim, dx0 + parent, x0_width_);
+  }
 }
 
 void CtrModel::Initialize(ParamArena& params, uint64_t seed) const {
@@ -84,13 +137,15 @@ void CtrModel::ForwardInto(const BatchView& batch, const ParamArena& params, boo
   if (embeddings_) {
     // Under dot, p takes x0's first vector and the embeddings follow it.
     embeddings_->Forward(batch, params, x0 + bottom_width_, x0_width_);
+    const uint64_t dropout_key = train ? NextDropoutKey() : 0;
+    ShapeEmbeddings(rows, train, dropout_key);
     if (dot_) {
       InteractionForward(batch, params);
       deep_input_ = workspace_.at(interaction_);
     } else {
       deep_input_ = cross_ ? cross_->Forward(x0, rows, params) : x0;
     }
-    const float* y = deep_->Forward(deep_input_, rows, params, train, train ? NextDropoutKey() : 0);
+    const float* y = deep_->Forward(deep_input_, rows, params, train, dropout_key);
     k.CopyRows(y, num_outputs_, rows, num_outputs_, out, num_outputs_);
     if (fm_) {
       k.FmInteractionForward(x0, x0_width_, 0, rows, embeddings_->num_fields(), embeddings_->dim(), part);
@@ -194,7 +249,10 @@ double CtrModel::ForwardBackward(const BatchView& host_batch, const ParamArena& 
       k.FmInteractionBackward(workspace_.at(x0_), x0_width_, 0, rows, embeddings_->num_fields(), embeddings_->dim(),
                               doutputs, dx0);
     }
-    if (need_dx0) embeddings_->Backward(batch, dx0 + bottom_width_, x0_width_, grads, touched, ready);
+    if (need_dx0) {
+      ShapeEmbeddingsBackward(rows);
+      embeddings_->Backward(batch, dx0 + bottom_width_, x0_width_, grads, touched, ready);
+    }
   } else {
     wide_->Backward(batch, doutputs, grads, touched, ready);
   }

@@ -11,6 +11,8 @@
 // of x0: [p | <v_i, v_j> for i < j], the v being p and the field embeddings, where p = bottom(dense)
 // is the dense columns projected to embedding_dim by a Dense+ReLU ("bottom/..."; without dense
 // columns there is no p and only the embeddings pair up).
+// model.parents: a child field's vector in x0 is its own plus its parent field's (both embedded);
+// model.embedding_dropout drops values of x0's embedding vectors in training.
 // The classifier has num_classes outputs (softmax); the others one (bce, or mse for ratings).
 // Layout: embeddings, wide, cross or bottom, deep, output, so the tensors whose gradients are
 // final first sit at the arena's end. One instance per thread; not copyable (the parts refer to the layout).
@@ -56,6 +58,10 @@ class CtrModel final : public Model {
   // From dinteraction_: dx0_ for the embeddings, and the bottom layer's gradients.
   void InteractionBackward(const BatchView& batch, const ParamArena& params, ParamArena& grads,
                            GradientReadyListener* ready);
+  // model.parents and model.embedding_dropout on x0's vectors, after the lookups; and their backward
+  // on dx0, before the tables get it.
+  void ShapeEmbeddings(int64_t rows, bool train, uint64_t dropout_key);
+  void ShapeEmbeddingsBackward(int64_t rows);
 
   FeatureShape features_;
   Loss loss_;
@@ -74,6 +80,11 @@ class CtrModel final : public Model {
   int bottom_bias_ = -1;
   int64_t x0_width_ = 0;    // concat: the embeddings' width (dense included); dot: vectors_ * embedding_dim
   int64_t deep_width_ = 0;  // the deep part's input width
+  // model.parents: x0 columns of each child's vector and of its parent's.
+  std::vector<std::pair<int64_t, int64_t>> parent_columns_;
+  float embedding_dropout_ = 0;
+  bool dropped_ = false;                     // the last forward dropped embedding values
+  std::optional<DeviceBuffer<float>> ones_;  // a row of 1s: the mask of x0's other columns
 
   // Workspace handles.
   int x0_ = -1, dx0_ = -1;                    // (rows, x0_width_)
@@ -81,6 +92,8 @@ class CtrModel final : public Model {
   int interaction_ = -1, dinteraction_ = -1;  // dot: (rows, deep_width_)
   int outputs_ = -1, doutputs_ = -1;          // (rows, num_outputs)
   int part_ = -1;                             // (rows): the wide or FM term
+  int child_sum_ = -1;                        // parents: (rows, dim), a child's vector while it is summed
+  int embedding_mask_ = -1;                   // embedding dropout: (rows, x0_width_)
   const float* deep_input_ = nullptr;         // x0, or the cross network's output
 };
 

@@ -3,11 +3,13 @@
 // the wide part (model.user_field's and model.item_field's 1-wide tables), which also gives every
 // other field a learned weight per id, every multi-valued field a pooled one and the dense columns
 // a linear term. Tensors: wide/*, then "mf/embedding/<user_field>" and "mf/embedding/<item_field>"
-// (embedding_dim wide).
+// (embedding_dim wide), then with model.parents each parent's "mf/embedding/<parent>", whose vector
+// is added to its child's (user's or item's). model.embedding_dropout drops values of both vectors.
 // One instance per thread; not copyable.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/layers.h"
@@ -37,7 +39,14 @@ class MatrixFactorizationModel final : public Model {
   int output_bias() const override { return wide_.bias(); }
 
  private:
-  void ForwardInto(const BatchView& batch, const ParamArena& params);
+  // `train`: with model.embedding_dropout.
+  void ForwardInto(const BatchView& batch, const ParamArena& params, bool train);
+
+  // model.parents: the parent's vector, added to the user's or the item's.
+  struct Parent {
+    std::unique_ptr<FieldEmbeddings> factors;  // not movable: held by pointer
+    int child;                                 // users_ or items_
+  };
 
   FeatureShape features_;
   Loss loss_;
@@ -46,6 +55,10 @@ class MatrixFactorizationModel final : public Model {
   WideLinear wide_;
   FieldEmbeddings user_factors_;
   FieldEmbeddings item_factors_;
+  std::vector<Parent> parents_;
+  float embedding_dropout_ = 0;
+  int user_mask_ = -1, item_mask_ = -1;  // workspace (rows, dim), with embedding dropout
+  int parent_vectors_ = -1;              // workspace (rows, dim), with parents
   int users_, items_, dusers_, ditems_;  // workspace: (rows, dim)
   int dots_, scores_, dscores_;          // workspace: (rows)
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +43,17 @@ struct ModelOptions {
   std::string item_field{};
   int64_t num_classes = 2;              // classifier: labels are class ids 0..num_classes-1
   std::vector<double> class_weights{};  // softmax loss: one weight per class (empty: all 1)
+  // Hierarchical ids: child column -> parent column (both categorical), e.g. {item: category}. The
+  // child's vector is its own (a residual) plus its parent's, so rare children borrow from the parent.
+  std::map<std::string, std::string> parents{};
+  double embedding_dropout = 0.0;  // inverted dropout on the embedding vectors, training only
 };
+
+// The model types whose id vectors can have parents (model.parents).
+inline bool HasIdVectors(const std::string& type) {
+  return type == "mlp" || type == "wide_deep" || type == "deepfm" || type == "dcn" || type == "classifier" ||
+         type == "mf";
+}
 
 inline const std::vector<std::string>& ModelTypes() {
   static const std::vector<std::string> types = {"logistic", "mlp",       "wide_deep", "deepfm",
@@ -103,6 +114,33 @@ inline Status CheckModelOptions(const ModelOptions& o) {
     return InvalidArgument("model.interaction: dot goes with model.type mlp, wide_deep or classifier, not " + o.type +
                            " (" + why + "); use concat");
   }
+  if (!(o.embedding_dropout >= 0 && o.embedding_dropout < 1)) {
+    return InvalidArgument("model.embedding_dropout: must be in [0, 1)");
+  }
+  if (o.embedding_dropout > 0 && !HasIdVectors(o.type)) {
+    return InvalidArgument("model.embedding_dropout: model.type " + o.type +
+                           " has no embedding vectors to drop (mlp, wide_deep, deepfm, dcn, classifier and mf have)");
+  }
+  if (!o.parents.empty() && !HasIdVectors(o.type)) {
+    const char* why = o.type == "logistic" ? "its per-id weights already add up over the columns, the parent's included"
+                                           : "its towers do not take parents yet";
+    return InvalidArgument("model.parents: model.type " + o.type + " cannot use them (" + why +
+                           "); use mlp, wide_deep, deepfm, dcn, classifier or mf");
+  }
+  for (const auto& [child, parent] : o.parents) {
+    if (child == parent) return InvalidArgument("model.parents." + child + ": a column cannot be its own parent");
+    if (o.parents.count(parent) > 0) {
+      return InvalidArgument("model.parents." + child + ": its parent '" + parent +
+                             "' has a parent itself; one level only (give the child the top parent)");
+    }
+    if (o.type == "mf" && child != o.user_field && child != o.item_field) {
+      return InvalidArgument("model.parents." + child +
+                             ": mf gives parents to model.user_field or model.item_field only");
+    }
+    if (o.type == "mf" && (parent == o.user_field || parent == o.item_field)) {
+      return InvalidArgument("model.parents." + child + ": the parent '" + parent + "' is mf's user or item column");
+    }
+  }
   if (o.type == "dcn" && o.cross_layers < 1) return InvalidArgument("model.cross_layers: dcn needs at least 1");
   if (o.type == "two_tower") {
     if (o.user_fields.empty()) {
@@ -133,6 +171,13 @@ inline Status CheckModelFields(const ModelOptions& o, const std::vector<std::str
     for (const auto& [key, name] : {std::pair{"model.user_field", o.user_field}, {"model.item_field", o.item_field}}) {
       if (!has(categorical, name)) {
         return InvalidArgument(std::string(key) + ": column '" + name + "' is not among data.categorical");
+      }
+    }
+  }
+  for (const auto& [child, parent] : o.parents) {
+    for (const auto& name : {child, parent}) {
+      if (!has(categorical, name)) {
+        return InvalidArgument("model.parents." + child + ": column '" + name + "' is not among data.categorical");
       }
     }
   }

@@ -124,6 +124,33 @@ std::vector<Case> Cases() {
   c.options.layer_norm = true;
   c.options.dropout = 0.2;
   cases.push_back(c);
+  // Hierarchical ids and embedding dropout (which leaves p and the dense columns alone).
+  c = {"deepfm_item_under_color", Options("deepfm")};
+  c.options.parents = {{"item", "color"}};
+  cases.push_back(c);
+  c = {"deepfm_embedding_dropout", Options("deepfm")};
+  c.options.embedding_dropout = 0.3;
+  cases.push_back(c);
+  c = {"deepfm_item_under_color_embedding_dropout", Options("deepfm")};
+  c.options.parents = {{"item", "color"}};
+  c.options.embedding_dropout = 0.2;
+  cases.push_back(c);
+  c = {"mlp_dot_user_and_item_under_color_embedding_dropout", Options("mlp")};
+  c.options.interaction = "dot";
+  c.options.parents = {{"item", "color"}, {"user", "color"}};
+  c.options.embedding_dropout = 0.25;
+  cases.push_back(c);
+  c = {"dcn_item_under_color", Options("dcn")};
+  c.options.parents = {{"item", "color"}};
+  cases.push_back(c);
+  c = {"wide_deep_embedding_dropout", Options("wide_deep")};
+  c.options.embedding_dropout = 0.4;
+  cases.push_back(c);
+  c = {"mf_bce_item_under_color_embedding_dropout", Options("mf")};
+  c.options.loss = "bce";
+  c.options.parents = {{"item", "color"}};
+  c.options.embedding_dropout = 0.2;
+  cases.push_back(c);
   c = {"classifier_dot_interaction_without_hidden_layers", Options("classifier")};
   c.options.interaction = "dot";
   c.options.hidden_units = {};
@@ -223,6 +250,7 @@ TEST_P(ZooTest, ForwardGivesTheOutputsTheLossUses) {
   // layers are otherwise the same; dropout's own behaviour is tested with the kernels).
   ModelOptions options = GetParam().options;
   options.dropout = 0;
+  options.embedding_dropout = 0;
   const bool dense = GetParam().dense;
   auto probe = Make(options, Inputs(Task::kBinary, 1, dense).shape);
   Inputs in(probe->task(), probe->num_outputs(), dense);
@@ -300,6 +328,57 @@ TEST(Dropout, MasksFollowTheStepKeyAndForwardNeverDrops) {
   model->Forward(in.all, params, with.data());
   reference->Forward(in.all, params, without.data());
   EXPECT_EQ(with, without);
+}
+
+TEST(EmbeddingDropout, TrainingDropsAndForwardNeverDoes) {
+  for (const char* type : {"deepfm", "mf"}) {
+    SCOPED_TRACE(type);
+    Inputs in(Task::kBinary);
+    ModelOptions o = Options(type);
+    o.embedding_dropout = 0.5;
+    ModelOptions plain = o;
+    plain.embedding_dropout = 0;
+    auto model = Make(o, in.shape), reference = Make(plain, in.shape);
+    ParamArena params(model->layout()), dropped(model->layout()), kept(model->layout());
+    model->Initialize(params, 3);
+    model->SetTrainingStep(1, 4);
+    reference->SetTrainingStep(1, 4);
+    EXPECT_NE(model->ForwardBackward(in.all, params, dropped, 1.0f),
+              reference->ForwardBackward(in.all, params, kept, 1.0f));
+    std::vector<float> with(7), without(7);
+    model->Forward(in.all, params, with.data());
+    reference->Forward(in.all, params, without.data());
+    EXPECT_EQ(with, without);
+  }
+}
+
+// mf with model.parents {item: color}: score = wide + <user, item + color>.
+TEST(Parents, TheChildsVectorIsItsOwnPlusItsParents) {
+  Inputs in(Task::kBinary);
+  ModelOptions o = Options("mf");
+  o.loss = "bce";
+  o.parents = {{"item", "color"}};
+  auto model = Make(o, in.shape);
+  const ParamLayout& layout = model->layout();
+  ASSERT_EQ(layout.specs().back().name, "mf/embedding/color");
+  ParamArena params(layout);
+  params.SetZero();
+  for (const ParamSpec& spec : layout.specs()) {
+    for (int64_t r = 0; r < spec.rows; ++r) {
+      for (int64_t c = 0; c < spec.cols; ++c) {
+        float* p = params.data() + spec.offset + r * spec.cols + c;
+        if (spec.name == "mf/embedding/user") *p = 1.0f;
+        if (spec.name == "mf/embedding/item") *p = 0.01f * static_cast<float>(r);
+        if (spec.name == "mf/embedding/color") *p = 0.1f * static_cast<float>(r);
+      }
+    }
+  }
+  std::vector<float> scores(7);
+  model->Forward(in.all, params, scores.data());
+  for (int r = 0; r < 7; ++r) {
+    const float item = static_cast<float>(in.ids[r * 3 + 1]), color = static_cast<float>(in.ids[r * 3 + 2]);
+    EXPECT_NEAR(scores[r], 3 * (0.01 * item + 0.1 * color), 1e-6) << "row " << r;
+  }
 }
 
 TEST(CreateModel, LayoutsNameTheirParts) {
