@@ -39,8 +39,8 @@ struct RecommendArgs {
   std::string users;        // a file of raw user ids, one per line: CSV user,rank,item,score
   std::string evaluate;     // prepared HDF5 of held-out interactions: HR/NDCG/recall@k vs most popular
   std::string train;        // the training data the catalogue comes from (default: data.train)
-  std::string user_column;  // default: the model's user field, else "user_id"
-  std::string item_column;  // default: the model's item field, else "item_id"
+  std::string user_column;  // default: data.user_column, else model.user_field (mf), else "user_id"
+  std::string item_column;  // default: data.item_column, else model.item_field (mf), else "item_id"
   std::string output;       // for --users: CSV file (default: standard output)
   int64_t k = 10;
   bool include_seen = false;  // also recommend items the user has in the training data

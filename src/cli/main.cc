@@ -102,8 +102,10 @@ CLI::App* AddRecommend(CLI::App& app, RecommendArgs& recommend) {
   cmd->add_flag("--include-seen", recommend.include_seen,
                 "also recommend items the user already has in the training data");
   cmd->add_option("--train", recommend.train, "training data the catalogue comes from (default: data.train)");
-  cmd->add_option("--user-column", recommend.user_column, "categorical column of users (default: user_id)");
-  cmd->add_option("--item-column", recommend.item_column, "categorical column of items (default: item_id)");
+  cmd->add_option("--user-column", recommend.user_column,
+                  "categorical column of users (default: the checkpoint's data.user_column, else user_id)");
+  cmd->add_option("--item-column", recommend.item_column,
+                  "categorical column of items (default: the checkpoint's data.item_column, else item_id)");
   cmd->add_option("--output", recommend.output, "CSV file for --users (default: standard output)");
   return cmd;
 }

@@ -69,6 +69,16 @@ int CategoricalIndex(const data::FeatureSchema& schema, const std::string& colum
                           schema.categorical.begin());
 }
 
+// The user (or item) column: the flag, else the checkpoint's data.user_column, else mf's
+// model.user_field, else the usual name.
+std::string RoleColumn(const std::string& flag, const std::string& data_key, const std::string& model_key,
+                       const std::string& usual) {
+  for (const std::string* name : {&flag, &data_key, &model_key}) {
+    if (!name->empty()) return *name;
+  }
+  return usual;
+}
+
 // The raw user ids of --user or of the --users file.
 StatusOr<std::vector<std::string>> RawUsers(const RecommendArgs& args) {
   if (!args.user.empty()) return std::vector<std::string>{args.user};
@@ -105,6 +115,23 @@ Status RunEval(const EvalArgs& args) {
   const std::string path = args.data.empty() ? restored.config.data.test : args.data;
   ASSIGN_OR_RETURN(const data::Table table,
                    data::ReadPreparedRows(path, restored.schema, *restored.schema_json, /*with_labels=*/true));
+  // As training evaluated it: held-out interactions as a ranking (eval.metrics).
+  const data::DataOptions& d = restored.config.data;
+  ASSIGN_OR_RETURN(const eval::MetricsChoice choice,
+                   eval::ChooseMetrics(restored.config.eval.metrics, !d.user_column.empty() && !d.item_column.empty(),
+                                       restored.model->task(), {&table}));
+  if (choice.ranking) {
+    ASSIGN_OR_RETURN(const eval::RankingEvaluation ranking,
+                     eval::RankingEvaluation::Create(d.train, restored.schema, *restored.schema_json, d.user_column,
+                                                     d.item_column, static_cast<int>(restored.config.eval.ranking_k)));
+    ASSIGN_OR_RETURN(const eval::RankingReport report,
+                     ranking.Evaluate(*restored.model, *restored.params, table, restored.config.eval.batch_size));
+    std::printf("checkpoint %s on %s, ranked against the %lld items of %s: %s (most popular: %s)\n",
+                restored.path.c_str(), path.c_str(), static_cast<long long>(ranking.catalog().num_items()),
+                d.train.c_str(), eval::FormatMetrics(report.model).c_str(),
+                eval::FormatMetrics(report.popular).c_str());
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(const eval::Metrics m,
                    eval::EvaluateTable(*restored.model, *restored.params, table, restored.config.eval.batch_size));
   std::printf("checkpoint %s on %s: %s\n", restored.path.c_str(), path.c_str(), eval::FormatMetrics(m).c_str());
@@ -144,10 +171,10 @@ Status RunRecommend(const RecommendArgs& args) {
   if (restored.model->task() == model::Task::kMulticlass) {
     return InvalidArgument("recommend ranks items by one score; this checkpoint's model is a classifier");
   }
-  const model::ModelOptions& m = restored.config.model;
-  std::string user_column = args.user_column, item_column = args.item_column;
-  if (user_column.empty()) user_column = !m.user_field.empty() ? m.user_field : "user_id";
-  if (item_column.empty()) item_column = !m.item_field.empty() ? m.item_field : "item_id";
+  const std::string user_column =
+      RoleColumn(args.user_column, restored.config.data.user_column, restored.config.model.user_field, "user_id");
+  const std::string item_column =
+      RoleColumn(args.item_column, restored.config.data.item_column, restored.config.model.item_field, "item_id");
   const std::string train_path = args.train.empty() ? restored.config.data.train : args.train;
   std::vector<int32_t> sampled;
   ASSIGN_OR_RETURN(data::Table train_rows, data::ReadTrainingTable(train_path, schema, *restored.schema_json, sampled));

@@ -307,6 +307,11 @@ std::vector<Key> Keys(RunConfig& c) {
       StringListKey("data", "categorical", &c.data.categorical, "categorical id columns (one embedding each)"),
       StringListKey("data", "multi_valued", &c.data.multi_valued,
                     "multi-valued categorical columns, e.g. genres or title tokens (one pooled embedding each)"),
+      StringKey("data", "user_column", &c.data.user_column, {},
+                "the categorical column of users: mf's user, two_tower's default user tower, prepare's "
+                "last_per_user split and sampled negatives, recommend and ranking evaluation"),
+      StringKey("data", "item_column", &c.data.item_column, {},
+                "the categorical column of items (mf's item, the item of sampled negatives, recommend, ranking)"),
       IntMapKey("data", "vocab_sizes", &c.data.vocab_sizes, 1,
                 "ids per categorical column, for files not written by `ectrain prepare`"),
       IntKey("data", "block_rows", &c.data.block_rows, 1, 1 << 24,
@@ -470,6 +475,11 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
       IntKey("eval", "early_stopping_patience", &c.eval.early_stopping_patience, 0, 1000000,
              "stop when checkpoint.keep_best's metric has not improved for N evaluations (0: never)"),
+      StringKey("eval", "metrics", &c.eval.metrics, {"auto", "per_row", "ranking"},
+                "per_row (auc, log_loss, ..., rmse), ranking (hr@K, ndcg@K, recall@K of held-out items, needs "
+                "data.user_column and data.item_column) or auto (ranking when those are named, the labels are 0/1 "
+                "and every evaluated row is positive)"),
+      IntKey("eval", "ranking_k", &c.eval.ranking_k, 1, 100000, "K of the ranking metrics (hr@K, ndcg@K, recall@K)"),
       StringKey("checkpoint", "dir", &c.checkpoint.dir, {},
                 "checkpoint folder (default <train.output_dir>/checkpoints)"),
       IntKey("checkpoint", "every_steps", &c.checkpoint.every_steps, 0, kMaxInt,
@@ -477,9 +487,10 @@ std::vector<Key> Keys(RunConfig& c) {
       RealKey("checkpoint", "every_minutes", &c.checkpoint.every_minutes, 0.0, false, 1e6,
               "also checkpoint when this many minutes have passed (0: off)"),
       IntKey("checkpoint", "keep_last", &c.checkpoint.keep_last, 1, 1000000, "newest checkpoints kept on disk"),
-      StringKey("checkpoint", "keep_best", &c.checkpoint.keep_best,
-                {"", "auc", "log_loss", "accuracy", "precision", "recall", "f1", "macro_f1", "rmse", "mae"},
-                "also keep the checkpoint best by this test metric (\"\": off)"),
+      StringKey("checkpoint", "keep_best", &c.checkpoint.keep_best, {},
+                "also keep the checkpoint best by this validation metric: auc, log_loss, accuracy, precision, "
+                "recall, f1, macro_f1, rmse, mae, or with ranking hr@K, ndcg@K, recall@K (K: eval.ranking_k) "
+                "(\"\": off)"),
       StringKey("comm", "backend", &c.comm.backend, {"auto", "local", "mpi"},
                 "auto: MPI when started by mpirun/srun, else a single local rank"),
       BoolKey("comm", "sparse_embeddings", &c.comm.sparse_embeddings,
@@ -566,11 +577,77 @@ Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::
   return Status::Ok();
 }
 
+// data.user_column and data.item_column stand in for the model's and prepare's own keys where
+// those are not given; a key naming another column is an error.
+Status TakeDataRoles(RunConfig& c, const std::string& source) {
+  // Columns of data.categorical where the config names its columns (else a format's defaults,
+  // which prepare checks).
+  if (!c.data.dense.empty() || !c.data.categorical.empty() || !c.data.multi_valued.empty()) {
+    if (Status roles = data::CheckDataRoles(c.data); !roles.ok())
+      return InvalidArgument(source + ": " + roles.message());
+  }
+  Status roles = model::TakeDataRoles(c.model, c.data.user_column, c.data.item_column);
+  if (roles.ok()) roles = prep::TakeDataRoles(c.prepare, c.data.user_column, c.data.item_column);
+  if (!roles.ok()) return InvalidArgument(source + ": " + roles.message());
+  return Status::Ok();
+}
+
+// checkpoint.keep_best names a metric the evaluations report: a per-row one, or a ranking one at
+// eval.ranking_k (the name as the log and metrics.jsonl write it, e.g. ndcg@10).
+Status CheckKeepBest(const RunConfig& c, const std::string& source) {
+  const std::string& name = c.checkpoint.keep_best;
+  if (name.empty()) return Status::Ok();
+  static const std::vector<std::string> per_row = {"auc", "log_loss", "accuracy", "precision", "recall",
+                                                   "f1",  "macro_f1", "rmse",     "mae"};
+  const std::string k = std::to_string(c.eval.ranking_k);
+  const std::string where = source + ": checkpoint.keep_best: '" + name + "'";
+  if (std::find(per_row.begin(), per_row.end(), name) != per_row.end()) {
+    if (c.eval.metrics != "ranking") return Status::Ok();
+    return InvalidArgument(where + " is not a ranking metric, and eval.metrics is ranking; use hr@" + k + ", ndcg@" +
+                           k + " or recall@" + k);
+  }
+  const size_t at = name.find('@');
+  const std::string metric = name.substr(0, at);
+  if (metric != "hr" && metric != "ndcg" && (metric != "recall" || at == std::string::npos)) {
+    return InvalidArgument(where + " is not allowed; allowed: auc, log_loss, accuracy, precision, recall, f1, " +
+                           "macro_f1, rmse, mae, or with ranking hr@" + k + ", ndcg@" + k + ", recall@" + k);
+  }
+  if (name != metric + "@" + k) {
+    return InvalidArgument(where + ": the ranking metrics are reported at eval.ranking_k " + k + ", as " + metric +
+                           "@" + k + "; name that (or set eval.ranking_k)");
+  }
+  if (c.eval.metrics == "per_row") {
+    return InvalidArgument(where +
+                           " is a ranking metric, and eval.metrics is per_row; set eval.metrics to ranking "
+                           "or auto, or choose a per-row metric");
+  }
+  if (c.data.user_column.empty() || c.data.item_column.empty()) {
+    return InvalidArgument(where +
+                           " is a ranking metric, which needs data.user_column and data.item_column (the "
+                           "users whose held-out items are ranked, and the items)");
+  }
+  return Status::Ok();
+}
+
+// What a ranking evaluation needs.
+Status CheckRanking(const RunConfig& c, const std::string& source) {
+  if (c.eval.metrics == "ranking" && (c.data.user_column.empty() || c.data.item_column.empty())) {
+    return InvalidArgument(source + ": eval.metrics: ranking needs data.user_column and data.item_column (the " +
+                           "users whose held-out items are ranked, and the items)");
+  }
+  if (c.eval.metrics == "ranking" && c.model.type == "classifier") {
+    return InvalidArgument(source +
+                           ": eval.metrics: ranking ranks items by one score; a classifier has one per "
+                           "class (use per_row or auto)");
+  }
+  return CheckKeepBest(c, source);
+}
+
 Status CrossCheck(const RunConfig& c, const std::string& source) {
   if (c.eval.early_stopping_patience > 0 && c.checkpoint.keep_best.empty()) {
     return InvalidArgument(source +
-                           ": eval.early_stopping_patience needs checkpoint.keep_best: the test metric to "
-                           "watch (e.g. auc, log_loss, rmse, accuracy)");
+                           ": eval.early_stopping_patience needs checkpoint.keep_best: the validation metric to "
+                           "watch (e.g. auc, log_loss, rmse, accuracy, ndcg@10)");
   }
   if (c.optimizer.nesterov && (c.optimizer.type != "sgd" || c.optimizer.momentum <= 0)) {
     return InvalidArgument(source + ": optimizer.nesterov needs optimizer.type: sgd and optimizer.momentum > 0");
@@ -608,6 +685,7 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
                              "' is not one of data.categorical or data.multi_valued");
     }
   }
+  RETURN_IF_ERROR(CheckRanking(c, source));
   if (Status options = model::CheckModelOptions(c.model); !options.ok()) {
     return InvalidArgument(source + ": " + options.message());
   }
@@ -657,6 +735,7 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
       }
     }
   }
+  RETURN_IF_ERROR(TakeDataRoles(config, source_name));
   RETURN_IF_ERROR(CrossCheck(config, source_name));
   // The model's loss decides what the reader accepts as labels.
   const std::string loss = model::ResolvedLoss(config.model);

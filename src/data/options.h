@@ -1,10 +1,14 @@
 // Settings of the data module, filled and validated by config/; plain values.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/status.h"
 
 namespace ectrain::data {
 
@@ -23,6 +27,11 @@ struct DataOptions {
   std::vector<std::string> multi_valued;
   // For files not written by `ectrain prepare`: ids of column c lie in [0, vocab_sizes[c]).
   std::map<std::string, int64_t> vocab_sizes;
+  // The roles named once: which categorical columns hold the user and the item of a row. mf,
+  // two_tower, prepare's last_per_user split and sampled negatives, recommend and the ranking
+  // evaluation take them from here. Empty: not named.
+  std::string user_column;
+  std::string item_column;
   // Streaming reader (data/sharding.h): rows per block (a block never crosses a file), blocks per
   // shuffle window (>= the number of ranks), and the batches each rank prepares ahead.
   int64_t block_rows = 4096;
@@ -39,5 +48,22 @@ struct DataOptions {
   std::string label_type = "binary";
   int64_t num_classes = 0;
 };
+
+// data.user_column and data.item_column: two different columns of data.categorical (an id per
+// row). Errors name the key and the column.
+inline Status CheckDataRoles(const DataOptions& o) {
+  for (const auto& [key, column] :
+       {std::pair{"data.user_column", &o.user_column}, {"data.item_column", &o.item_column}}) {
+    if (column->empty()) continue;
+    if (std::find(o.categorical.begin(), o.categorical.end(), *column) == o.categorical.end()) {
+      return InvalidArgument(std::string(key) + ": column '" + *column +
+                             "' is not among data.categorical; the user and the item are categorical id columns");
+    }
+  }
+  if (!o.user_column.empty() && o.user_column == o.item_column) {
+    return InvalidArgument("data.item_column: '" + o.item_column + "' is also data.user_column; name two columns");
+  }
+  return Status::Ok();
+}
 
 }  // namespace ectrain::data

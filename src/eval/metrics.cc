@@ -190,6 +190,13 @@ bool HigherIsBetter(std::string_view metric) {
   return true;
 }
 
+bool IsRankingMetric(std::string_view metric) {
+  for (std::string_view prefix : {"hr@", "ndcg@", "recall@"}) {
+    if (metric.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
 const std::vector<std::string>& KnownMetricNames() {
   static const std::vector<std::string> names = {"auc", "log_loss",    "accuracy", "precision", "recall",
                                                  "f1",  "calibration", "macro_f1", "rmse",      "mae"};

@@ -55,6 +55,9 @@ class RankingMetrics {
 // True for metrics where larger is better (auc, accuracy, f1, hr@10, ...); false for losses and errors.
 bool HigherIsBetter(std::string_view metric);
 
+// True for the names RankingMetrics reports (hr@K, ndcg@K, recall@K).
+bool IsRankingMetric(std::string_view metric);
+
 // Every metric name a task can report, for validating checkpoint.keep_best ("hr@K" style names
 // are matched by prefix).
 const std::vector<std::string>& KnownMetricNames();

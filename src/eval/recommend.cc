@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 
+#include "data/table_io.h"
 #include "eval/evaluator.h"
 
 namespace ectrain::eval {
@@ -213,6 +214,52 @@ StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& p
   report.model = model_ranking.Result();
   report.popular = popular_ranking.Result();
   return report;
+}
+
+StatusOr<MetricsChoice> ChooseMetrics(const std::string& setting, bool roles_named, model::Task task,
+                                      const std::vector<const data::Table*>& sets) {
+  bool all_positive = true;
+  for (const data::Table* set : sets) {
+    all_positive =
+        all_positive && std::all_of(set->labels.begin(), set->labels.end(), [](float v) { return v > 0.5f; });
+  }
+  const bool binary = task == model::Task::kBinary;
+  if (setting == "ranking") {
+    if (task == model::Task::kMulticlass) {
+      return InvalidArgument("eval.metrics: ranking ranks items by one score; a classifier has one per class");
+    }
+    return MetricsChoice{true, "eval.metrics is ranking", false};
+  }
+  if (setting == "per_row") return MetricsChoice{false, "eval.metrics is per_row", binary && all_positive};
+  if (!binary) return MetricsChoice{false, "eval.metrics auto: the model's labels are not 0/1", false};
+  if (!all_positive) {
+    return MetricsChoice{false, "eval.metrics auto: the evaluated rows hold negatives (label 0)", false};
+  }
+  if (!roles_named) {
+    return MetricsChoice{false, "eval.metrics auto: data.user_column and data.item_column are not both named", true};
+  }
+  return MetricsChoice{true,
+                       "eval.metrics auto: every evaluated row is a positive (held-out interactions) and "
+                       "data.user_column and data.item_column are named",
+                       false};
+}
+
+StatusOr<RankingEvaluation> RankingEvaluation::Create(const std::string& train, const data::FeatureSchema& schema,
+                                                      const std::string& schema_json, const std::string& user_column,
+                                                      const std::string& item_column, int k) {
+  RankingEvaluation r;
+  std::vector<int32_t> sampled;
+  ASSIGN_OR_RETURN(data::Table rows, data::ReadTrainingTable(train, schema, schema_json, sampled));
+  ASSIGN_OR_RETURN(r.catalog_, Catalog::Build(std::move(rows), schema, user_column, item_column, sampled));
+  r.user_field_ = FieldIndex(schema.categorical, user_column);
+  r.item_field_ = FieldIndex(schema.categorical, item_column);
+  r.k_ = k;
+  return r;
+}
+
+StatusOr<RankingReport> RankingEvaluation::Evaluate(model::Model& model, const ParamArena& params,
+                                                    const data::Table& rows, int64_t batch_size) const {
+  return EvaluateRanking(model, params, catalog_, rows, user_field_, item_field_, k_, batch_size);
 }
 
 UserIds::UserIds(const data::FeatureSchema& schema, int user_field) : schema_(&schema), user_field_(user_field) {

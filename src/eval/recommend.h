@@ -105,4 +105,34 @@ StatusOr<RankingReport> EvaluateRanking(model::Model& model, const ParamArena& p
                                         const data::Table& test, int user_field, int item_field, int k,
                                         int64_t batch_size);
 
+// What evaluations report (eval.metrics: "auto", "per_row" or "ranking") for a model and the
+// rows it is evaluated on (`sets`). "auto" is a ranking when the user and item columns are named,
+// the model's labels are 0/1 and every row of every set is a positive: held-out interactions, on
+// which per-row metrics such as auc are undefined. `reason` says why, for the log and errors;
+// `per_row_undefined`: per_row was chosen though every row is a positive (worth a warning).
+struct MetricsChoice {
+  bool ranking = false;
+  std::string reason;
+  bool per_row_undefined = false;
+};
+StatusOr<MetricsChoice> ChooseMetrics(const std::string& setting, bool roles_named, model::Task task,
+                                      const std::vector<const data::Table*>& sets);
+
+// A ranking evaluation as `recommend --evaluate` makes it (EvaluateRanking at k), with the catalogue
+// built once from the training rows (every row of data.train on this process: memory of the
+// training set), for training's evaluations. Value type.
+class RankingEvaluation {
+ public:
+  static StatusOr<RankingEvaluation> Create(const std::string& train, const data::FeatureSchema& schema,
+                                            const std::string& schema_json, const std::string& user_column,
+                                            const std::string& item_column, int k);
+  StatusOr<RankingReport> Evaluate(model::Model& model, const ParamArena& params, const data::Table& rows,
+                                   int64_t batch_size) const;
+  const Catalog& catalog() const { return catalog_; }
+
+ private:
+  Catalog catalog_;
+  int user_field_ = 0, item_field_ = 0, k_ = 10;
+};
+
 }  // namespace ectrain::eval

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -144,7 +145,9 @@ inline Status CheckModelOptions(const ModelOptions& o) {
   if (o.type == "dcn" && o.cross_layers < 1) return InvalidArgument("model.cross_layers: dcn needs at least 1");
   if (o.type == "two_tower") {
     if (o.user_fields.empty()) {
-      return InvalidArgument("model.user_fields: two_tower needs the user-side fields (categorical or multi-valued)");
+      return InvalidArgument(
+          "model.user_fields: two_tower needs the user-side fields (categorical or multi-valued), or data.user_column "
+          "(then the user tower is that column)");
     }
     if (o.tower_units.empty()) return InvalidArgument("model.tower_units: two_tower needs at least the output width");
     if (o.dense_tower != "user" && o.dense_tower != "item") {
@@ -153,10 +156,34 @@ inline Status CheckModelOptions(const ModelOptions& o) {
   }
   if (o.type == "mf") {
     if (o.user_field.empty() || o.item_field.empty()) {
-      return InvalidArgument("model.user_field and model.item_field: mf needs both (categorical columns)");
+      return InvalidArgument(
+          "model.user_field and model.item_field: mf needs both (categorical columns); name them in "
+          "data.user_column and data.item_column");
     }
     if (o.user_field == o.item_field) return InvalidArgument("model.item_field: must differ from model.user_field");
   }
+  return Status::Ok();
+}
+
+// The user and item columns named once (data.user_column, data.item_column; empty: not named)
+// fill what the model type takes from them: mf's user_field and item_field, and two_tower's user
+// tower when model.user_fields is empty (the item tower then has every other field). A model key
+// naming another column than the data key is an error naming both.
+inline Status TakeDataRoles(ModelOptions& o, const std::string& user_column, const std::string& item_column) {
+  if (o.type == "mf") {
+    for (const auto& [key, field, data_key, column] :
+         {std::tuple{"model.user_field", &o.user_field, "data.user_column", &user_column},
+          {"model.item_field", &o.item_field, "data.item_column", &item_column}}) {
+      if (column->empty()) continue;
+      if (field->empty()) {
+        *field = *column;
+      } else if (*field != *column) {
+        return InvalidArgument(std::string(key) + " is '" + *field + "' but " + data_key + " is '" + *column +
+                               "'; name the column once, in " + data_key + ", and leave " + key + " out");
+      }
+    }
+  }
+  if (o.type == "two_tower" && o.user_fields.empty() && !user_column.empty()) o.user_fields = {user_column};
   return Status::Ok();
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace ectrain::prep {
 
 struct PrepareOptions {
@@ -70,5 +72,30 @@ struct PrepareOptions {
   double validation_fraction = 0.0;
   int64_t seed = 1;
 };
+
+// The user and item columns named once (data.user_column, data.item_column; empty: not named)
+// stand in for prepare.user_column and the item column (prepare.item_columns[0]) where those are
+// not given; a prepare key naming another column is an error naming both keys.
+inline Status TakeDataRoles(PrepareOptions& p, const std::string& user_column, const std::string& item_column) {
+  if (!user_column.empty()) {
+    if (p.user_column.empty()) {
+      p.user_column = user_column;
+    } else if (p.user_column != user_column) {
+      return InvalidArgument("prepare.user_column is '" + p.user_column + "' but data.user_column is '" + user_column +
+                             "'; name the user column once, in data.user_column, and leave prepare.user_column out");
+    }
+  }
+  if (!item_column.empty()) {
+    if (p.item_columns.empty()) {
+      p.item_columns = {item_column};
+    } else if (p.item_columns[0] != item_column) {
+      return InvalidArgument("prepare.item_columns[0] is '" + p.item_columns[0] + "' but data.item_column is '" +
+                             item_column +
+                             "'; the item column comes first in prepare.item_columns (the columns that describe "
+                             "the item follow it)");
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace ectrain::prep

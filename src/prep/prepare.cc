@@ -310,13 +310,13 @@ Status CheckLabelAndRows(const PrepareOptions& prepare) {
   if (prepare.negatives_per_positive > 0 &&
       (prepare.user_column.empty() || prepare.item_columns.empty() || prepare.label_type != "binary")) {
     return InvalidArgument(
-        "prepare.negatives_per_positive needs prepare.user_column, prepare.item_columns (the item "
-        "column first) and a 0/1 label");
+        "prepare.negatives_per_positive needs the user and item columns (data.user_column and "
+        "data.item_column, or prepare.user_column and prepare.item_columns, the item column first) and a 0/1 label");
   }
   if (prepare.split == "last_per_user" &&
       (prepare.time_column.empty() || prepare.user_column.empty() || prepare.label_type != "binary")) {
     return InvalidArgument(
-        "prepare.split: last_per_user needs prepare.user_column, prepare.time_column and a 0/1 "
+        "prepare.split: last_per_user needs data.user_column (or prepare.user_column), prepare.time_column and a 0/1 "
         "label (prepare.label_threshold or prepare.positive_values): each user's latest "
         "positive row becomes the test row");
   }
@@ -1153,6 +1153,8 @@ StatusOr<PrepareReport> PrepareDataSet(const PrepareOptions& options, const data
   PrepareOptions prepare = options;
   data::DataOptions data = data_options;
   ApplyFormatDefaults(prepare, data);
+  RETURN_IF_ERROR(data::CheckDataRoles(data));
+  RETURN_IF_ERROR(TakeDataRoles(prepare, data.user_column, data.item_column));
   RETURN_IF_ERROR(CheckOptions(prepare, data));
   ASSIGN_OR_RETURN(Plan plan, MakePlan(prepare, data));
   Preparer preparer(prepare, data, show_progress, plan);

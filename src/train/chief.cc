@@ -7,6 +7,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 
 #include "config/config.h"
 #include "core/format.h"
@@ -14,6 +16,7 @@
 #include "core/version.h"
 #include "data/label_prior.h"
 #include "eval/evaluator.h"
+#include "eval/recommend.h"
 #include "train/progress.h"
 #include "train/run_lock.h"
 
@@ -95,8 +98,10 @@ class Chief final : public RankDuties {
   Status CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const;
   // `params`' metrics on `table` (`what`: "test" or "validation"), and its predictions when asked.
   StatusOr<eval::Metrics> Score(const ParamArena& params, const data::Table& table, const std::string& what,
-                                int64_t step, bool write_predictions) const;
+                                int64_t step, bool write_predictions);
   Status CheckKeepBest(const eval::Metrics& m) const;
+  // eval.metrics for this run's evaluation rows; for a ranking, the catalogue of the training rows.
+  Status ChooseMetrics();
   bool has_validation() const { return !config_.data.validation.empty(); }
 
   const int world_size_;
@@ -108,7 +113,9 @@ class Chief final : public RankDuties {
   RunFolderLock output_lock_, checkpoint_lock_;
   MetricsLog metrics_log_;
   data::Table test_;
-  data::Table validation_;  // data.validation's rows, or none
+  data::Table validation_;                          // data.validation's rows, or none
+  std::optional<eval::RankingEvaluation> ranking_;  // evaluations are rankings
+  std::set<std::string> baseline_logged_;           // the sets whose most-popular figures were logged
   std::string resumed_path_;
   Clock::time_point last_checkpoint_ = Clock::now();
 };
@@ -230,22 +237,63 @@ Status Chief::OpenOutputs() {
     ASSIGN_OR_RETURN(validation_, validation_file.ReadAll(feed_.schema(), /*with_labels=*/true));
     if (validation_.num_rows == 0) return DataError("validation data " + config_.data.validation + " has no rows");
   }
+  RETURN_IF_ERROR(ChooseMetrics());
   last_checkpoint_ = Clock::now();  // checkpoint.every_minutes counts from here
   return Status::Ok();
 }
 
+Status Chief::ChooseMetrics() {
+  const data::DataOptions& d = config_.data;
+  std::vector<const data::Table*> sets = {&test_};
+  if (has_validation()) sets.push_back(&validation_);
+  ASSIGN_OR_RETURN(
+      const eval::MetricsChoice choice,
+      eval::ChooseMetrics(config_.eval.metrics, !d.user_column.empty() && !d.item_column.empty(), model_.task(), sets));
+  if (choice.per_row_undefined) {
+    LOG_WARNING << "every evaluated row is a positive, so auc and the other per-row metrics say little ("
+                << choice.reason << "); name data.user_column and data.item_column to evaluate as a ranking";
+  }
+  const std::string& keep_best = config_.checkpoint.keep_best;
+  if (!keep_best.empty() && eval::IsRankingMetric(keep_best) != choice.ranking) {
+    const std::string k = std::to_string(config_.eval.ranking_k);
+    return InvalidArgument("checkpoint.keep_best: '" + keep_best + "' is " +
+                           (choice.ranking ? "a per-row metric" : "a ranking metric") + ", but this run evaluates " +
+                           (choice.ranking ? "as a ranking" : "per row") + " (" + choice.reason + "); choose " +
+                           (choice.ranking ? "hr@" + k + ", ndcg@" + k + " or recall@" + k
+                                           : std::string("a metric of the model's task (auc, log_loss, rmse, ...)")) +
+                           ", or set eval.metrics");
+  }
+  if (!choice.ranking) return Status::Ok();
+  LOG_INFO << "evaluations rank items (" << choice.reason << "): hr@K, ndcg@K, recall@K at K " << config_.eval.ranking_k
+           << " over every item of " << d.train << " but those each user has there";
+  ASSIGN_OR_RETURN(ranking_,
+                   eval::RankingEvaluation::Create(d.train, feed_.schema(), *feed_.schema_json(), d.user_column,
+                                                   d.item_column, static_cast<int>(config_.eval.ranking_k)));
+  return Status::Ok();
+}
+
 StatusOr<eval::Metrics> Chief::Score(const ParamArena& params, const data::Table& table, const std::string& what,
-                                     int64_t step, bool write_predictions) const {
-  StatusOr<std::vector<float>> outputs = eval::ScoreTable(model_, params, table, config_.eval.batch_size);
-  if (!outputs.ok()) {
-    return Status(outputs.status().code(),
-                  "evaluation (" + what + ") at step " + std::to_string(step) + ": " + outputs.status().message());
+                                     int64_t step, bool write_predictions) {
+  const auto failed = [&](const Status& s) {
+    return Status(s.code(), "evaluation (" + what + ") at step " + std::to_string(step) + ": " + s.message());
+  };
+  StatusOr<std::vector<float>> outputs = std::vector<float>{};
+  if (!ranking_ || write_predictions) {
+    outputs = eval::ScoreTable(model_, params, table, config_.eval.batch_size);
+    if (!outputs.ok()) return failed(outputs.status());
   }
   if (write_predictions) {
     RETURN_IF_ERROR(eval::WritePredictions(model_, *outputs, feed_.schema().label_classes,
                                            config_.train.output_dir + "/test_predictions.csv"));
   }
-  return eval::MetricsOf(model_, *outputs, table.labels);
+  if (!ranking_) return eval::MetricsOf(model_, *outputs, table.labels);
+  StatusOr<eval::RankingReport> report = ranking_->Evaluate(model_, params, table, config_.eval.batch_size);
+  if (!report.ok()) return failed(report.status());
+  if (baseline_logged_.insert(what).second) {
+    LOG_INFO << what << " ranking: " << report->users << " users, " << ranking_->catalog().num_items()
+             << " items; the most-popular baseline has " << eval::FormatMetrics(report->popular);
+  }
+  return report->model;
 }
 
 Status Chief::CheckKeepBest(const eval::Metrics& m) const {

@@ -27,6 +27,13 @@ struct EvalOptions {
   int64_t batch_size = 4096;
   // Stop when checkpoint.keep_best's metric has not improved for this many evaluations (0: never).
   int64_t early_stopping_patience = 0;
+  // What an evaluation reports: "per_row" (each row's score against its label: auc, log_loss, ...,
+  // rmse, ...), "ranking" (hr@K, ndcg@K, recall@K of each user's held-out items among every item
+  // of the training rows, K = ranking_k; needs data.user_column and data.item_column), or "auto":
+  // ranking for a 0/1-label model when the roles are named and every evaluated row is a positive
+  // (held-out interactions, as prepare's split last_per_user makes), else per_row.
+  std::string metrics = "auto";
+  int64_t ranking_k = 10;
 };
 
 }  // namespace ectrain::train

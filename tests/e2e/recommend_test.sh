@@ -30,6 +30,13 @@ expect_exit "prepare: one test row per user who liked something" 0 "test: .*test
   cat "$LAST_LOG"
 expect_exit "train two_tower with 2 ranks" 0 "done: " -- \
   mpirun --bind-to none -np 2 "$ECTRAIN" train "$CONFIG" "${SETS[@]}" --set train.epochs=3
+# Held-out positives with the user and item named: training's evaluations are rankings too.
+if grep '"event":"eval"' "$TMP/run/metrics.jsonl" | grep -q '"test":{"count":[0-9]*,"hr@10":[0-9.e-]*,"ndcg@10"' &&
+  ! grep -q '"auc"' "$TMP/run/metrics.jsonl"; then
+  pass "training evaluated the test rows as a ranking (hr@10, ndcg@10, recall@10; no auc)"
+else
+  fail "training's evaluations are not rankings" "$TMP/run/metrics.jsonl"
+fi
 expect_exit "top 5 movies for user $USER_ID, with scores" 0 "^5\. item_id [0-9]+  score 0\.[0-9]+" -- \
   "$ECTRAIN" recommend --checkpoint "$TMP/run/checkpoints" --user "$USER_ID" --k 5
 # None of them is a movie the user rated in training (only the held-out one may appear).

@@ -105,6 +105,110 @@ TEST(Config, ResolvedYamlReadsBackToTheSameConfig) {
   EXPECT_EQ(again->data.dense, config->data.dense);
 }
 
+// Users and items, named once in data.
+const char* kRoles = R"(
+data:
+  train: t.h5
+  test: e.h5
+  validation: v.h5
+  label: clicked
+  categorical: [user, item, genre]
+  user_column: user
+  item_column: item
+)";
+
+TEST(Config, DataRolesMustBeTwoCategoricalColumns) {
+  auto config = ParseConfig(kRoles, {}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->data.user_column, "user");
+  EXPECT_EQ(config->data.item_column, "item");
+  std::string message = ErrorOf(kRoles, {"data.user_column=age"});
+  EXPECT_NE(message.find("data.user_column: column 'age' is not among data.categorical"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"data.dense=[price]", "data.item_column=price"});
+  EXPECT_NE(message.find("data.item_column: column 'price' is not among data.categorical"), std::string::npos)
+      << message;
+  message = ErrorOf(kRoles, {"data.item_column=user"});
+  EXPECT_NE(message.find("data.item_column: 'user' is also data.user_column"), std::string::npos) << message;
+}
+
+TEST(Config, MfTakesItsUserAndItemFromTheDataRoles) {
+  auto config = ParseConfig(kRoles, {"model.type=mf"}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->model.user_field, "user");
+  EXPECT_EQ(config->model.item_field, "item");
+  // The model keys alone still work, and agreeing ones are no conflict (the resolved YAML has both).
+  auto alone = ParseConfig(kRoles,
+                           {"model.type=mf", "data.user_column=\"\"", "data.item_column=\"\"", "model.user_field=genre",
+                            "model.item_field=item"},
+                           "test.yaml");
+  ASSERT_TRUE(alone.ok()) << alone.status().message();
+  EXPECT_EQ(alone->model.user_field, "genre");
+  auto again = ParseConfig(ToYaml(*config), {}, "resolved.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(ToYaml(*again), ToYaml(*config));
+  const std::string message = ErrorOf(kRoles, {"model.type=mf", "model.user_field=genre"});
+  EXPECT_NE(message.find("model.user_field is 'genre' but data.user_column is 'user'"), std::string::npos) << message;
+  // Without either, mf says where to name them.
+  EXPECT_NE(ErrorOf(kRoles, {"model.type=mf", "data.item_column=\"\""}).find("data.item_column"), std::string::npos);
+}
+
+TEST(Config, TwoTowerUserTowerDefaultsToTheUserColumn) {
+  auto config = ParseConfig(kRoles, {"model.type=two_tower"}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->model.user_fields, (std::vector<std::string>{"user"}));
+  EXPECT_TRUE(config->model.item_fields.empty());  // every other field
+  auto given = ParseConfig(kRoles, {"model.type=two_tower", "model.user_fields=[user, genre]"}, "test.yaml");
+  ASSERT_TRUE(given.ok()) << given.status().message();
+  EXPECT_EQ(given->model.user_fields, (std::vector<std::string>{"user", "genre"}));
+  // Other types leave the model keys alone.
+  auto mlp = ParseConfig(kRoles, {}, "test.yaml");
+  ASSERT_TRUE(mlp.ok());
+  EXPECT_TRUE(mlp->model.user_field.empty() && mlp->model.user_fields.empty());
+}
+
+TEST(Config, PrepareTakesTheDataRolesAndRefusesOthers) {
+  auto config = ParseConfig(kRoles, {}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->prepare.user_column, "user");
+  EXPECT_EQ(config->prepare.item_columns, (std::vector<std::string>{"item"}));
+  auto described = ParseConfig(kRoles, {"prepare.item_columns=[item, genre]", "prepare.user_column=user"}, "test.yaml");
+  ASSERT_TRUE(described.ok()) << described.status().message();
+  EXPECT_EQ(described->prepare.item_columns, (std::vector<std::string>{"item", "genre"}));
+  std::string message = ErrorOf(kRoles, {"prepare.user_column=genre"});
+  EXPECT_NE(message.find("prepare.user_column is 'genre' but data.user_column is 'user'"), std::string::npos)
+      << message;
+  message = ErrorOf(kRoles, {"prepare.item_columns=[genre, item]"});
+  EXPECT_NE(message.find("prepare.item_columns[0] is 'genre' but data.item_column is 'item'"), std::string::npos)
+      << message;
+}
+
+TEST(Config, RankingMetricsAreNamedAtRankingK) {
+  auto config = ParseConfig(kRoles, {"checkpoint.keep_best=ndcg@10"}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->eval.metrics, "auto");
+  EXPECT_EQ(config->eval.ranking_k, 10);
+  EXPECT_TRUE(ParseConfig(kRoles, {"checkpoint.keep_best=hr@5", "eval.ranking_k=5"}, "test.yaml").ok());
+  EXPECT_TRUE(ParseConfig(kRoles, {"checkpoint.keep_best=recall@10", "eval.metrics=ranking"}, "test.yaml").ok());
+  EXPECT_TRUE(ParseConfig(kRoles, {"checkpoint.keep_best=recall"}, "test.yaml").ok());  // binary recall
+  std::string message = ErrorOf(kRoles, {"checkpoint.keep_best=ndcg"});
+  EXPECT_NE(message.find("as ndcg@10; name that"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"checkpoint.keep_best=hr@10", "eval.ranking_k=20"});
+  EXPECT_NE(message.find("eval.ranking_k 20, as hr@20"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"checkpoint.keep_best=ndcg@10", "eval.metrics=per_row"});
+  EXPECT_NE(message.find("is a ranking metric, and eval.metrics is per_row"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"checkpoint.keep_best=ndcg@10", "data.item_column=\"\""});
+  EXPECT_NE(message.find("needs data.user_column and data.item_column"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"checkpoint.keep_best=auc", "eval.metrics=ranking"});
+  EXPECT_NE(message.find("'auc' is not a ranking metric"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"checkpoint.keep_best=aucc"});
+  EXPECT_NE(message.find("'aucc' is not allowed; allowed: auc, log_loss"), std::string::npos) << message;
+  message = ErrorOf(kRoles, {"eval.metrics=ranking", "data.user_column=\"\""});
+  EXPECT_NE(message.find("eval.metrics: ranking needs data.user_column and data.item_column"), std::string::npos)
+      << message;
+  message = ErrorOf(kRoles, {"eval.metrics=ranks"});
+  EXPECT_NE(message.find("allowed: auto, per_row, ranking"), std::string::npos) << message;
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto result = LoadConfig("/nonexistent/x.yaml", {});
   ASSERT_FALSE(result.ok());

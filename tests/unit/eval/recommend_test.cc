@@ -106,5 +106,31 @@ TEST(Catalog, CandidateRowsCombineTheUserAndEachItem) {
   EXPECT_DOUBLE_EQ(at1.popular.Get("hr@1"), 0.5);
 }
 
+// eval.metrics: auto ranks held-out interactions (every row a positive) of a 0/1-label model whose
+// user and item are named, and reports per-row metrics otherwise.
+TEST(ChooseMetrics, AutoRanksHeldOutPositivesWhenTheRolesAreNamed) {
+  data::Table positives = Rows();
+  positives.labels.assign(6, 1.0f);
+  const data::Table mixed = Rows();
+  using model::Task;
+  auto choose = [](const std::string& setting, bool roles, Task task, std::vector<const data::Table*> sets) {
+    StatusOr<MetricsChoice> choice = ChooseMetrics(setting, roles, task, sets);
+    EXPECT_TRUE(choice.ok()) << choice.status().message();
+    return choice.ok() ? *choice : MetricsChoice{};
+  };
+  EXPECT_TRUE(choose("auto", true, Task::kBinary, {&positives}).ranking);
+  EXPECT_FALSE(choose("auto", true, Task::kBinary, {&positives, &mixed}).ranking) << "every set must be positives";
+  EXPECT_FALSE(choose("auto", true, Task::kRegression, {&positives}).ranking) << "ratings are not interactions";
+  const MetricsChoice unnamed = choose("auto", false, Task::kBinary, {&positives});
+  EXPECT_FALSE(unnamed.ranking);
+  EXPECT_TRUE(unnamed.per_row_undefined);
+  EXPECT_NE(unnamed.reason.find("data.user_column"), std::string::npos) << unnamed.reason;
+  EXPECT_FALSE(choose("auto", true, Task::kBinary, {&mixed}).per_row_undefined);
+  EXPECT_TRUE(choose("ranking", true, Task::kBinary, {&mixed}).ranking);
+  EXPECT_TRUE(choose("ranking", true, Task::kRegression, {&mixed}).ranking);
+  EXPECT_FALSE(choose("per_row", true, Task::kBinary, {&positives}).ranking);
+  EXPECT_FALSE(ChooseMetrics("ranking", true, Task::kMulticlass, {&mixed}).ok());
+}
+
 }  // namespace
 }  // namespace ectrain::eval

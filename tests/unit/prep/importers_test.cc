@@ -287,6 +287,61 @@ TEST_P(MovieLens100K, LeaveLatestPositiveOutAndSampledNegatives) {
   EXPECT_EQ(sampled, report->negatives_sampled);
 }
 
+// The same split and sampled negatives from the user and item named once, in data.user_column and
+// data.item_column, with no prepare.user_column or prepare.item_columns; a prepare key naming
+// another column is refused, naming both keys.
+TEST_P(MovieLens100K, LastPerUserTakesTheDataRoles) {
+  ScratchDir dir;
+  Request by_prepare;
+  by_prepare.prepare.format = "movielens";
+  by_prepare.prepare.source = folder_;
+  by_prepare.data.label = "rating";
+  by_prepare.prepare.label_threshold = 4;
+  by_prepare.data.categorical = {"user_id", "item_id"};
+  by_prepare.prepare.split = "last_per_user";
+  by_prepare.prepare.time_column = "timestamp";
+  by_prepare.prepare.negatives_per_positive = 2;
+  Request by_data = by_prepare;
+  by_prepare.prepare.user_column = "user_id";
+  by_prepare.prepare.item_columns = {"item_id"};
+  by_data.data.user_column = "user_id";
+  by_data.data.item_column = "item_id";
+  StatusOr<PrepareReport> expected = Prepare(by_prepare, dir, "by_prepare");
+  ASSERT_TRUE(expected.ok()) << expected.status().message();
+  StatusOr<PrepareReport> report = Prepare(by_data, dir, "by_data");
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_GT(report->test_rows, 0);
+  EXPECT_GT(report->negatives_sampled, 0);
+  EXPECT_EQ(report->test_rows, expected->test_rows);
+  EXPECT_EQ(report->negatives_sampled, expected->negatives_sampled);
+  for (const std::string part : {"train", "test"}) {
+    const PreparedFile a = ReadPrepared(dir.File("by_prepare/" + part + ".h5"));
+    const PreparedFile b = ReadPrepared(dir.File("by_data/" + part + ".h5"));
+    EXPECT_EQ(a.columns, b.columns) << part;
+  }
+
+  Request conflict = by_data;
+  conflict.prepare.user_column = "item_id";
+  StatusOr<PrepareReport> refused = Prepare(conflict, dir, "conflict");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("prepare.user_column is 'item_id' but data.user_column is 'user_id'"),
+            std::string::npos)
+      << refused.status().message();
+  Request not_categorical = by_data;
+  not_categorical.data.item_column = "timestamp";
+  refused = Prepare(not_categorical, dir, "not_categorical");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("data.item_column: column 'timestamp' is not among data.categorical"),
+            std::string::npos)
+      << refused.status().message();
+  // Without any user column the split says where to name it.
+  Request none = by_data;
+  none.data.user_column.clear();
+  refused = Prepare(none, dir, "none");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("data.user_column"), std::string::npos) << refused.status().message();
+}
+
 // u.data joined with u.user and u.item ('|', Latin-1): a rating >= 4 is a click, the genre
 // flags are one multi-valued field, the title tokens another.
 TEST_P(MovieLens100K, JoinsUsersAndMovies) {
