@@ -239,8 +239,8 @@ bool IsSparseFormat(const std::string& format) { return format == "libsvm" || fo
 // decides its column's text); the keys of the other formats are refused, not ignored.
 Status SparseSourceFor(const PrepareOptions& prepare, const data::DataOptions& data, SparseOptions& sparse) {
   const std::string& format = prepare.format;
-  if (!prepare.delimiter.empty() || prepare.header != "auto" || prepare.encoding != "utf-8") {
-    return InvalidArgument("prepare.delimiter, prepare.header and prepare.encoding are not for format " + format +
+  if (!prepare.delimiter.empty() || prepare.header == "true" || prepare.encoding != "utf-8") {
+    return InvalidArgument("prepare.delimiter, prepare.header: true and prepare.encoding are not for format " + format +
                            " (UTF-8 lines of values separated by spaces or tabs, no header); leave them out");
   }
   if (format == "libsvm") {
