@@ -78,6 +78,9 @@ bool ParseValue(std::string_view text, double& value) {
   return !text.empty() && error == std::errc() && end == text.data() + text.size() && std::isfinite(value);
 }
 
+// "token 'TOKEN': ", the start of a message about one token.
+std::string Quoted(std::string_view token) { return "token '" + std::string(token) + "': "; }
+
 bool IsBlank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
 std::string_view Trim(std::string_view text) {
@@ -295,11 +298,10 @@ class LineParser {
  private:
   Status ParseFeature(std::string_view token, Feature& feature) const {
     feature.token = token;
-    const std::string quoted = "token '" + std::string(token) + "': ";
     const size_t colon = token.find(':'), last_colon = token.rfind(':');
     const bool libffm = map_.libffm();
     if (colon == std::string_view::npos || (libffm && colon == last_colon) || (!libffm && colon != last_colon)) {
-      return DataError(quoted + "not " + (libffm ? "field:index:value" : "index:value") + "; a line is '" +
+      return DataError(Quoted(token) + "not " + (libffm ? "field:index:value" : "index:value") + "; a line is '" +
                        Join(leading_) + (libffm ? " field:index:value ...'" : " index:value ...'") +
                        " (plain values after the label, such as iPinYou's winning price: name them all in "
                        "prepare.leading_columns)");
@@ -307,32 +309,33 @@ class LineParser {
     const std::string_view index_text =
         libffm ? token.substr(colon + 1, last_colon - colon - 1) : token.substr(0, colon);
     if (!ParseIndex(index_text, feature.index)) {
-      return DataError(quoted + "'" + std::string(index_text) + "' is not a feature index (a whole number >= 0)");
+      return DataError(Quoted(token) + "'" + std::string(index_text) +
+                       "' is not a feature index (a whole number >= 0)");
     }
     feature.value_text = token.substr(last_colon + 1);
     if (!ParseValue(feature.value_text, feature.value)) {
-      return DataError(quoted + "'" + std::string(feature.value_text) + "' is not a finite number");
+      return DataError(Quoted(token) + "'" + std::string(feature.value_text) + "' is not a finite number");
     }
-    if (libffm) return PlaceLibffm(token.substr(0, colon), index_text, quoted, feature);
+    if (libffm) return PlaceLibffm(token.substr(0, colon), index_text, feature);
     const FeatureMap::Entry entry = map_.Find(feature.index, index_text);
     if (entry.field < 0) {
-      return DataError(quoted + "index " + std::to_string(feature.index) + " is in no field of " + map_.origin() +
-                       "; add it there (or skip such lines with prepare.bad_rows: skip)");
+      return DataError(Quoted(token) + "index " + std::to_string(feature.index) + " is in no field of " +
+                       map_.origin() + "; add it there (or skip such lines with prepare.bad_rows: skip)");
     }
     feature.field = entry.field;
     feature.name = entry.name;
     return Status::Ok();
   }
 
-  Status PlaceLibffm(std::string_view field_text, std::string_view index_text, const std::string& quoted,
-                     Feature& feature) const {
+  Status PlaceLibffm(std::string_view field_text, std::string_view index_text, Feature& feature) const {
     int64_t field = 0;
     if (!ParseIndex(field_text, field) || field > kMaxFieldNumber) {
-      return DataError(quoted + "'" + std::string(field_text) + "' is not a field number (0 to " +
+      return DataError(Quoted(feature.token) + "'" + std::string(field_text) + "' is not a field number (0 to " +
                        std::to_string(kMaxFieldNumber) + ")");
     }
     if (!name_new_fields_ && field >= static_cast<int64_t>(map_.fields().size())) {
-      return DataError(quoted + "field " + std::to_string(field) + " has no name: prepare.columns names fields 0 to " +
+      return DataError(Quoted(feature.token) + "field " + std::to_string(field) +
+                       " has no name: prepare.columns names fields 0 to " +
                        std::to_string(static_cast<int64_t>(map_.fields().size()) - 1) +
                        "; name every field (or leave prepare.columns out for f0, f1, ...)");
     }
@@ -465,28 +468,28 @@ class SparseSource : public RowSource {
       return Status::Ok();
     }
     const std::string& name = map_.fields()[f];
-    const std::string quoted = "token '" + std::string(feature.token) + "': ";
     if (role != Role::kDense && feature.value == 0) return Status::Ok();  // libsvm's 0 is an absent feature
     if (role != Role::kDense && feature.value != 1) {
-      return DataError(quoted + "field '" + name + "' is " + (role == Role::kBag ? "multi-valued" : "categorical") +
+      return DataError(Quoted(feature.token) + "field '" + name + "' is " +
+                       (role == Role::kBag ? "multi-valued" : "categorical") +
                        ": its features must have value 1 (or 0: absent); to read the value, list the field in "
                        "data.dense (a dense field has one index)");
     }
     if (!first_token_[f].empty() && role != Role::kBag) {
-      return DataError(quoted + "field '" + name + "' has another feature on this line ('" +
+      return DataError(Quoted(feature.token) + "field '" + name + "' has another feature on this line ('" +
                        std::string(first_token_[f]) + "'); " +
                        (role == Role::kDense ? "a dense field has one value a row"
                                              : "a categorical field has one a row: list it in data.multi_valued"));
     }
     if (first_token_[f].empty()) first_token_[f] = feature.token;
-    if (role == Role::kDense) return PlaceDense(feature, quoted);
+    if (role == Role::kDense) return PlaceDense(feature);
     if (role == Role::kCategorical) {
       text.assign(feature.name);
       return Status::Ok();
     }
     if (feature.name.find(separators_[f]) != std::string_view::npos) {
-      return DataError(quoted + "the value '" + std::string(feature.name) + "' of multi-valued field '" + name +
-                       "' holds its separator '" + separators_[f] + "'; set prepare.separators." + name +
+      return DataError(Quoted(feature.token) + "the value '" + std::string(feature.name) + "' of multi-valued field '" +
+                       name + "' holds its separator '" + separators_[f] + "'; set prepare.separators." + name +
                        " to text its values lack");
     }
     text.append(text.empty() ? "" : separators_[f]).append(feature.name);
@@ -494,13 +497,13 @@ class SparseSource : public RowSource {
   }
 
   // libffm names no index per field: a dense one must keep to the index it is first seen with.
-  Status PlaceDense(const Feature& feature, const std::string& quoted) {
+  Status PlaceDense(const Feature& feature) {
     auto& [index, line] = dense_index_[feature.field];
     if (index < 0) {
       index = feature.index;
       line = reader_.line_number();
     } else if (index != feature.index) {
-      return DataError(quoted + "field '" + map_.fields()[feature.field] + "' is dense, and has index " +
+      return DataError(Quoted(feature.token) + "field '" + map_.fields()[feature.field] + "' is dense, and has index " +
                        std::to_string(index) + " on line " + std::to_string(line) +
                        "; a dense field reads one index's value: read it as categorical instead (leave it out "
                        "of data.dense)");
