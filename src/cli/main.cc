@@ -135,7 +135,7 @@ void PrepareFlags::AddTo(CLI::App* cmd) {
                   "multi-valued columns as NAME:SEP, comma-separated, e.g. 'genres:|' (data.multi_valued, "
                   "prepare.separators; SEP defaults to '|')");
   cmd->add_option("--text", text, "text columns tokenized into multi-valued ids, comma-separated (prepare.text)");
-  cmd->add_option("--format", format, "csv, criteo, movielens or taobao (prepare.format)");
+  cmd->add_option("--format", format, "csv, criteo, movielens, taobao, libsvm or libffm (prepare.format)");
   cmd->add_option("--delimiter", delimiter, "field delimiter: one character or 'tab' (prepare.delimiter)");
   cmd->add_flag("--no-header", no_header, "the first line is data, not names (prepare.header: false)");
   cmd->add_option("--columns", columns,

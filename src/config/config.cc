@@ -250,6 +250,40 @@ Key RealMapKey(std::string section, std::string name, std::map<std::string, doub
   return k;
 }
 
+// Column name -> [first, last], two integers with 0 <= first <= last (libsvm's field_ranges).
+Key IndexRangeMapKey(std::string section, std::string name, std::map<std::string, std::pair<int64_t, int64_t>>* field,
+                     std::string help) {
+  Key k{section, name, std::move(help), nullptr, nullptr};
+  k.parse = [field](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsMap()) return TypeError(where, "a mapping of field name to [first, last] index", node);
+    std::map<std::string, std::pair<int64_t, int64_t>> values;
+    for (const auto& item : node) {
+      const std::string item_where = where + "." + item.first.Scalar();
+      if (!item.second.IsSequence() || item.second.size() != 2) {
+        return TypeError(item_where, "[first, last] (two indices)", item.second);
+      }
+      ASSIGN_OR_RETURN(const int64_t first, ReadInt(item.second[0], item_where + "[0]"));
+      ASSIGN_OR_RETURN(const int64_t last, ReadInt(item.second[1], item_where + "[1]"));
+      if (first < 0 || last < first) {
+        return InvalidArgument(item_where + ": [" + std::to_string(first) + ", " + std::to_string(last) +
+                               "] is not a range; give [first, last] with 0 <= first <= last");
+      }
+      values[item.first.Scalar()] = {first, last};
+    }
+    *field = std::move(values);
+    return Status::Ok();
+  };
+  k.emit = [field](YAML::Emitter& out) {
+    out << YAML::Flow << YAML::BeginMap;
+    for (const auto& [name, range] : *field) {
+      out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value << YAML::Flow << YAML::BeginSeq << range.first
+          << range.second << YAML::EndSeq;
+    }
+    out << YAML::EndMap;
+  };
+  return k;
+}
+
 // A number, or null (~) for none.
 Key OptionalRealKey(std::string section, std::string name, std::optional<double>* field, std::string help) {
   Key k{section, name, std::move(help), nullptr, nullptr};
@@ -327,13 +361,22 @@ std::vector<Key> Keys(RunConfig& c) {
                 "input of `ectrain prepare`: a CSV/TSV file (MovieLens: the ml-100k folder)"),
       StringKey("prepare", "test_source", &c.prepare.test_source, {},
                 "optional: a file of test rows already split off (same format), e.g. MovieLens ml-100k/u1.test"),
-      StringKey("prepare", "format", &c.prepare.format, {"csv", "criteo", "movielens", "taobao"},
-                "input layout; criteo, movielens and taobao also give default column roles"),
+      StringKey("prepare", "format", &c.prepare.format, {"csv", "criteo", "movielens", "taobao", "libsvm", "libffm"},
+                "input layout; all but csv also give default column roles (libsvm, libffm: from the data)"),
       StringKey("prepare", "delimiter", &c.prepare.delimiter, {},
                 "field delimiter: one character or \"tab\" (\"\": the format's; csv ',')"),
       StringKey("prepare", "header", &c.prepare.header, {"auto", "true", "false"},
                 "whether the first line names the columns (auto: csv yes, criteo detected, others no)"),
-      StringListKey("prepare", "columns", &c.prepare.columns, "column names when there is no header"),
+      StringListKey("prepare", "columns", &c.prepare.columns,
+                    "column names when there is no header; libffm: field names by number (default f0, f1, ...)"),
+      StringListKey("prepare", "leading_columns", &c.prepare.leading_columns,
+                    "libsvm, libffm: names of the plain values that start each line ([]: [label]; iPinYou's "
+                    "train.yzx.txt: [click, payprice])"),
+      StringKey("prepare", "feature_index", &c.prepare.feature_index, {},
+                "libsvm: a file naming each index's field and value, lines 'field:value<TAB>index' (iPinYou's "
+                "featindex.txt) or 'index<TAB>field:value'"),
+      IndexRangeMapKey("prepare", "field_ranges", &c.prepare.field_ranges,
+                       "libsvm, instead of feature_index: {field: [first, last]}, the indices of each field"),
       StringKey("prepare", "encoding", &c.prepare.encoding, {"utf-8", "latin-1"}, "text encoding of the input"),
       StringKey("prepare", "bad_rows", &c.prepare.bad_rows, {"fail", "skip"},
                 "a malformed row: stop with its file, line and column, or skip it (counted, first few shown)"),
@@ -787,7 +830,7 @@ Status CheckPrepareInputs(const RunConfig& c, const std::string& source) {
   RETURN_IF_ERROR(RequireText(c.prepare.source, "prepare.source", source, "the file to convert"));
   RETURN_IF_ERROR(RequireText(c.data.train, "data.train", source, "the training HDF5 file to write"));
   RETURN_IF_ERROR(RequireText(c.data.test, "data.test", source, "the test HDF5 file to write"));
-  // criteo, movielens and taobao name default roles; a generic CSV needs them named.
+  // criteo, movielens, taobao, libsvm and libffm give default roles; a generic CSV needs them named.
   if (c.prepare.format != "csv") return Status::Ok();
   RETURN_IF_ERROR(RequireText(c.data.label, "data.label", source, "the label column"));
   return RequireInputColumns(c, source);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "data/csv.h"
+#include "prep/sparse_source.h"
 
 namespace ectrain::prep {
 namespace {
@@ -303,6 +304,7 @@ class MovieLensSource : public RowSource {
 
 StatusOr<std::unique_ptr<RowSource>> OpenRowSource(const SourceOptions& options) {
   if (options.format == "movielens") return MovieLensSource::Open(options.path);
+  if (options.format == "libsvm" || options.format == "libffm") return OpenSparseSource(options);
   if (options.format == "csv" || options.format == "criteo" || options.format == "taobao") {
     return OpenCsvLike(options);
   }

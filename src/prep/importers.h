@@ -1,6 +1,6 @@
 // Row sources for `ectrain prepare`: every input layout (a generic CSV/TSV, Criteo, MovieLens
-// 100K and 1M, Taobao UserBehavior) is read as a stream of raw rows of named text fields, so one
-// preprocessing pipeline serves them all. Sources stream their main file (MovieLens keeps its
+// 100K and 1M, Taobao UserBehavior, libSVM and libFFM) is read as a stream of raw rows of named
+// text fields, so one preprocessing pipeline serves them all. Sources stream their main file (MovieLens keeps its
 // small user and item tables in memory). One source per thread.
 #pragma once
 
@@ -38,13 +38,32 @@ class RowSource {
   virtual bool in_test_part() const { return false; }
 };
 
+// libsvm and libffm (sparse_source.h): what starts each line, how feature indices map to named
+// fields, and each field's role, which decides the text of its column.
+struct SparseOptions {
+  std::vector<std::string> leading_columns = {"label"};  // plain values before the features
+  std::string feature_index;                             // libsvm: "field:value<TAB>index" lines
+  struct Range {
+    std::string field;
+    int64_t first = 0, last = 0;  // indices, both included
+  };
+  std::vector<Range> field_ranges;  // libsvm, instead of feature_index
+  // Roles: a dense field's column is its feature's value; a categorical one's the name of its
+  // one feature (value 1); a multi-valued one's the names joined by its separator ("|" unless
+  // given). Any other field's column carries its tokens as they are (for duplicate detection).
+  std::vector<std::string> dense, categorical, multi_valued;
+  std::map<std::string, std::string> separators;
+  std::string binary_label;  // this leading column is a 0/1 label: its -1 becomes 0
+};
+
 struct SourceOptions {
-  std::string format = "csv";        // csv, criteo, movielens, taobao
+  std::string format = "csv";        // csv, criteo, movielens, taobao, libsvm, libffm
   std::string path;                  // the file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
   char delimiter = 0;                // 0: the format's (csv ',', criteo detected, taobao ',')
   int header = -1;                   // -1: the format's (csv yes, criteo detected, others no); 0 no; 1 yes
-  std::vector<std::string> columns;  // names when there is no header (csv, taobao)
+  std::vector<std::string> columns;  // names when there is no header (csv, taobao); libffm: field names by number
   bool latin1 = false;               // csv: the file is Latin-1 (MovieLens always is)
+  SparseOptions sparse;              // libsvm, libffm
 };
 
 StatusOr<std::unique_ptr<RowSource>> OpenRowSource(const SourceOptions& options);
@@ -60,10 +79,11 @@ struct FormatRoles {
   std::map<std::string, std::string> separators;
   std::vector<std::string> positive_values;
 };
-// Empty for "csv" (a generic CSV has no default roles).
+// Empty for "csv" (a generic CSV has no default roles); libsvm's and libffm's depend on the data
+// (SurveySparseFiles).
 FormatRoles DefaultRoles(const std::string& format);
 
 // The formats OpenRowSource accepts, for messages.
-inline constexpr char kFormats[] = "csv, criteo, movielens, taobao";
+inline constexpr char kFormats[] = "csv, criteo, movielens, taobao, libsvm, libffm";
 
 }  // namespace ectrain::prep

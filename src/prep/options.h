@@ -19,11 +19,17 @@ struct PrepareOptions {
   std::string source;                // the input file (MovieLens: the ml-100k or ml-1m folder, or its ratings file)
   std::string test_source;           // if set: the test rows come from this file (same format), all of
                                      // source is training data (`split` and `test_fraction` unused)
-  std::string format = "csv";        // csv, criteo, movielens, taobao
+  std::string format = "csv";        // csv, criteo, movielens, taobao, libsvm, libffm
   std::string delimiter;             // one character or "tab"; empty: the format's (csv ',')
   std::string header = "auto";       // auto (the format's), true, false (name the columns)
-  std::vector<std::string> columns;  // names when there is no header
+  std::vector<std::string> columns;  // names when there is no header; libffm: field names by number
   std::string encoding = "utf-8";    // or latin-1
+
+  // libsvm and libffm: the plain values that start each line (empty: [label]); libsvm's fields,
+  // by an index file ("field:value<TAB>index" lines) or by index ranges {field: [first, last]}.
+  std::vector<std::string> leading_columns;
+  std::string feature_index;
+  std::map<std::string, std::pair<int64_t, int64_t>> field_ranges;
 
   // Multi-valued columns (data.multi_valued): a separator each ("|" by default), or tokenized
   // text (titles; each listed in data.multi_valued too).

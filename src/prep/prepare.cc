@@ -20,6 +20,7 @@
 #include "data/csv.h"
 #include "data/encoding.h"
 #include "prep/importers.h"
+#include "prep/sparse_source.h"
 
 namespace ectrain::prep {
 namespace {
@@ -232,8 +233,48 @@ void ApplyFormatDefaults(PrepareOptions& prepare, data::DataOptions& data) {
   }
 }
 
+bool IsSparseFormat(const std::string& format) { return format == "libsvm" || format == "libffm"; }
+
+// libsvm's and libffm's settings: how the lines name their fields, and each field's role (which
+// decides its column's text); the keys of the other formats are refused, not ignored.
+Status SparseSourceFor(const PrepareOptions& prepare, const data::DataOptions& data, SparseOptions& sparse) {
+  const std::string& format = prepare.format;
+  if (!prepare.delimiter.empty() || prepare.header == "true" || prepare.encoding != "utf-8") {
+    return InvalidArgument("prepare.delimiter, prepare.header: true and prepare.encoding are not for format " + format +
+                           " (UTF-8 lines of values separated by spaces or tabs, no header); leave them out");
+  }
+  if (format == "libsvm") {
+    if (!prepare.columns.empty()) {
+      return InvalidArgument(
+          "prepare.columns names libffm's fields by number; libsvm's fields come from prepare.feature_index or "
+          "prepare.field_ranges");
+    }
+    if (prepare.feature_index.empty() == prepare.field_ranges.empty()) {
+      return InvalidArgument(
+          "format libsvm needs the fields of the feature indices: prepare.feature_index (a file of "
+          "'field:value<TAB>index' lines) or prepare.field_ranges ({field: [first, last], ...}), one of them");
+    }
+  } else if (!prepare.feature_index.empty() || !prepare.field_ranges.empty()) {
+    return InvalidArgument(
+        "prepare.feature_index and prepare.field_ranges are for libsvm; libffm's lines number their fields: name "
+        "them in prepare.columns (default f0, f1, ...)");
+  }
+  if (!prepare.leading_columns.empty()) sparse.leading_columns = prepare.leading_columns;
+  sparse.feature_index = prepare.feature_index;
+  for (const auto& [field, range] : prepare.field_ranges)
+    sparse.field_ranges.push_back({field, range.first, range.second});
+  sparse.dense = data.dense;
+  sparse.categorical = data.categorical;
+  sparse.multi_valued = data.multi_valued;
+  sparse.separators = prepare.separators;
+  if (prepare.label_type == "binary" && prepare.positive_values.empty() && !prepare.label_threshold) {
+    sparse.binary_label = data.label;  // libsvm's -1/+1 labels
+  }
+  return Status::Ok();
+}
+
 // How to read prepare.source, as the importers take it: the delimiter, header and encoding parsed.
-StatusOr<SourceOptions> SourceFor(const PrepareOptions& prepare) {
+StatusOr<SourceOptions> SourceFor(const PrepareOptions& prepare, const data::DataOptions& data) {
   SourceOptions source;
   source.format = prepare.format;
   source.path = prepare.source;
@@ -251,6 +292,14 @@ StatusOr<SourceOptions> SourceFor(const PrepareOptions& prepare) {
     return InvalidArgument("prepare.encoding: '" + prepare.encoding + "'; allowed: utf-8, latin-1");
   }
   source.latin1 = prepare.encoding == "latin-1";
+  if (IsSparseFormat(prepare.format)) {
+    RETURN_IF_ERROR(SparseSourceFor(prepare, data, source.sparse));
+  } else if (!prepare.leading_columns.empty() || !prepare.feature_index.empty() || !prepare.field_ranges.empty()) {
+    return InvalidArgument(
+        "prepare.leading_columns, prepare.feature_index and prepare.field_ranges are for formats "
+        "libsvm and libffm, not " +
+        prepare.format);
+  }
   return source;
 }
 
@@ -398,7 +447,7 @@ Status CheckValidationSplit(const PrepareOptions& prepare, const data::DataOptio
 
 // Every setting, before any file is opened; errors name the key.
 Status CheckOptions(const PrepareOptions& prepare, const data::DataOptions& data) {
-  RETURN_IF_ERROR(SourceFor(prepare).status());
+  RETURN_IF_ERROR(SourceFor(prepare, data).status());
   if (!(prepare.test_fraction > 0 && prepare.test_fraction < 1)) {
     return InvalidArgument("test_fraction is " + std::to_string(prepare.test_fraction) +
                            "; it must lie strictly between 0 and 1");
@@ -407,6 +456,37 @@ Status CheckOptions(const PrepareOptions& prepare, const data::DataOptions& data
   RETURN_IF_ERROR(CheckRoles(data));
   RETURN_IF_ERROR(CheckLabelAndRows(prepare));
   return CheckEncodings(prepare, data);
+}
+
+// libsvm and libffm: one pass over the files names libffm's fields f0, f1, ... when prepare.columns
+// does not (so the source and a test_source have the same columns), and gives the default roles
+// when the data: section names none (SparseSurvey: by what each field holds).
+Status ApplySparseDefaults(PrepareOptions& prepare, data::DataOptions& data) {
+  const bool no_roles =
+      data.label.empty() && data.dense.empty() && data.categorical.empty() && data.multi_valued.empty();
+  const bool name_fields = prepare.format == "libffm" && prepare.columns.empty();
+  if (!IsSparseFormat(prepare.format) || (!no_roles && !name_fields)) return Status::Ok();
+  ASSIGN_OR_RETURN(const SourceOptions options, SourceFor(prepare, data));
+  RETURN_IF_ERROR(CheckLabelAndRows(prepare));  // before a pass over the data
+  std::vector<std::string> paths = {prepare.source};
+  if (!prepare.test_source.empty()) paths.push_back(prepare.test_source);
+  ASSIGN_OR_RETURN(const SparseSurvey survey, SurveySparseFiles(options, paths, prepare.bad_rows == "skip"));
+  if (name_fields) prepare.columns = survey.fields;
+  if (!no_roles) return Status::Ok();
+  data.label = survey.roles.label;
+  data.dense = survey.roles.dense;
+  data.categorical = survey.roles.categorical;
+  data.multi_valued = survey.roles.multi_valued;
+  LOG_INFO << prepare.format << " roles from the data (name them in data.* to choose, and for `ectrain train`): label '"
+           << data.label << "', dense [" << Join(data.dense) << "], categorical [" << Join(data.categorical)
+           << "], multi_valued [" << Join(data.multi_valued) << "]";
+  if (!survey.absent.empty()) LOG_INFO << "fields no line has, left out: " << Join(survey.absent);
+  if (!survey.unreadable.empty()) {
+    LOG_WARNING << "left out: fields with values other than 0 and 1 on several indices (neither one-hot nor one "
+                   "dense value): "
+                << Join(survey.unreadable) << "; split them into one-index fields to read them as dense";
+  }
+  return Status::Ok();
 }
 
 // "mean", "median" or a number.
@@ -425,8 +505,8 @@ Status ParseFill(const std::string& spec, const std::string& key, DensePlan& pla
 }
 
 // prepare.source, then prepare.test_source's rows when it is given.
-StatusOr<std::unique_ptr<RowSource>> OpenSource(const PrepareOptions& prepare) {
-  ASSIGN_OR_RETURN(SourceOptions options, SourceFor(prepare));
+StatusOr<std::unique_ptr<RowSource>> OpenSource(const PrepareOptions& prepare, const data::DataOptions& data) {
+  ASSIGN_OR_RETURN(SourceOptions options, SourceFor(prepare, data));
   ASSIGN_OR_RETURN(std::unique_ptr<RowSource> source, OpenRowSource(options));
   if (prepare.test_source.empty()) return source;
   options.path = prepare.test_source;
@@ -490,7 +570,7 @@ StatusOr<CategoricalPlan> PlanIds(const PrepareOptions& prepare, const RowSource
 
 StatusOr<Plan> MakePlan(const PrepareOptions& prepare, const data::DataOptions& data) {
   Plan plan;
-  ASSIGN_OR_RETURN(plan.source, OpenSource(prepare));
+  ASSIGN_OR_RETURN(plan.source, OpenSource(prepare, data));
   const RowSource& source = *plan.source;
   ASSIGN_OR_RETURN(plan.label_field, FieldOf(source, data.label));
   if (prepare.split == "time" || prepare.split == "last_per_user") {
@@ -1153,6 +1233,7 @@ StatusOr<PrepareReport> PrepareDataSet(const PrepareOptions& options, const data
   PrepareOptions prepare = options;
   data::DataOptions data = data_options;
   ApplyFormatDefaults(prepare, data);
+  RETURN_IF_ERROR(ApplySparseDefaults(prepare, data));
   RETURN_IF_ERROR(data::CheckDataRoles(data));
   RETURN_IF_ERROR(TakeDataRoles(prepare, data.user_column, data.item_column));
   RETURN_IF_ERROR(CheckOptions(prepare, data));

@@ -37,6 +37,50 @@ expect_exit "bad_rows: skip counts the cut line" 0 "$TAOBAO_LINES rows read, [0-
   "$ECTRAIN" prepare --format taobao --source "$TAOBAO" --set prepare.bad_rows=skip \
   --train-out "$TMP/tb/train.h5" --test-out "$TMP/tb/test.h5"
 
+# libSVM in iPinYou's layout (make-ipinyou-data's train.yzx.txt: click, winning price, index:1 ...,
+# with featindex.txt naming each index's field and value), generated: clicks follow the weekday
+# (field 1) and one user tag (field 26, several a line), so there is something to learn.
+LIBSVM="$TMP/libsvm"
+mkdir -p "$LIBSVM"
+yzx_lines() {
+  awk -v n="$1" -v seed="$2" 'function r() { x = (x * 69069 + 1) % 4294967296; return x / 4294967296 }
+    BEGIN { x = seed; for (i = 0; i < n; i++) { w = int(r() * 7); h = int(r() * 24); ip = int(r() * 20)
+      line = " 0:1 " (1 + w) ":1 " (8 + h) ":1 " (32 + ip) ":1"; hot = 0; used = ""; tags = 1 + int(r() * 3)
+      for (k = 0; k < tags; k++) { t = int(r() * 10); if (index(used, "," t ",")) continue; used = used "," t ","
+        line = line " " (52 + t) ":1"; if (t == 3) hot = 1 }
+      p = 0.05 + (w < 2 ? 0.3 : 0) + (hot ? 0.4 : 0); print (r() < p ? 1 : 0) " " int(r() * 300) line } }'
+}
+yzx_lines 3000 7 >"$LIBSVM/train.yzx.txt"
+yzx_lines 1000 8 >"$LIBSVM/test.yzx.txt"
+awk 'BEGIN { print "truncate\t0"; for (w = 0; w < 7; w++) print "1:" w "\t" 1 + w
+  for (h = 0; h < 24; h++) print "2:" h "\t" 8 + h; for (i = 0; i < 20; i++) print "8:10." i ".1.*\t" 32 + i
+  for (t = 0; t < 10; t++) print "26:1000" t "\t" 52 + t }' >"$LIBSVM/featindex.txt"
+cat >"$LIBSVM/ipinyou.yaml" <<EOF
+data: {train: $LIBSVM/out/train.h5, test: $LIBSVM/out/test.h5}
+prepare: {format: libsvm, source: $LIBSVM/train.yzx.txt, test_source: $LIBSVM/test.yzx.txt,
+          feature_index: $LIBSVM/featindex.txt, leading_columns: [click, payprice]}
+model: {type: deepfm, embedding_dim: 8, hidden_units: [32]}
+train: {epochs: 3, global_batch_size: 128, output_dir: $LIBSVM/run}
+EOF
+expect_exit "prepare libsvm with an index file, roles from the data" 0 "label 'click' \(binary\), 0 dense, 4 categorical, 1 multi-valued \(26\)" -- \
+  "$ECTRAIN" prepare "$LIBSVM/ipinyou.yaml"
+grep -q "libsvm roles from the data .*: label 'click', dense \[\], categorical \[truncate, 1, 2, 8\], multi_valued \[26\]" "$LAST_LOG" &&
+  pass "prepare says which roles it chose for the libsvm fields" || fail "prepare says which roles it chose for the libsvm fields" "$LAST_LOG"
+expect_exit "train on the prepared libsvm data" 0 "final test auc" -- \
+  "$ECTRAIN" train "$LIBSVM/ipinyou.yaml" --set data.label=click --set 'data.categorical=[truncate, "1", "2", "8"]' \
+  --set 'data.multi_valued=["26"]'
+libsvm_auc=$(grep '"event":"done"' "$LIBSVM/run/metrics.jsonl" | sed -E 's/.*"auc":([0-9.]+).*/\1/')
+awk -v a="${libsvm_auc:-0}" 'BEGIN { exit !(a >= 0.7) }' && pass "libsvm test AUC $libsvm_auc >= 0.7" ||
+  fail "libsvm test AUC '$libsvm_auc' >= 0.7" "$LAST_LOG"
+printf '1 0:1 1:1\n0 0:1 5\n' >"$LIBSVM/bad.txt"
+expect_exit "a libsvm token without ':' names file, line and token" 1 "bad.txt:2: token '5': not index:value" -- \
+  "$ECTRAIN" prepare "$LIBSVM/ipinyou.yaml" --set "prepare.source=$LIBSVM/bad.txt" --set prepare.leading_columns=[] \
+  --set 'prepare.test_source=""'
+printf '1 0:3:1 1:7:0.5\n0 0:4:1 1:7:2\n1 0:3:1 1:7:1.5\n0 0:5:1\n' >"$LIBSVM/x.ffm"
+expect_exit "prepare libffm with fields named by flags" 0 "label 'label' \(binary\), 1 dense, 1 categorical, 0 multi-valued" -- \
+  "$ECTRAIN" prepare --format libffm --source "$LIBSVM/x.ffm" --columns shop,price --label label --dense price \
+  --categorical shop --test-fraction 0.5 --train-out "$LIBSVM/ffm/train.h5" --test-out "$LIBSVM/ffm/test.h5"
+
 RUN="$TMP/run"
 if "${MPIRUN[@]}" 2 "$ECTRAIN" train configs/quickstart.yaml "${SETS[@]}" --set "train.output_dir=$RUN" \
     >"$TMP/train.log" 2>&1; then
