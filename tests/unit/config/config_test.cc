@@ -207,31 +207,32 @@ TEST(Config, RankingMetricsAreNamedAtRankingK) {
       << message;
   message = ErrorOf(kRoles, {"eval.metrics=ranks"});
   EXPECT_NE(message.find("allowed: auto, per_row, ranking"), std::string::npos) << message;
+}
 
-  TEST(Config, FieldRangesAreIndexPairsAndReadBack) {
-    auto config = ParseConfig(kValid,
-                              {"prepare.format=libsvm", "prepare.field_ranges={price: [1, 1], shop: [10, 19]}",
-                               "prepare.leading_columns=[click, payprice]"},
-                              "test.yaml");
-    ASSERT_TRUE(config.ok()) << config.status().message();
-    EXPECT_EQ(config->prepare.field_ranges.at("shop"), (std::pair<int64_t, int64_t>{10, 19}));
-    EXPECT_EQ(config->prepare.leading_columns, (std::vector<std::string>{"click", "payprice"}));
-    auto again = ParseConfig(ToYaml(*config), {}, "resolved.yaml");
-    ASSERT_TRUE(again.ok()) << again.status().message();
-    EXPECT_EQ(again->prepare.field_ranges, config->prepare.field_ranges);
-    std::string message = ErrorOf(kValid, {"prepare.field_ranges={shop: [19, 10]}"});
-    EXPECT_NE(message.find("prepare.field_ranges.shop: [19, 10] is not a range"), std::string::npos) << message;
-    message = ErrorOf(kValid, {"prepare.field_ranges={shop: [1, 2, 3]}"});
-    EXPECT_NE(message.find("prepare.field_ranges.shop: expected [first, last]"), std::string::npos) << message;
-    message = ErrorOf(kValid, {"prepare.field_ranges={shop: [a, 2]}"});
-    EXPECT_NE(message.find("prepare.field_ranges.shop[0]: expected an integer"), std::string::npos) << message;
-  }
+TEST(Config, FieldRangesAreIndexPairsAndReadBack) {
+  auto config = ParseConfig(kValid,
+                            {"prepare.format=libsvm", "prepare.field_ranges={price: [1, 1], shop: [10, 19]}",
+                             "prepare.leading_columns=[click, payprice]"},
+                            "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->prepare.field_ranges.at("shop"), (std::pair<int64_t, int64_t>{10, 19}));
+  EXPECT_EQ(config->prepare.leading_columns, (std::vector<std::string>{"click", "payprice"}));
+  auto again = ParseConfig(ToYaml(*config), {}, "resolved.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->prepare.field_ranges, config->prepare.field_ranges);
+  std::string message = ErrorOf(kValid, {"prepare.field_ranges={shop: [19, 10]}"});
+  EXPECT_NE(message.find("prepare.field_ranges.shop: [19, 10] is not a range"), std::string::npos) << message;
+  message = ErrorOf(kValid, {"prepare.field_ranges={shop: [1, 2, 3]}"});
+  EXPECT_NE(message.find("prepare.field_ranges.shop: expected [first, last]"), std::string::npos) << message;
+  message = ErrorOf(kValid, {"prepare.field_ranges={shop: [a, 2]}"});
+  EXPECT_NE(message.find("prepare.field_ranges.shop[0]: expected an integer"), std::string::npos) << message;
+}
 
-  TEST(Config, MissingFileIsAnError) {
-    auto result = LoadConfig("/nonexistent/x.yaml", {});
-    ASSERT_FALSE(result.ok());
-    EXPECT_NE(result.status().message().find("config file '/nonexistent/x.yaml' cannot be read"), std::string::npos);
-  }
+TEST(Config, MissingFileIsAnError) {
+  auto result = LoadConfig("/nonexistent/x.yaml", {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("config file '/nonexistent/x.yaml' cannot be read"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace ectrain::config
