@@ -381,7 +381,8 @@ std::vector<Key> Keys(RunConfig& c) {
                  "hidden layer widths (ReLU) of the deep part")
           .AppliesTo("model.type", deep),
       StringKey("model", "loss", &c.model.loss, {"auto", "bce", "mse", "softmax"},
-                "auto: softmax for classifier, mse for mf, else bce; mse for ratings, softmax only for classifier"),
+                "auto: follows the labels (bce for 0/1, mse for ratings, softmax for classifier; README: Models); "
+                "softmax only for classifier"),
       StringKey("model", "initial_bias", &c.model.initial_bias, {"prior", "zero"},
                 "the output's bias at the start: prior (from the training labels: the base rate's log-odds, the "
                 "classes' log shares, the mean) or zero"),
@@ -703,9 +704,13 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
   }
   RETURN_IF_ERROR(CheckApplicable(keys, given, source_name));
   RETURN_IF_ERROR(CrossCheck(config, source_name));
-  // The model's loss decides what the reader accepts as labels.
+  // The model's loss decides what the reader accepts as labels; auto (but the classifier's) follows
+  // what the data holds, and the type's default where the data does not say (data::ResolveSchema).
   const std::string loss = model::ResolvedLoss(config.model);
-  config.data.label_type = loss == "softmax" ? "class" : loss == "mse" ? "regression" : "binary";
+  const std::string label_type = loss == "softmax" ? "class" : loss == "mse" ? "regression" : "binary";
+  const bool follow_data = config.model.loss == "auto" && loss != "softmax";
+  config.data.label_type = follow_data ? "auto" : label_type;
+  config.data.label_type_otherwise = label_type;
   config.data.num_classes = loss == "softmax" ? config.model.num_classes : 0;
   return config;
 }

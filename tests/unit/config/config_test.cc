@@ -250,6 +250,22 @@ TEST(Config, StoredConfigChecksOnlyTheOverrides) {
   EXPECT_EQ(result.status().message().find("cross_layers"), std::string::npos) << result.status().message();
 }
 
+// What the reader accepts as labels: auto follows the data (data.label_type auto, with the type's
+// default where the data does not say); the classifier's auto and an explicit loss decide alone.
+TEST(Config, LabelTypeFollowsTheLoss) {
+  auto label_type = [](const std::vector<std::string>& sets) {
+    auto config = ParseConfig("", sets, "test.yaml");
+    EXPECT_TRUE(config.ok()) << config.status().message();
+    return config.ok() ? config->data.label_type + "/" + config->data.label_type_otherwise : "";
+  };
+  EXPECT_EQ(label_type({"model.type=mlp"}), "auto/binary");
+  EXPECT_EQ(label_type({"model.type=mf", "model.user_field=u", "model.item_field=i"}), "auto/regression");
+  EXPECT_EQ(label_type({"model.type=classifier"}), "class/class");
+  EXPECT_EQ(label_type({"model.type=mlp", "model.loss=mse"}), "regression/regression");
+  EXPECT_EQ(label_type({"model.type=mf", "model.user_field=u", "model.item_field=i", "model.loss=bce"}),
+            "binary/binary");
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto result = LoadConfig("/nonexistent/x.yaml", {});
   ASSERT_FALSE(result.ok());
