@@ -15,7 +15,8 @@ StatusOr<RestoredModel> RestoreModel(const std::string& checkpoint, const std::v
   RestoredModel restored;
   const auto load = [&](const std::string& path) -> Status {
     ASSIGN_OR_RETURN(CheckpointInfo info, ReadCheckpointInfo(path));
-    ASSIGN_OR_RETURN(restored.config, config::ParseConfig(info.config_yaml, overrides, path + " (stored config)"));
+    ASSIGN_OR_RETURN(restored.config, config::ParseConfig(info.config_yaml, overrides, path + " (stored config)",
+                                                          config::ConfigOrigin::kStored));
     ASSIGN_OR_RETURN(restored.schema, data::FeatureSchema::FromJson(*info.schema_json, path));
     restored.schema_json = info.schema_json;
     ASSIGN_OR_RETURN(restored.model, model::CreateModel(restored.config.model, ModelInputs(restored.schema)));

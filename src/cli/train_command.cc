@@ -42,10 +42,21 @@ Status TrainOnRank(const RunConfig& config, const TrainArgs& args, comm::Communi
   auto feed = train::DataFeed::Open(data, comm.size(), comm.rank(), config.train.global_batch_size,
                                     static_cast<uint64_t>(config.train.seed));
   RETURN_IF_ERROR(comm::AgreeOk(comm, feed.status(), "opening the training data"));
+  // model.loss auto follows the labels the data holds; the run's config.yaml and checkpoints record
+  // the loss it trains with, so eval, predict and a resumed run use that one.
+  RunConfig resolved = config;
+  if (resolved.model.loss == "auto") {
+    resolved.model.loss = model::LossForLabelType(feed->schema().label_type);
+    if (comm.rank() == 0) {
+      LOG_INFO << "model.loss auto: " << resolved.model.loss << " (column '" << feed->schema().label << "' holds "
+               << feed->schema().label_type << " labels)";
+    }
+  }
+  resolved.data.label_type = feed->schema().label_type;
   StatusOr<std::unique_ptr<model::Model>> model =
-      model::CreateModel(config.model, ckpt::ModelInputs(feed->schema()), *device->kernels);
+      model::CreateModel(resolved.model, ckpt::ModelInputs(feed->schema()), *device->kernels);
   RETURN_IF_ERROR(comm::AgreeOk(comm, model.status(), "building the model"));
-  train::Trainer trainer(config, comm, **model, *feed);
+  train::Trainer trainer(resolved, comm, **model, *feed);
   const train::ResumeMode mode = args.fresh    ? train::ResumeMode::kFresh
                                  : args.resume ? train::ResumeMode::kRequired
                                                : train::ResumeMode::kAuto;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -11,18 +12,36 @@
 #include <set>
 #include <sstream>
 
+#include "core/log.h"
+
 namespace ectrain::config {
 namespace {
 
-// One configuration key: how to read it from YAML, how to print it, and what it means.
-// Parsing and printing both come from this one list, so they cannot drift apart.
+// A key that means something only for some values of a choice key (model.type, optimizer.type,
+// optimizer.schedule), e.g. model.cross_layers only for model.type dcn.
+struct Applicability {
+  std::string choice;               // the choosing key's path
+  std::vector<std::string> values;  // the choices the key applies to
+};
+
+// One configuration key: how to read it from YAML, how to print it, what it means, and for which
+// choices it applies. Parsing, printing and the applicability check all come from this one list,
+// so they cannot drift apart.
 struct Key {
   std::string section;
   std::string name;
   std::string help;
   std::function<Status(const YAML::Node&, const std::string& where)> parse;
   std::function<void(YAML::Emitter&)> emit;
+  std::function<std::string()> text{};     // the value as text: text keys, which can be choices
+  std::vector<std::string> choices{};      // a text key's allowed values (empty: any text)
+  std::optional<Applicability> applies{};  // none: the key applies always
   std::string path() const { return section + "." + name; }
+  // Marks the key as one that applies only when `choice` is one of `values`.
+  Key AppliesTo(std::string choice, std::vector<std::string> values) && {
+    applies = Applicability{std::move(choice), std::move(values)};
+    return std::move(*this);
+  }
 };
 
 std::string ShortestDouble(double v) {
@@ -121,6 +140,8 @@ Key StringKey(std::string section, std::string name, std::string* field, std::ve
     return Status::Ok();
   };
   k.emit = [field](YAML::Emitter& out) { out << YAML::DoubleQuoted << *field; };
+  k.text = [field] { return *field; };
+  k.choices = allowed;
   return k;
 }
 
@@ -330,6 +351,13 @@ Key StringMapKey(std::string section, std::string name, std::map<std::string, st
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
 std::vector<Key> Keys(RunConfig& c) {
+  // The model types a model key applies to (README "Models"): those with embeddings, those with a
+  // deep part of hidden_units, and those with hidden layers (the deep part or the towers).
+  const std::vector<std::string> embedded = {"mlp", "wide_deep", "deepfm", "dcn", "two_tower", "mf", "classifier"};
+  const std::vector<std::string> deep = {"mlp", "wide_deep", "deepfm", "dcn", "classifier"};
+  const std::vector<std::string> layered = {"mlp", "wide_deep", "deepfm", "dcn", "two_tower", "classifier"};
+  // Those whose id vectors can take parents and embedding dropout (model::HasIdVectors).
+  const std::vector<std::string> id_vectors = {"mlp", "wide_deep", "deepfm", "dcn", "classifier", "mf"};
   return {
       StringKey("data", "train", &c.data.train, {},
                 "training data: a columnar HDF5 file, a directory of them (*.h5) or a glob (shards/part-*.h5)"),
@@ -425,52 +453,71 @@ std::vector<Key> Keys(RunConfig& c) {
       BoolKey("prepare", "drop_duplicates", &c.prepare.drop_duplicates, "drop exact duplicate rows"),
       StringKey("model", "type", &c.model.type, model::ModelTypes(),
                 "architecture: logistic, mlp, wide_deep, deepfm, dcn, two_tower, mf or classifier (README: Models)"),
-      IntKey("model", "embedding_dim", &c.model.embedding_dim, 1, 4096, "width of each categorical embedding"),
+      IntKey("model", "embedding_dim", &c.model.embedding_dim, 1, 4096, "width of each categorical embedding")
+          .AppliesTo("model.type", embedded),
       IntListKey("model", "hidden_units", &c.model.hidden_units, 1, 65536,
-                 "hidden layer widths (ReLU) of the deep part (mlp, wide_deep, deepfm, dcn, classifier)"),
+                 "hidden layer widths (ReLU) of the deep part")
+          .AppliesTo("model.type", deep),
       StringKey("model", "loss", &c.model.loss, {"auto", "bce", "mse", "softmax"},
-                "auto: softmax for classifier, mse for mf, else bce; mse for ratings, softmax only for classifier"),
+                "auto: follows the labels (bce for 0/1, mse for ratings, softmax for classifier; README: Models); "
+                "softmax only for classifier"),
       StringKey("model", "initial_bias", &c.model.initial_bias, {"prior", "zero"},
                 "the output's bias at the start: prior (from the training labels: the base rate's log-odds, the "
                 "classes' log shares, the mean) or zero"),
       StringKey("model", "bag_pooling", &c.model.bag_pooling, {"mean", "sum"},
                 "how a multi-valued field pools its ids' embeddings"),
       RealKey("model", "dropout", &c.model.dropout, 0.0, false, 0.95,
-              "share of hidden units dropped in training (inverted dropout; 0: off)"),
+              "share of hidden units dropped in training (inverted dropout; 0: off)")
+          .AppliesTo("model.type", layered),
       RealKey("model", "embedding_dropout", &c.model.embedding_dropout, 0.0, false, 0.95,
-              "share of the embedding vectors' values dropped in training (inverted dropout; 0: off)"),
+              "share of the embedding vectors' values dropped in training (inverted dropout; 0: off)")
+          .AppliesTo("model.type", id_vectors),
       StringMapKey("model", "parents", &c.model.parents,
                    "hierarchical ids: child column -> parent column, e.g. {item: category}: the child's vector is its "
-                   "own plus its parent's, so rare children borrow from the parent"),
-      BoolKey("model", "layer_norm", &c.model.layer_norm, "layer normalisation after each hidden dense layer"),
-      IntKey("model", "cross_layers", &c.model.cross_layers, 1, 64, "dcn: cross layers under the deep part"),
+                   "own plus its parent's, so rare children borrow from the parent")
+          .AppliesTo("model.type", id_vectors),
+      BoolKey("model", "layer_norm", &c.model.layer_norm, "layer normalisation after each hidden dense layer")
+          .AppliesTo("model.type", layered),
+      IntKey("model", "cross_layers", &c.model.cross_layers, 1, 64, "cross layers under the deep part")
+          .AppliesTo("model.type", {"dcn"}),
       StringKey("model", "interaction", &c.model.interaction, {"concat", "dot"},
-                "the deep part's input: concat, or dot (DLRM pairwise dots; mlp, wide_deep, classifier)"),
+                "the deep part's input: concat, or dot (DLRM pairwise dots)")
+          .AppliesTo("model.type", {"mlp", "wide_deep", "classifier"}),
       StringListKey("model", "user_fields", &c.model.user_fields,
-                    "two_tower: the user tower's categorical and multi-valued fields"),
+                    "the user tower's categorical and multi-valued fields")
+          .AppliesTo("model.type", {"two_tower"}),
       StringListKey("model", "item_fields", &c.model.item_fields,
-                    "two_tower: the item tower's fields ([]: every field not in user_fields)"),
+                    "the item tower's fields ([]: every field not in user_fields)")
+          .AppliesTo("model.type", {"two_tower"}),
       IntListKey("model", "tower_units", &c.model.tower_units, 1, 65536,
-                 "two_tower: each tower's hidden widths, then its output width (the dot product's)"),
-      StringKey("model", "dense_tower", &c.model.dense_tower, {"user", "item"},
-                "two_tower: the tower the dense columns feed"),
-      StringKey("model", "user_field", &c.model.user_field, {}, "mf: the user id column (categorical)"),
-      StringKey("model", "item_field", &c.model.item_field, {}, "mf: the item id column (categorical)"),
-      IntKey("model", "num_classes", &c.model.num_classes, 2, 1 << 24,
-             "classifier: classes; labels are class ids 0..num_classes-1"),
-      PositiveRealListKey("model", "class_weights", &c.model.class_weights,
-                          "classifier: a loss weight per class ([]: all 1)"),
+                 "each tower's hidden widths, then its output width (the dot product's)")
+          .AppliesTo("model.type", {"two_tower"}),
+      StringKey("model", "dense_tower", &c.model.dense_tower, {"user", "item"}, "the tower the dense columns feed")
+          .AppliesTo("model.type", {"two_tower"}),
+      StringKey("model", "user_field", &c.model.user_field, {}, "the user id column (categorical)")
+          .AppliesTo("model.type", {"mf"}),
+      StringKey("model", "item_field", &c.model.item_field, {}, "the item id column (categorical)")
+          .AppliesTo("model.type", {"mf"}),
+      IntKey("model", "num_classes", &c.model.num_classes, 2, 1 << 24, "classes; labels are class ids 0..num_classes-1")
+          .AppliesTo("model.type", {"classifier"}),
+      PositiveRealListKey("model", "class_weights", &c.model.class_weights, "a loss weight per class ([]: all 1)")
+          .AppliesTo("model.type", {"classifier"}),
       StringKey("optimizer", "type", &c.optimizer.type, {"sgd", "rmsprop", "adagrad", "adam", "adamw", "ftrl"},
                 "optimizer (ftrl: FTRL-Proximal for every tensor, for logistic; see optimizer.wide)"),
       RealKey("optimizer", "learning_rate", &c.optimizer.learning_rate, 0.0, true, 100.0,
               "step size (the peak, after warm-up)"),
-      RealKey("optimizer", "beta1", &c.optimizer.beta1, 0.0, false, 0.999999, "Adam/AdamW first-moment decay"),
-      RealKey("optimizer", "beta2", &c.optimizer.beta2, 0.0, false, 0.999999999, "Adam/AdamW second-moment decay"),
-      RealKey("optimizer", "epsilon", &c.optimizer.epsilon, 0.0, true, 1.0,
-              "denominator guard of RMSprop, Adagrad, Adam, AdamW"),
-      RealKey("optimizer", "momentum", &c.optimizer.momentum, 0.0, false, 0.999999, "SGD momentum (0: none)"),
-      BoolKey("optimizer", "nesterov", &c.optimizer.nesterov, "SGD: Nesterov momentum (needs momentum > 0)"),
-      RealKey("optimizer", "rho", &c.optimizer.rho, 0.0, false, 0.999999, "RMSprop: decay of the mean square"),
+      RealKey("optimizer", "beta1", &c.optimizer.beta1, 0.0, false, 0.999999, "first-moment decay")
+          .AppliesTo("optimizer.type", {"adam", "adamw"}),
+      RealKey("optimizer", "beta2", &c.optimizer.beta2, 0.0, false, 0.999999999, "second-moment decay")
+          .AppliesTo("optimizer.type", {"adam", "adamw"}),
+      RealKey("optimizer", "epsilon", &c.optimizer.epsilon, 0.0, true, 1.0, "denominator guard")
+          .AppliesTo("optimizer.type", {"rmsprop", "adagrad", "adam", "adamw"}),
+      RealKey("optimizer", "momentum", &c.optimizer.momentum, 0.0, false, 0.999999, "momentum (0: none)")
+          .AppliesTo("optimizer.type", {"sgd"}),
+      BoolKey("optimizer", "nesterov", &c.optimizer.nesterov, "Nesterov momentum (needs momentum > 0)")
+          .AppliesTo("optimizer.type", {"sgd"}),
+      RealKey("optimizer", "rho", &c.optimizer.rho, 0.0, false, 0.999999, "decay of the mean square")
+          .AppliesTo("optimizer.type", {"rmsprop"}),
       RealKey("optimizer", "weight_decay", &c.optimizer.weight_decay, 0.0, false, 1.0,
               "decay of dense weights: L2 (decoupled for adamw); biases never decay"),
       RealKey("optimizer", "embedding_weight_decay", &c.optimizer.embedding_weight_decay, 0.0, false, 1.0,
@@ -478,7 +525,8 @@ std::vector<Key> Keys(RunConfig& c) {
       RealMapKey("optimizer", "embedding_weight_decay_by_field", &c.optimizer.embedding_weight_decay_by_field, 0.0, 1.0,
                  "embedding_weight_decay per field (column), e.g. {user: 1e-4, item: 1e-5}"),
       StringKey("optimizer", "wide", &c.optimizer.wide, {"same", "ftrl"},
-                "the wide part's rule (logistic, wide_deep, deepfm, mf): same (optimizer.type) or ftrl"),
+                "the wide part's rule (logistic, wide_deep, deepfm, mf): same (optimizer.type) or ftrl")
+          .AppliesTo("optimizer.type", {"sgd", "rmsprop", "adagrad", "adam", "adamw"}),
       RealKey("optimizer", "ftrl_alpha", &c.optimizer.ftrl_alpha, 0.0, true, 100.0,
               "FTRL: alpha of the per-coordinate rate alpha / (beta + sqrt(sum of squared gradients))"),
       RealKey("optimizer", "ftrl_beta", &c.optimizer.ftrl_beta, 0.0, false, 1e6, "FTRL: beta"),
@@ -491,10 +539,13 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("optimizer", "warmup_steps", &c.optimizer.warmup_steps, 0, kMaxInt,
              "linear warm-up from 0 over this many steps"),
       IntKey("optimizer", "decay_every_steps", &c.optimizer.decay_every_steps, 1, kMaxInt,
-             "step schedule: multiply by decay_factor every this many steps"),
-      RealKey("optimizer", "decay_factor", &c.optimizer.decay_factor, 0.0, false, 1.0, "step schedule factor"),
+             "multiply the rate by decay_factor every this many steps")
+          .AppliesTo("optimizer.schedule", {"step"}),
+      RealKey("optimizer", "decay_factor", &c.optimizer.decay_factor, 0.0, false, 1.0, "the step schedule's factor")
+          .AppliesTo("optimizer.schedule", {"step"}),
       RealKey("optimizer", "min_learning_rate", &c.optimizer.min_learning_rate, 0.0, false, 100.0,
-              "cosine schedule: the rate at the last step"),
+              "the rate at the last step")
+          .AppliesTo("optimizer.schedule", {"cosine"}),
       IntKey("optimizer", "scale_with_batch", &c.optimizer.scale_with_batch, 0, 1 << 24,
              "if > 0: learning_rate is for this global batch and scales linearly with train.global_batch_size"),
       IntKey("train", "epochs", &c.train.epochs, 1, 1000000, "passes over the training data"),
@@ -581,6 +632,51 @@ const Key* FindKey(const std::vector<Key>& keys, const std::string& section, con
   return nullptr;
 }
 
+const Key* FindPath(const std::vector<Key>& keys, const std::string& path) {
+  for (const auto& k : keys) {
+    if (k.path() == path) return &k;
+  }
+  return nullptr;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// Whether `key` applies to the choices the config bound to `keys` has made.
+bool Applies(const std::vector<Key>& keys, const Key& key) {
+  if (!key.applies) return true;
+  const Applicability& a = *key.applies;
+  const Key* choice = FindPath(keys, a.choice);
+  // The table's own consistency: a wrong entry fails every run and test at once.
+  CHECK(choice != nullptr && choice->text && !choice->choices.empty())
+      << key.path() << " applies to choices of '" << a.choice << "', which is not a key with a list of choices";
+  for (const auto& value : a.values) {
+    CHECK(Contains(choice->choices, value)) << key.path() << ": '" << value << "' is not a choice of " << a.choice;
+  }
+  return Contains(a.values, choice->text());
+}
+
+// The keys the user wrote (`given`: paths) that do not apply to the config's choices, all in one
+// error, each with the choice it depends on.
+Status CheckApplicable(const std::vector<Key>& keys, const std::set<std::string>& given, const std::string& source) {
+  std::vector<std::string> items, choices;
+  for (const auto& k : keys) {
+    if (!given.count(k.path()) || Applies(keys, k)) continue;
+    const Applicability& a = *k.applies;
+    const Key* choice = FindPath(keys, a.choice);
+    items.push_back(k.path() + " (only for " + a.choice + " " + JoinNames(a.values) + "; here " + a.choice + " is " +
+                    choice->text() + ")");
+    if (!Contains(choices, a.choice)) choices.push_back(a.choice);
+  }
+  if (items.empty()) return Status::Ok();
+  std::string change;
+  for (size_t i = 0; i < choices.size(); ++i) change += (i == 0 ? "" : " or ") + choices[i];
+  return InvalidArgument(source + ": " + (items.size() == 1 ? "a key that does not" : "keys that do not") +
+                         " apply to this configuration: " + JoinNames(items) + ". Remove " +
+                         (items.size() == 1 ? "it" : "them") + ", or change " + change);
+}
+
 Status CheckSection(const std::vector<Key>& keys, const std::string& section, const std::string& where) {
   auto sections = SectionNames(keys);
   if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
@@ -599,7 +695,8 @@ Status CheckKeyPath(const std::vector<Key>& keys, const std::string& section, co
   return Status::Ok();
 }
 
-Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::string& override_text) {
+// Sets the key an override names in `root`; returns its path.
+StatusOr<std::string> ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::string& override_text) {
   const std::string where = "--set " + override_text + ": ";
   size_t eq = override_text.find('=');
   size_t dot = override_text.find('.');
@@ -617,7 +714,7 @@ Status ApplyOverride(YAML::Node& root, const std::vector<Key>& keys, const std::
   }
   if (!root[section] || !root[section].IsMap()) root[section] = YAML::Node(YAML::NodeType::Map);
   root[section][name] = value;
-  return Status::Ok();
+  return section + "." + name;
 }
 
 // data.user_column and data.item_column stand in for the model's and prepare's own keys where
@@ -745,7 +842,7 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
 }  // namespace
 
 StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<std::string>& overrides,
-                                const std::string& source_name) {
+                                const std::string& source_name, ConfigOrigin origin) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -758,7 +855,11 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
 
   RunConfig config;
   std::vector<Key> keys = Keys(config);
-  for (const auto& o : overrides) RETURN_IF_ERROR(ApplyOverride(root, keys, o));
+  std::set<std::string> given;  // the keys the user wrote: only these must apply to the config's choices
+  for (const auto& o : overrides) {
+    ASSIGN_OR_RETURN(std::string path, ApplyOverride(root, keys, o));
+    given.insert(path);
+  }
 
   for (const auto& section_item : root) {
     std::string section = section_item.first.Scalar();
@@ -771,6 +872,7 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
       std::string name = item.first.Scalar();
       RETURN_IF_ERROR(CheckKeyPath(keys, section, name, source_name + ": "));
       const Key* key = FindKey(keys, section, name);
+      if (origin == ConfigOrigin::kUser) given.insert(key->path());
       try {
         RETURN_IF_ERROR(key->parse(item.second, source_name + ": " + key->path()));
       } catch (const YAML::Exception& e) {
@@ -779,10 +881,15 @@ StatusOr<RunConfig> ParseConfig(const std::string& yaml_text, const std::vector<
     }
   }
   RETURN_IF_ERROR(TakeDataRoles(config, source_name));
+  RETURN_IF_ERROR(CheckApplicable(keys, given, source_name));
   RETURN_IF_ERROR(CrossCheck(config, source_name));
-  // The model's loss decides what the reader accepts as labels.
+  // The model's loss decides what the reader accepts as labels; auto (but the classifier's) follows
+  // what the data holds, and the type's default where the data does not say (data::ResolveSchema).
   const std::string loss = model::ResolvedLoss(config.model);
-  config.data.label_type = loss == "softmax" ? "class" : loss == "mse" ? "regression" : "binary";
+  const std::string label_type = loss == "softmax" ? "class" : loss == "mse" ? "regression" : "binary";
+  const bool follow_data = config.model.loss == "auto" && loss != "softmax";
+  config.data.label_type = follow_data ? "auto" : label_type;
+  config.data.label_type_otherwise = label_type;
   config.data.num_classes = loss == "softmax" ? config.model.num_classes : 0;
   return config;
 }
@@ -844,7 +951,7 @@ std::string ToYaml(const RunConfig& config) {
   for (const auto& section : SectionNames(keys)) {
     out << YAML::Key << section << YAML::Value << YAML::BeginMap;
     for (const auto& k : keys) {
-      if (k.section != section) continue;
+      if (k.section != section || !Applies(keys, k)) continue;
       out << YAML::Key << k.name << YAML::Value;
       k.emit(out);
     }
@@ -866,7 +973,9 @@ std::string DescribeKeys() {
     std::string shown = value.c_str();
     line += shown;
     line.resize(std::max<size_t>(line.size() + 1, 46), ' ');
-    out += line + k.help + "\n";
+    std::string only;
+    if (k.applies) only = " (only for " + k.applies->choice + " " + JoinNames(k.applies->values) + ")";
+    out += line + k.help + only + "\n";
   }
   return out;
 }

@@ -42,4 +42,18 @@ StatusOr<std::vector<double>> LabelPrior(const std::vector<std::string>& files, 
   return sums;
 }
 
+StatusOr<bool> LabelsAreZeroOrOne(const std::string& path, const std::string& label, int64_t max_rows) {
+  FeatureSchema labels_only;  // read as numbers: any finite value passes, so each can be looked at
+  labels_only.label = label;
+  labels_only.label_type = "regression";
+  ASSIGN_OR_RETURN(ColumnFile file, ColumnFile::Open(path));
+  ASSIGN_OR_RETURN(const int64_t in_file, file.Bind(labels_only, /*with_labels=*/true));
+  std::vector<float> labels(static_cast<size_t>(std::min(in_file, max_rows)));
+  RowsOut out;
+  out.labels = labels.data();
+  ReadScratch scratch;
+  RETURN_IF_ERROR(file.ReadRows(0, static_cast<int64_t>(labels.size()), out, scratch));
+  return std::all_of(labels.begin(), labels.end(), [](float v) { return v == 0.0f || v == 1.0f; });
+}
+
 }  // namespace ectrain::data

@@ -19,4 +19,8 @@ namespace ectrain::data {
 StatusOr<std::vector<double>> LabelPrior(const std::vector<std::string>& files, const FeatureSchema& schema,
                                          int64_t max_rows);
 
+// Whether the first `max_rows` values of column `label` of the file at `path` are all 0 or 1 (what
+// model.loss auto takes for binary labels where no prepared label type says). Errors name the file.
+StatusOr<bool> LabelsAreZeroOrOne(const std::string& path, const std::string& label, int64_t max_rows);
+
 }  // namespace ectrain::data

@@ -44,8 +44,12 @@ struct DataOptions {
   // program (not a key), so that the memory check counts them all.
   int ranks_on_host = 1;
   // What the label column must hold, decided by the model's loss (config/ derives it; not a key):
-  // "binary" (values in [0, 1]), "regression" (finite numbers) or "class" (ids 0..num_classes-1).
+  // "binary" (values in [0, 1]), "regression" (finite numbers) or "class" (ids 0..num_classes-1);
+  // or, for model.loss auto, "auto": what the data holds (ResolveSchema: the type `ectrain prepare`
+  // stored for the label column; else binary when the first rows' labels are all 0 or 1; else
+  // label_type_otherwise, the model type's default).
   std::string label_type = "binary";
+  std::string label_type_otherwise = "binary";
   int64_t num_classes = 0;
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/format.h"
 #include "data/encoding.h"
+#include "data/label_prior.h"
 
 namespace ectrain::data {
 namespace {
@@ -17,6 +18,19 @@ std::vector<std::string> Missing(const std::vector<std::string>& a, const std::v
   std::vector<std::string> out;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
+}
+
+// The label type of data.label_type "auto" (model.loss auto): the type `ectrain prepare` stored for
+// the label column, else binary when the first rows' labels are all 0 or 1, else the model type's
+// default. Class labels stored for a model that is not a classifier come back as that default,
+// which ResolveSchema refuses naming model.type.
+StatusOr<std::string> AutoLabelType(const DataOptions& options, const ColumnFile& file,
+                                    const std::optional<FeatureSchema>& stored) {
+  if (stored && stored->label == options.label && stored->label_type != "class") return stored->label_type;
+  if (stored && stored->label == options.label) return options.label_type_otherwise;
+  constexpr int64_t kRowsLookedAt = int64_t{1} << 20;
+  ASSIGN_OR_RETURN(const bool zero_or_one, LabelsAreZeroOrOne(file.path(), options.label, kRowsLookedAt));
+  return zero_or_one ? std::string("binary") : options.label_type_otherwise;
 }
 
 }  // namespace
@@ -34,19 +48,22 @@ StatusOr<FeatureSchema> ResolveSchema(const DataOptions& options, const ColumnFi
   schema.dense = options.dense;
   schema.categorical = options.categorical;
   schema.multi_valued = options.multi_valued;
-  // Labels: the model's loss says what they must be; a prepared file says what they are.
+  // Labels: the model's loss says what they must be (auto: what the data says); a prepared file says what they are.
   schema.label_type = options.label_type;
-  if (stored && stored->label_type == "class" && options.label_type != "class") {
+  if (options.label_type == "auto") {
+    ASSIGN_OR_RETURN(schema.label_type, AutoLabelType(options, file, stored));
+  }
+  if (stored && stored->label_type == "class" && schema.label_type != "class") {
     return InvalidArgument("data.label: column '" + options.label + "' of " + file.path() + " holds " +
                            std::to_string(stored->label_classes.size()) +
                            " classes (prepare.label_type: class); train it with model.type: classifier");
   }
-  if (stored && stored->label_type == "regression" && options.label_type == "binary") {
+  if (stored && stored->label_type == "regression" && schema.label_type == "binary") {
     return InvalidArgument("data.label: column '" + options.label + "' of " + file.path() +
                            " holds numbers to predict (prepare.label_type: regression); train with model.loss: mse "
                            "(or model.type: mf), or prepare a 0/1 label with prepare.label_threshold");
   }
-  if (options.label_type == "class") {
+  if (schema.label_type == "class") {
     if (stored && stored->label_type == "class") {
       if (static_cast<int64_t>(stored->label_classes.size()) != options.num_classes) {
         return InvalidArgument("model.num_classes is " + std::to_string(options.num_classes) + " but column '" +

@@ -21,7 +21,8 @@ struct ModelOptions {
   std::string type = "mlp";
   int64_t embedding_dim = 16;
   std::vector<int64_t> hidden_units = {64, 32};  // the deep part's hidden layers (ReLU)
-  // auto (classifier: softmax, mf: mse, the others: bce) | bce | mse | softmax.
+  // auto | bce | mse | softmax. auto follows the labels (`ectrain train` sets the loss it trains
+  // with from the data: LossForLabelType); the classifier's is softmax.
   std::string loss = "auto";
   std::string bag_pooling = "mean";  // multi-valued fields: mean | sum of the ids' embeddings
   // The output's bias at the start: "prior" (from the training labels: the base rate's log-odds,
@@ -62,11 +63,20 @@ inline const std::vector<std::string>& ModelTypes() {
   return types;
 }
 
-// The loss a model trains with: model.loss, or the type's default when it is "auto".
+// The loss a model trains with: model.loss, or the type's default while it is "auto" (before the
+// labels are known, and in checkpoints written before auto followed them).
 inline std::string ResolvedLoss(const ModelOptions& o) {
   if (o.loss != "auto") return o.loss;
   if (o.type == "classifier") return "softmax";
   if (o.type == "mf") return "mse";
+  return "bce";
+}
+
+// What model.loss auto trains with on labels of `label_type` (data/schema.h): bce for binary (0/1)
+// labels, mse for regression labels (ratings), softmax for class labels.
+inline std::string LossForLabelType(const std::string& label_type) {
+  if (label_type == "class") return "softmax";
+  if (label_type == "regression") return "mse";
   return "bce";
 }
 

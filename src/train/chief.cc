@@ -144,7 +144,8 @@ Status Chief::ClaimRunFolder(ResumeMode mode) {
 }
 
 Status Chief::CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const {
-  ASSIGN_OR_RETURN(RunConfig stored, config::ParseConfig(info.config_yaml, {}, path + " (stored config)"));
+  ASSIGN_OR_RETURN(RunConfig stored,
+                   config::ParseConfig(info.config_yaml, {}, path + " (stored config)", config::ConfigOrigin::kStored));
   auto refuse = [&](const std::string& key, const std::string& now, const std::string& then) {
     return InvalidArgument("cannot resume from " + path + ": " + key + " is " + now + " in this run but " + then +
                            " in the checkpoint, and the data position depends on it; set it back, or start over "

@@ -73,6 +73,10 @@ run sim_best simulated "${MPI2[@]}" -- --set train.epochs=4 --set checkpoint.kee
 grep -q '"event":"done"' "$TMP/sim_best/metrics.jsonl" && pass "keep_best and early stopping on the simulated device" ||
   fail "keep_best and early stopping on the simulated device" "$TMP/sim_best.log"
 
+# mf and two_tower have no deep part: the quickstart's config without model.hidden_units, which
+# applies to neither.
+grep -v "hidden_units" configs/quickstart.yaml >"$TMP/no_deep.yaml"
+COMMON[0]=$TMP/no_deep.yaml
 for type in mf two_tower; do
   fields=(--set model.user_field=user --set model.item_field=item)
   [ "$type" = two_tower ] && fields=(--set "model.user_fields=[user]")  # the item tower: every other field

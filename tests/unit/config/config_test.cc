@@ -228,6 +228,167 @@ TEST(Config, FieldRangesAreIndexPairsAndReadBack) {
   EXPECT_NE(message.find("prepare.field_ranges.shop[0]: expected an integer"), std::string::npos) << message;
 }
 
+// Each key that applies only to some model types, optimizers or schedules, written where it does
+// not apply: an error naming the key, the choice it needs and the choice made.
+TEST(Config, KeysThatDoNotApplyToTheChosenTypeAreErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"model: {type: logistic, user_field: u}",
+       "model.user_field (only for model.type mf; here model.type is "
+       "logistic)"},
+      {"model: {type: mlp, cross_layers: 3}", "model.cross_layers (only for model.type dcn; here model.type is mlp)"},
+      {"model: {type: logistic, hidden_units: [8]}",
+       "model.hidden_units (only for model.type mlp, wide_deep, "
+       "deepfm, dcn, classifier; here model.type is logistic)"},
+      {"model: {type: logistic, embedding_dim: 8}", "model.embedding_dim"},
+      {"model: {type: mf, user_field: u, item_field: i, dropout: 0.1}", "model.dropout"},
+      {"model: {type: mlp, tower_units: [8]}", "model.tower_units (only for model.type two_tower"},
+      {"model: {type: mlp, user_fields: [u]}", "model.user_fields"},
+      {"model: {type: mlp, item_fields: [i]}", "model.item_fields"},
+      {"model: {type: mlp, dense_tower: item}", "model.dense_tower"},
+      {"model: {type: mlp, num_classes: 3}", "model.num_classes (only for model.type classifier"},
+      {"model: {type: mlp, class_weights: [1, 2]}", "model.class_weights"},
+      {"model: {type: deepfm, interaction: dot}",
+       "model.interaction (only for model.type mlp, wide_deep, "
+       "classifier; here model.type is deepfm)"},
+      {"model: {type: dcn, interaction: concat}", "model.interaction"},
+      {"optimizer: {type: sgd, beta1: 0.8}",
+       "optimizer.beta1 (only for optimizer.type adam, adamw; here "
+       "optimizer.type is sgd)"},
+      {"optimizer: {type: sgd, beta2: 0.9}", "optimizer.beta2"},
+      {"optimizer: {type: sgd, epsilon: 1e-6}", "optimizer.epsilon"},
+      {"optimizer: {type: adam, momentum: 0.9}", "optimizer.momentum (only for optimizer.type sgd"},
+      {"optimizer: {type: adam, nesterov: false}", "optimizer.nesterov"},
+      {"optimizer: {type: adagrad, rho: 0.9}", "optimizer.rho (only for optimizer.type rmsprop"},
+      {"optimizer: {decay_every_steps: 10}",
+       "optimizer.decay_every_steps (only for optimizer.schedule step; "
+       "here optimizer.schedule is constant)"},
+      {"optimizer: {schedule: cosine, decay_factor: 0.5}", "optimizer.decay_factor"},
+      {"optimizer: {schedule: step, min_learning_rate: 0.0001}",
+       "optimizer.min_learning_rate (only for "
+       "optimizer.schedule cosine"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    const std::string message = ErrorOf(yaml);
+    EXPECT_NE(message.find("test.yaml: a key that does not apply to this configuration: " + expected),
+              std::string::npos)
+        << yaml << "\n"
+        << message;
+    EXPECT_NE(message.find("Remove it, or change "), std::string::npos) << message;
+  }
+}
+
+TEST(Config, KeysThatApplyToTheChosenTypeAreRead) {
+  const char* yaml = R"(
+model: {type: dcn, cross_layers: 3, hidden_units: [8], dropout: 0.1, layer_norm: true, embedding_dim: 4}
+optimizer: {type: sgd, momentum: 0.9, nesterov: true, schedule: step, decay_every_steps: 10, decay_factor: 0.5}
+)";
+  auto config = ParseConfig(yaml, {}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->model.cross_layers, 3);
+  EXPECT_TRUE(config->optimizer.nesterov);
+  EXPECT_EQ(config->optimizer.decay_every_steps, 10);
+  config = ParseConfig(
+      "model: {type: two_tower, user_fields: [u], tower_units: [8], dense_tower: item}\n"
+      "optimizer: {type: rmsprop, rho: 0.9, epsilon: 1e-6, schedule: cosine, min_learning_rate: 0}",
+      {}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  config = ParseConfig(
+      "model: {type: classifier, num_classes: 3, class_weights: [1, 2, 3], interaction: dot}\n"
+      "optimizer: {type: adamw, beta1: 0.8, beta2: 0.99}",
+      {}, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+}
+
+TEST(Config, EveryKeyThatDoesNotApplyIsNamedAtOnce) {
+  const std::string message = ErrorOf(R"(
+model: {type: mlp, cross_layers: 3, user_field: u, hidden_units: [8]}
+optimizer: {type: sgd, beta1: 0.8, min_learning_rate: 0.0001}
+)");
+  EXPECT_NE(message.find("test.yaml: keys that do not apply to this configuration: "
+                         "model.cross_layers (only for model.type dcn; here model.type is mlp), "
+                         "model.user_field (only for model.type mf; here model.type is mlp), "
+                         "optimizer.beta1 (only for optimizer.type adam, adamw; here optimizer.type is sgd), "
+                         "optimizer.min_learning_rate (only for optimizer.schedule cosine; here "
+                         "optimizer.schedule is constant). Remove them, or change model.type or optimizer.type or "
+                         "optimizer.schedule"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("hidden_units"), std::string::npos) << message;
+}
+
+TEST(Config, AnOverrideCountsAsWrittenAndChangesTheChoice) {
+  const std::string message = ErrorOf(kValid, {"model.cross_layers=3"});
+  EXPECT_NE(message.find("model.cross_layers (only for model.type dcn; here model.type is mlp)"), std::string::npos)
+      << message;
+  // kValid's optimizer is sgd: --set optimizer.type=adam makes nothing it wrote inapplicable.
+  EXPECT_TRUE(ParseConfig(kValid, {"model.type=dcn", "model.cross_layers=3", "optimizer.type=adam"}, "t.yaml").ok());
+  EXPECT_NE(ErrorOf("optimizer: {momentum: 0.9}", {"optimizer.type=adam"}).find("optimizer.momentum"),
+            std::string::npos);
+}
+
+// Every combination of the choices: the defaults never count as written, and the resolved YAML
+// (only the keys that apply) reads back, as a user's file, to itself.
+TEST(Config, ResolvedYamlOfEveryChoiceReadsBack) {
+  for (const char* type : {"logistic", "mlp", "wide_deep", "deepfm", "dcn", "two_tower", "mf", "classifier"}) {
+    for (const char* optimizer : {"sgd", "rmsprop", "adagrad", "adam", "adamw"}) {
+      for (const char* schedule : {"constant", "step", "cosine"}) {
+        std::vector<std::string> sets = {std::string("model.type=") + type, std::string("optimizer.type=") + optimizer,
+                                         std::string("optimizer.schedule=") + schedule};
+        if (std::string(type) == "mf") sets.insert(sets.end(), {"model.user_field=k", "model.item_field=j"});
+        if (std::string(type) == "two_tower") sets.push_back("model.user_fields=[k]");
+        auto config = ParseConfig("", sets, "test.yaml");
+        ASSERT_TRUE(config.ok()) << type << " " << optimizer << " " << schedule << ": " << config.status().message();
+        const std::string yaml = ToYaml(*config);
+        auto again = ParseConfig(yaml, {}, "resolved.yaml");
+        ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+        EXPECT_EQ(ToYaml(*again), yaml);
+      }
+    }
+  }
+}
+
+TEST(Config, ResolvedYamlHoldsOnlyTheKeysThatApply) {
+  auto config = ParseConfig(kValid, {}, "test.yaml");  // mlp, sgd, constant
+  ASSERT_TRUE(config.ok());
+  const std::string yaml = ToYaml(*config);
+  for (const char* key :
+       {"hidden_units:", "embedding_dim:", "interaction:", "momentum:", "nesterov:", "weight_decay:"}) {
+    EXPECT_NE(yaml.find(key), std::string::npos) << key << "\n" << yaml;
+  }
+  for (const char* key : {"cross_layers:", "tower_units:", "user_field:", "num_classes:", "beta1:", "epsilon:", "rho:",
+                          "decay_factor:", "min_learning_rate:"}) {
+    EXPECT_EQ(yaml.find(key), std::string::npos) << key << "\n" << yaml;
+  }
+}
+
+// A checkpoint's stored copy (ConfigOrigin::kStored): its keys are ectrain's, not the user's; an
+// override is the user's. Checkpoints written before the rule held every key.
+TEST(Config, StoredConfigChecksOnlyTheOverrides) {
+  const char* every_key = "model: {type: mlp, cross_layers: 2, user_field: \"\"}\noptimizer: {type: sgd, beta1: 0.9}\n";
+  EXPECT_TRUE(ParseConfig(every_key, {"eval.batch_size=64"}, "ckpt (stored config)", ConfigOrigin::kStored).ok());
+  auto result = ParseConfig(every_key, {"model.tower_units=[4]"}, "ckpt (stored config)", ConfigOrigin::kStored);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("model.tower_units (only for model.type two_tower"), std::string::npos)
+      << result.status().message();
+  EXPECT_EQ(result.status().message().find("cross_layers"), std::string::npos) << result.status().message();
+}
+
+// What the reader accepts as labels: auto follows the data (data.label_type auto, with the type's
+// default where the data does not say); the classifier's auto and an explicit loss decide alone.
+TEST(Config, LabelTypeFollowsTheLoss) {
+  auto label_type = [](const std::vector<std::string>& sets) {
+    auto config = ParseConfig("", sets, "test.yaml");
+    EXPECT_TRUE(config.ok()) << config.status().message();
+    return config.ok() ? config->data.label_type + "/" + config->data.label_type_otherwise : "";
+  };
+  EXPECT_EQ(label_type({"model.type=mlp"}), "auto/binary");
+  EXPECT_EQ(label_type({"model.type=mf", "model.user_field=u", "model.item_field=i"}), "auto/regression");
+  EXPECT_EQ(label_type({"model.type=classifier"}), "class/class");
+  EXPECT_EQ(label_type({"model.type=mlp", "model.loss=mse"}), "regression/regression");
+  EXPECT_EQ(label_type({"model.type=mf", "model.user_field=u", "model.item_field=i", "model.loss=bce"}),
+            "binary/binary");
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto result = LoadConfig("/nonexistent/x.yaml", {});
   ASSERT_FALSE(result.ok());
