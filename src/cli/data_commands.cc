@@ -78,33 +78,43 @@ Status RunGenerate(const GenerateArgs& args) {
   options.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   ASSIGN_OR_RETURN(tools::GenerateReport report, tools::GenerateDataSet(options));
 
-  const size_t train_files = report.files.size() - (report.test_file.empty() ? 0 : 1);
-  const double rows = static_cast<double>(report.train_rows + report.test_rows);
+  const size_t train_files =
+      report.files.size() - (report.test_file.empty() ? 0 : 1) - (report.validation_file.empty() ? 0 : 1);
+  const double rows = static_cast<double>(report.train_rows + report.test_rows + report.validation_rows);
   std::printf(
       "generated %lld rows in %zu file%s (%s) in %.2f s: %s rows/s, %.1f MB/s; positive rate %.4f "
       "(target %.4f)\n",
       static_cast<long long>(report.train_rows), train_files, train_files == 1 ? "" : "s",
       FormatMegabytes(report.bytes).c_str(), report.seconds, Count(rows / report.seconds).c_str(),
-      static_cast<double>(report.bytes + report.test_bytes) / 1e6 / report.seconds, report.positive_rate,
-      options.positive_rate);
+      static_cast<double>(report.bytes + report.test_bytes + report.validation_bytes) / 1e6 / report.seconds,
+      report.positive_rate, options.positive_rate);
   const std::string train_path = train_files == 1 ? report.files[0] : options.out;
   if (train_files == 1) {
     std::printf("  train: %s\n", train_path.c_str());
   } else {
     std::printf("  train: %s (part-00000.h5 .. part-%05zu.h5)\n", train_path.c_str(), train_files - 1);
   }
-  if (!report.test_file.empty()) {
-    std::printf("  test:  %s (%lld rows, %s, positive rate %.4f)\n", report.test_file.c_str(),
-                static_cast<long long>(report.test_rows), FormatMegabytes(report.test_bytes).c_str(),
-                report.test_positive_rate);
-  }
+  // The hidden model's own figures on the rows: what no learner can beat (in expectation).
+  auto print_evaluation_file = [](const char* role, const std::string& path, int64_t rows, int64_t bytes, double rate,
+                                  const tools::BayesFigures& bayes) {
+    if (path.empty()) return;
+    std::printf("  %-6s %s (%lld rows, %s, positive rate %.4f; hidden model: AUC %.4f, log-loss %.4f)\n", role,
+                path.c_str(), static_cast<long long>(rows), FormatMegabytes(bytes).c_str(), rate, bayes.auc,
+                bayes.log_loss);
+  };
+  print_evaluation_file("validation:", report.validation_file, report.validation_rows, report.validation_bytes,
+                        report.validation_positive_rate, report.validation_bayes);
+  print_evaluation_file("test:", report.test_file, report.test_rows, report.test_bytes, report.test_positive_rate,
+                        report.test_bayes);
   std::string dense;
   for (int j = 0; j < options.num_dense; ++j) dense += (j ? "," : "") + std::string("d") + std::to_string(j);
+  std::string files = "--set data.train=" + train_path;
+  if (!report.validation_file.empty()) files += " --set data.validation=" + report.validation_file;
+  if (!report.test_file.empty()) files += " --set data.test=" + report.test_file;
   std::printf(
-      "  train on it with: --set data.train=%s%s --set data.label=clicked --set data.dense=[%s] "
+      "  train on it with: %s --set data.label=clicked --set data.dense=[%s] "
       "--set data.categorical=[user,item,category]%s\n",
-      train_path.c_str(), report.test_file.empty() ? "" : (" --set data.test=" + report.test_file).c_str(),
-      dense.c_str(), options.max_recent_items > 0 ? " --set data.multi_valued=[recent_items]" : "");
+      files.c_str(), dense.c_str(), options.max_recent_items > 0 ? " --set data.multi_valued=[recent_items]" : "");
   return Status::Ok();
 }
 

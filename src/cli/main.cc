@@ -223,6 +223,10 @@ CLI::App* AddGenerate(CLI::App& app, GenerateArgs& generate) {
   cmd->add_option("--test-rows", g.test_rows, "also write a test file of this many independent rows");
   cmd->add_option("--test-out", g.test_out,
                   "the test file (default: OUT with a final 'train' made 'test', else OUT-test; .h5)");
+  cmd->add_option("--validation-rows", g.validation_rows,
+                  "also write a validation file of this many rows from its own independent stream");
+  cmd->add_option("--validation-out", g.validation_out,
+                  "the validation file (default: as the test file, with 'validation' for 'test')");
   cmd->add_option("--seed", g.seed, "seed: the same seed gives the same values, however sharded")
       ->capture_default_str();
   cmd->add_option("--positive-rate", g.positive_rate, "target click rate (the hidden bias is calibrated to it)")
@@ -230,6 +234,13 @@ CLI::App* AddGenerate(CLI::App& app, GenerateArgs& generate) {
   cmd->add_option("--item-zipf", g.item_zipf, "power-law exponent of item popularity (0 uniform, 1 Zipf)")
       ->capture_default_str();
   cmd->add_option("--user-zipf", g.user_zipf, "power-law exponent of user activity")->capture_default_str();
+  cmd->add_option("--item-category-share", g.item_category_share,
+                  "share F in [0, 1] of an item's latent factor that is its category's: "
+                  "sqrt(F) * category + sqrt(1-F) * own")
+      ->capture_default_str();
+  cmd->add_flag("--scale-dense", g.scale_dense,
+                "write the dense columns as `prepare` with log + standard scaling would (price, sessions and "
+                "hours log1p'd; every column standardised)");
   cmd->add_option("--threads", g.threads, "generator threads (default: the number of cores)");
   cmd->add_option("--chunk-rows", g.chunk_rows, "HDF5 chunk size in rows")->capture_default_str();
   cmd->add_option("--deflate", g.deflate_level, "compression level 0-9 (0: none)")->capture_default_str();

@@ -8,6 +8,8 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -43,6 +45,8 @@ constexpr double kDiscountWeight = 1.5;
 constexpr double kPriceLogMean = 3.0;   // log price level of a category ~ N(3, 0.8)
 constexpr double kActivityAlpha = 1.5;  // Pareto tail of user activity
 constexpr int kNamedDense = 5;          // d0..d4 have a meaning; d5.. are Gaussian
+// --scale-dense log1p's the heavy-tailed named columns (price, sessions, hours), as a user would.
+constexpr bool kHeavyTailed[kNamedDense] = {true, true, true, false, false};
 
 double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 
@@ -71,14 +75,17 @@ bool IsFilePath(const std::string& path) {
   return ext == ".h5" || ext == ".hdf5";
 }
 
-// data/train.h5 -> data/test.h5, data/clicks-train -> data/clicks-test.h5, data/clicks -> data/clicks-test.h5.
-std::string DefaultTestPath(const std::string& out) {
+// For role "test": data/train.h5 -> data/test.h5, data/clicks-train -> data/clicks-test.h5,
+// data/clicks -> data/clicks-test.h5 (and so for "validation").
+std::string DefaultSiblingPath(const std::string& out, const std::string& role) {
   std::string base = out;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   if (IsFilePath(base)) base = (fs::path(base).parent_path() / fs::path(base).stem()).string();
-  if (base.ends_with("train")) return base.substr(0, base.size() - 5) + "test.h5";
-  return base + "-test.h5";
+  if (base.ends_with("train")) return base.substr(0, base.size() - 5) + role + ".h5";
+  return base + "-" + role + ".h5";
 }
+
+double Softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))); }
 
 int64_t NumShards(const GenerateOptions& o) {
   if (o.rows_per_shard > 0) return (o.rows + o.rows_per_shard - 1) / o.rows_per_shard;
@@ -119,6 +126,10 @@ Status ValidateModel(const GenerateOptions& o) {
                              "; give a power-law exponent in [0, 5] (0: uniform, 1: Zipf)");
     }
   }
+  if (!(o.item_category_share >= 0.0 && o.item_category_share <= 1.0)) {
+    return InvalidArgument("--item-category-share is " + std::to_string(o.item_category_share) +
+                           "; give the share of an item's factor that is its category's, in [0, 1]");
+  }
   return Status::Ok();
 }
 
@@ -129,6 +140,7 @@ Status Validate(const GenerateOptions& o) {
   RETURN_IF_ERROR(AtLeast("--shards", o.num_shards, 1));
   RETURN_IF_ERROR(AtLeast("--rows-per-shard", o.rows_per_shard, 0));
   RETURN_IF_ERROR(AtLeast("--test-rows", o.test_rows, 0));
+  RETURN_IF_ERROR(AtLeast("--validation-rows", o.validation_rows, 0));
   RETURN_IF_ERROR(AtLeast("chunk rows", o.chunk_rows, 1));
   if (o.deflate_level < 0 || o.deflate_level > 9) return InvalidArgument("deflate level must be in [0, 9]");
   if (o.out.empty()) return InvalidArgument("give --out DIR (or --out FILE.h5 for one shard)");
@@ -150,15 +162,16 @@ std::string Provenance(const GenerateOptions& o, const ClickModel& model, const 
   std::string text = "ectrain " ECTRAIN_VERSION " generate\n";
   text += "command: " + (o.command_line.empty() ? std::string("(library call)") : o.command_line) + "\n";
   text += "seed: " + std::to_string(o.seed) + "\n" + rows_line + "\n";
-  char line[512];
+  char line[640];
   std::snprintf(line, sizeof(line),
                 "hidden model: logit = %.6f + user/item biases + %.1f*<user,item> + %.1f*<user,category> "
-                "(factors of dim %d) + recent-item match and similarity + dense effects; clicked ~ Bernoulli(sigmoid)\n"
+                "(factors of dim %d; item factor = sqrt(%.4g)*category's + sqrt(1-%.4g)*own) + recent-item match "
+                "and similarity + dense effects; clicked ~ Bernoulli(sigmoid)\n"
                 "sizes: users %lld (zipf %.3g), items %lld (zipf %.3g), categories %lld, recent items 0..%d, "
                 "target positive rate %.6g\n",
-                model.bias(), kUserItemWeight, kUserCategoryWeight, ClickModel::kFactorDim,
-                static_cast<long long>(o.users), o.user_zipf, static_cast<long long>(o.items), o.item_zipf,
-                static_cast<long long>(o.categories), o.max_recent_items, o.positive_rate);
+                model.bias(), kUserItemWeight, kUserCategoryWeight, ClickModel::kFactorDim, o.item_category_share,
+                o.item_category_share, static_cast<long long>(o.users), o.user_zipf, static_cast<long long>(o.items),
+                o.item_zipf, static_cast<long long>(o.categories), o.max_recent_items, o.positive_rate);
   return text + line + model.DescribeDense();
 }
 
@@ -217,6 +230,9 @@ StatusOr<std::shared_ptr<const ClickModel>> ClickModel::Create(const GenerateOpt
   }
 
   const PowerLaw category_law(o.categories, 0.8);  // a few categories hold many items
+  // Unit variance whatever the share; the default 0.36 gives exactly 0.6 and 0.8.
+  const double category_weight = std::sqrt(o.item_category_share);
+  const double own_weight = std::sqrt(1.0 - o.item_category_share);
   model->item_factors_.resize(static_cast<size_t>(o.items) * K);
   model->item_bias_.resize(o.items);
   model->item_price_.resize(o.items);
@@ -226,10 +242,10 @@ StatusOr<std::shared_ptr<const ClickModel>> ClickModel::Create(const GenerateOpt
       Rng rng = Rng::ForStream(seed, kItemTable, static_cast<uint64_t>(i));
       const int64_t c = category_law.Sample(rng.Uniform());
       model->item_category_[i] = static_cast<int32_t>(c);
-      // An item resembles its category: factor = 0.6 * category + 0.8 * own (unit variance).
+      // An item resembles its category, so a rare item is predictable from it.
       for (int k = 0; k < K; ++k) {
         model->item_factors_[i * K + k] =
-            static_cast<float>(0.6 * model->category_factors_[c * K + k] + 0.8 * rng.Normal());
+            static_cast<float>(category_weight * model->category_factors_[c * K + k] + own_weight * rng.Normal());
       }
       model->item_bias_[i] = static_cast<float>(0.5 * rng.Normal());
       model->item_price_[i] = static_cast<float>(std::exp(category_price[c] + 0.5 * rng.Normal()));
@@ -343,17 +359,45 @@ void ClickModel::Generate(RowStream stream, int64_t first_row, int64_t num_rows,
     const double logit = SampleRow(stream, first_row + r, static_cast<int>(r), out);
     if (with_logits) out->logits[r] = static_cast<float>(logit + bias_);
   }
+  if (!dense_scaling_.empty()) ScaleDense(out);
+}
+
+void ClickModel::ScaleDense(GeneratedRows* out) const {
+  for (int j = 0; j < options_.num_dense; ++j) {
+    const DenseScaling& s = dense_scaling_[j];
+    for (float& value : out->dense[j]) {
+      const double t = s.log ? std::log1p(static_cast<double>(value)) : static_cast<double>(value);
+      value = static_cast<float>((t - s.mean) / s.stddev);
+    }
+  }
 }
 
 void ClickModel::Calibrate(double target_rate) {
   bias_ = 0;
+  dense_scaling_.clear();  // the calibration rows are raw
+  const int num_dense = options_.scale_dense ? options_.num_dense : 0;
   std::vector<double> logits(kCalibrationRows);
+  std::vector<std::vector<float>> dense(num_dense, std::vector<float>(kCalibrationRows));
   const int threads = DefaultThreads(options_.threads);
   ParallelFor(kCalibrationRows, threads, [&](int64_t begin, int64_t end) {
     GeneratedRows rows;
     Generate(RowStream::kCalibration, begin, end - begin, /*with_logits=*/true, &rows);
     for (int64_t r = begin; r < end; ++r) logits[r] = rows.logits[r - begin];
+    for (int j = 0; j < num_dense; ++j) std::copy(rows.dense[j].begin(), rows.dense[j].end(), &dense[j][begin]);
   });
+  // Moments summed in row order, so they do not depend on the number of threads.
+  for (int j = 0; j < num_dense; ++j) {
+    DenseScaling s;
+    s.log = j < kNamedDense && kHeavyTailed[j];
+    std::vector<double> t(kCalibrationRows);
+    for (int64_t r = 0; r < kCalibrationRows; ++r) t[r] = s.log ? std::log1p(double{dense[j][r]}) : dense[j][r];
+    s.mean = std::accumulate(t.begin(), t.end(), 0.0) / kCalibrationRows;
+    double squares = 0;
+    for (double value : t) squares += (value - s.mean) * (value - s.mean);
+    const double variance = squares / kCalibrationRows;
+    s.stddev = variance > 0 ? std::sqrt(variance) : 1.0;  // a constant column is only centred
+    dense_scaling_.push_back(s);
+  }
   // The mean click probability rises monotonically with the bias: bisect.
   double low = -40, high = 40;
   for (int iteration = 0; iteration < 60; ++iteration) {
@@ -395,6 +439,13 @@ std::string ClickModel::DescribeDense() const {
       std::snprintf(weight, sizeof(weight), "%.4f", noise_weights_[j - kNamedDense]);
       text += std::string("standard normal, logit weight ") + weight;
     }
+    if (!dense_scaling_.empty()) {
+      const DenseScaling& s = dense_scaling_[j];
+      char scaled[160];
+      std::snprintf(scaled, sizeof(scaled), "; written scaled: (%s %c %.6g) / %.6g", s.log ? "log1p(x)" : "x",
+                    s.mean < 0 ? '+' : '-', std::abs(s.mean), s.stddev);
+      text += scaled;
+    }
     text += "\n";
   }
   return text;
@@ -420,13 +471,37 @@ StatusOr<std::vector<std::string>> ShardPaths(const GenerateOptions& options) {
 
 namespace {
 
-// One output file: a training shard or the test file, and its rows of its stream.
+// One output file: a training shard, the validation or the test file, and its rows of its stream.
 struct Part {
   std::string path;
   RowStream stream;
   int64_t begin, end;
   std::string rows_line;  // where its rows come from, for the provenance
+  // Validation and test files also get the hidden logits and the Bayes figures.
+  bool evaluation() const { return stream != RowStream::kTrain; }
 };
+
+// A validation or test file asked for: its stream, option, path and rows.
+struct EvaluationFile {
+  RowStream stream;
+  std::string role, flag, path;
+  int64_t rows;
+};
+
+// The validation file, then the test file, those asked for.
+std::vector<EvaluationFile> EvaluationFiles(const GenerateOptions& o) {
+  std::vector<EvaluationFile> files;
+  if (o.validation_rows > 0) {
+    files.push_back({RowStream::kValidation, "validation", "--validation-out",
+                     o.validation_out.empty() ? DefaultSiblingPath(o.out, "validation") : o.validation_out,
+                     o.validation_rows});
+  }
+  if (o.test_rows > 0) {
+    files.push_back({RowStream::kTest, "test", "--test-out",
+                     o.test_out.empty() ? DefaultSiblingPath(o.out, "test") : o.test_out, o.test_rows});
+  }
+  return files;
+}
 
 // Rows [first, first + count) of a part: generated as one unit, appended in order.
 struct Block {
@@ -437,7 +512,7 @@ struct Block {
 // Creates the output folders, and refuses one holding shards of an earlier, larger run: a reader
 // given the folder would mix them in.
 Status CreateOutputFolders(const GenerateOptions& options, const std::vector<std::string>& shard_paths,
-                           const std::string& test_path) {
+                           const std::vector<EvaluationFile>& evaluation_files) {
   if (!IsFilePath(options.out)) {
     std::error_code error;
     fs::create_directories(options.out, error);
@@ -462,11 +537,16 @@ Status CreateOutputFolders(const GenerateOptions& options, const std::vector<std
     std::error_code error;
     fs::create_directories(parent, error);
   }
-  if (!test_path.empty()) {
-    if (std::find(shard_paths.begin(), shard_paths.end(), test_path) != shard_paths.end()) {
-      return InvalidArgument("--test-out " + test_path + " is also a training shard; choose another path");
+  for (size_t f = 0; f < evaluation_files.size(); ++f) {
+    const EvaluationFile& file = evaluation_files[f];
+    if (std::find(shard_paths.begin(), shard_paths.end(), file.path) != shard_paths.end()) {
+      return InvalidArgument(file.flag + " " + file.path + " is also a training shard; choose another path");
     }
-    if (const fs::path parent = fs::path(test_path).parent_path(); !parent.empty()) {
+    if (f > 0 && evaluation_files[0].path == file.path) {
+      return InvalidArgument(file.flag + " " + file.path + " is also the " + evaluation_files[0].role +
+                             " file; choose another path");
+    }
+    if (const fs::path parent = fs::path(file.path).parent_path(); !parent.empty()) {
       std::error_code error;
       fs::create_directories(parent, error);
     }
@@ -474,9 +554,9 @@ Status CreateOutputFolders(const GenerateOptions& options, const std::vector<std
   return Status::Ok();
 }
 
-// The training shards, then the test file (when there is one).
+// The training shards, then the validation and test files (those asked for).
 std::vector<Part> PlanParts(const GenerateOptions& options, const std::vector<std::string>& shard_paths,
-                            const std::string& test_path) {
+                            const std::vector<EvaluationFile>& evaluation_files) {
   const int64_t num_shards = static_cast<int64_t>(shard_paths.size());
   std::vector<Part> parts;
   for (int64_t k = 0; k < num_shards; ++k) {
@@ -486,10 +566,10 @@ std::vector<Part> PlanParts(const GenerateOptions& options, const std::vector<st
                          std::to_string(begin) + ", " + std::to_string(end) + ") of the training stream (" +
                          std::to_string(options.rows) + " rows)"});
   }
-  if (!test_path.empty()) {
-    parts.push_back({test_path, RowStream::kTest, 0, options.test_rows,
-                     "file: test set, rows [0, " + std::to_string(options.test_rows) +
-                         ") of the test stream (independent of the training rows)"});
+  for (const EvaluationFile& file : evaluation_files) {
+    parts.push_back({file.path, file.stream, 0, file.rows,
+                     "file: " + file.role + " set, rows [0, " + std::to_string(file.rows) + ") of the " + file.role +
+                         " stream (independent of the other files' rows)"});
   }
   return parts;
 }
@@ -505,9 +585,14 @@ std::vector<Block> PlanBlocks(const std::vector<Part>& parts, int64_t chunk_rows
   return blocks;
 }
 
+// The true logit of each row of a validation or test file: a column that is not in the schema,
+// so training never reads it.
+constexpr char kHiddenLogitColumn[] = "hidden_logit";
+
 // Writes the parts one after another as their blocks arrive, in block order: each file is
 // created when its first block comes and committed, with its schema and provenance, after its
-// last. Counts what goes into `report`. Single-threaded.
+// last. Counts what goes into `report`; keeps an evaluation file's logits and labels (8 bytes a
+// row) until it is committed, for its Bayes figures. Single-threaded.
 class PartWriter {
  public:
   PartWriter(const GenerateOptions& options, const ClickModel& model, const std::vector<Part>& parts,
@@ -521,18 +606,24 @@ class PartWriter {
 
   // The rows of block `block`, the next one in order.
   Status Append(const Block& block, const GeneratedRows& rows) {
+    const Part& part = parts_[block.part];
     if (writer_part_ != block.part) {
       if (writer_) RETURN_IF_ERROR(Commit());
+      std::vector<data::ColumnSpec> specs = specs_;
+      if (part.evaluation()) specs.push_back({kHiddenLogitColumn, data::ColumnType::kFloat32});
       ASSIGN_OR_RETURN(
           data::ColumnWriter created,
-          data::ColumnWriter::Create(parts_[block.part].path, specs_, options_.chunk_rows, options_.deflate_level));
+          data::ColumnWriter::Create(part.path, std::move(specs), options_.chunk_rows, options_.deflate_level));
       writer_.emplace(std::move(created));
       writer_part_ = block.part;
     }
     RETURN_IF_ERROR(AppendColumns(rows));
-    double clicks = 0;
-    for (float c : rows.clicked) clicks += c;
-    (parts_[block.part].stream == RowStream::kTrain ? train_clicks_ : test_clicks_) += clicks;
+    if (part.evaluation()) {
+      RETURN_IF_ERROR(writer_->Append(writer_->ColumnIndex(kHiddenLogitColumn), std::span<const float>(rows.logits)));
+      logits_.insert(logits_.end(), rows.logits.begin(), rows.logits.end());
+      labels_.insert(labels_.end(), rows.clicked.begin(), rows.clicked.end());
+    }
+    clicks_[part.stream] += std::accumulate(rows.clicked.begin(), rows.clicked.end(), 0.0);
     return Status::Ok();
   }
 
@@ -541,8 +632,13 @@ class PartWriter {
     if (writer_) RETURN_IF_ERROR(Commit());
     report_.train_rows = options_.rows;
     report_.test_rows = options_.test_rows;
-    report_.positive_rate = train_clicks_ / static_cast<double>(options_.rows);
-    report_.test_positive_rate = options_.test_rows > 0 ? test_clicks_ / static_cast<double>(options_.test_rows) : 0;
+    report_.validation_rows = options_.validation_rows;
+    auto rate = [&](RowStream stream, int64_t rows) {
+      return rows > 0 ? clicks_[stream] / static_cast<double>(rows) : 0;
+    };
+    report_.positive_rate = rate(RowStream::kTrain, options_.rows);
+    report_.test_positive_rate = rate(RowStream::kTest, options_.test_rows);
+    report_.validation_positive_rate = rate(RowStream::kValidation, options_.validation_rows);
     return Status::Ok();
   }
 
@@ -566,15 +662,33 @@ class PartWriter {
     return Status::Ok();
   }
 
+  // An evaluation file's Bayes figures, into the report, and the provenance line saying them.
+  std::string ScoreEvaluationFile(RowStream stream) {
+    const BayesFigures bayes = ScoreLogits(logits_, labels_);
+    (stream == RowStream::kTest ? report_.test_bayes : report_.validation_bayes) = bayes;
+    logits_.clear();
+    labels_.clear();
+    char line[320];
+    std::snprintf(line, sizeof(line),
+                  "\nhidden model on these rows (the Bayes figure, which no learner beats in expectation): AUC %.6f, "
+                  "log-loss %.6f; column %s holds each row's true logit (not in the schema, so training ignores it)",
+                  bayes.auc, bayes.log_loss, kHiddenLogitColumn);
+    return line;
+  }
+
   Status Commit() {
     const Part& part = parts_[writer_part_];
+    const std::string rows_line = part.rows_line + (part.evaluation() ? ScoreEvaluationFile(part.stream) : "");
     RETURN_IF_ERROR(writer_->WriteSchema(schema_));
-    RETURN_IF_ERROR(writer_->WriteText("/ectrain/provenance", Provenance(options_, model_, part.rows_line)));
+    RETURN_IF_ERROR(writer_->WriteText("/ectrain/provenance", Provenance(options_, model_, rows_line)));
     RETURN_IF_ERROR(writer_->Commit());
     writer_.reset();
     std::error_code error;
     const auto size = fs::file_size(part.path, error);
-    (part.stream == RowStream::kTest ? report_.test_bytes : report_.bytes) += error ? 0 : static_cast<int64_t>(size);
+    int64_t& bytes = part.stream == RowStream::kTest         ? report_.test_bytes
+                     : part.stream == RowStream::kValidation ? report_.validation_bytes
+                                                             : report_.bytes;
+    bytes += error ? 0 : static_cast<int64_t>(size);
     report_.files.push_back(part.path);
     return Status::Ok();
   }
@@ -584,10 +698,11 @@ class PartWriter {
   const data::FeatureSchema schema_;
   const std::vector<Part>& parts_;
   GenerateReport& report_;
-  std::vector<data::ColumnSpec> specs_;
+  std::vector<data::ColumnSpec> specs_;  // of a training shard
   std::optional<data::ColumnWriter> writer_;
   size_t writer_part_ = SIZE_MAX;  // the part writer_ writes
-  double train_clicks_ = 0, test_clicks_ = 0;
+  std::map<RowStream, double> clicks_;
+  std::vector<float> logits_, labels_;  // of the evaluation file being written
 };
 
 // Workers generate blocks ahead, in the order of `blocks`; this thread hands them to `writer` in
@@ -601,13 +716,15 @@ Status GenerateBlocks(const GenerateOptions& options, const ClickModel& model, c
   size_t next_block = 0;
   auto launch = [&] {
     const Block block = blocks[next_block++];
-    pending.push_back(std::async(std::launch::async, [&model, block, stream = parts[block.part].stream] {
-      auto rows = std::make_unique<GeneratedRows>();
-      model.Generate(stream, block.first, block.count, /*with_logits=*/false, rows.get());
-      return rows;
-    }));
+    const Part& part = parts[block.part];
+    pending.push_back(
+        std::async(std::launch::async, [&model, block, stream = part.stream, with_logits = part.evaluation()] {
+          auto rows = std::make_unique<GeneratedRows>();
+          model.Generate(stream, block.first, block.count, with_logits, rows.get());
+          return rows;
+        }));
   };
-  const int64_t rows_total = options.rows + options.test_rows;
+  const int64_t rows_total = options.rows + options.test_rows + options.validation_rows;
   int64_t rows_done = 0;
   while (next_block < blocks.size() && static_cast<int>(pending.size()) < threads) launch();
   for (size_t b = 0; b < blocks.size(); ++b) {
@@ -623,14 +740,42 @@ Status GenerateBlocks(const GenerateOptions& options, const ClickModel& model, c
 
 }  // namespace
 
+BayesFigures ScoreLogits(const std::vector<float>& logits, const std::vector<float>& labels) {
+  const size_t n = logits.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return logits[a] < logits[b]; });
+  double positive_rank_sum = 0, positives = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && logits[order[j]] == logits[order[i]]) ++j;
+    const double mean_rank = 0.5 * static_cast<double>(i + 1 + j);  // ranks i+1..j
+    for (size_t k = i; k < j; ++k) {
+      if (labels[order[k]] > 0.5f) {
+        positive_rank_sum += mean_rank;
+        positives += 1;
+      }
+    }
+    i = j;
+  }
+  const double negatives = static_cast<double>(n) - positives;
+  BayesFigures figures;
+  figures.auc = positives > 0 && negatives > 0
+                    ? (positive_rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+                    : std::nan("");
+  double loss = 0;  // -log sigmoid(z) for a click, -log(1 - sigmoid(z)) otherwise
+  for (size_t r = 0; r < n; ++r) loss += Softplus(logits[r]) - labels[r] * static_cast<double>(logits[r]);
+  figures.log_loss = n > 0 ? loss / static_cast<double>(n) : std::nan("");
+  return figures;
+}
+
 StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(const std::vector<std::string> shard_paths, ShardPaths(options));
-  const std::string test_path =
-      options.test_rows > 0 ? (options.test_out.empty() ? DefaultTestPath(options.out) : options.test_out) : "";
-  RETURN_IF_ERROR(CreateOutputFolders(options, shard_paths, test_path));
+  const std::vector<EvaluationFile> evaluation_files = EvaluationFiles(options);
+  RETURN_IF_ERROR(CreateOutputFolders(options, shard_paths, evaluation_files));
   ASSIGN_OR_RETURN(std::shared_ptr<const ClickModel> model, ClickModel::Create(options));
-  const std::vector<Part> parts = PlanParts(options, shard_paths, test_path);
+  const std::vector<Part> parts = PlanParts(options, shard_paths, evaluation_files);
   const std::vector<Block> blocks = PlanBlocks(parts, options.chunk_rows);
 
   GenerateReport report;
@@ -638,7 +783,9 @@ StatusOr<GenerateReport> GenerateDataSet(const GenerateOptions& options) {
   PartWriter writer(options, *model, parts, report);
   RETURN_IF_ERROR(GenerateBlocks(options, *model, parts, blocks, writer));
   RETURN_IF_ERROR(writer.Finish());
-  report.test_file = test_path;
+  for (const EvaluationFile& file : evaluation_files) {
+    (file.stream == RowStream::kTest ? report.test_file : report.validation_file) = file.path;
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

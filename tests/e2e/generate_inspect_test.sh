@@ -31,6 +31,22 @@ done
 cmp -s <(h5dump -d /d0 "$TMP/gen/part-00001.h5" | tail -n +3) <(h5dump -d /d0 "$TMP/other/part-00001.h5" | tail -n +3) &&
   fail "another seed gives other values" || pass "another seed gives other values"
 
+# --- a validation file, the hidden model's figures, scaled dense columns ---
+expect_exit "generate a validation and a test file with scaled dense columns" 0 \
+  "validation: $TMP/eval/clicks-validation\.h5 \(3000 rows.*hidden model: AUC 0\.[6-9][0-9]*, log-loss 0\.[0-9]+\)" -- \
+  "$ECTRAIN" generate --out "$TMP/eval/clicks" --rows 20000 --validation-rows 3000 --test-rows 4000 --users 500 \
+  --items 300 --categories 20 --dense 4 --recent-items 0 --scale-dense --item-category-share 0.7 --seed 11
+log=$LAST_LOG
+grep -qE "test: +$TMP/eval/clicks-test\.h5 \(4000 rows.*hidden model: AUC 0\.[6-9]" "$log" &&
+  grep -q -- "--set data.validation=$TMP/eval/clicks-validation.h5 --set data.test=$TMP/eval/clicks-test.h5" "$log" &&
+  pass "the summary gives the hidden model's AUC and log-loss on both files, and the --set flags" ||
+  fail "the summary gives the hidden model's AUC and log-loss on both files, and the --set flags" "$log"
+expect_exit "inspect the validation file" 0 "hidden_logit +float32" -- "$ECTRAIN" inspect "$TMP/eval/clicks-validation.h5"
+log=$LAST_LOG
+grep -q "d0: price.*written scaled: (log1p(x) - " "$log" && grep -q "hidden model on these rows .*: AUC 0\." "$log" &&
+  grep -qE "dense \[d0, d1, d2, d3\]; categorical" "$log" && ! grep -q "^warning" "$log" &&
+  pass "the validation file: scaling and Bayes figures in its provenance, hidden_logit not in the schema" ||
+  fail "the validation file: scaling and Bayes figures in its provenance, hidden_logit not in the schema" "$log"
 # --- inspect the generated folder ---
 expect_exit "inspect a folder of shards" 0 "^3 files, 30000 rows" -- "$ECTRAIN" inspect "$TMP/gen"
 log=$LAST_LOG

@@ -342,6 +342,158 @@ TEST(Generate, NoRecentItemsColumnWhenAskedForNone) {
   EXPECT_TRUE((*stored)->multi_valued.empty());
 }
 
+// Mean binary cross-entropy of logits against 0/1 labels, computed the plain way.
+double LogLoss(const std::vector<float>& logits, const std::vector<float>& labels) {
+  double loss = 0;
+  for (size_t r = 0; r < logits.size(); ++r) {
+    const double p = 1.0 / (1.0 + std::exp(-static_cast<double>(logits[r])));
+    loss -= labels[r] > 0.5f ? std::log(p) : std::log(1.0 - p);
+  }
+  return loss / static_cast<double>(logits.size());
+}
+
+std::string Provenance(const std::string& path) {
+  data::H5Handle h5(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  auto text = data::ReadStringDataset(h5.get(), "/ectrain/provenance", path);
+  EXPECT_TRUE(text.ok());
+  return text.ok() ? *text : "";
+}
+
+TEST(Generate, ValidationFileIsItsOwnDeterministicStream) {
+  ScratchDir dir;
+  GenerateOptions o = SmallOptions();
+  o.test_rows = 2'000;
+  o.validation_rows = 3'000;
+  o.out = dir.File("a/train.h5");
+  auto report = GenerateDataSet(o);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_EQ(report->validation_file, dir.File("a/validation.h5"));
+  EXPECT_EQ(report->test_file, dir.File("a/test.h5"));
+  EXPECT_EQ(report->files, (std::vector<std::string>{o.out, dir.File("a/validation.h5"), dir.File("a/test.h5")}));
+  EXPECT_EQ(report->validation_rows, 3'000);
+  EXPECT_NEAR(report->validation_positive_rate, o.positive_rate, 0.02);
+
+  // Its rows are rows [0, 3000) of the validation stream: not the test rows, not the training rows.
+  const Columns validation = ReadFiles({report->validation_file}, o.num_dense);
+  const GeneratedRows expected = Rows(o, 0, 3'000, false, RowStream::kValidation);
+  EXPECT_EQ(validation.ints.at("user"), expected.user);
+  EXPECT_EQ(validation.ints.at("item"), expected.item);
+  EXPECT_EQ(validation.floats.at("clicked"), expected.clicked);
+  EXPECT_EQ(validation.floats.at("d0"), expected.dense[0]);
+  const Columns test = ReadFiles({report->test_file}, o.num_dense);
+  const std::vector<int32_t> test_items(test.ints.at("item").begin(), test.ints.at("item").begin() + 2'000);
+  const std::vector<int32_t> validation_items(expected.item.begin(), expected.item.begin() + 2'000);
+  EXPECT_NE(validation_items, test_items);
+  EXPECT_NE(expected.item, Rows(o, 0, 3'000).item);
+
+  // The same seed, other shards, blocks and threads: the same validation and test files. A
+  // folder's files sit beside it as NAME-validation.h5 and NAME-test.h5.
+  GenerateOptions s = o;
+  s.out = dir.File("b/clicks");
+  s.num_shards = 3;
+  s.chunk_rows = 700;
+  s.threads = 3;
+  auto again = GenerateDataSet(s);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->validation_file, dir.File("b/clicks-validation.h5"));
+  EXPECT_EQ(again->test_file, dir.File("b/clicks-test.h5"));
+  const Columns validation_again = ReadFiles({again->validation_file}, o.num_dense);
+  EXPECT_EQ(validation_again.floats, validation.floats);
+  EXPECT_EQ(validation_again.ints, validation.ints);
+  EXPECT_EQ(validation_again.recent_values, validation.recent_values);
+  EXPECT_EQ(ReadFiles({again->test_file}, o.num_dense).floats, test.floats);
+  EXPECT_NE(Provenance(again->validation_file).find("rows [0, 3000) of the validation stream"), std::string::npos);
+}
+
+TEST(Generate, BayesFiguresAreThoseOfTheFilesHiddenLogits) {
+  ScratchDir dir;
+  GenerateOptions o = SmallOptions();
+  o.test_rows = 20'000;
+  o.validation_rows = 15'000;
+  o.out = dir.File("train.h5");
+  auto report = GenerateDataSet(o);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  for (const auto& [path, bayes] : {std::pair{report->test_file, report->test_bayes},
+                                    std::pair{report->validation_file, report->validation_bayes}}) {
+    const auto logits = ReadAll<float>(path, "hidden_logit", H5T_NATIVE_FLOAT);
+    const auto labels = ReadAll<float>(path, "clicked", H5T_NATIVE_FLOAT);
+    ASSERT_EQ(logits.size(), labels.size()) << path;
+    EXPECT_NEAR(bayes.auc, Auc(logits, labels), 1e-12) << path;
+    EXPECT_NEAR(bayes.log_loss, LogLoss(logits, labels), 1e-9) << path;
+    EXPECT_GT(bayes.auc, 0.75) << path;
+    // The figures are in the file's provenance; the logits are not a column of its schema.
+    char line[64];
+    std::snprintf(line, sizeof(line), "AUC %.6f, log-loss %.6f", bayes.auc, bayes.log_loss);
+    EXPECT_NE(Provenance(path).find(line), std::string::npos) << Provenance(path);
+    auto file = data::ColumnFile::Open(path);
+    ASSERT_TRUE(file.ok());
+    auto stored = file->StoredSchema();
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    for (const auto& name : (*stored)->dense) EXPECT_NE(name, "hidden_logit");
+  }
+  // They are the hidden model's logits of those rows.
+  const GeneratedRows test = Rows(o, 0, 20'000, /*logits=*/true, RowStream::kTest);
+  EXPECT_EQ(ReadAll<float>(report->test_file, "hidden_logit", H5T_NATIVE_FLOAT), test.logits);
+  // A training file has no such column.
+  auto train = data::ColumnFile::Open(o.out);
+  ASSERT_TRUE(train.ok());
+  const auto names = train->ColumnNames();
+  EXPECT_EQ(std::find(names.begin(), names.end(), "hidden_logit"), names.end());
+  // A constant score has AUC 0.5.
+  EXPECT_DOUBLE_EQ(ScoreLogits({1, 1, 1, 1}, {0, 1, 0, 1}).auc, 0.5);
+}
+
+TEST(Generate, ScaledDenseColumnsAreStandardisedAndLabelsUnchanged) {
+  GenerateOptions o = SmallOptions();
+  const GeneratedRows raw = Rows(o, 0, 100'000, /*logits=*/true);
+  o.scale_dense = true;
+  const auto model = Model(o);
+  GeneratedRows scaled;
+  model->Generate(RowStream::kTrain, 0, 100'000, /*with_logits=*/true, &scaled);
+  EXPECT_EQ(scaled.clicked, raw.clicked);
+  EXPECT_EQ(scaled.logits, raw.logits);
+  EXPECT_EQ(scaled.item, raw.item);
+  ASSERT_EQ(model->dense_scaling().size(), static_cast<size_t>(o.num_dense));
+  for (int j = 0; j < o.num_dense; ++j) {
+    const DenseScaling& s = model->dense_scaling()[j];
+    EXPECT_EQ(s.log, j < 3) << j;  // price, sessions and hours are log1p'd
+    double sum = 0, squares = 0;
+    for (float v : scaled.dense[j]) sum += v;
+    const double mean = sum / 100'000;
+    for (float v : scaled.dense[j]) squares += (v - mean) * (v - mean);
+    EXPECT_NEAR(mean, 0.0, 0.03) << j;
+    EXPECT_NEAR(std::sqrt(squares / 100'000), 1.0, 0.03) << j;
+    for (int64_t r = 0; r < 1'000; ++r) {
+      const double x = raw.dense[j][r];
+      EXPECT_NEAR(scaled.dense[j][r], ((s.log ? std::log1p(x) : x) - s.mean) / s.stddev, 1e-5) << j;
+    }
+  }
+  // Without the option nothing is scaled.
+  EXPECT_TRUE(Model(SmallOptions())->dense_scaling().empty());
+}
+
+TEST(Generate, ItemCategoryShareMixesTheItemFactor) {
+  GenerateOptions o = SmallOptions();
+  for (double share : {0.0, 0.36, 0.8, 1.0}) {
+    o.item_category_share = share;
+    const auto model = Model(o);
+    // The item factors' regression on their category's: sqrt(share), and all of it at share 1.
+    double cross = 0, category_squares = 0;
+    for (int64_t i = 0; i < o.items; ++i) {
+      const float* q = model->item_factor(i);
+      const float* c = model->category_factor(model->item_category(i));
+      for (int k = 0; k < ClickModel::kFactorDim; ++k) {
+        cross += q[k] * c[k];
+        category_squares += c[k] * c[k];
+        if (share == 1.0) {
+          ASSERT_EQ(q[k], c[k]) << i;
+        }
+      }
+    }
+    EXPECT_NEAR(cross / category_squares, std::sqrt(share), 0.05) << share;
+  }
+}
+
 TEST(Generate, BadOptionsAreNamedErrors) {
   ScratchDir dir;
   auto error_of = [&](auto change) {
@@ -365,6 +517,13 @@ TEST(Generate, BadOptionsAreNamedErrors) {
   expect(error_of([](GenerateOptions& o) { o.num_shards = 20'000; }), "fewer --shards");
   expect(error_of([&](GenerateOptions& o) { o.out = dir.File("x.h5"), o.num_shards = 2; }), "give a directory");
   expect(error_of([](GenerateOptions& o) { o.out.clear(); }), "--out");
+  expect(error_of([](GenerateOptions& o) { o.item_category_share = 1.5; }), "--item-category-share");
+  expect(error_of([](GenerateOptions& o) { o.validation_rows = -1; }), "--validation-rows");
+  expect(error_of([&](GenerateOptions& o) {
+           o.test_rows = o.validation_rows = 10;
+           o.test_out = o.validation_out = dir.File("same.h5");
+         }),
+         "is also the validation file");
 
   // A folder holding shards of an earlier, larger run is refused (readers would mix them in).
   GenerateOptions o = SmallOptions();
