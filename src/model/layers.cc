@@ -55,6 +55,9 @@ void DrawParams(const ParamLayout& layout, float* values, uint64_t seed, const s
       std::fill(p, p + spec.size(), 1.0f);
       continue;
     }
+    // The wide part is linear: nothing to break symmetry for, and a random start (Glorot on the dense
+    // columns' weights) would put the first predictions far from the prior. It starts at 0.
+    if (spec.name.starts_with("wide/")) continue;
     Rng rng = Rng::ForStream(seed, 0x1417, i);
     double limit = 0.0;
     if (spec.kind == ParamKind::kDenseWeight) limit = std::sqrt(6.0 / static_cast<double>(spec.rows + spec.cols));

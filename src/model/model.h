@@ -51,7 +51,7 @@ class Model {
   virtual int64_t num_outputs() const = 0;
 
   // Glorot-uniform dense weights, zero biases, uniform(-0.05, 0.05) embeddings, layer-norm
-  // scales 1; from `seed` only.
+  // scales 1, and the wide (linear) part at 0, so the first predictions are the prior's; from `seed` only.
   virtual void Initialize(ParamArena& params, uint64_t seed) const = 0;
 
   // Adds d(loss_scale * sum of row losses)/d(params) into `grads` and returns the sum of row

@@ -27,7 +27,9 @@ struct OptimOptions {
   // "same" (optimizer.type) or "ftrl". type: ftrl updates every tensor by FTRL.
   std::string wide = "same";
   double ftrl_alpha = 0.05;  // FTRL-Proximal: per-coordinate rate alpha / (beta + sqrt(n))
-  double ftrl_beta = 1.0;
+  // Small: the gradients are means over the batch, so n (their squares' sum) is small too (the
+  // paper's beta = 1 is for one example's gradient).
+  double ftrl_beta = 0.001;
   double ftrl_l1 = 0.0;  // L1 (sparsity) and L2 of FTRL's weights (biases: none)
   double ftrl_l2 = 0.0;
   double clip_norm = 0.0;  // clip the global gradient norm to this (0: off)

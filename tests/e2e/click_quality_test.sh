@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end quality on sparse click data whose true model is known (`ectrain generate`: per-user and
+# per-item factors, categories, Zipf activity): configs/click_logs.yaml, adapted by setting only the
+# data keys, beats logistic regression (FTRL) and a plain mf on the same split, choosing on the
+# validation rows; every model type's first validation log-loss is below the constant predictor's;
+# and click_logs.yaml prepares and trains a CSV click log as it is meant to be adapted.
+# Usage: tests/e2e/click_quality_test.sh path/to/ectrain   (run from the top of the repository)
+set -u
+ECTRAIN=$(realpath "${1:?usage: click_quality_test.sh path/to/ectrain}")
+source "$(dirname "$0")/lib.sh"
+
+"$ECTRAIN" generate --out "$TMP/gen/train.h5" --rows 300000 --validation-rows 40000 --test-rows 40000 \
+  --users 20000 --items 5000 --categories 100 --dense 3 --scale-dense --recent-items 0 --seed 3 \
+  >"$TMP/generate.log" 2>&1 || fail "generate click data" "$TMP/generate.log"
+DATA=(--set data.train="$TMP/gen/train.h5" --set data.validation="$TMP/gen/validation.h5"
+  --set data.test="$TMP/gen/test.h5" --set data.label=clicked --set "data.categorical=[user, item, category]"
+  --set "data.dense=[d0, d1, d2]" --set data.user_column=user --set data.item_column=item)
+
+# train NAME CONFIG [--set ...]: trains into $TMP/NAME; its metrics in $TMP/NAME/metrics.jsonl.
+train() {
+  local name=$1 config=$2
+  shift 2
+  "$ECTRAIN" train "$config" "${DATA[@]}" --set train.output_dir="$TMP/$name" --set train.epochs=4 "$@" \
+    >"$TMP/$name.log" 2>&1 || fail "$name trains" "$TMP/$name.log"
+}
+# figure NAME WHAT: "test_auc" (the final test AUC) or "first_val_ll" (the first validation log-loss).
+figure() {
+  python3 - "$TMP/$1/metrics.jsonl" "$2" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+evals = [l for l in lines if l.get("event") == "eval"]
+done = [l for l in lines if l.get("event") == "done"][-1]
+print(done["test"]["auc"] if sys.argv[2] == "test_auc" else evals[0]["validation"]["log_loss"])
+PY
+}
+cat >"$TMP/plain.yaml" <<YAML
+train: {global_batch_size: 1024, seed: 1}
+eval: {every_epochs: 1, early_stopping_patience: 2}
+checkpoint: {keep_best: log_loss}
+YAML
+train click_logs configs/click_logs.yaml
+train logistic "$TMP/plain.yaml" --set model.type=logistic --set optimizer.type=ftrl
+train mf_plain "$TMP/plain.yaml" --set model.type=mf
+train mlp "$TMP/plain.yaml" --set model.type=mlp
+train deepfm "$TMP/plain.yaml" --set model.type=deepfm
+
+# The constant predictor's log-loss on the validation rows: -(p log p + (1 - p) log(1 - p)).
+constant=$(python3 - "$TMP/click_logs/metrics.jsonl" <<'PY'
+import json, math, sys
+p = [json.loads(l) for l in open(sys.argv[1]) if '"event":"eval"' in l][0]["validation"]["positive_rate"]
+print(-(p * math.log(p) + (1 - p) * math.log(1 - p)))
+PY
+)
+for name in click_logs logistic mf_plain mlp deepfm; do
+  ll=$(figure $name first_val_ll)
+  if python3 -c "import sys; sys.exit(0 if $ll < $constant else 1)"; then
+    pass "$name: first validation log-loss $ll below the constant predictor's $constant"
+  else
+    fail "$name: first validation log-loss $ll is not below the constant predictor's $constant" "$TMP/$name.log"
+  fi
+done
+best=$(figure click_logs test_auc)
+for name in logistic mf_plain; do
+  other=$(figure $name test_auc)
+  if python3 -c "import sys; sys.exit(0 if $best > $other else 1)"; then
+    pass "click_logs.yaml test AUC $best beats $name's $other"
+  else
+    fail "click_logs.yaml test AUC $best does not beat $name's $other" "$TMP/click_logs.log"
+  fi
+done
+grep -q "final test auc" "$TMP/click_logs.log" && ! grep -q '"test"' <(grep '"event":"eval"' "$TMP/click_logs/metrics.jsonl") &&
+  pass "click_logs.yaml chose on validation and scored the test rows once" ||
+  fail "click_logs.yaml should evaluate validation during training and test once" "$TMP/click_logs.log"
+
+# --- adapted as a user would: a CSV click log, prepared and trained by setting only the data keys ---
+python3 - "$TMP/clicks.csv" <<'PY'
+import math, random, sys
+random.seed(4)
+with open(sys.argv[1], "w") as out:
+    out.write("shopper,product,product_type,cost,click\n")
+    for _ in range(30000):
+        u, i = int(random.paretovariate(1.2)) % 800, int(random.paretovariate(1.1)) % 300
+        p = 1 / (1 + math.exp(-(-3 + (u % 7) * 0.2 + (i % 5) * 0.3)))
+        out.write(f"u{u},p{i},t{i % 20},{random.lognormvariate(3, 1):.2f},{int(random.random() < p)}\n")
+PY
+ADAPT=(--set prepare.source="$TMP/clicks.csv" --set data.train="$TMP/csv/train.h5"
+  --set data.validation="$TMP/csv/validation.h5" --set data.test="$TMP/csv/test.h5" --set data.label=click
+  --set "data.categorical=[shopper, product, product_type]" --set "data.dense=[cost]" --set data.user_column=shopper
+  --set data.item_column=product --set "prepare.log=[cost]" --set "model.parents={product: product_type}")
+if "$ECTRAIN" prepare configs/click_logs.yaml "${ADAPT[@]}" >"$TMP/prepare.log" 2>&1 &&
+  "$ECTRAIN" train configs/click_logs.yaml "${ADAPT[@]}" --set train.output_dir="$TMP/csv/run" --set train.epochs=2 \
+    >"$TMP/csv.log" 2>&1 && grep -q "final test auc" "$TMP/csv.log"; then
+  pass "click_logs.yaml prepares and trains a CSV click log adapted by its data keys"
+else
+  fail "click_logs.yaml adapted to a CSV click log" "$TMP/csv.log"
+fi
+finish click_quality
