@@ -77,7 +77,8 @@ grep -q "model.loss auto" "$LAST_LOG" && fail "an explicit loss is not replaced"
   pass "an explicit loss is not replaced"
 
 # --- mf on ratings (prepare.label_type: regression) keeps mse ---
-ML=(--set "data.train=$TMP/ml/train.h5" --set "data.test=$TMP/ml/test.h5" --set "train.output_dir=$TMP/ml/run")
+ML=(--set "data.train=$TMP/ml/train.h5" --set "data.test=$TMP/ml/test.h5" --set "data.validation=$TMP/ml/validation.h5"
+    --set "train.output_dir=$TMP/ml/run")
 "$ECTRAIN" prepare configs/movielens_ratings.yaml --set prepare.source=tests/fixtures/movielens-100k \
   --set 'prepare.test_source=""' "${ML[@]}" >"$TMP/ml.log" 2>&1 || fail "prepare the ratings fixture" "$TMP/ml.log"
 expect_exit "configs/movielens_ratings.yaml trains with mse (rmse reported)" 0 \

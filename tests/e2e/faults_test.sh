@@ -126,11 +126,11 @@ expect_exit "predict on a CSV with no rows is an error" 1 "header_only.csv' has 
   "$ECTRAIN" predict --checkpoint "$CKPTS" --input "$TMP/header_only.csv" --output "$TMP/none.csv"
 # A ratings model (regression) on a ranking split (a binary label): refused, naming the label.
 ML=tests/fixtures/movielens-100k
+MLSETS=(--set "data.train=$TMP/ml/train.h5" --set "data.test=$TMP/ml/test.h5" --set "data.validation=$TMP/ml/validation.h5")
 "$ECTRAIN" prepare configs/movielens_ratings.yaml --set "prepare.source=$ML/u1.base" \
-  --set "prepare.test_source=$ML/u1.test" --set "data.train=$TMP/ml/train.h5" --set "data.test=$TMP/ml/test.h5" \
-  >"$TMP/ml.log" 2>&1
-"$ECTRAIN" train configs/movielens_ratings.yaml --set "data.train=$TMP/ml/train.h5" --set "data.test=$TMP/ml/test.h5" \
-  --set "train.output_dir=$TMP/ml/run" --set train.epochs=1 >>"$TMP/ml.log" 2>&1
+  --set "prepare.test_source=$ML/u1.test" "${MLSETS[@]}" >"$TMP/ml.log" 2>&1
+"$ECTRAIN" train configs/movielens_ratings.yaml "${MLSETS[@]}" --set "train.output_dir=$TMP/ml/run" --set train.epochs=1 \
+  >>"$TMP/ml.log" 2>&1
 "$ECTRAIN" prepare configs/movielens_ranking.yaml --set "prepare.source=$ML" \
   --set "data.train=$TMP/rank/train.h5" --set "data.test=$TMP/rank/test.h5" >>"$TMP/ml.log" 2>&1
 expect_exit "an mf ratings checkpoint on the ranking split: the label is named" 2 \
