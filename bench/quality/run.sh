@@ -12,7 +12,8 @@
 #       real data: `ectrain prepare PREPARE_CONFIG` with a validation file (prepare.validation_fraction
 #       0.1 unless --set), e.g. --prepare configs/quickstart.yaml (the bundled Online Shoppers set)
 #   bench/quality/run.sh --files TRAIN VALIDATION TEST [CONFIG.yaml ...]
-#       files made already (by `ectrain prepare` or `generate`)
+#       files made already (by `ectrain prepare` or `generate`; for generated files, name their
+#       columns to the configs: --set data.label=clicked --set data.dense=[d0,d1,d2] ...)
 #
 # Each CONFIG is trained with `ectrain train CONFIG --set data.train=... --set data.validation=...
 # --set data.test=...` (and, on generated data, its columns), so its keep_best and early stopping
