@@ -1,5 +1,7 @@
 #include "ckpt/restore.h"
 
+#include <filesystem>
+
 #include "ckpt/checkpoint.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -25,6 +27,16 @@ StatusOr<RestoredModel> RestoreModel(const std::string& checkpoint, const std::v
   };
   ASSIGN_OR_RETURN(const ChosenCheckpoint chosen, LoadNewestVerified(checkpoint, load));
   for (const std::string& note : chosen.notes) LOG_WARNING << note;
+  // A folder means its newest checkpoint; a run that kept one on validation delivered `best`.
+  std::error_code ec;
+  if (std::filesystem::is_directory(checkpoint, ec)) {
+    StatusOr<std::string> best = ResolveCheckpointPath(checkpoint + "/best");
+    if (best.ok() && std::filesystem::exists(*best, ec) &&
+        std::filesystem::path(*best).filename() != std::filesystem::path(chosen.path).filename()) {
+      LOG_WARNING << "using " << chosen.path << ", the folder's newest checkpoint; the one training kept as best ("
+                  << "checkpoint.keep_best) is " << *best << ": give --checkpoint " << checkpoint << "/best for it";
+    }
+  }
   restored.path = chosen.path;
   return restored;
 }

@@ -72,6 +72,16 @@ grep -q "final test auc" "$TMP/click_logs.log" && ! grep -q '"test"' <(grep '"ev
   pass "click_logs.yaml chose on validation and scored the test rows once" ||
   fail "click_logs.yaml should evaluate validation during training and test once" "$TMP/click_logs.log"
 
+# A checkpoint folder means its newest checkpoint; eval says which one training kept as best.
+ckpts="$TMP/deepfm/checkpoints"
+if [ "$(cat "$ckpts/latest")" != "$(cat "$ckpts/best")" ]; then
+  "$ECTRAIN" eval --checkpoint "$ckpts" >"$TMP/eval.log" 2>&1
+  grep -q "the one training kept as best (checkpoint.keep_best) is $ckpts/$(cat "$ckpts/best")" "$TMP/eval.log" &&
+    pass "eval of a folder names the kept checkpoint" || fail "eval of a folder should name the kept checkpoint" "$TMP/eval.log"
+else
+  fail "deepfm's last epoch was its best: the test needs a run that overfits (more epochs)" "$TMP/deepfm.log"
+fi
+
 # --- adapted as a user would: a CSV click log, prepared and trained by setting only the data keys ---
 python3 - "$TMP/clicks.csv" <<'PY'
 import math, random, sys
