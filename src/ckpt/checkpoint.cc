@@ -157,6 +157,7 @@ uint64_t HeaderChecksum(const CheckpointInfo& info, int64_t optimizer_steps, con
   for (const auto& f : kIntFields) feed(&(info.*f.field), sizeof(int64_t));
   for (const auto& f : kRealFields) feed(&(info.*f.field), sizeof(double));  // bits, NaN included
   feed(&optimizer_steps, sizeof(optimizer_steps));
+  if (info.format_version >= 4) feed(&info.rate_reductions, sizeof(info.rate_reductions));
   for (const std::string* value : {&info.binary_version, &info.config_yaml, &schema, &info.layout, &info.optimizer}) {
     const uint64_t size = value->size();
     feed(&size, sizeof(size));
@@ -219,6 +220,8 @@ Status WriteCheckpoint(const std::string& path, const CheckpointInfo& info, cons
   }
   RETURN_IF_ERROR(
       WriteAttribute(file.get(), path, "optimizer_steps", H5T_STD_I64LE, H5T_NATIVE_INT64, state.optimizer_steps));
+  RETURN_IF_ERROR(
+      WriteAttribute(file.get(), path, "rate_reductions", H5T_STD_I64LE, H5T_NATIVE_INT64, info.rate_reductions));
   static const std::string kNoSchema = "{}";
   const std::string& schema = info.schema_json ? *info.schema_json : kNoSchema;
   const uint64_t header_checksum = HeaderChecksum(info, state.optimizer_steps, schema);
@@ -263,6 +266,10 @@ StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
   info.schema_json = std::make_shared<const std::string>(std::move(schema_json));
   ASSIGN_OR_RETURN(info.layout, data::ReadStringDataset(file.get(), "layout", path));
   ASSIGN_OR_RETURN(info.optimizer, data::ReadStringDataset(file.get(), "optimizer", path));
+  if (info.format_version >= 4) {
+    ASSIGN_OR_RETURN(info.rate_reductions,
+                     ReadAttribute<int64_t>(file.get(), "rate_reductions", H5T_NATIVE_INT64, path));
+  }
   if (info.format_version >= 3) {
     ASSIGN_OR_RETURN(const int64_t steps,
                      ReadAttribute<int64_t>(file.get(), "optimizer_steps", H5T_NATIVE_INT64, path));

@@ -31,7 +31,7 @@
 
 namespace ectrain::ckpt {
 
-inline constexpr int64_t kFormatVersion = 3;          // 2: evals_since_best; 3: checksums
+inline constexpr int64_t kFormatVersion = 4;          // 2: evals_since_best; 3: checksums; 4: rate_reductions
 inline constexpr int64_t kOldestReadableVersion = 2;  // version 2 is read without checksums
 
 struct CheckpointInfo {
@@ -53,6 +53,7 @@ struct CheckpointInfo {
   int64_t epoch_rows = 0;
   double best_metric = std::numeric_limits<double>::quiet_NaN();  // checkpoint.keep_best's value so far
   int64_t evals_since_best = 0;                                   // evaluations without improvement (early stopping)
+  int64_t rate_reductions = 0;  // optimizer.schedule: plateau: the plateaus met so far (format 4; before: 0)
 };
 
 // A checkpoint's tensors: parameters and named optimizer state, all of one layout.

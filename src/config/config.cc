@@ -535,18 +535,23 @@ std::vector<Key> Keys(RunConfig& c) {
       RealKey("optimizer", "ftrl_l2", &c.optimizer.ftrl_l2, 0.0, false, 1e6, "FTRL: L2 strength"),
       RealKey("optimizer", "clip_norm", &c.optimizer.clip_norm, 0.0, false, 1e9,
               "clip the global gradient norm (over all ranks) to this; 0: off"),
-      StringKey("optimizer", "schedule", &c.optimizer.schedule, {"constant", "step", "cosine"},
-                "learning-rate schedule after the warm-up"),
+      StringKey("optimizer", "schedule", &c.optimizer.schedule, {"constant", "step", "cosine", "plateau"},
+                "learning-rate schedule after the warm-up (plateau: multiplied by decay_factor when "
+                "checkpoint.keep_best's metric stops improving on the validation rows)"),
       IntKey("optimizer", "warmup_steps", &c.optimizer.warmup_steps, 0, kMaxInt,
              "linear warm-up from 0 over this many steps"),
       IntKey("optimizer", "decay_every_steps", &c.optimizer.decay_every_steps, 1, kMaxInt,
              "multiply the rate by decay_factor every this many steps")
           .AppliesTo("optimizer.schedule", {"step"}),
-      RealKey("optimizer", "decay_factor", &c.optimizer.decay_factor, 0.0, false, 1.0, "the step schedule's factor")
-          .AppliesTo("optimizer.schedule", {"step"}),
+      RealKey("optimizer", "decay_factor", &c.optimizer.decay_factor, 0.0, false, 1.0,
+              "the factor of the step schedule, and of each plateau")
+          .AppliesTo("optimizer.schedule", {"step", "plateau"}),
+      IntKey("optimizer", "plateau_patience", &c.optimizer.plateau_patience, 1, 1000000,
+             "evaluations without improvement of checkpoint.keep_best's metric that make a plateau")
+          .AppliesTo("optimizer.schedule", {"plateau"}),
       RealKey("optimizer", "min_learning_rate", &c.optimizer.min_learning_rate, 0.0, false, 100.0,
-              "the rate at the last step")
-          .AppliesTo("optimizer.schedule", {"cosine"}),
+              "the rate at the last step (cosine), the floor (plateau)")
+          .AppliesTo("optimizer.schedule", {"cosine", "plateau"}),
       IntKey("optimizer", "scale_with_batch", &c.optimizer.scale_with_batch, 0, 1 << 24,
              "if > 0: learning_rate is for this global batch and scales linearly with train.global_batch_size"),
       IntKey("train", "epochs", &c.train.epochs, 1, 1000000, "passes over the training data"),
@@ -789,6 +794,11 @@ Status CrossCheck(const RunConfig& c, const std::string& source) {
     return InvalidArgument(source +
                            ": eval.early_stopping_patience needs checkpoint.keep_best: the validation metric to "
                            "watch (e.g. auc, log_loss, rmse, accuracy, ndcg@10)");
+  }
+  if (c.optimizer.schedule == "plateau" && c.checkpoint.keep_best.empty()) {
+    return InvalidArgument(source +
+                           ": optimizer.schedule: plateau needs checkpoint.keep_best: the metric to watch on the "
+                           "validation rows (e.g. log_loss, auc, rmse)");
   }
   if (c.optimizer.nesterov && (c.optimizer.type != "sgd" || c.optimizer.momentum <= 0)) {
     return InvalidArgument(source + ": optimizer.nesterov needs optimizer.type: sgd and optimizer.momentum > 0");

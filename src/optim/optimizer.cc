@@ -128,14 +128,14 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
     ranges_for_ = rows;
     ranges_ready_ = true;
   }
-  lr_ = static_cast<float>(LearningRateAt(options_, shape_, step_count_));
+  lr_ = static_cast<float>(LearningRateAt(options_, shape_, step_count_, rate_reductions_));
   clip_scale_ = 1.0f;
   if (options_.clip_norm > 0) {
     grad_norm_ = GradientNorm(grads, rows);
     if (grad_norm_ > options_.clip_norm) clip_scale_ = static_cast<float>(options_.clip_norm / grad_norm_);
   }
   const double lr_before = cumulative_lr_;
-  cumulative_lr_ += lr_;
+  cumulative_lr_ += static_cast<float>(LearningRateAt(options_, shape_, step_count_));
   BeginStep();
   if (wide_) {
     wide_->clip_scale_ = clip_scale_;

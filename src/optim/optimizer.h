@@ -58,6 +58,8 @@ class Optimizer {
   // Steps taken so far (the schedule and Adam's bias correction depend on it).
   int64_t step_count() const { return step_count_; }
   void set_step_count(int64_t steps);
+  // optimizer.schedule: plateau: the plateaus met so far (the training loop decides them).
+  void set_rate_reductions(int64_t reductions) { rate_reductions_ = reductions; }
   // No row has decay pending (for state restored from a checkpoint written without the clock).
   void StartDecayClocksNow();
   // The learning rate and the clipping factor the last step used (for logs and tests).
@@ -110,8 +112,11 @@ class Optimizer {
   const ParamLayout& layout_;
   const RunShape shape_;
   int64_t step_count_ = 0;
-  double cumulative_lr_ = 0;         // the sum of the learning rates of the steps taken (the decay clock's time)
-  std::unique_ptr<Optimizer> wide_;  // optimizer.wide: ftrl (and the main rule is not FTRL)
+  // The sum of the scheduled learning rates of the steps taken (the decay clock's time; before plateau
+  // reductions, so that it is a function of the step count alone).
+  double cumulative_lr_ = 0;
+  int64_t rate_reductions_ = 0;
+  std::unique_ptr<Optimizer> wide_;          // optimizer.wide: ftrl (and the main rule is not FTRL)
   std::unique_ptr<ParamArena> decay_clock_;  // with a decaying embedding table
   int part_ = 0;
   int parts_ = 1;

@@ -34,12 +34,15 @@ struct OptimOptions {
   double ftrl_l2 = 0.0;
   double clip_norm = 0.0;  // clip the global gradient norm to this (0: off)
   // Learning-rate schedule: `schedule` shapes it after a linear warm-up of warmup_steps.
-  std::string schedule = "constant";  // constant | step | cosine
+  std::string schedule = "constant";  // constant | step | cosine | plateau
   int64_t warmup_steps = 0;
   int64_t decay_every_steps = 1000;  // step: multiply by decay_factor every this many steps
-  double decay_factor = 0.1;         // step
-  double min_learning_rate = 0.0;    // cosine: the floor at the last step
-  int64_t scale_with_batch = 0;      // if > 0: learning_rate is for this global batch; scaled linearly
+  double decay_factor = 0.1;         // step, plateau
+  // plateau: the rate is multiplied by decay_factor each time checkpoint.keep_best's metric has gone
+  // this many evaluations without improving (on the validation rows); min_learning_rate is its floor.
+  int64_t plateau_patience = 1;
+  double min_learning_rate = 0.0;  // cosine: the floor at the last step; plateau: the floor
+  int64_t scale_with_batch = 0;    // if > 0: learning_rate is for this global batch; scaled linearly
 };
 
 }  // namespace ectrain::optim

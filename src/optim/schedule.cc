@@ -6,7 +6,7 @@
 
 namespace ectrain::optim {
 
-double LearningRateAt(const OptimOptions& options, const RunShape& shape, int64_t step) {
+double LearningRateAt(const OptimOptions& options, const RunShape& shape, int64_t step, int64_t reductions) {
   double base = options.learning_rate;
   if (options.scale_with_batch > 0 && shape.global_batch_size > 0) {
     base *= static_cast<double>(shape.global_batch_size) / static_cast<double>(options.scale_with_batch);
@@ -17,6 +17,9 @@ double LearningRateAt(const OptimOptions& options, const RunShape& shape, int64_
   const int64_t after = step - options.warmup_steps;
   if (options.schedule == "step") {
     return base * std::pow(options.decay_factor, static_cast<double>((after - 1) / options.decay_every_steps));
+  }
+  if (options.schedule == "plateau" && reductions > 0) {
+    return std::max(options.min_learning_rate, base * std::pow(options.decay_factor, static_cast<double>(reductions)));
   }
   if (options.schedule == "cosine" && shape.total_steps > options.warmup_steps) {
     const double span = static_cast<double>(shape.total_steps - options.warmup_steps);

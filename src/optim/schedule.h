@@ -17,7 +17,9 @@ struct RunShape {
 //   base = learning_rate * (scale_with_batch > 0 ? global_batch_size / scale_with_batch : 1)
 //   warm-up (step <= warmup_steps): base * step / warmup_steps
 //   then constant: base; step: base * decay_factor^floor((step - warmup) / decay_every_steps);
-//   cosine: min + (base - min) * (1 + cos(pi * progress)) / 2, progress from 0 after warm-up to 1 at total_steps.
-double LearningRateAt(const OptimOptions& options, const RunShape& shape, int64_t step);
+//   cosine: min + (base - min) * (1 + cos(pi * progress)) / 2, progress from 0 after warm-up to 1 at total_steps;
+//   plateau: max(min, base * decay_factor^reductions), `reductions` being the plateaus the run has met so far
+//   (the one input that is not a function of the step: the training loop counts them, checkpoints keep them).
+double LearningRateAt(const OptimOptions& options, const RunShape& shape, int64_t step, int64_t reductions = 0);
 
 }  // namespace ectrain::optim

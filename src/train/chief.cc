@@ -204,7 +204,8 @@ StatusOr<bool> Chief::InitializeOrResume(ResumeMode mode, ParamArena& params, op
   if (!chosen.ok()) return chosen.status();
   for (const std::string& note : chosen->notes) LOG_WARNING << note;
   resumed_path_ = chosen->path;
-  cursor = {info.step, info.epoch_loss_sum, info.epoch_rows, info.best_metric, info.evals_since_best};
+  cursor = {info.step,        info.epoch_loss_sum,   info.epoch_rows,
+            info.best_metric, info.evals_since_best, info.rate_reductions};
   LOG_INFO << "resuming from " << chosen->path << ": step " << info.step << " (epoch " << info.epoch + 1 << ", step "
            << info.step_in_epoch << " within it), written by " << info.world_size << " rank(s); now " << world_size_
            << " rank(s)";
@@ -372,6 +373,15 @@ BestDecision Chief::DecideBest(const TrainingCursor& cursor, const TrainResult& 
   }
   const int64_t patience = config_.eval.early_stopping_patience;
   decision.stop_early = patience > 0 && decision.evals_since_best >= patience && !last_epoch;
+  const optim::OptimOptions& o = config_.optimizer;
+  decision.reduce_rate = o.schedule == "plateau" && !decision.stop_early && !last_epoch &&
+                         decision.evals_since_best > 0 && decision.evals_since_best % o.plateau_patience == 0;
+  if (decision.reduce_rate) {
+    LOG_INFO << "learning rate reduced: " << (has_validation() ? "validation " : "test ") << keep_best
+             << " has not improved for " << decision.evals_since_best
+             << " evaluation(s); the rate is multiplied by optimizer.decay_factor " << o.decay_factor << " (reduction "
+             << cursor.rate_reductions + 1 << ")";
+  }
   if (decision.stop_early) {
     LOG_INFO << "early stopping: " << (has_validation() ? "validation " : "test ") << keep_best
              << " has not improved for " << decision.evals_since_best
@@ -399,6 +409,7 @@ Status Chief::SaveCheckpoint(const TrainingCursor& cursor, const ParamArena& par
   info.epoch_rows = info.step_in_epoch == 0 ? 0 : cursor.epoch_rows;
   info.best_metric = cursor.best_metric;
   info.evals_since_best = cursor.evals_since_best;
+  info.rate_reductions = cursor.rate_reductions;
   last_checkpoint_ = Clock::now();
   return writer_.Submit(
       info, params, optimizer, is_best,

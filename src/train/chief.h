@@ -34,6 +34,7 @@ struct BestDecision {
   bool stop_early = false;
   int64_t evals_since_best = 0;
   double best_metric = 0;
+  bool reduce_rate = false;  // optimizer.schedule: plateau: the metric has met a plateau
 };
 
 class RankDuties {

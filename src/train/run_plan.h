@@ -36,6 +36,7 @@ struct TrainingCursor {
   int64_t epoch_rows = 0;                                         // and the rows it covers
   double best_metric = std::numeric_limits<double>::quiet_NaN();  // checkpoint.keep_best's best so far
   int64_t evals_since_best = 0;                                   // evaluations without improvement (early stopping)
+  int64_t rate_reductions = 0;                                    // optimizer.schedule: plateau's, so far
 };
 
 }  // namespace ectrain::train

@@ -271,9 +271,12 @@ StatusOr<bool> Trainer::EndEpoch(int64_t epoch, double epoch_seconds, double epo
   RETURN_IF_ERROR(AgreeOk(duties_->Evaluate(params_, epoch, cursor.step, mean_loss, last_epoch, result), "evaluation"));
   // Rank 0 decides whether this is the best state so far and whether to stop early; all ranks learn both.
   const BestDecision decision = duties_->DecideBest(cursor, result, last_epoch);
-  std::array<int64_t, 3> decided{decision.is_best, decision.stop_early, decision.evals_since_best};
+  std::array<int64_t, 4> decided{decision.is_best, decision.stop_early, decision.evals_since_best,
+                                 decision.reduce_rate};
   comm_.Broadcast(std::span<int64_t>(decided), 0);  // Collective
   cursor.evals_since_best = decided[2];
+  cursor.rate_reductions += decided[3];
+  optimizer_->set_rate_reductions(cursor.rate_reductions);
   cursor.best_metric = decision.best_metric;  // rank 0's is the one checkpoints keep
   if (decided[0] != 0) {
     RETURN_IF_ERROR(
@@ -323,7 +326,8 @@ void Trainer::ShareState(TrainingCursor& cursor) {
     BroadcastArena(params_);
     for (auto& [name, arena] : optimizer_->state()) BroadcastArena(*arena);
   }
-  std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count(), cursor.evals_since_best};
+  std::vector<int64_t> counts{cursor.step, cursor.epoch_rows, optimizer_->step_count(), cursor.evals_since_best,
+                              cursor.rate_reductions};
   comm_.Broadcast(std::span<int64_t>(counts), 0);
   std::vector<double> sums{cursor.epoch_loss_sum, cursor.best_metric};
   comm_.Broadcast(std::span<double>(sums), 0);
@@ -331,6 +335,8 @@ void Trainer::ShareState(TrainingCursor& cursor) {
   cursor.epoch_rows = counts[1];
   optimizer_->set_step_count(counts[2]);
   cursor.evals_since_best = counts[3];
+  cursor.rate_reductions = counts[4];
+  optimizer_->set_rate_reductions(cursor.rate_reductions);
   cursor.epoch_loss_sum = sums[0];
   cursor.best_metric = sums[1];
 }

@@ -72,6 +72,33 @@ grep -q "final test auc" "$TMP/click_logs.log" && ! grep -q '"test"' <(grep '"ev
   pass "click_logs.yaml chose on validation and scored the test rows once" ||
   fail "click_logs.yaml should evaluate validation during training and test once" "$TMP/click_logs.log"
 
+# optimizer.schedule: plateau: the rate drops when validation log-loss stops improving, and a run
+# stopped by SIGTERM after a drop and resumed ends exactly as the run that went through.
+PLATEAU=(--set model.type=deepfm --set optimizer.schedule=plateau --set optimizer.plateau_patience=1
+  --set optimizer.decay_factor=0.2 --set train.global_batch_size=128 --set train.epochs=5)
+train plateau "$TMP/plain.yaml" "${PLATEAU[@]}"
+grep -q "learning rate reduced: validation log_loss has not improved for 1 evaluation" "$TMP/plateau.log" &&
+  pass "plateau: the rate is reduced when validation log-loss stops improving" ||
+  fail "plateau: no reduction logged" "$TMP/plateau.log"
+"$ECTRAIN" train "$TMP/plain.yaml" "${DATA[@]}" "${PLATEAU[@]}" --set train.output_dir="$TMP/stopped" \
+  >"$TMP/stopped.log" 2>&1 &
+job=$!
+for _ in $(seq 3000); do grep -q "learning rate reduced" "$TMP/stopped.log" && break; sleep 0.01; done
+kill -TERM "$job"
+wait "$job"
+rc=$?
+"$ECTRAIN" train "$TMP/plain.yaml" "${DATA[@]}" "${PLATEAU[@]}" --set train.output_dir="$TMP/stopped" \
+  >"$TMP/resumed.log" 2>&1
+# The last epoch's validation figures: trained after the drop, so they differ unless its rate came back.
+last_validation() { grep '"event":"eval"' "$TMP/$1/metrics.jsonl" | tail -1 | grep -o '"validation":{[^}]*}'; }
+if [ "$rc" -eq 3 ] && grep -q "resuming from" "$TMP/resumed.log" && [ -n "$(last_validation plateau)" ] &&
+  [ "$(last_validation plateau)" = "$(last_validation stopped)" ]; then
+  pass "plateau: stopped by SIGTERM after a drop and resumed, the last epoch's validation figures bit for bit"
+else
+  fail "plateau: stopped (status $rc) and resumed differs: '$(last_validation plateau)' vs '$(last_validation stopped)'" \
+    "$TMP/resumed.log"
+fi
+
 # A checkpoint folder means its newest checkpoint; eval says which one training kept as best.
 ckpts="$TMP/deepfm/checkpoints"
 if [ "$(cat "$ckpts/latest")" != "$(cat "$ckpts/best")" ]; then

@@ -59,12 +59,16 @@ TEST(Checkpoint, RoundTripRestoresParametersAndOptimizerState) {
   std::string dir = testing::TempDir("ckpt_roundtrip");
   Trained t;
   CheckpointDir checkpoints(dir, 2);
-  auto path = checkpoints.Save(t.Info(2), t.model.layout(), StateOf(t.params, *t.adam), false);
+  CheckpointInfo written = t.Info(2);
+  written.rate_reductions = 3;
+  auto path = checkpoints.Save(written, t.model.layout(), StateOf(t.params, *t.adam), false);
   ASSERT_TRUE(path.ok()) << path.status().message();
 
   auto info = ReadCheckpointInfo(*path);
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->step, 2);
+  EXPECT_EQ(info->format_version, kFormatVersion);
+  EXPECT_EQ(info->rate_reductions, 3);
   EXPECT_EQ(info->optimizer, "adam");
   EXPECT_EQ(info->config_yaml, "train:\n  epochs: 1\n");
 

@@ -389,6 +389,19 @@ TEST(Config, LabelTypeFollowsTheLoss) {
             "binary/binary");
 }
 
+TEST(Config, PlateauNeedsTheMetricToWatch) {
+  const std::string message = ErrorOf(kRoles, {"optimizer.schedule=plateau"});
+  EXPECT_NE(message.find("optimizer.schedule: plateau needs checkpoint.keep_best"), std::string::npos) << message;
+  auto config = ParseConfig(kRoles,
+                            {"optimizer.schedule=plateau", "checkpoint.keep_best=log_loss",
+                             "optimizer.plateau_patience=2", "optimizer.decay_factor=0.3"},
+                            "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->optimizer.plateau_patience, 2);
+  EXPECT_NE(ErrorOf(kRoles, {"optimizer.plateau_patience=2"}).find("optimizer.plateau_patience (only for"),
+            std::string::npos);
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto result = LoadConfig("/nonexistent/x.yaml", {});
   ASSERT_FALSE(result.ok());

@@ -479,6 +479,34 @@ TEST(ClipNorm, ScalesTheGlobalNormDownButNeverUp) {
   EXPECT_NEAR(params.data()[w], -4.0, 1e-6) << "a norm under the limit is left alone";
 }
 
+TEST(Schedule, PlateauMultipliesByTheFactorPerReductionDownToTheFloor) {
+  OptimOptions o;
+  o.learning_rate = 1.0;
+  o.warmup_steps = 4;
+  o.schedule = "plateau";
+  o.decay_factor = 0.5;
+  o.min_learning_rate = 0.2;
+  const RunShape shape{104, 256};
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 2, 3), 0.5);  // the warm-up first
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 50), 1.0);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 50, 1), 0.5);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 50, 2), 0.25);
+  EXPECT_DOUBLE_EQ(LearningRateAt(o, shape, 50, 3), 0.2);
+  // The optimizer steps with the reductions it is told.
+  ParamLayout layout = OneParam();
+  ParamArena params(layout), grads(layout);
+  o.type = "sgd";
+  o.warmup_steps = 0;
+  auto sgd = Optimizer::Create(o, layout, shape);
+  grads.data()[0] = 1.0f;
+  sgd->Step(params, grads);
+  EXPECT_FLOAT_EQ(params.data()[0], -1.0f);
+  sgd->set_rate_reductions(1);
+  sgd->Step(params, grads);
+  EXPECT_FLOAT_EQ(params.data()[0], -1.5f);
+  EXPECT_FLOAT_EQ(static_cast<float>(sgd->last_learning_rate()), 0.5f);
+}
+
 TEST(Schedule, WarmupStepAndCosine) {
   OptimOptions o;
   o.learning_rate = 1.0;
