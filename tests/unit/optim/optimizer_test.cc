@@ -218,7 +218,9 @@ TEST(Ftrl, MatchesThePapersUpdateAndL1GivesExactZeros) {
     bias.Step(gb[t]);
     EXPECT_NEAR(params.data()[0], w0.w, 1e-6) << "step " << t;
     EXPECT_NEAR(params.data()[b], bias.w, 1e-5) << "step " << t;
-    if (t == 0) EXPECT_NEAR(params.data()[b], -2.9, 1e-6) << "a zero gradient keeps the initial bias";
+    if (t == 0) {
+      EXPECT_NEAR(params.data()[b], -2.9, 1e-6) << "a zero gradient keeps the initial bias";
+    }
   }
   EXPECT_NE(params.data()[0], 0.0f);
   EXPECT_EQ(params.data()[1], 0.0f) << "small gradients stay inside L1: an exact zero";
