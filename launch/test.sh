@@ -14,8 +14,9 @@ set -euo pipefail
 # --help prints the comment above (without its '# ') and exits, before anything is installed or built.
 case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
-# What only the tests need: clang-format (the format check), zip and unzip (the fetch scripts' tests).
-TEST_PACKAGES=(clang-format zip unzip)
+# What only the tests need: clang-format (the format check), zip and unzip (the fetch scripts' tests),
+# python3 (end-to-end checks read metrics.jsonl with it).
+TEST_PACKAGES=(clang-format zip unzip python3)
 missing=()
 for p in "${TEST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
