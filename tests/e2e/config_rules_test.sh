@@ -14,7 +14,7 @@ expect_exit "--set model.type=logistic over a config with mlp keys names them" 2
   "$ECTRAIN" train configs/quickstart.yaml --set model.type=logistic
 printf 'optimizer:\n  type: sgd\n  beta1: 0.9\n  decay_factor: 0.5\n' >"$TMP/sgd.yaml"
 expect_exit "beta1 with sgd and decay_factor without schedule: step" 2 \
-  "optimizer.beta1 \(only for optimizer.type adam, adamw; here optimizer.type is sgd\), optimizer.decay_factor \(only for optimizer.schedule step; here optimizer.schedule is constant\)" -- \
+  "optimizer.beta1 \(only for optimizer.type adam, adamw; here optimizer.type is sgd\), optimizer.decay_factor \(only for optimizer.schedule step, plateau; here optimizer.schedule is constant\)" -- \
   "$ECTRAIN" config "$TMP/sgd.yaml"
 
 # --- mf on 0/1 clicks: bce; the resolved config through resume, train, eval and predict ---

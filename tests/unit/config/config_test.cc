@@ -308,7 +308,7 @@ optimizer: {type: sgd, beta1: 0.8, min_learning_rate: 0.0001}
                          "model.cross_layers (only for model.type dcn; here model.type is mlp), "
                          "model.user_field (only for model.type mf; here model.type is mlp), "
                          "optimizer.beta1 (only for optimizer.type adam, adamw; here optimizer.type is sgd), "
-                         "optimizer.min_learning_rate (only for optimizer.schedule cosine; here "
+                         "optimizer.min_learning_rate (only for optimizer.schedule cosine, plateau; here "
                          "optimizer.schedule is constant). Remove them, or change model.type or optimizer.type or "
                          "optimizer.schedule"),
             std::string::npos)
