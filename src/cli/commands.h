@@ -72,6 +72,10 @@ Status RunRecommend(const RecommendArgs& args);
 Status RunGenerate(const GenerateArgs& args);
 // Summarises HDF5 data files (src/tools/inspect.h) as text or JSON on stdout.
 Status RunInspect(const InspectArgs& args);
+// inspect_checkpoint.cc: whether `path` names a checkpoint (a ckpt-*.h5 file, a `latest`/`best`
+// pointer, a checkpoint folder, or an HDF5 file with a checkpoint's header), and its summary.
+bool IsCheckpointPath(const std::string& path);
+Status InspectCheckpoint(const std::string& path, bool json);
 // Validates a config and prints it resolved; with `list_keys`, prints every key instead.
 Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys);
 

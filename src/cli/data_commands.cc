@@ -120,7 +120,14 @@ Status RunGenerate(const GenerateArgs& args) {
 
 Status RunInspect(const InspectArgs& args) {
   tools::InspectOptions options;
-  options.paths = args.paths;
+  for (const std::string& path : args.paths) {
+    if (IsCheckpointPath(path)) {
+      RETURN_IF_ERROR(InspectCheckpoint(path, args.json));
+    } else {
+      options.paths.push_back(path);
+    }
+  }
+  if (options.paths.empty()) return Status::Ok();
   options.label = args.label;
   ASSIGN_OR_RETURN(tools::InspectReport report, tools::Inspect(options));
   const std::string text = args.json ? report.ToJson() + "\n" : report.ToText();

@@ -3,7 +3,8 @@
 # per-item factors, categories, Zipf activity): configs/click_logs.yaml, adapted by setting only the
 # data keys, beats logistic regression (FTRL) and a plain mf on the same split, choosing on the
 # validation rows; every model type's first validation log-loss is below the constant predictor's;
-# and click_logs.yaml prepares and trains a CSV click log as it is meant to be adapted.
+# and click_logs.yaml prepares and trains a CSV click log as it is meant to be adapted. On the way: the
+# plateau schedule (and its exact resume), and `eval`/`inspect` of the checkpoints these runs leave.
 # Usage: tests/e2e/click_quality_test.sh path/to/ectrain   (run from the top of the repository)
 set -u
 ECTRAIN=$(realpath "${1:?usage: click_quality_test.sh path/to/ectrain}")
@@ -108,6 +109,23 @@ if [ "$(cat "$ckpts/latest")" != "$(cat "$ckpts/best")" ]; then
 else
   fail "deepfm's last epoch was its best: the test needs a run that overfits (more epochs)" "$TMP/deepfm.log"
 fi
+
+# inspect summarises a checkpoint: the model, where training stood, the tensors and the inputs it expects.
+"$ECTRAIN" inspect "$ckpts" >"$TMP/inspect.txt" 2>&1
+grep -q "^checkpoint $ckpts/$(cat "$ckpts/latest") " "$TMP/inspect.txt" &&
+  grep -q "model: deepfm (loss bce), [0-9]* parameters; optimizer: adam" "$TMP/inspect.txt" &&
+  grep -q "best log_loss so far: " "$TMP/inspect.txt" && grep -q "    embedding/item  5000 x 16" "$TMP/inspect.txt" &&
+  grep -q 'inputs: label clicked; dense \["d0","d1","d2"\]; categorical \["user","item","category"\]' "$TMP/inspect.txt" &&
+  pass "inspect of a checkpoint folder: model, step, best metric, tensors, inputs" ||
+  fail "inspect of a checkpoint folder" "$TMP/inspect.txt"
+"$ECTRAIN" inspect --json "$ckpts/best" >"$TMP/inspect.json" 2>&1
+python3 -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['checkpoint'].endswith(open(sys.argv[2]).read().strip()), j['checkpoint']
+assert j['model']['type'] == 'deepfm' and j['parameters'] == sum(a * b for a, b in (t['shape'] for t in j['tensors']))
+" "$TMP/inspect.json" "$ckpts/best" && pass "inspect --json of the best checkpoint" ||
+  fail "inspect --json of the best checkpoint" "$TMP/inspect.json"
 
 # --- adapted as a user would: a CSV click log, prepared and trained by setting only the data keys ---
 python3 - "$TMP/clicks.csv" <<'PY'
