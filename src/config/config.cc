@@ -560,7 +560,7 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("train", "seed", &c.train.seed, 0, kMaxInt, "seed of initialisation and data order"),
       StringKey("train", "output_dir", &c.train.output_dir, {}, "where the config, metrics and checkpoints go"),
       IntKey("train", "log_every_steps", &c.train.log_every_steps, 1, kMaxInt,
-             "a log line every N steps when stderr is not a terminal"),
+             "a `step` line in metrics.jsonl every N steps, and a log line when stderr is not a terminal"),
       IntKey("train", "max_steps", &c.train.max_steps, 0, kMaxInt, "stop after this many steps (0: no limit)"),
       IntKey("train", "accumulation_steps", &c.train.accumulation_steps, 1, 65536,
              "micro-batches per optimizer step: the rank's share of the global batch is split this many ways"),

@@ -25,6 +25,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
+// Wall-clock time as Unix seconds (metrics.jsonl's "time").
+double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // NaN (no value yet) is beaten by anything.
@@ -78,10 +83,22 @@ class Chief final : public RankDuties {
   }
   Status CheckpointFailure() override { return writer_.Failure(); }
   Status WaitForCheckpoints() override { return writer_.Wait(); }
+  void LogSteps(const StepsLine& line) override {
+    metrics_log_.Append(nlohmann::json{{"event", "step"},
+                                       {"time", UnixSeconds()},
+                                       {"epoch", line.epoch + 1},
+                                       {"step", line.step},
+                                       {"train_loss", line.loss},
+                                       {"learning_rate", line.learning_rate},
+                                       {"samples_per_second", line.samples_per_second},
+                                       {"data_wait_seconds", line.data_wait_seconds}}
+                            .dump());
+  }
   void LogEpoch(int64_t epoch, int64_t step, double train_loss, double samples_per_second,
                 double data_wait_seconds) override {
     metrics_log_.Append(nlohmann::json{
         {"event", "epoch"},
+        {"time", UnixSeconds()},
         {"epoch", epoch + 1},
         {"step", step},
         {"train_loss", train_loss},
@@ -338,6 +355,7 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
     LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
              << train_loss << shown << "  [" << FormatSeconds(SecondsSince(start)) << "]";
   }
+  line["time"] = UnixSeconds();
   metrics_log_.Append(line.dump());
   return Status::Ok();
 }

@@ -37,6 +37,16 @@ struct BestDecision {
   bool reduce_rate = false;  // optimizer.schedule: plateau: the metric has met a plateau
 };
 
+// What metrics.jsonl's `step` line holds: the steps since the previous one, summarised.
+struct StepsLine {
+  int64_t epoch = 0;  // 0-based
+  int64_t step = 0;
+  double loss = 0;  // the mean training loss over those steps' rows
+  double learning_rate = 0;
+  double samples_per_second = 0;  // over those steps
+  double data_wait_seconds = 0;   // time those steps waited for data (rank 0)
+};
+
 class RankDuties {
  public:
   virtual ~RankDuties() = default;
@@ -80,6 +90,8 @@ class RankDuties {
   virtual Status WaitForCheckpoints() { return Status::Ok(); }
   virtual void LogEpoch(int64_t epoch, int64_t step, double train_loss, double samples_per_second,
                         double data_wait_seconds) {}
+  // Every train.log_every_steps: metrics.jsonl's `step` line (for curves).
+  virtual void LogSteps(const StepsLine& line) {}
   // The end of the run: fills in the checkpoint written and rank 0's checkpoint figures, logs the
   // memory and step-loop lines and appends metrics.jsonl's `done` line.
   virtual void ReportDone(TrainResult& result) {}

@@ -17,6 +17,33 @@
 namespace ectrain::train {
 namespace {
 
+// The steps since metrics.jsonl's last `step` line: their loss, rows, time and data wait.
+class StepsWindow {
+ public:
+  explicit StepsWindow(double wait_seconds) : wait_start_(wait_seconds) {}
+  void Add(double loss_sum, int64_t rows) {
+    loss_sum_ += loss_sum;
+    rows_ += rows;
+  }
+  StepsLine Take(int64_t epoch, int64_t step, double learning_rate, double wait_seconds) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const StepsLine line{epoch,
+                         step,
+                         loss_sum_ / static_cast<double>(std::max<int64_t>(rows_, 1)),
+                         learning_rate,
+                         static_cast<double>(rows_) / std::max(seconds, 1e-9),
+                         wait_seconds - wait_start_};
+    *this = StepsWindow(wait_seconds);
+    return line;
+  }
+
+ private:
+  double loss_sum_ = 0;
+  int64_t rows_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  double wait_start_ = 0;
+};
+
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -76,6 +103,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
   // The reader starts at the cursor's position and reads no further than the last step.
   feed_.Seek(plan_.EpochOf(cursor.step), plan_.StepInEpoch(cursor.step), plan_.total_steps);
   const double run_wait_start = feed_.wait_seconds();
+  StepsWindow steps_window(run_wait_start);
   for (int64_t epoch = plan_.EpochOf(cursor.step); epoch < plan_.num_epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     const double epoch_wait_start = feed_.wait_seconds();
@@ -90,6 +118,11 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       progress.Update(
           epoch, plan_.num_epochs, cursor.step, agreed.loss / static_cast<double>(global_rows),
           static_cast<double>(global_rows_done_) / std::max(result.train_seconds + SecondsSince(epoch_start), 1e-9));
+      steps_window.Add(agreed.loss, global_rows);
+      if (cursor.step % config_.train.log_every_steps == 0) {
+        duties_->LogSteps(
+            steps_window.Take(epoch, cursor.step, optimizer_->last_learning_rate(), feed_.wait_seconds()));
+      }
       const int64_t verify = config_.train.verify_every_steps;
       if (verify > 0 && cursor.step % verify == 0) {
         RETURN_IF_ERROR(VerifyParametersIdentical(comm_, watchdog_, model_.layout(), params_, cursor.step));

@@ -81,6 +81,17 @@ train plateau "$TMP/plain.yaml" "${PLATEAU[@]}"
 grep -q "learning rate reduced: validation log_loss has not improved for 1 evaluation" "$TMP/plateau.log" &&
   pass "plateau: the rate is reduced when validation log-loss stops improving" ||
   fail "plateau: no reduction logged" "$TMP/plateau.log"
+# metrics.jsonl's `step` lines (every train.log_every_steps): the curve, with the rate as it dropped.
+python3 - "$TMP/plateau/metrics.jsonl" <<'PY' && pass "step lines: loss, rate, throughput, data wait, time; the rate drops" ||
+import json, sys
+steps = [l for l in map(json.loads, open(sys.argv[1])) if l["event"] == "step"]
+assert len(steps) >= 2 * 2343 // 100, len(steps)  # two epochs at least (early stopping may end it)
+keys = {"time", "epoch", "step", "train_loss", "learning_rate", "samples_per_second", "data_wait_seconds"}
+assert all(keys <= set(s) for s in steps), steps[0]
+assert all(b["step"] - a["step"] == 100 and b["time"] >= a["time"] for a, b in zip(steps, steps[1:]))
+assert abs(steps[0]["learning_rate"] - 1e-3) < 1e-9 and steps[-1]["learning_rate"] < 0.5e-3, steps[-1]
+PY
+  fail "step lines in metrics.jsonl" "$TMP/plateau/metrics.jsonl"
 "$ECTRAIN" train "$TMP/plain.yaml" "${DATA[@]}" "${PLATEAU[@]}" --set train.output_dir="$TMP/stopped" \
   >"$TMP/stopped.log" 2>&1 &
 job=$!
