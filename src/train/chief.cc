@@ -9,6 +9,7 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "config/config.h"
 #include "core/format.h"
@@ -247,7 +248,9 @@ Status Chief::OpenOutputs() {
   }
   metrics_log_.Append(
       nlohmann::json{{"event", "start"}, {"world_size", world_size_}, {"ectrain_version", ECTRAIN_VERSION}}.dump());
-  LOG_INFO << "resolved configuration (saved as " << config_path << "):\n" << config::ToYaml(config_);
+  // The whole configuration (a hundred lines) only with --verbose: the file has it.
+  LOG_INFO << "resolved configuration saved as " << config_path << " (ectrain --verbose train prints it here)";
+  LOG_DEBUG << "resolved configuration:\n" << config::ToYaml(config_);
   ASSIGN_OR_RETURN(data::ColumnFile test_file, data::ColumnFile::Open(config_.data.test));
   ASSIGN_OR_RETURN(test_, test_file.ReadAll(feed_.schema(), /*with_labels=*/true));
   if (test_.num_rows == 0) return DataError("test data " + config_.data.test + " has no rows");
@@ -328,9 +331,10 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
                        TrainResult& result) {
   const auto start = Clock::now();
   const bool best = result.best_step >= 0;  // EvaluateBest: the kept checkpoint, not the step's parameters
-  nlohmann::json line =
-      best ? nlohmann::json{{"event", "best"}, {"step", result.best_step}}
-           : nlohmann::json{{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}, {"train_loss", train_loss}};
+  nlohmann::json line = best ? nlohmann::json{{"event", "best"}, {"step", result.best_step}}
+                             : nlohmann::json{{"event", "eval"}, {"epoch", epoch + 1}, {"step", step}};
+  // An evaluation with no training before it (a run already complete) has no training loss.
+  if (!best && std::isfinite(train_loss)) line["train_loss"] = train_loss;
   std::string shown;
   if (has_validation()) {
     ASSIGN_OR_RETURN(const eval::Metrics m, Score(params, validation_, "validation", step, false));
@@ -352,8 +356,10 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
     LOG_INFO << "best checkpoint (step " << result.best_step << ")" << shown << "  ["
              << FormatSeconds(SecondsSince(start)) << "]";
   } else {
-    LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << "  train_loss "
-             << train_loss << shown << "  [" << FormatSeconds(SecondsSince(start)) << "]";
+    std::ostringstream trained;
+    if (std::isfinite(train_loss)) trained << "  train_loss " << train_loss;
+    LOG_INFO << "epoch " << epoch + 1 << "/" << config_.train.epochs << "  step " << step << trained.str() << shown
+             << "  [" << FormatSeconds(SecondsSince(start)) << "]";
   }
   line["time"] = UnixSeconds();
   metrics_log_.Append(line.dump());

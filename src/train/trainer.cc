@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -169,10 +170,11 @@ StatusOr<TrainResult> Trainer::AlreadyComplete(const TrainingCursor& cursor, Tra
   const bool stopped_early = patience > 0 && cursor.evals_since_best >= patience;
   result.checkpoint_path = duties_->resumed_path();
   const int64_t last_epoch = plan_.num_epochs - 1;
-  RETURN_IF_ERROR(AgreeOk(stopped_early || !config_.checkpoint.keep_best.empty()
-                              ? duties_->EvaluateBest(params_, last_epoch, cursor.step, result)
-                              : duties_->Evaluate(params_, last_epoch, cursor.step, 0.0, true, result),
-                          "evaluation"));
+  RETURN_IF_ERROR(AgreeOk(
+      stopped_early || !config_.checkpoint.keep_best.empty()
+          ? duties_->EvaluateBest(params_, last_epoch, cursor.step, result)
+          : duties_->Evaluate(params_, last_epoch, cursor.step, std::numeric_limits<double>::quiet_NaN(), true, result),
+      "evaluation"));
   return result;
 }
 

@@ -73,6 +73,24 @@ grep -q "final test auc" "$TMP/click_logs.log" && ! grep -q '"test"' <(grep '"ev
   pass "click_logs.yaml chose on validation and scored the test rows once" ||
   fail "click_logs.yaml should evaluate validation during training and test once" "$TMP/click_logs.log"
 
+# The start names the saved configuration and prints it only with --verbose; running a complete run again
+# evaluates without a made-up training loss.
+grep -q "resolved configuration saved as $TMP/click_logs/config.yaml (ectrain --verbose train prints it here)" \
+  "$TMP/click_logs.log" &&
+  ! grep -q "^  embedding_dim: 16" "$TMP/click_logs.log" && pass "the configuration is saved, not printed" ||
+  fail "the start should name config.yaml and not print it" "$TMP/click_logs.log"
+"$ECTRAIN" --verbose train configs/click_logs.yaml "${DATA[@]}" --set train.output_dir="$TMP/click_logs" \
+  --set train.epochs=4 >"$TMP/click_logs.log" 2>&1
+grep -q "training is already complete" "$TMP/click_logs.log" && grep -q "^  embedding_dim: 16" "$TMP/click_logs.log" &&
+  pass "--verbose prints the configuration" || fail "--verbose should print the configuration" "$TMP/click_logs.log"
+NOKEEP=(--set model.type=logistic --set 'checkpoint.keep_best=""' --set eval.early_stopping_patience=0 --set train.epochs=1)
+train complete "$TMP/plain.yaml" "${NOKEEP[@]}"
+train complete "$TMP/plain.yaml" "${NOKEEP[@]}"
+[ "$(grep -c '"event":"eval"' "$TMP/complete/metrics.jsonl")" -eq 2 ] &&
+  ! grep '"event":"eval"' "$TMP/complete/metrics.jsonl" | tail -1 | grep -q train_loss &&
+  pass "a complete run run again evaluates without a train_loss" ||
+  fail "the evaluation of a complete run" "$TMP/complete/metrics.jsonl"
+
 # optimizer.schedule: plateau: the rate drops when validation log-loss stops improving, and a run
 # stopped by SIGTERM after a drop and resumed ends exactly as the run that went through.
 PLATEAU=(--set model.type=deepfm --set optimizer.schedule=plateau --set optimizer.plateau_patience=1
