@@ -30,10 +30,11 @@ std::unique_ptr<Optimizer> Optimizer::Create(const OptimOptions& options, const 
   if (options.wide == "ftrl" && options.type != "ftrl" && std::any_of(specs.begin(), specs.end(), IsWide)) {
     optimizer->wide_ = std::make_unique<Ftrl>(options, layout, shape, kernels);
   }
-  // Only tensors that may be row-sparse need the clock: the decaying embedding tables not under FTRL.
-  for (const ParamSpec& spec : specs) {
-    if (spec.kind != ParamKind::kEmbedding || optimizer->DecayOf(spec) == 0.0f) continue;
-    if (optimizer->RuleOf(spec).by->OwnType() == "ftrl") continue;
+  for (const ParamSpec& spec : specs) optimizer->rules_.push_back(optimizer->RuleOf(spec));
+  // Only tensors that may be row-sparse need the clock: the decaying embedding tables (not under FTRL,
+  // whose rule has no decay).
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].kind != ParamKind::kEmbedding || optimizer->rules_[i].decay == 0.0f) continue;
     optimizer->decay_clock_ = std::make_unique<ParamArena>(layout, kernels.allocator());
     optimizer->decay_clock_->SetZero();
     break;
@@ -118,7 +119,7 @@ void Optimizer::Step(ParamArena& params, const ParamArena& grads, const RowSelec
       if (rows != nullptr && rows->num_specs() > 0 && rows->sparse(static_cast<int>(i))) continue;
       const int64_t begin = specs[i].offset;
       const int64_t end = i + 1 < specs.size() ? specs[i + 1].offset : layout_.total_size();
-      const Rule rule = RuleOf(specs[i]);
+      const Rule& rule = rules_[i];
       if (!ranges_.empty() && ranges_.back().offset + ranges_.back().count == begin && ranges_.back().rule == rule) {
         ranges_.back().count += end - begin;
       } else {
@@ -163,7 +164,7 @@ void Optimizer::UpdateRows(ParamArena& params, const RowSelection& rows, int spe
   const auto num_rows = static_cast<int64_t>(rows.rows(spec_index).size());
   if (num_rows == 0) return;
   const kernels::RowSpan span{RowIds(rows, spec_index), num_rows, spec.offset, spec.cols};
-  const Rule rule = RuleOf(spec);
+  const Rule& rule = rules_[spec_index];
   if (rule.decay > 0 && decay_clock_) {
     const kernels::CatchUpCoefficients c{rule.decay, static_cast<float>(lr_before), static_cast<float>(cumulative_lr_)};
     kernels_.CatchUpDecay(span, params.data(), decay_clock_->data(), c);

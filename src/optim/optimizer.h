@@ -100,7 +100,7 @@ class Optimizer {
     int64_t count;
     Rule rule;
   };
-  Rule RuleOf(const ParamSpec& spec);
+  Rule RuleOf(const ParamSpec& spec);  // for Create, which keeps each tensor's in rules_
   float DecayOf(const ParamSpec& spec) const;
   // Row-sparse tensor `spec`'s rows: catch up their skipped decay, then update them.
   void UpdateRows(ParamArena& params, const RowSelection& rows, int spec, double lr_before);
@@ -118,6 +118,7 @@ class Optimizer {
   int64_t rate_reductions_ = 0;
   std::unique_ptr<Optimizer> wide_;          // optimizer.wide: ftrl (and the main rule is not FTRL)
   std::unique_ptr<ParamArena> decay_clock_;  // with a decaying embedding table
+  std::vector<Rule> rules_;                  // per tensor of the layout, decided once
   int part_ = 0;
   int parts_ = 1;
   std::function<double(double)> sum_over_parts_;

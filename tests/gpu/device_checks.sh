@@ -431,6 +431,8 @@ step_bench() {
 # packages (and relatives) installed on this machine; /etc/openmpi under an empty tmpfs.
 hide_system_deps() {
   local dir pkgs p f n=0
+  # The overlay's layers: kept while /usr is mounted over them, to the end of this mount namespace
+  # (the device machine is a bare one, given back after the run).
   dir=$(mktemp -d /tmp/ectrain_hide.XXXXXX)
   mkdir -p "$dir/upper" "$dir/work"
   pkgs=$( { cut -d' ' -f1 "$DEPS/MANIFEST"
