@@ -14,7 +14,7 @@ case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libeigen3-dev libopenblas-serial-dev libxxhash-dev
-          libyaml-cpp-dev libgtest-dev libcli11-dev nlohmann-json3-dev)
+          libyaml-cpp-dev libgtest-dev libcli11-dev nlohmann-json3-dev libprotobuf-dev protobuf-compiler libonnx-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,8 +15,9 @@ set -euo pipefail
 case ${1:-} in -h | --help) sed -n '2,/^set -euo pipefail/{/^#/{s/^# //; s/^#$//; p}}' "$0"; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 # What only the tests need: clang-format (the format check), zip and unzip (the fetch scripts' tests),
-# python3 (end-to-end checks read metrics.jsonl with it).
-TEST_PACKAGES=(clang-format zip unzip python3)
+# python3 (end-to-end checks read metrics.jsonl with it) and python3-venv (the readers the tests check
+# our files with: tensorboard, onnxruntime; tests/requirements.txt), chromium (opens `ectrain report`'s HTML).
+TEST_PACKAGES=(clang-format zip unzip python3 python3-venv chromium)
 missing=()
 for p in "${TEST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,6 +30,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 ./launch/setup.sh
+# The Python packages of tests/requirements.txt, from PyPI, in BUILD/test-venv. Without network the
+# tests that need them are counted as skipped and say so.
+venv="${ECTRAIN_BUILD_DIR:-build}/test-venv"
+if [ ! -f "$venv/requirements.done" ] || ! cmp -s tests/requirements.txt "$venv/requirements.done"; then
+  python3 -m venv "$venv" &&
+    "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt &&
+    cp tests/requirements.txt "$venv/requirements.done" ||
+    echo "test: could not install tests/requirements.txt into $venv; the tests that need it will be skipped"
+fi
 cd "${ECTRAIN_BUILD_DIR:-build}"
 status=0
 ctest -j "$(nproc)" --output-on-failure --timeout 600 "$@" || status=$?

@@ -47,3 +47,17 @@ need_dataset() {
   echo "SKIPPED: ${TEST_NAME:-$(basename "$0" .sh)}: needs $name, see datasets/$name/fetch.sh (or set ECTRAIN_DATASETS to a folder holding $name/)"
   exit 77
 }
+
+# need_python_modules MODULE...: sets PY to the Python of the test venv (launch/test.sh installs
+# tests/requirements.txt there; ECTRAIN_TEST_PYTHON names it) when it imports every MODULE; where
+# one is missing, the script ends as skipped saying which.
+need_python_modules() {
+  PY=${ECTRAIN_TEST_PYTHON:-build/test-venv/bin/python}
+  local module
+  for module in "$@"; do
+    if ! "$PY" -c "import $module" 2>/dev/null; then
+      echo "SKIPPED: ${TEST_NAME:-$(basename "$0" .sh)}: needs the Python module $module in $PY (launch/test.sh installs tests/requirements.txt there)"
+      exit 77
+    fi
+  done
+}
