@@ -62,6 +62,11 @@ struct InspectArgs {
   bool json = false;
 };
 
+struct ReportArgs {
+  std::vector<std::string> run_dirs;  // train.output_dir of each run
+  std::string out = "report.html";
+};
+
 Status RunTrain(const TrainArgs& args);
 Status RunEval(const EvalArgs& args);
 Status RunPredict(const PredictArgs& args);
@@ -72,6 +77,8 @@ Status RunRecommend(const RecommendArgs& args);
 Status RunGenerate(const GenerateArgs& args);
 // Summarises HDF5 data files (src/tools/inspect.h) as text or JSON on stdout.
 Status RunInspect(const InspectArgs& args);
+// Training runs side by side in one self-contained HTML page (src/report/report.h).
+Status RunReport(const ReportArgs& args);
 // inspect_checkpoint.cc: whether `path` names a checkpoint (a ckpt-*.h5 file, a `latest`/`best`
 // pointer, a checkpoint folder, or an HDF5 file with a checkpoint's header), and its summary.
 bool IsCheckpointPath(const std::string& path);

@@ -259,6 +259,19 @@ CLI::App* AddInspect(CLI::App& app, InspectArgs& inspect) {
   return cmd;
 }
 
+CLI::App* AddReport(CLI::App& app, ReportArgs& report) {
+  auto* cmd = app.add_subcommand(
+      "report",
+      "training runs side by side in one self-contained HTML file: loss, metric and throughput curves, "
+      "step time, memory, final metrics, configs");
+  cmd->add_option("run_dirs", report.run_dirs, "run folders (train.output_dir), each with its metrics.jsonl")
+      ->required();
+  cmd->add_option("--out", report.out, "the HTML file to write")->capture_default_str();
+  cmd->footer(
+      "Exit status: 0 written; 1 a folder without metrics.jsonl, a malformed line, or --out not writable; 2 usage.");
+  return cmd;
+}
+
 // The program: parses the command line, runs one subcommand, turns its Status into the exit code.
 int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_time) {
   data::SkipHdf5ExitCleanup();  // before any HDF5 call: see hdf5_library.h
@@ -287,6 +300,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   GenerateArgs generate;
   generate.argv.assign(argv, argv + argc);
   InspectArgs inspect;
+  ReportArgs report;
   const CLI::App* train_cmd = AddTrain(app, train);
   const CLI::App* eval_cmd = AddEval(app, eval);
   const CLI::App* predict_cmd = AddPredict(app, predict);
@@ -295,6 +309,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   const CLI::App* config_cmd = AddConfig(app, config);
   const CLI::App* generate_cmd = AddGenerate(app, generate);
   const CLI::App* inspect_cmd = AddInspect(app, inspect);
+  const CLI::App* report_cmd = AddReport(app, report);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -319,6 +334,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
                         : *recommend_cmd ? RunRecommend(recommend)
                         : *generate_cmd  ? RunGenerate(generate)
                         : *inspect_cmd   ? RunInspect(inspect)
+                        : *report_cmd    ? RunReport(report)
                         : *config_cmd    ? RunShowConfig(config.path, config.overrides, config.list_keys)
                                          : Status::Ok();
   if (!status.ok()) {
