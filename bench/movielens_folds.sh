@@ -21,7 +21,7 @@ ECTRAIN=${ECTRAIN:-build/src/ectrain}
 OUT=${OUT:-runs/movielens_folds}
 mkdir -p "$OUT"
 # A validation split when the config's prepare.validation_fraction is above 0.
-VALIDATION=$("$ECTRAIN" config "$CONFIG" | awk '$1 == "validation_fraction:" && $2 + 0 > 0 { print 1 }')
+VALIDATION=$("$ECTRAIN" config --no-data "$CONFIG" | awk '$1 == "validation_fraction:" && $2 + 0 > 0 { print 1 }')
 # metric SET NAME LINE: NAME in the `test` or `validation` object of a done line (the delivered model's).
 metric() { sed -E "s/.*\"$1\":\\{[^}]*\"$2\":([0-9.e+-]+).*/\\1/" <<<"$3"; }
 if [ -n "$VALIDATION" ]; then

@@ -9,6 +9,10 @@
 #include "core/status.h"
 #include "tools/generate.h"
 
+namespace ectrain::plan {
+struct DataCheck;
+}  // namespace ectrain::plan
+
 namespace ectrain::cli {
 
 struct TrainArgs {
@@ -28,9 +32,11 @@ struct EvalArgs {
 
 struct PredictArgs {
   std::string checkpoint;
-  std::string input;   // .h5/.hdf5 (prepared columns) or .csv (raw rows, encoded like training)
-  std::string output;  // CSV of probabilities; "-" or empty: standard output
-  std::string row;     // one raw row: "column=value,column=value,..."
+  std::string input;      // .h5/.hdf5 (prepared columns) or .csv (raw rows, encoded like training)
+  std::string output;     // CSV of probabilities; "-" or empty: standard output
+  std::string row;        // one raw row: "column=value,column=value,..."
+  std::string id_column;  // a column of the input passed through as the first output column
+  int64_t top_k = 0;      // classifiers: only the K most likely classes (0: every class's probability)
 };
 
 struct RecommendArgs {
@@ -83,7 +89,21 @@ Status RunReport(const ReportArgs& args);
 // pointer, a checkpoint folder, or an HDF5 file with a checkpoint's header), and its summary.
 bool IsCheckpointPath(const std::string& path);
 Status InspectCheckpoint(const std::string& path, bool json);
-// Validates a config and prints it resolved; with `list_keys`, prints every key instead.
-Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys);
+// Validates a config and, unless `no_data`, the data files it names (plan/data_check.h), and prints
+// it resolved; with `list_keys`, prints every key instead.
+Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys,
+                     bool no_data);
+
+// Each problem CheckConfigData found, on stderr, then an InvalidArgument (exit 2) counting them.
+Status ReportDataProblems(const plan::DataCheck& check, const std::string& config_path);
+
+struct PlanArgs {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  int ranks = 1;
+  bool json = false;
+};
+// plan_command.cc: each rank's rows and memory for a training run of the config (plan/run_estimate.h).
+Status RunPlanCommand(const PlanArgs& args);
 
 }  // namespace ectrain::cli

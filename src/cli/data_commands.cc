@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "core/format.h"
 #include "core/log.h"
+#include "plan/data_check.h"
 #include "prep/prepare.h"
 #include "tools/inspect.h"
 
@@ -194,15 +195,26 @@ Status RunPrepare(const PrepareArgs& args) {
   return Status::Ok();
 }
 
-Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys) {
+Status RunShowConfig(const std::string& config_path, const std::vector<std::string>& overrides, bool list_keys,
+                     bool no_data) {
   if (list_keys) {
     std::printf("key                           default         meaning\n%s", config::DescribeKeys().c_str());
     return Status::Ok();
   }
   if (config_path.empty()) return InvalidArgument("ectrain config: give a CONFIG file, or --keys");
   ASSIGN_OR_RETURN(RunConfig config, config::LoadConfig(config_path, overrides));
+  if (!no_data) RETURN_IF_ERROR(ReportDataProblems(plan::CheckConfigData(config, config_path), config_path));
   std::printf("%s", config::ToYaml(config).c_str());
   return Status::Ok();
+}
+
+Status ReportDataProblems(const plan::DataCheck& check, const std::string& config_path) {
+  if (check.problems.empty()) return Status::Ok();
+  for (const std::string& problem : check.problems)
+    std::fprintf(stderr, "%s: %s\n", config_path.c_str(), problem.c_str());
+  return InvalidArgument(config_path + ": " + std::to_string(check.problems.size()) +
+                         " problem(s) with the data this config names (above); `ectrain config --no-data` checks "
+                         "the keys alone");
 }
 
 }  // namespace ectrain::cli

@@ -83,6 +83,14 @@ CLI::App* AddPredict(CLI::App& app, PredictArgs& predict) {
       cmd->add_option("--row", predict.row, "one raw row, \"column=value,column=value,...\"; prints its probability");
   input->excludes(row);
   cmd->add_option("--output", predict.output, "CSV file for the probabilities (default: standard output)");
+  cmd->add_option("--id-column", predict.id_column,
+                  "a column of the --input rows (any column: an order or session id) written as is before the "
+                  "predictions")
+      ->excludes(row);
+  cmd->add_option("--top-k", predict.top_k,
+                  "classifiers: the K most likely classes (top1_class, top1_prob, ...) instead of one probability "
+                  "column per class")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   return cmd;
 }
 
@@ -192,6 +200,7 @@ struct ConfigArgs {
   std::string path;
   std::vector<std::string> overrides;
   bool list_keys = false;
+  bool no_data = false;
 };
 
 CLI::App* AddConfig(CLI::App& app, ConfigArgs& config) {
@@ -199,6 +208,22 @@ CLI::App* AddConfig(CLI::App& app, ConfigArgs& config) {
   cmd->add_option("config", config.path, "YAML config");
   AddSetOption(cmd, config.overrides, "override a key: section.key=value");
   cmd->add_flag("--keys", config.list_keys, "list every key with its default and meaning");
+  cmd->add_flag("--no-data", config.no_data,
+                "check the keys only, not the data files they name (a config whose data is not prepared yet)");
+  cmd->footer("Exit status: 0 valid; 2 a key or a data file it names is wrong (each problem is listed).");
+  return cmd;
+}
+
+CLI::App* AddPlan(CLI::App& app, PlanArgs& plan) {
+  auto* cmd =
+      app.add_subcommand("plan",
+                         "before training: each rank's rows and blocks, memory per rank (parameters, optimizer state, "
+                         "gradients, workspace, reader, data) and warnings, from the config and the files' metadata");
+  cmd->add_option("config", plan.config_path, "YAML config")->required();
+  AddSetOption(cmd, plan.overrides, "override a key: section.key=value");
+  cmd->add_option("--ranks", plan.ranks, "data-parallel ranks (mpirun -np N, or train --ranks N)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--json", plan.json, "machine-readable output");
   return cmd;
 }
 
@@ -301,6 +326,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   generate.argv.assign(argv, argv + argc);
   InspectArgs inspect;
   ReportArgs report;
+  PlanArgs plan;
   const CLI::App* train_cmd = AddTrain(app, train);
   const CLI::App* eval_cmd = AddEval(app, eval);
   const CLI::App* predict_cmd = AddPredict(app, predict);
@@ -310,6 +336,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   const CLI::App* generate_cmd = AddGenerate(app, generate);
   const CLI::App* inspect_cmd = AddInspect(app, inspect);
   const CLI::App* report_cmd = AddReport(app, report);
+  const CLI::App* plan_cmd = AddPlan(app, plan);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -335,8 +362,9 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
                         : *generate_cmd  ? RunGenerate(generate)
                         : *inspect_cmd   ? RunInspect(inspect)
                         : *report_cmd    ? RunReport(report)
-                        : *config_cmd    ? RunShowConfig(config.path, config.overrides, config.list_keys)
-                                         : Status::Ok();
+                        : *config_cmd ? RunShowConfig(config.path, config.overrides, config.list_keys, config.no_data)
+                        : *plan_cmd   ? RunPlanCommand(plan)
+                                      : Status::Ok();
   if (!status.ok()) {
     std::fprintf(stderr, "ectrain: error: %s\n", status.message().c_str());
     return status.ExitCode();

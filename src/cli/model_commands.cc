@@ -140,17 +140,33 @@ Status RunEval(const EvalArgs& args) {
 
 Status RunPredict(const PredictArgs& args) {
   ASSIGN_OR_RETURN(const ckpt::RestoredModel restored, ckpt::RestoreModel(args.checkpoint, {}));
+  if (args.top_k > 0 && restored.model->task() != model::Task::kMulticlass) {
+    return InvalidArgument("--top-k: this checkpoint's model predicts one " +
+                           std::string(model::TaskName(restored.model->task())) +
+                           " value per row, not classes; leave --top-k out");
+  }
   data::Table table;
+  std::vector<std::string> ids;
   if (!args.row.empty()) {
     ASSIGN_OR_RETURN(auto row, ParseRow(args.row));
     StatusOr<data::Table> encoded = data::EncodeRawRow(restored.schema, row);
     if (!encoded.ok()) return Status(encoded.status().code(), "--row: " + encoded.status().message());
     table = std::move(*encoded);
   } else if (args.input.ends_with(".csv")) {
-    ASSIGN_OR_RETURN(table, data::ReadRawCsv(restored.schema, args.input));
+    ASSIGN_OR_RETURN(table, data::ReadRawCsv(restored.schema, args.input, args.id_column, &ids));
   } else {
     ASSIGN_OR_RETURN(table, data::ReadPreparedRows(args.input, restored.schema, *restored.schema_json,
                                                    /*with_labels=*/false));
+    if (!args.id_column.empty()) {
+      StatusOr<std::vector<std::string>> read = data::ReadIdColumn(args.input, args.id_column, table.num_rows);
+      // A column the file lacks is a usage error (exit 2), naming the flag.
+      if (!read.ok()) {
+        return Status(
+            read.status().code() == StatusCode::kNotFound ? StatusCode::kInvalidArgument : read.status().code(),
+            "--id-column: " + read.status().message());
+      }
+      ids = std::move(*read);
+    }
   }
   ASSIGN_OR_RETURN(const std::vector<float> outputs,
                    eval::ScoreTable(*restored.model, *restored.params, table, restored.config.eval.batch_size));
@@ -158,7 +174,9 @@ Status RunPredict(const PredictArgs& args) {
     PrintOneRow(restored, outputs);
     return Status::Ok();
   }
-  RETURN_IF_ERROR(eval::WritePredictions(*restored.model, outputs, restored.schema.label_classes, args.output));
+  const eval::PredictionColumns columns{args.id_column, &ids, args.top_k};
+  RETURN_IF_ERROR(
+      eval::WritePredictions(*restored.model, outputs, restored.schema.label_classes, args.output, columns));
   if (!args.output.empty() && args.output != "-") {
     std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(table.num_rows), args.output.c_str());
   }

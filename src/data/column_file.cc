@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <utility>
@@ -384,6 +386,83 @@ StatusOr<std::vector<int32_t>> ColumnFile::SampledMarks() const {
     return DataError("data file '" + path_ + "': " + kSampledDataset + " is unreadable; re-run `ectrain prepare`");
   }
   return marks;
+}
+
+namespace {
+// The values of a 1-D string dataset (fixed- or variable-length), padding dropped.
+StatusOr<std::vector<std::string>> ReadStrings(hid_t dataset, hid_t file_type, size_t n, const std::string& where) {
+  std::vector<std::string> out(n);
+  if (H5Tis_variable_str(file_type) > 0) {
+    H5Handle memory_type(H5Tcopy(H5T_C_S1));
+    H5Tset_size(memory_type.get(), H5T_VARIABLE);
+    H5Tset_cset(memory_type.get(), H5Tget_cset(file_type));
+    std::vector<char*> data(n, nullptr);
+    if (n > 0 && H5Dread(dataset, memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
+      return DataError(where + " could not be read; the file may be corrupt");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      out[i] = data[i] != nullptr ? data[i] : "";
+      H5free_memory(data[i]);
+    }
+    return out;
+  }
+  const size_t width = H5Tget_size(file_type);
+  std::string block(n * width, '\0');
+  if (n > 0 && H5Dread(dataset, file_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, block.data()) < 0) {
+    return DataError(where + " could not be read; the file may be corrupt");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view value(block.data() + i * width, width);
+    out[i] = std::string(value.substr(0, std::min(value.find('\0'), value.size())));
+  }
+  return out;
+}
+}  // namespace
+
+StatusOr<std::vector<std::string>> ColumnFile::ReadAsText(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  QuietHdf5Errors();
+  const std::string where = "data file '" + path_ + "' column '" + name + "'";
+  const bool is_link = !name.empty() && name.find('/') == std::string::npos && LinkExists(file_id_, name);
+  H5Handle dataset(is_link ? H5Dopen2(file_id_, name.c_str(), H5P_DEFAULT) : -1);
+  if (!dataset.valid()) {
+    return NotFound("data file '" + path_ + "' has no column '" + name +
+                    "'; columns are: " + JoinColumnNames(RootColumns(file_id_)));
+  }
+  H5Handle space(H5Dget_space(dataset.get()));
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) return DataError(where + " is not a 1-D dataset");
+  const auto n = static_cast<size_t>(H5Sget_simple_extent_npoints(space.get()));
+  H5Handle type(H5Dget_type(dataset.get()));
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  if (type_class == H5T_STRING) return ReadStrings(dataset.get(), type.get(), n, where);
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+    return DataError(where + " holds neither numbers nor strings");
+  }
+  std::vector<std::string> out(n);
+  char text[32];
+  if (type_class == H5T_INTEGER) {
+    std::vector<long long> values(n);
+    if (n > 0 && H5Dread(dataset.get(), H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+      return DataError(where + " could not be read; the file may be corrupt");
+    }
+    for (size_t i = 0; i < n; ++i) out[i] = std::to_string(values[i]);
+    return out;
+  }
+  // Floats as stored: the shortest text that reads back to the same float32 or float64.
+  const bool single = H5Tget_size(type.get()) <= 4;
+  std::vector<double> values(n);
+  if (n > 0 && H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
+    return DataError(where + " could not be read; the file may be corrupt");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    for (int digits = 1; digits <= (single ? 9 : 17); ++digits) {
+      std::snprintf(text, sizeof(text), "%.*g", digits, values[i]);
+      const double back = std::strtod(text, nullptr);
+      if (single ? static_cast<float>(back) == static_cast<float>(values[i]) : back == values[i]) break;
+    }
+    out[i] = text;
+  }
+  return out;
 }
 
 StatusOr<int64_t> ColumnFile::CheckColumns(const std::vector<std::string>& names) const {

@@ -100,6 +100,11 @@ class ColumnFile {
   // The marks `prepare` stores at kSampledDataset (1: a sampled negative row); empty when absent.
   StatusOr<std::vector<int32_t>> SampledMarks() const;
 
+  // Every value of 1-D dataset `name` as text, in row order: integers in decimal, floats as the
+  // shortest text that reads back to the stored value, strings as stored. For passing a row key
+  // through (predict's --id-column). Errors name the file and column and list the columns there are.
+  StatusOr<std::vector<std::string>> ReadAsText(const std::string& name) const;
+
   // Checks that every named column exists, is numeric (a multi-valued one: integer values and
   // offsets), and that all have the same number of rows; returns it. Errors name the file and
   // column and list the columns there are.

@@ -99,4 +99,26 @@ int64_t RoundBegin(std::span<const int64_t> block_sizes, int64_t round) {
   return sum;
 }
 
+RankLoad RankLoadInEpoch(const BlockTable& table, const EpochPlan& plan, int world_size, int64_t end) {
+  RankLoad load{std::vector<int64_t>(static_cast<size_t>(world_size), 0),
+                std::vector<int64_t>(static_cast<size_t>(world_size), 0)};
+  std::vector<int64_t> sizes;
+  for (int64_t w = 0; w < plan.num_windows(); ++w) {
+    const RowRange positions = plan.WindowPositions(w);
+    if (positions.begin >= end) break;
+    const std::span<const int64_t> ids = plan.WindowBlocks(w);
+    sizes.clear();
+    for (size_t k = 0; k < ids.size(); ++k) {
+      sizes.push_back(table.block(ids[k]).num_rows);
+      ++load.blocks[k % static_cast<size_t>(world_size)];
+      if (positions.end <= end) load.rows[k % static_cast<size_t>(world_size)] += sizes.back();
+    }
+    if (positions.end <= end) continue;
+    // The window the epoch stops in: its interleaved sequence up to `end`, each row to its block's rank.
+    ForEachInWindow(sizes, 0, end - positions.begin, 1, 0,
+                    [&](int64_t k, int64_t) { ++load.rows[static_cast<size_t>(k % world_size)]; });
+  }
+  return load;
+}
+
 }  // namespace ectrain::data

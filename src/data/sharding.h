@@ -101,6 +101,15 @@ class EpochPlan {
   std::vector<int64_t> window_begin_;  // (num_windows + 1) epoch positions
 };
 
+// What each of `world_size` ranks reads of one epoch (`plan`, Reset to it) up to epoch position
+// `end` (num_rows: the whole epoch): its rows, and its blocks in the windows the epoch reaches
+// (each read whole). Allocates its result.
+struct RankLoad {
+  std::vector<int64_t> rows;
+  std::vector<int64_t> blocks;
+};
+RankLoad RankLoadInEpoch(const BlockTable& table, const EpochPlan& plan, int world_size, int64_t end);
+
 // The rows each round of a window's interleaved sequence visits. block_sizes: the window's
 // blocks' row counts, in window order. Calls visit(k, j) for each position p in [begin, end)
 // (window-relative) whose block index k satisfies k % world_size == rank, in sequence order;

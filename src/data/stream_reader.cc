@@ -469,6 +469,39 @@ StreamReader::~StreamReader() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
+int64_t RingBatches(const StreamOptions& options) {
+  // The ring: prefetch_batches batches, or more when those would hold under 512 rows. The
+  // reader is woken once half the ring is free (Batch()), so small batches cost it fewer wake-ups
+  // and context switches a row (bench/RESULTS.md, profile at batch 32).
+  constexpr int64_t kRingRows = 512;
+  const int64_t batch = options.global_batch_size;
+  return std::max(options.prefetch_batches, (kRingRows + batch - 1) / batch);
+}
+
+int64_t ReaderBufferBytes(const StreamOptions& options, const BlockTable& table, int num_dense, int num_categorical,
+                          const std::vector<int64_t>& bag_values_total, int num_files) {
+  const int64_t num_bags = static_cast<int64_t>(bag_values_total.size());
+  const int64_t own_max = (options.window_blocks + options.world_size - 1) / options.world_size;
+  const int64_t block_rows = options.block_rows, batch = options.global_batch_size, plane = own_max * block_rows;
+  int64_t largest_bag_block = 0, mean_ids_per_row_bytes = 0;
+  for (const int64_t total : bag_values_total) {
+    const double mean = static_cast<double>(total) / static_cast<double>(std::max<int64_t>(table.num_rows(), 1));
+    largest_bag_block =
+        std::max(largest_bag_block, static_cast<int64_t>(2 * mean * static_cast<double>(block_rows)) + 16);
+    mean_ids_per_row_bytes += static_cast<int64_t>(4 * 2 * mean) + 1;
+  }
+  // Windows (in memory: their row permutations only), ring, scratch and metadata.
+  const int64_t window_row_bytes =
+      options.in_memory ? 4 : 4 * (num_dense + num_categorical + 2) + 8 * num_bags + mean_ids_per_row_bytes;
+  const int64_t batch_row_bytes = 4 * (num_dense + num_categorical + 1) + 8 * num_bags + mean_ids_per_row_bytes;
+  const int64_t windows = (table.num_blocks() + options.window_blocks - 1) / options.window_blocks;
+  return 2 * (plane * window_row_bytes + own_max * (8 + num_bags * 8) + options.window_blocks * 16) +
+         RingBatches(options) * (batch * batch_row_bytes + num_bags * 8) + 8 * batch * (num_bags > 0 ? 2 : 1) +
+         4 * 8 * std::max(block_rows + 1, largest_bag_block) +
+         table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) + (windows + 1) * 8 +
+         static_cast<int64_t>(num_files) * 64;
+}
+
 StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFile> files, const FeatureSchema& schema,
                                                            const StreamOptions& options) {
   const int world = options.world_size;
@@ -515,12 +548,10 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   // Every buffer, now. Ids of multi-valued columns start at twice their mean per row.
   const int64_t block_rows = options.block_rows, batch = options.global_batch_size, plane = r.own_max * block_rows;
   std::vector<int64_t> ids_per_block(r.num_bags), ids_per_batch(r.num_bags);
-  int64_t mean_ids_per_row_bytes = 0;
   for (int b = 0; b < r.num_bags; ++b) {
     const double mean = static_cast<double>(bag_values_total[b]) / static_cast<double>(r.table.num_rows());
     ids_per_block[b] = static_cast<int64_t>(2 * mean * static_cast<double>(block_rows)) + 16;
     ids_per_batch[b] = static_cast<int64_t>(2 * mean * static_cast<double>(batch)) + 16;
-    mean_ids_per_row_bytes += static_cast<int64_t>(4 * 2 * mean) + 1;
   }
   for (Window& window : r.windows) {
     window.ids.resize(options.window_blocks);
@@ -540,8 +571,7 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   // The ring: prefetch_batches batches, or more when those would hold under 512 rows. The
   // reader is woken once half the ring is free (Batch()), so small batches cost it fewer wake-ups
   // and context switches a row (bench/RESULTS.md, profile at batch 32).
-  constexpr int64_t kRingRows = 512;
-  r.slots.resize(static_cast<size_t>(std::max(options.prefetch_batches, (kRingRows + batch - 1) / batch)));
+  r.slots.resize(static_cast<size_t>(RingBatches(options)));
   r.gather_rows.resize(batch);
   r.gather_slots.resize(r.num_bags > 0 ? batch : 0);
   for (Slot& slot : r.slots) {
@@ -562,15 +592,8 @@ StatusOr<std::unique_ptr<StreamReader>> StreamReader::Open(std::vector<StreamFil
   for (int b = 0; b < r.num_bags; ++b) largest_bag_block = std::max(largest_bag_block, ids_per_block[b]);
   r.scratch.Reserve(std::max(block_rows + 1, largest_bag_block));
 
-  // The bound: windows (in memory: their row permutations only), ring, scratch and metadata.
-  const int64_t window_row_bytes =
-      options.in_memory ? 4 : 4 * (r.num_dense + r.num_categorical + 2) + 8 * r.num_bags + mean_ids_per_row_bytes;
-  const int64_t batch_row_bytes = 4 * (r.num_dense + r.num_categorical + 1) + 8 * r.num_bags + mean_ids_per_row_bytes;
-  r.bytes = 2 * (plane * window_row_bytes + r.own_max * (8 + r.num_bags * 8) + options.window_blocks * 16) +
-            r.ring() * (batch * batch_row_bytes + r.num_bags * 8) + 8 * batch * (r.num_bags > 0 ? 2 : 1) +
-            4 * 8 * std::max(block_rows + 1, largest_bag_block) +
-            r.table.num_blocks() * static_cast<int64_t>(sizeof(Block) + 8) + (r.plan->num_windows() + 1) * 8 +
-            static_cast<int64_t>(r.paths.size()) * 64;
+  r.bytes = ReaderBufferBytes(options, r.table, r.num_dense, r.num_categorical, bag_values_total,
+                              static_cast<int>(r.paths.size()));
 
   if (options.in_memory) RETURN_IF_ERROR(r.LoadAllIntoMemory());
   r.thread = std::thread([&r] { r.Run(); });

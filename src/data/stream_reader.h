@@ -51,6 +51,14 @@ struct StreamFile {
   std::optional<ColumnFile> file;
 };
 
+// Batches in the reader's ring: prefetch_batches, or more when those would hold under 512 rows.
+int64_t RingBatches(const StreamOptions& options);
+// The bound StreamReader::buffer_bytes() gives for these options (its world size), the data set's
+// blocks, its column counts and the ids stored per multi-valued column over all files: the same
+// figure without opening a reader (`ectrain plan`).
+int64_t ReaderBufferBytes(const StreamOptions& options, const BlockTable& table, int num_dense, int num_categorical,
+                          const std::vector<int64_t>& bag_values_total, int num_files);
+
 class StreamReader {
  public:
   // files: the data set's files, in order. The reader takes the open ones over for its thread.

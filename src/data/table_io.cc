@@ -1,5 +1,6 @@
 #include "data/table_io.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "data/csv.h"
@@ -112,11 +113,18 @@ StatusOr<Table> EncodeRawRow(const FeatureSchema& schema, const std::map<std::st
 }
 
 // A raw CSV with a header, streamed and encoded row by row.
-StatusOr<Table> ReadRawCsv(const FeatureSchema& schema, const std::string& path) {
+StatusOr<Table> ReadRawCsv(const FeatureSchema& schema, const std::string& path, const std::string& id_column,
+                           std::vector<std::string>* ids) {
   ASSIGN_OR_RETURN(Table table, EmptyRawTable(schema));
   ASSIGN_OR_RETURN(CsvReader reader, CsvReader::Open(path));
   StatusOr<RowEncoder> encoder = RowEncoder::Create(schema, reader.header());
   if (!encoder.ok()) return Status(encoder.status().code(), path + ": " + encoder.status().message());
+  const std::vector<std::string>& header = reader.header();
+  const size_t id_field = std::find(header.begin(), header.end(), id_column) - header.begin();
+  if (!id_column.empty() && id_field == header.size()) {
+    return InvalidArgument(path + " has no column '" + id_column +
+                           "' (the id column); its columns are: " + JoinColumnNames(header));
+  }
   CsvRecord record;
   std::vector<std::string_view> fields;
   std::vector<std::vector<int32_t>> bags;
@@ -126,10 +134,21 @@ StatusOr<Table> ReadRawCsv(const FeatureSchema& schema, const std::string& path)
     fields.resize(record.size());
     for (size_t i = 0; i < record.size(); ++i) fields[i] = record[i];
     RETURN_IF_ERROR(AppendEncodedRow(*encoder, fields, path + ":" + std::to_string(record.line), table, bags));
+    if (ids != nullptr && !id_column.empty()) ids->emplace_back(id_field < record.size() ? record[id_field] : "");
   }
   if (table.num_rows == 0) return DataError("'" + path + "' has no rows after its header: nothing to score");
   table.bags.Link();
   return table;
+}
+
+StatusOr<std::vector<std::string>> ReadIdColumn(const std::string& path, const std::string& column, int64_t rows) {
+  ASSIGN_OR_RETURN(const ColumnFile file, ColumnFile::Open(path));
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, file.ReadAsText(column));
+  if (static_cast<int64_t>(ids.size()) != rows) {
+    return DataError("data file '" + path + "': the id column '" + column + "' has " + std::to_string(ids.size()) +
+                     " values for " + std::to_string(rows) + " rows; name a column with one value per row");
+  }
+  return ids;
 }
 
 }  // namespace ectrain::data

@@ -28,6 +28,12 @@ StatusOr<Table> ReadTrainingTable(const std::string& train, const FeatureSchema&
 // One raw row (column name -> text), and a raw CSV with a header (streamed), encoded as `prepare`
 // encoded the training data. Needs a schema with preprocessing (written by `ectrain prepare`).
 StatusOr<Table> EncodeRawRow(const FeatureSchema& schema, const std::map<std::string, std::string>& row);
-StatusOr<Table> ReadRawCsv(const FeatureSchema& schema, const std::string& path);
+// With an `id_column`, `ids` gets that column's raw text for each row (a row key passed through).
+StatusOr<Table> ReadRawCsv(const FeatureSchema& schema, const std::string& path, const std::string& id_column = "",
+                           std::vector<std::string>* ids = nullptr);
+
+// Column `column` of data file `path` as text, one per row (ColumnFile::ReadAsText); it must have
+// `rows` values, one per row scored.
+StatusOr<std::vector<std::string>> ReadIdColumn(const std::string& path, const std::string& column, int64_t rows);
 
 }  // namespace ectrain::data

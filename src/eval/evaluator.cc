@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <numeric>
 
 namespace ectrain::eval {
 
@@ -47,8 +48,45 @@ StatusOr<Metrics> EvaluateTable(model::Model& model, const ParamArena& params, c
   return MetricsOf(model, outputs, table.labels);
 }
 
+namespace {
+
+// A CSV field: quoted, with quotes doubled, when it holds a delimiter, quote or line break.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string ClassName(const std::vector<std::string>& class_names, size_t c) {
+  return c < class_names.size() ? class_names[c] : std::to_string(c);
+}
+
+std::string Header(const model::Model& model, const std::vector<std::string>& class_names, size_t width,
+                   const PredictionColumns& columns) {
+  std::string header = columns.id_name.empty() ? "" : CsvField(columns.id_name) + ",";
+  switch (model.task()) {
+    case model::Task::kBinary:
+      return header + "probability";
+    case model::Task::kRegression:
+      return header + "prediction";
+    case model::Task::kMulticlass:
+      break;
+  }
+  const size_t k = columns.top_k > 0 ? std::min(width, static_cast<size_t>(columns.top_k)) : 0;
+  for (size_t i = 0; i < (k > 0 ? k : width); ++i) {
+    if (i > 0) header += ",";
+    const std::string n = std::to_string(i + 1);
+    header += k > 0 ? "top" + n + "_class,top" + n + "_prob" : CsvField(ClassName(class_names, i));
+  }
+  return header;
+}
+
+}  // namespace
+
 Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,
-                        const std::vector<std::string>& class_names, const std::string& path) {
+                        const std::vector<std::string>& class_names, const std::string& path,
+                        const PredictionColumns& columns) {
   std::ofstream file_out;
   if (!path.empty() && path != "-") {
     file_out.open(path, std::ios::trunc);
@@ -57,29 +95,34 @@ Status WritePredictions(const model::Model& model, const std::vector<float>& out
   std::ostream& out = file_out.is_open() ? file_out : std::cout;
   const std::vector<double> probabilities = model.Probabilities(outputs);
   const auto width = static_cast<size_t>(model.num_outputs());
+  const bool multiclass = model.task() == model::Task::kMulticlass;
+  const size_t top_k = multiclass && columns.top_k > 0 ? std::min(width, static_cast<size_t>(columns.top_k)) : 0;
+  out << Header(model, class_names, width, columns) << "\n";
+  std::vector<std::string> names(width);
+  for (size_t c = 0; c < width; ++c) names[c] = CsvField(ClassName(class_names, c));
+  std::vector<size_t> order(width);
   char buf[64];
-  switch (model.task()) {
-    case model::Task::kBinary:
-      out << "probability\n";
-      break;
-    case model::Task::kRegression:
-      out << "prediction\n";
-      break;
-    case model::Task::kMulticlass:
-      out << "class,probability\n";
-      break;
-  }
+  std::string line;
   for (size_t row = 0; row < probabilities.size(); row += width) {
-    if (model.task() != model::Task::kMulticlass) {
-      std::snprintf(buf, sizeof(buf), "%.9g\n", probabilities[row]);
-      out << buf;
-      continue;
+    line.clear();
+    if (!columns.id_name.empty()) line += CsvField((*columns.ids)[row / width]) + ",";
+    const double* p = probabilities.data() + row;
+    if (!multiclass || top_k == 0) {
+      for (size_t c = 0; c < width; ++c) {
+        std::snprintf(buf, sizeof(buf), c == 0 ? "%.9g" : ",%.9g", p[c]);
+        line += buf;
+      }
+    } else {
+      // The most likely first; equal probabilities in class order.
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top_k), order.end(),
+                        [p](size_t a, size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
+      for (size_t i = 0; i < top_k; ++i) {
+        std::snprintf(buf, sizeof(buf), ",%.9g", p[order[i]]);
+        line += (i == 0 ? "" : ",") + names[order[i]] + buf;
+      }
     }
-    const auto best = std::max_element(probabilities.begin() + row, probabilities.begin() + row + width) -
-                      (probabilities.begin() + row);
-    std::snprintf(buf, sizeof(buf), ",%.9g\n", probabilities[row + best]);
-    const bool named = best < static_cast<int64_t>(class_names.size());
-    out << (named ? class_names[static_cast<size_t>(best)] : std::to_string(best)) << buf;
+    out << line << "\n";
   }
   out.flush();
   if (!out) return Internal("writing predictions to " + path + " failed");

@@ -25,10 +25,20 @@ Metrics MetricsOf(const model::Model& model, const std::vector<float>& outputs, 
 StatusOr<Metrics> EvaluateTable(model::Model& model, const ParamArena& params, const data::Table& table,
                                 int64_t batch_size);
 
-// Writes one line per row, "-" or "" meaning standard output, with a header:
-//   binary: "probability"; multiclass: "class,probability" (the most likely class, its id or its
-//   name from `class_names`); regression: "prediction".
+// What a prediction file holds besides the model's outputs.
+struct PredictionColumns {
+  std::string id_name;                            // a first column, this header, with ids[row]; "" none
+  const std::vector<std::string>* ids = nullptr;  // one per row when id_name is set
+  int64_t top_k = 0;                              // multiclass: 0 every class; K the K most likely
+};
+
+// Writes one line per row, "-" or "" meaning standard output, with a header (CSV, names quoted
+// where they need it): the id column when asked, then binary: "probability"; regression:
+// "prediction"; multiclass: one probability column per class, named by `class_names` (or the
+// class id), in class order, or with top_k K the K most likely classes, most likely first:
+// "top1_class,top1_prob,...,topK_class,topK_prob".
 Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,
-                        const std::vector<std::string>& class_names, const std::string& path);
+                        const std::vector<std::string>& class_names, const std::string& path,
+                        const PredictionColumns& columns = {});
 
 }  // namespace ectrain::eval

@@ -18,9 +18,7 @@ GradSync::GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t 
   selection_.KeepGradientsOn(memory);
   for (size_t i = 0; i < layout.specs().size(); ++i) {
     const ParamSpec& spec = layout.spec(static_cast<int>(i));
-    const int64_t table_bytes = spec.rows * spec.cols * 4;
-    const int64_t sparse_bytes_at_most = global_batch_size * (spec.cols * 4 + 8);
-    if (sparse_embeddings && spec.kind == ParamKind::kEmbedding && sparse_bytes_at_most < table_bytes) {
+    if (IsRowSparse(spec, global_batch_size, sparse_embeddings)) {
       selection_.SetSparse(static_cast<int>(i), spec.rows, spec.cols);
       sparse_specs_.push_back(static_cast<int>(i));
     }

@@ -37,6 +37,14 @@ class GradSync final : public GradientReadyListener {
   GradSync(comm::Communicator& comm, const ParamLayout& layout, int64_t global_batch_size, bool sparse_embeddings,
            int64_t bucket_bytes, Allocator& memory = HostAllocator());
 
+  // Whether `spec` is synchronised row-sparsely: an embedding table, with comm.sparse_embeddings,
+  // that a global batch of all-distinct ids would move fewer bytes of than the whole table.
+  static bool IsRowSparse(const ParamSpec& spec, int64_t global_batch_size, bool sparse_embeddings) {
+    const int64_t table_bytes = spec.rows * spec.cols * 4;
+    const int64_t sparse_bytes_at_most = global_batch_size * (spec.cols * 4 + 8);
+    return sparse_embeddings && spec.kind == ParamKind::kEmbedding && sparse_bytes_at_most < table_bytes;
+  }
+
   // Called by backward (the last micro-batch's) as tensors become final: starts full buckets.
   void OnGradientReady(int spec) override;
   // Before the first backward of a step: nothing is final yet. `grads` is where buckets reduce.

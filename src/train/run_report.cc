@@ -74,6 +74,7 @@ nlohmann::json DoneJson(const TrainResult& r) {
                          {"data_in_memory_mb", r.data_in_memory_bytes / 1e6},
                          {"checkpoint_snapshot_mb", r.snapshot_bytes / 1e6},
                          {"checkpoint", r.checkpoint_path}};
+  if (!r.rows_per_rank.empty()) line["rows_per_rank"] = r.rows_per_rank;
   if (r.resumed_from_step >= 0) line["resumed_from_step"] = r.resumed_from_step;
   if (r.best_step >= 0) line["best_step"] = r.best_step;
   if (r.validation_metrics) line["validation"] = MetricsJson(*r.validation_metrics);

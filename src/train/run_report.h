@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "eval/metrics.h"
 
@@ -45,6 +46,7 @@ struct TrainResult {
   int64_t reader_bound_bytes = 0;
   int64_t data_in_memory_bytes = 0;
   int64_t snapshot_bytes = 0;
+  std::vector<int64_t> rows_per_rank;               // training rows each rank read in this run, by rank
   std::optional<eval::Metrics> test_metrics;        // rank 0 only
   std::optional<eval::Metrics> validation_metrics;  // rank 0 only, with data.validation
   std::string checkpoint_path;                      // rank 0 only

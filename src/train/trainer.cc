@@ -131,7 +131,7 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
       RETURN_IF_ERROR(CheckpointOrStop(agreed, cursor, progress));
     }
     result.epochs = epoch + 1;
-    WarnIfRanksGotNoRows(epoch);
+    CountRowsOfEpoch(epoch);
     const double epoch_seconds = SecondsSince(epoch_start);
     result.train_seconds += epoch_seconds;
     progress.Finish();
@@ -346,6 +346,7 @@ Status Trainer::Finish(const TrainingCursor& cursor, TrainResult& result) {
   result.reader_bound_bytes = feed_.buffer_bytes();
   result.data_in_memory_bytes = feed_.memory_bytes();
   result.peak_rss_bytes = PeakRssBytes();
+  result.rows_per_rank = rows_read_per_rank_;
   duties_->ReportDone(result);
   return Status::Ok();
 }
@@ -417,15 +418,17 @@ void Trainer::ShareModelOnHost() {
   grad_sync_.KeepOwnedRows(comm_.rank(), comm_.size());
 }
 
-void Trainer::WarnIfRanksGotNoRows(int64_t epoch) {
+void Trainer::CountRowsOfEpoch(int64_t epoch) {
   const int64_t mine = rows_this_epoch_;
   rows_this_epoch_ = 0;
-  if (warned_empty_ranks_) return;
   std::vector<int64_t> all(static_cast<size_t>(comm_.size()));
   {
     InCollective waiting(watchdog_, "the epoch's row count all-gather", -1, 8 * comm_.size());
     comm_.AllGather(std::span<const int64_t>(&mine, 1), all);  // Collective
   }
+  rows_read_per_rank_.resize(all.size(), 0);
+  for (size_t r = 0; r < all.size(); ++r) rows_read_per_rank_[r] += all[r];
+  if (warned_empty_ranks_) return;
   std::string empty;
   for (int r = 0; r < comm_.size(); ++r) {
     if (all[static_cast<size_t>(r)] == 0) empty += (empty.empty() ? "" : ", ") + std::to_string(r);

@@ -70,8 +70,9 @@ class Trainer {
   // Collective: rank 0's values of `arena` on every rank (through the host for a device's arena).
   void BroadcastArena(ParamArena& arena);
   void ShareModelOnHost();
-  // Collective: warns (once per run) when a rank received no rows in an epoch.
-  void WarnIfRanksGotNoRows(int64_t epoch);
+  // Collective: counts every rank's rows of the epoch (rows_read_per_rank_) and warns (once per run)
+  // when a rank received none.
+  void CountRowsOfEpoch(int64_t epoch);
 
   const RunConfig& config_;
   comm::Communicator& comm_;
@@ -92,6 +93,7 @@ class Trainer {
   int64_t rows_this_epoch_ = 0;  // this rank's
   int64_t global_rows_done_ = 0;
   bool warned_empty_ranks_ = false;
+  std::vector<int64_t> rows_read_per_rank_;  // by rank, this run's epochs so far
 };
 
 }  // namespace ectrain::train

@@ -239,5 +239,38 @@ TEST(ShardingTest, WindowsCoverTheEpochInOrder) {
   EXPECT_EQ(static_cast<int64_t>(seen.size()), table.num_blocks());
 }
 
+// RankLoadInEpoch (what `ectrain plan` reports) counts exactly the rows each rank's batches hold,
+// for whole epochs and for epochs cut short after any step (train.max_steps), and a rank's blocks
+// are those of the windows reached that it owns.
+TEST(ShardingTest, RankLoadIsTheRowsOfEachRanksBatches) {
+  const std::vector<Layout> layouts = {{{37}, 5}, {{10, 0, 7, 23, 1}, 4}, {{64, 64}, 8}};
+  for (const Layout& layout : layouts) {
+    const BlockTable table(layout.file_rows, layout.block_rows);
+    for (int64_t window_blocks : {3, 8}) {
+      for (int world = 1; world <= std::min<int64_t>(5, window_blocks); ++world) {
+        const int64_t batch = 6;
+        std::vector<std::vector<std::vector<int64_t>>> ranks;
+        for (int rank = 0; rank < world; ++rank)
+          ranks.push_back(RankBatches(table, window_blocks, 2, batch, world, rank));
+        EpochPlan plan(table, window_blocks);
+        plan.Reset(kSeed, 2);
+        for (size_t steps = 1; steps <= ranks[0].size(); ++steps) {
+          const RankLoad load = RankLoadInEpoch(table, plan, world, std::min<int64_t>(table.num_rows(), steps * batch));
+          int64_t blocks = 0;
+          for (int rank = 0; rank < world; ++rank) {
+            int64_t rows = 0;
+            for (size_t s = 0; s < steps; ++s) rows += static_cast<int64_t>(ranks[rank][s].size());
+            EXPECT_EQ(load.rows[rank], rows) << "world " << world << " window " << window_blocks << " steps " << steps;
+            blocks += load.blocks[rank];
+          }
+          if (steps == ranks[0].size()) {
+            EXPECT_EQ(blocks, table.num_blocks());
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ectrain::data

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "model/ctr_model.h"
 
@@ -32,6 +36,57 @@ TEST(ScoreTable, NonFiniteOutputsAreAnError) {
             std::string::npos)
       << scores.status().message();
   EXPECT_FALSE(EvaluateTable(model, params, table, 2).ok());
+}
+
+std::string Written(const model::Model& model, const std::vector<float>& outputs,
+                    const std::vector<std::string>& classes, const PredictionColumns& columns) {
+  const std::string path = ::testing::TempDir() + "/predictions.csv";
+  EXPECT_TRUE(WritePredictions(model, outputs, classes, path, columns).ok());
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path.c_str());
+  return text.str();
+}
+
+model::ModelOptions Classifier(int64_t classes) {
+  model::ModelOptions options;
+  options.type = "classifier";
+  options.loss = "softmax";
+  options.hidden_units = {4};
+  options.num_classes = classes;
+  return options;
+}
+
+// A classifier's file holds every class's probability, one column per class named by its class
+// (quoted where the name needs it), after the id column passed through; --top-k K the K most
+// likely, most likely first, ties in class order.
+TEST(WritePredictions, ClassifierGivesEveryClassOrTheTopK) {
+  model::CtrModel model(Classifier(3), model::FeatureShape{1, {"k"}, {3}});
+  // Logits whose softmax is (0.2, 0.5, 0.3), then (0.25, 0.25, 0.5).
+  const std::vector<float> outputs = {std::log(0.2f),  std::log(0.5f),  std::log(0.3f),
+                                      std::log(0.25f), std::log(0.25f), std::log(0.5f)};
+  const std::vector<std::string> classes = {"Phones", "TVs, large", "say \"hi\""};
+  const std::vector<std::string> ids = {"order-7", "8"};
+  EXPECT_EQ(Written(model, outputs, classes, {"order_id", &ids, 0}),
+            "order_id,Phones,\"TVs, large\",\"say \"\"hi\"\"\"\n"
+            "order-7,0.199999996,0.500000004,0.3\n"
+            "8,0.25,0.25,0.5\n");
+  EXPECT_EQ(Written(model, outputs, classes, {"", nullptr, 2}),
+            "top1_class,top1_prob,top2_class,top2_prob\n"
+            "\"TVs, large\",0.500000004,\"say \"\"hi\"\"\",0.3\n"
+            "\"say \"\"hi\"\"\",0.5,Phones,0.25\n");
+  // K beyond the classes: every class, ranked.
+  EXPECT_EQ(Written(model, outputs, {}, {"", nullptr, 9}).substr(0, 55),
+            "top1_class,top1_prob,top2_class,top2_prob,top3_class,to");
+}
+
+// Binary and regression files are as before, with the id column first when asked.
+TEST(WritePredictions, BinaryKeepsOneProbabilityColumn) {
+  model::CtrModel model(model::ModelOptions{"logistic", 4, {}}, model::FeatureShape{1, {"k"}, {3}});
+  const std::vector<std::string> ids = {"a", "b"};
+  EXPECT_EQ(Written(model, {0.0f, 0.0f}, {}, {}), "probability\n0.5\n0.5\n");
+  EXPECT_EQ(Written(model, {0.0f, 0.0f}, {}, {"session", &ids, 0}), "session,probability\na,0.5\nb,0.5\n");
 }
 
 }  // namespace
