@@ -9,6 +9,7 @@
 #include "ckpt/checkpoint.h"
 #include "ckpt/restore.h"
 #include "cli/commands.h"
+#include "core/format.h"
 #include "core/version.h"
 #include "export/onnx_builder.h"
 #include "export/onnx_export.h"
@@ -90,9 +91,9 @@ Status RunExport(const ExportArgs& args) {
                              exporter::SidecarJson(restored.schema, *restored.model, restored.config.model, info,
                                                    std::filesystem::path(args.out).filename().string()),
                              "the sidecar"));
-  std::printf("exported %s (step %lld, model %s) to %s (%.1f MB, ONNX opset %lld, output '%s') and %s\n",
+  std::printf("exported %s (step %lld, model %s) to %s (%s, ONNX opset %lld, output '%s') and %s\n",
               restored.path.c_str(), static_cast<long long>(checkpoint.step), restored.config.model.type.c_str(),
-              args.out.c_str(), static_cast<double>(serialized.size()) / 1e6,
+              args.out.c_str(), FormatMegabytes(static_cast<int64_t>(serialized.size())).c_str(),
               static_cast<long long>(exporter::kOpsetVersion), exporter::OutputName(restored.model->task()),
               sidecar.c_str());
   return Status::Ok();
