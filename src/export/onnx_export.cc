@@ -34,7 +34,7 @@ class GraphWriter {
 
   Status AddInputs(const std::vector<std::string>& dense_columns);
   // The model's outputs before the task's link: (batch, num_outputs).
-  std::string Logits(int64_t num_outputs);
+  std::string Logits();
   // Probabilities, classes' probabilities or predictions, as the graph's output.
   Status AddOutput(const std::string& logits, model::Task task, int64_t num_outputs);
   // The first error met, or an error naming the model's tensors the graph left out.
@@ -75,7 +75,7 @@ class GraphWriter {
   // Mlp: `hidden` Dense [-> LayerNorm] -> ReLU layers named prefix + "dense_<i>", then the linear
   // output layer `output_name`. Dropout is identity at inference.
   std::string Mlp(std::string x, size_t hidden, const std::string& prefix, const std::string& output_name);
-  std::string CtrLogits(int64_t num_outputs);
+  std::string CtrLogits();
   std::string MfLogits();
   std::string TwoTowerLogits();
   // FM's 0.5 * (|sum of v|^2 - sum of |v|^2) over the field vectors: (batch, 1).
@@ -240,7 +240,7 @@ std::string GraphWriter::PairwiseDots(const std::vector<std::string>& vectors) {
                  "pairwise_dots");
 }
 
-std::string GraphWriter::CtrLogits(int64_t num_outputs) {
+std::string GraphWriter::CtrLogits() {
   const std::string& type = options_.type;
   const bool sum_bags = options_.bag_pooling == "sum";
   std::optional<std::string> out;
@@ -285,7 +285,6 @@ std::string GraphWriter::CtrLogits(int64_t num_outputs) {
     const std::string wide = Wide(sum_bags);
     out = out ? Add(*out, wide) : wide;
   }
-  (void)num_outputs;  // the output layer's width is the checkpoint's
   return *out;
 }
 
@@ -337,10 +336,10 @@ std::string GraphWriter::TwoTowerLogits() {
   return Add(RowDot(towers[0], towers[1]), Param("output/bias"));
 }
 
-std::string GraphWriter::Logits(int64_t num_outputs) {
+std::string GraphWriter::Logits() {
   if (options_.type == "mf") return MfLogits();
   if (options_.type == "two_tower") return TwoTowerLogits();
-  return CtrLogits(num_outputs);
+  return CtrLogits();
 }
 
 Status GraphWriter::AddOutput(const std::string& logits, model::Task task, int64_t num_outputs) {
@@ -424,7 +423,7 @@ StatusOr<onnx::ModelProto> BuildOnnxModel(const model::Model& model, const model
   graph->set_name("ectrain_" + options.type);
   GraphWriter writer(model, options, params, graph);
   RETURN_IF_ERROR(writer.AddInputs(dense_columns));
-  const std::string logits = writer.Logits(model.num_outputs());
+  const std::string logits = writer.Logits();
   RETURN_IF_ERROR(writer.AddOutput(logits, model.task(), model.num_outputs()));
   RETURN_IF_ERROR(writer.Finish());
   return proto;
