@@ -39,6 +39,12 @@ struct PredictArgs {
   int64_t top_k = 0;      // classifiers: only the K most likely classes (0: every class's probability)
 };
 
+struct ExportArgs {
+  std::string checkpoint;
+  std::string format = "onnx";
+  std::string out;  // the model file; its sidecar is OUT.json
+};
+
 struct RecommendArgs {
   std::string checkpoint;
   std::string user;         // one raw user id: its top k items
@@ -77,6 +83,8 @@ Status RunTrain(const TrainArgs& args);
 Status RunEval(const EvalArgs& args);
 Status RunPredict(const PredictArgs& args);
 Status RunPrepare(const PrepareArgs& args);
+// export_command.cc: the model's forward pass as an ONNX file, and its preprocessing sidecar.
+Status RunExport(const ExportArgs& args);
 // Top-k items for users, or ranking quality on held-out interactions (src/eval/recommend.h).
 Status RunRecommend(const RecommendArgs& args);
 // Synthetic click data to sharded HDF5 (src/tools/generate.h); a summary line on stdout.

@@ -94,6 +94,18 @@ CLI::App* AddPredict(CLI::App& app, PredictArgs& predict) {
   return cmd;
 }
 
+CLI::App* AddExport(CLI::App& app, ExportArgs& args) {
+  auto* cmd =
+      app.add_subcommand("export",
+                         "write a checkpoint's model for serving: an ONNX graph of its forward pass, and OUT.json, the "
+                         "preprocessing (vocabularies, scaling) and output it needs");
+  cmd->add_option("--checkpoint", args.checkpoint, kCheckpointHelp)->required();
+  cmd->add_option("--format", args.format, "onnx (the only format so far)")->capture_default_str();
+  cmd->add_option("--out", args.out, "the model file to write, e.g. model.onnx (the sidecar goes to OUT.json)")
+      ->required();
+  return cmd;
+}
+
 CLI::App* AddRecommend(CLI::App& app, RecommendArgs& recommend) {
   auto* cmd = app.add_subcommand(
       "recommend", "rank items for users with a checkpoint (catalogue from the training data), or measure HR/NDCG@k");
@@ -319,6 +331,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   EvalArgs eval;
   PredictArgs predict;
   RecommendArgs recommend;
+  ExportArgs export_args;
   PrepareArgs prepare;
   PrepareFlags prepare_flags;
   ConfigArgs config;
@@ -331,6 +344,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
   const CLI::App* eval_cmd = AddEval(app, eval);
   const CLI::App* predict_cmd = AddPredict(app, predict);
   const CLI::App* recommend_cmd = AddRecommend(app, recommend);
+  const CLI::App* export_cmd = AddExport(app, export_args);
   const CLI::App* prepare_cmd = AddPrepare(app, prepare, prepare_flags);
   const CLI::App* config_cmd = AddConfig(app, config);
   const CLI::App* generate_cmd = AddGenerate(app, generate);
@@ -359,6 +373,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
                         : *predict_cmd   ? RunPredict(predict)
                         : *prepare_cmd   ? RunPrepare(prepare)
                         : *recommend_cmd ? RunRecommend(recommend)
+                        : *export_cmd    ? RunExport(export_args)
                         : *generate_cmd  ? RunGenerate(generate)
                         : *inspect_cmd   ? RunInspect(inspect)
                         : *report_cmd    ? RunReport(report)
