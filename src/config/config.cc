@@ -571,6 +571,10 @@ std::vector<Key> Keys(RunConfig& c) {
       StringKey("train", "device", &c.train.device, {"auto", "cpu", "cuda", "simulated"},
                 "where each rank computes: auto (a GPU where the build has CUDA and one is visible), cpu, cuda "
                 "(one GPU per rank), or simulated (CPU kernels on memory only they touch: checks the GPU path)"),
+      BoolKey("train", "tensorboard", &c.train.tensorboard,
+              "also write metrics.jsonl's values (losses, learning rate, throughput, evaluations) and the "
+              "configuration as TensorBoard event files in <train.output_dir>/tensorboard (tensorboard --logdir "
+              "<train.output_dir>)"),
       IntKey("eval", "every_epochs", &c.eval.every_epochs, 0, 1000000, "evaluate every N epochs (0: at the end)"),
       IntKey("eval", "batch_size", &c.eval.batch_size, 1, 1 << 24, "rows per evaluation forward pass"),
       IntKey("eval", "early_stopping_patience", &c.eval.early_stopping_patience, 0, 1000000,

@@ -20,6 +20,7 @@
 #include "eval/recommend.h"
 #include "train/progress.h"
 #include "train/run_lock.h"
+#include "train/tensorboard_writer.h"
 
 namespace ectrain::train {
 namespace {
@@ -85,27 +86,24 @@ class Chief final : public RankDuties {
   Status CheckpointFailure() override { return writer_.Failure(); }
   Status WaitForCheckpoints() override { return writer_.Wait(); }
   void LogSteps(const StepsLine& line) override {
-    metrics_log_.Append(nlohmann::json{{"event", "step"},
-                                       {"time", UnixSeconds()},
-                                       {"epoch", line.epoch + 1},
-                                       {"step", line.step},
-                                       {"train_loss", line.loss},
-                                       {"learning_rate", line.learning_rate},
-                                       {"samples_per_second", line.samples_per_second},
-                                       {"data_wait_seconds", line.data_wait_seconds}}
-                            .dump());
+    Record(nlohmann::json{{"event", "step"},
+                          {"time", UnixSeconds()},
+                          {"epoch", line.epoch + 1},
+                          {"step", line.step},
+                          {"train_loss", line.loss},
+                          {"learning_rate", line.learning_rate},
+                          {"samples_per_second", line.samples_per_second},
+                          {"data_wait_seconds", line.data_wait_seconds}});
   }
   void LogEpoch(int64_t epoch, int64_t step, double train_loss, double samples_per_second,
                 double data_wait_seconds) override {
-    metrics_log_.Append(nlohmann::json{
-        {"event", "epoch"},
-        {"time", UnixSeconds()},
-        {"epoch", epoch + 1},
-        {"step", step},
-        {"train_loss", train_loss},
-        {"samples_per_second", samples_per_second},
-        {"data_wait_seconds",
-         data_wait_seconds}}.dump());
+    Record(nlohmann::json{{"event", "epoch"},
+                          {"time", UnixSeconds()},
+                          {"epoch", epoch + 1},
+                          {"step", step},
+                          {"train_loss", train_loss},
+                          {"samples_per_second", samples_per_second},
+                          {"data_wait_seconds", data_wait_seconds}});
   }
   void ReportDone(TrainResult& result) override;
   std::string resumed_path() const override { return resumed_path_; }
@@ -114,6 +112,11 @@ class Chief final : public RankDuties {
 
  private:
   Status CheckResumable(const ckpt::CheckpointInfo& info, const std::string& path) const;
+  // A line of metrics.jsonl, and its values in the TensorBoard events (train.tensorboard).
+  void Record(const nlohmann::json& line) {
+    metrics_log_.Append(line.dump());
+    tensorboard_.WriteMetricsLine(line);
+  }
   // `params`' metrics on `table` (`what`: "test" or "validation"), and its predictions when asked.
   StatusOr<eval::Metrics> Score(const ParamArena& params, const data::Table& table, const std::string& what,
                                 int64_t step, bool write_predictions);
@@ -130,11 +133,13 @@ class Chief final : public RankDuties {
   ckpt::AsyncCheckpointWriter writer_;
   RunFolderLock output_lock_, checkpoint_lock_;
   MetricsLog metrics_log_;
+  TensorBoardWriter tensorboard_;  // disabled without train.tensorboard
   data::Table test_;
   data::Table validation_;                          // data.validation's rows, or none
   std::optional<eval::RankingEvaluation> ranking_;  // evaluations are rankings
   std::set<std::string> baseline_logged_;           // the sets whose most-popular figures were logged
   std::string resumed_path_;
+  int64_t resumed_step_ = 0;  // the checkpoint's step; 0 on a fresh run
   Clock::time_point last_checkpoint_ = Clock::now();
 };
 
@@ -222,6 +227,7 @@ StatusOr<bool> Chief::InitializeOrResume(ResumeMode mode, ParamArena& params, op
   if (!chosen.ok()) return chosen.status();
   for (const std::string& note : chosen->notes) LOG_WARNING << note;
   resumed_path_ = chosen->path;
+  resumed_step_ = info.step;
   cursor = {info.step,        info.epoch_loss_sum,   info.epoch_rows,
             info.best_metric, info.evals_since_best, info.rate_reductions};
   LOG_INFO << "resuming from " << chosen->path << ": step " << info.step << " (epoch " << info.epoch + 1 << ", step "
@@ -245,6 +251,11 @@ Status Chief::OpenOutputs() {
   if (!metrics_log_.enabled()) {
     return Internal("cannot write " + dir + "/metrics.jsonl: " + std::strerror(errno) +
                     "; check the path and permissions of train.output_dir");
+  }
+  if (config_.train.tensorboard) {
+    ASSIGN_OR_RETURN(tensorboard_, TensorBoardWriter::Open(dir + "/tensorboard", resumed_step_));
+    tensorboard_.WriteText("config", resumed_step_, config::ToYaml(config_));
+    LOG_INFO << "TensorBoard events in " << tensorboard_.path() << " (tensorboard --logdir " << dir << ")";
   }
   metrics_log_.Append(
       nlohmann::json{{"event", "start"}, {"world_size", world_size_}, {"ectrain_version", ECTRAIN_VERSION}}.dump());
@@ -362,7 +373,7 @@ Status Chief::Evaluate(const ParamArena& params, int64_t epoch, int64_t step, do
              << "  [" << FormatSeconds(SecondsSince(start)) << "]";
   }
   line["time"] = UnixSeconds();
-  metrics_log_.Append(line.dump());
+  Record(line);
   return Status::Ok();
 }
 

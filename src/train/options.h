@@ -20,6 +20,7 @@ struct TrainOptions {
   // CPU), "cpu", "cuda", or "simulated" (the CPU's kernels on guarded memory: the device path
   // checked without a GPU; kernels/simulated_device.h).
   std::string device = "auto";
+  bool tensorboard = false;  // rank 0 also writes metrics.jsonl's values as TensorBoard event files
 };
 
 struct EvalOptions {
