@@ -66,4 +66,8 @@ if [ -n "$cidr" ]; then
   args+=(--mca btl_tcp_if_include "$cidr" --mca oob_tcp_if_include "$cidr")
 fi
 source "$(dirname "$0")/lib/mpirun.sh"
-run_mpirun "${args[@]}" "$ECTRAIN" train "$@"
+# On a terminal, the live progress bar there (before the user's --set, which may say otherwise).
+terminal_progress
+config=$1
+shift
+run_mpirun "${args[@]}" "${MPIRUN_PROGRESS_ARGS[@]}" "$ECTRAIN" train "$config" "${TRAIN_PROGRESS_ARGS[@]}" "$@"

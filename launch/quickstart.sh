@@ -25,7 +25,9 @@ fi
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Ctrl-C asks the ranks to checkpoint and stop (see launch/lib/mpirun.sh); run again to resume.
 source launch/lib/mpirun.sh
-run_mpirun -np 2 --oversubscribe --bind-to none "$ECTRAIN" train "$CONFIG" "$@"
+terminal_progress  # on a terminal, the live progress bar there
+run_mpirun -np 2 --oversubscribe --bind-to none "${MPIRUN_PROGRESS_ARGS[@]}" "$ECTRAIN" train "$CONFIG" \
+  "${TRAIN_PROGRESS_ARGS[@]}" "$@"
 
 cat <<MSG
 

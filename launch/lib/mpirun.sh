@@ -1,5 +1,5 @@
 # launch/lib/mpirun.sh, sourced by launch/mpirun.sh, launch/quickstart.sh and slurm/*.sbatch:
-# runs mpirun so that a stop request keeps the run's progress. Open MPI 4.1's mpirun forwards SIGUSR1 to every rank and waits
+# runs mpirun so that a stop request keeps the run's progress (and terminal_progress below). Open MPI 4.1's mpirun forwards SIGUSR1 to every rank and waits
 # for them (they agree to stop, rank 0 writes a checkpoint, all exit 3), but on SIGTERM or SIGINT
 # it kills the ranks moments after passing the signal on, and exits 1 with the checkpoint perhaps
 # unfinished. So SIGTERM, SIGINT and SIGUSR1 to the calling script become SIGUSR1 to mpirun; a
@@ -26,6 +26,22 @@ run_mpirun() {
   done
   trap - USR1 TERM INT
   return "$rc"
+}
+
+# terminal_progress: where this script's stderr is a terminal, rank 0 draws its live progress bar
+# there: sets TRAIN_PROGRESS_ARGS (for `ectrain train`: train.progress=live; the ranks' own stderr is
+# a pipe into mpirun, and rank 0 may run on another host) and MPIRUN_PROGRESS_ARGS (for mpirun: the
+# terminal's width as COLUMNS, passed to remote ranks too). Both empty otherwise.
+# shellcheck disable=SC2034  # the arrays are for the script that sources this file
+terminal_progress() {
+  TRAIN_PROGRESS_ARGS=()
+  MPIRUN_PROGRESS_ARGS=()
+  [ -t 2 ] || return 0
+  TRAIN_PROGRESS_ARGS=(--set train.progress=live)
+  local size
+  size=$(stty size 0<&2 2>/dev/null) || return 0
+  export COLUMNS=${size#* }
+  MPIRUN_PROGRESS_ARGS=(-x COLUMNS)
 }
 
 mpirun_stop() {

@@ -560,7 +560,11 @@ std::vector<Key> Keys(RunConfig& c) {
       IntKey("train", "seed", &c.train.seed, 0, kMaxInt, "seed of initialisation and data order"),
       StringKey("train", "output_dir", &c.train.output_dir, {}, "where the config, metrics and checkpoints go"),
       IntKey("train", "log_every_steps", &c.train.log_every_steps, 1, kMaxInt,
-             "a `step` line in metrics.jsonl every N steps, and a log line when stderr is not a terminal"),
+             "a `step` line in metrics.jsonl every N steps, and a log line where train.progress is lines"),
+      StringKey("train", "progress", &c.train.progress, {"auto", "live", "lines"},
+                "live: a progress bar (percent, steps, loss, ETA, samples/s) redrawn in place on the terminal; "
+                "lines: a log line every log_every_steps (for files and pipes); auto: live where rank 0's log "
+                "reaches a terminal (also through mpirun on its host)"),
       IntKey("train", "max_steps", &c.train.max_steps, 0, kMaxInt, "stop after this many steps (0: no limit)"),
       IntKey("train", "accumulation_steps", &c.train.accumulation_steps, 1, 65536,
              "micro-batches per optimizer step: the rank's share of the global batch is split this many ways"),

@@ -22,6 +22,8 @@ int LogRank() { return g_rank >= 0 ? g_rank : g_process_rank.load(std::memory_or
 bool g_verbose = false;
 std::function<void()> g_abort_handler;
 std::mutex g_log_mutex;
+std::atomic<bool> g_erase_line{false};
+std::string g_live_line;  // drawn on stderr now; guarded by g_log_mutex
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -39,9 +41,10 @@ const char* LevelName(LogLevel level) {
 
 void WriteLine(const std::string& text) {
   std::lock_guard<std::mutex> lock(g_log_mutex);
-  // A progress line may be on the terminal: start on a clean line.
-  if (isatty(STDERR_FILENO)) std::fputs("\r\033[K", stderr);
+  // A progress line may be on the terminal: start on a clean line, and draw it again below.
+  if (g_erase_line.load(std::memory_order_relaxed) || isatty(STDERR_FILENO)) std::fputs("\r\033[K", stderr);
   std::fputs(text.c_str(), stderr);
+  std::fputs(g_live_line.c_str(), stderr);
   std::fflush(stderr);
 }
 
@@ -61,6 +64,24 @@ void SetLogRank(int rank) {
   if (std::this_thread::get_id() == g_main_thread) g_process_rank.store(rank, std::memory_order_relaxed);
 }
 void SetLogVerbose(bool verbose) { g_verbose = verbose; }
+void SetLogErasesLine(bool erase) { g_erase_line.store(erase, std::memory_order_relaxed); }
+
+void ShowLiveLine(const std::string& line) {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  g_live_line = line;
+  std::fputs("\r\033[K", stderr);
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+void EndLiveLine() {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  if (g_live_line.empty()) return;
+  g_live_line.clear();
+  std::fputs("\n", stderr);
+  std::fflush(stderr);
+}
+
 void SetAbortHandler(std::function<void()> handler) { g_abort_handler = std::move(handler); }
 
 void AbortJob() {

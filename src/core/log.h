@@ -18,6 +18,15 @@ void SetLogVerbose(bool verbose);
 void SetAbortHandler(std::function<void()> handler);
 [[noreturn]] void AbortJob();
 
+// The live progress line (train/progress.h) shares stderr with the log: a log line erases it, is
+// printed, and the line is drawn again below it. ShowLiveLine draws (or redraws) it in place;
+// EndLiveLine leaves it as it stands on a line of its own.
+void ShowLiveLine(const std::string& line);
+void EndLiveLine();
+// Every log line of this process starts by erasing the terminal line it starts on: set where a live
+// line may be drawn, by this process or (under mpirun, into the same terminal) by rank 0.
+void SetLogErasesLine(bool erase);
+
 namespace internal {
 class LogMessage {
  public:

@@ -16,6 +16,9 @@ struct TrainOptions {
   int64_t accumulation_steps = 1;  // micro-batches per optimizer step (the global batch is split)
   std::string on_nan = "stop";     // a non-finite loss on any rank: "stop" the job, or "skip" the step
   int64_t verify_every_steps = 0;  // 0: off; else check every N steps that all ranks hold the same parameters
+  // "live": a progress bar redrawn in place; "lines": a log line every log_every_steps; "auto": live
+  // where the log ends up on a terminal (train/progress.h).
+  std::string progress = "auto";
   // Where each rank computes: "auto" (a GPU where the build has CUDA and one is visible, else the
   // CPU), "cpu", "cuda", or "simulated" (the CPU's kernels on guarded memory: the device path
   // checked without a GPU; kernels/simulated_device.h).

@@ -96,7 +96,8 @@ StatusOr<TrainResult> Trainer::Run(Clock::time_point launch_time, ResumeMode mod
     return AlreadyComplete(cursor, result);
   }
 
-  ProgressReporter progress(duties_->reports(), plan_.total_steps, config_.train.log_every_steps);
+  ProgressReporter progress(duties_->reports(), config_.train.progress, plan_.total_steps,
+                            config_.train.log_every_steps);
   last_saved_step_ = cursor.step;
   // Start-up parsed the data's schema (tens of MB with real vocabularies), read the test rows and
   // perhaps a checkpoint; glibc keeps the heap they freed unless asked to give it back.

@@ -37,6 +37,7 @@ RunConfig Config(const std::string& dir, int64_t steps, int run) {
   config.train.global_batch_size = 4;  // 375 steps in the first epoch
   config.train.max_steps = steps;
   config.train.log_every_steps = 1000000;
+  config.train.progress = "lines";  // on a terminal the live bar would redraw (and format) by time
   config.train.output_dir = dir + "/run_" + std::to_string(run);
   config.comm.bucket_mb = 0.0005;  // several buckets: the communication thread is exercised
   return config;
