@@ -244,7 +244,8 @@ step_configure() {
 step_deps_from_pack() {
   local k v bad=0 n=0
   for k in MPI_C_HEADER_DIR MPI_CXX_HEADER_DIR MPI_mpi_LIBRARY MPIEXEC_EXECUTABLE HDF5_C_INCLUDE_DIR \
-    HDF5_hdf5_LIBRARY_RELEASE XXHASH_INCLUDE_DIR Eigen3_DIR yaml-cpp_DIR nlohmann_json_DIR CLI11_DIR GTest_DIR; do
+    HDF5_hdf5_LIBRARY_RELEASE XXHASH_INCLUDE_DIR Eigen3_DIR yaml-cpp_DIR nlohmann_json_DIR CLI11_DIR GTest_DIR \
+    Protobuf_PROTOC_EXECUTABLE Protobuf_LIBRARY_RELEASE ONNX_DIR; do
     v=$(sed -n "s/^$k:[A-Z]*=//p" "$BUILD/CMakeCache.txt")
     echo "$k = $v"
     n=$((n + 1))
@@ -436,7 +437,7 @@ hide_system_deps() {
   dir=$(mktemp -d /tmp/ectrain_hide.XXXXXX)
   mkdir -p "$dir/upper" "$dir/work"
   pkgs=$( { cut -d' ' -f1 "$DEPS/MANIFEST"
-    dpkg-query -W -f='${Package}\n' | grep -E '^(lib)?(hdf5|openmpi|gtest|gmock|googletest|pmix|hwloc|yaml-cpp|eigen3|cli11|nlohmann|xxhash)'
+    dpkg-query -W -f='${Package}\n' | grep -E '^(lib)?(hdf5|openmpi|gtest|gmock|googletest|pmix|hwloc|yaml-cpp|eigen3|cli11|nlohmann|xxhash|protobuf|protoc|onnx)'
   } | sort -u)
   for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || continue

@@ -29,8 +29,9 @@ OUT=${1:-tests/gpu/deps}
 LIMIT_MIB=${LIMIT_MIB:-55}
 
 DEV=(libopenmpi-dev libhdf5-dev libeigen3-dev libxxhash-dev libyaml-cpp-dev libgtest-dev libcli11-dev
-     nlohmann-json3-dev)
-RUNTIME=(openmpi-bin openmpi-common libopenmpi3 libhdf5-103-1 libyaml-cpp0.7 libxxhash0)
+     nlohmann-json3-dev libprotobuf-dev protobuf-compiler libonnx-dev)
+RUNTIME=(openmpi-bin openmpi-common libopenmpi3 libhdf5-103-1 libyaml-cpp0.7 libxxhash0 libprotobuf32 libprotoc32
+         libonnx1)
 BASE=(libc6 libgcc-s1 libstdc++6 gcc-12-base zlib1g libzstd1 liblzma5 libbz2-1.0 libcrypt1 libselinux1
       libpcre2-8-0 libacl1 libattr1 libaudit1 libaudit-common libcap-ng0 libcap2 libgmp10 libhogweed6
       libnettle8 libgnutls30 libidn2-0 libunistring2 libp11-kit0 libtasn1-6 libffi8 libmd0 libtinfo6
