@@ -84,7 +84,9 @@ Status RunEval(const EvalArgs& args);
 Status RunPredict(const PredictArgs& args);
 Status RunPrepare(const PrepareArgs& args);
 // export_command.cc: the model's forward pass as an ONNX file, and its preprocessing sidecar.
-Status RunExport(const ExportArgs& args);
+Status RunExport(const ExportArgs& args);  // in ectrain-export (export_main.cc)
+// `ectrain export`: runs ectrain-export, beside this program, with the parsed arguments.
+Status RunExportProgram(const ExportArgs& args);
 // Top-k items for users, or ranking quality on held-out interactions (src/eval/recommend.h).
 Status RunRecommend(const RecommendArgs& args);
 // Synthetic click data to sharded HDF5 (src/tools/generate.h); a summary line on stdout.

@@ -373,7 +373,7 @@ int Main(int argc, char** argv, std::chrono::steady_clock::time_point launch_tim
                         : *predict_cmd   ? RunPredict(predict)
                         : *prepare_cmd   ? RunPrepare(prepare)
                         : *recommend_cmd ? RunRecommend(recommend)
-                        : *export_cmd    ? RunExport(export_args)
+                        : *export_cmd    ? RunExportProgram(export_args)
                         : *generate_cmd  ? RunGenerate(generate)
                         : *inspect_cmd   ? RunInspect(inspect)
                         : *report_cmd    ? RunReport(report)

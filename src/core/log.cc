@@ -64,6 +64,7 @@ void SetLogRank(int rank) {
   if (std::this_thread::get_id() == g_main_thread) g_process_rank.store(rank, std::memory_order_relaxed);
 }
 void SetLogVerbose(bool verbose) { g_verbose = verbose; }
+bool LogVerbose() { return g_verbose; }
 void SetLogErasesLine(bool erase) { g_erase_line.store(erase, std::memory_order_relaxed); }
 
 void ShowLiveLine(const std::string& line) {

@@ -14,6 +14,7 @@ enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
 void SetLogRank(int rank);
 void SetLogVerbose(bool verbose);
+bool LogVerbose();
 // Called on a CHECK failure; the MPI communicator installs MPI_Abort here.
 void SetAbortHandler(std::function<void()> handler);
 [[noreturn]] void AbortJob();
