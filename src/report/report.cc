@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -41,6 +42,16 @@ td:first-child{text-align:left}th{background:#f4f4f4}
 
 std::string RunColor(size_t run) { return kRunColors[run % kNumRunColors]; }
 std::string RunDash(size_t run) { return run < kNumRunColors ? "" : "7 4"; }
+
+// The last step a run logged: a step, epoch or eval line (a run may log no step lines at all, as
+// when train.log_every_steps exceeds its steps).
+int64_t LastLoggedStep(const RunHistory& run) {
+  int64_t last = 0;
+  for (const std::vector<TrainPoint>* lines : {&run.steps, &run.epochs}) {
+    if (!lines->empty()) last = std::max(last, lines->back().step);
+  }
+  return run.evals.empty() ? last : std::max(last, run.evals.back().step);
+}
 
 double DoneValue(const RunHistory& run, const std::string& key) {
   const auto it = run.done.find(key);
@@ -148,10 +159,9 @@ void Page::Header() {
   html_ << "</ul>\n";
   for (const RunHistory& run : runs_) {
     if (run.finished) continue;
-    const int64_t last_step =
-        std::max(run.steps.empty() ? 0 : run.steps.back().step, run.evals.empty() ? 0 : run.evals.back().step);
     html_ << "<p class=\"note\"><b>" << EscapeHtml(run.name) << "</b>: no <code>done</code> line in metrics.jsonl yet "
-          << "(last logged step " << last_step << "): the run is still training, or it stopped before the end "
+          << "(last logged step " << LastLoggedStep(run)
+          << "): the run is still training, or it stopped before the end "
           << "(ectrain train on the same config resumes it). Its curves end there; the step-time and memory charts "
           << "leave it out.</p>\n";
   }
@@ -179,7 +189,7 @@ void Page::Summary() {
   });
   row("steps", [](const RunHistory& run) {
     if (run.finished) return FormatValue(DoneValue(run, "steps"));
-    return std::to_string(run.steps.empty() ? 0 : run.steps.back().step) + " so far";
+    return std::to_string(LastLoggedStep(run)) + " so far";
   });
   row("epochs", [](const RunHistory& run) {
     if (run.finished) return FormatValue(DoneValue(run, "epochs"));
