@@ -1,17 +1,12 @@
 #include "report/report.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/version.h"
 #include "report/svg_chart.h"
 
@@ -387,25 +382,8 @@ StatusOr<Report> WriteReport(const std::vector<std::string>& dirs, const std::st
     runs.push_back(std::move(run));
   }
   Report report = RenderReport(runs);
-  const std::string temporary = out + ".tmp-" + std::to_string(getpid());
-  const auto failed = [&out](int error) {
-    return Internal("cannot write " + out + ": " + std::strerror(error) + "; choose another --out");
-  };
-  {
-    std::ofstream file(temporary, std::ios::trunc | std::ios::binary);
-    if (!file) return failed(errno);
-    file << report.html;
-    if (!file.flush()) {
-      const int error = errno;
-      std::remove(temporary.c_str());
-      return failed(error);
-    }
-  }
-  if (std::rename(temporary.c_str(), out.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    return failed(error);
-  }
+  const Status written = WriteFileAtomically(out, report.html);
+  if (!written.ok()) return Internal(written.message() + "; choose another --out");
   return report;
 }
 
