@@ -92,14 +92,6 @@ std::pair<int64_t, int64_t> MeasureWorkspace(const RunConfig& resolved, const da
   return {training, m.workspace_bytes()};
 }
 
-double Megabytes(int64_t bytes) { return static_cast<double>(bytes) / 1e6; }
-
-std::string Mb(int64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f MB", Megabytes(bytes));
-  return text;
-}
-
 // "0, 2, 5" of the ranks for which `pick` holds.
 template <typename Pick>
 std::string RanksWhere(const std::vector<RankRows>& ranks, Pick pick) {
@@ -295,16 +287,18 @@ std::vector<std::string> Warnings(const RunEstimate& e) {
     for (const TableMemory& t : e.tables) {
       if (t.bytes <= e.machine_total_bytes) break;  // largest first
       out.push_back("embedding table " + t.name + " (" + std::to_string(t.rows) + " x " + std::to_string(t.cols) +
-                    ") takes " + Mb(t.bytes) + " with its optimizer state, more than this machine's memory (" +
-                    Mb(e.machine_total_bytes) +
+                    ") takes " + FormatMegabytes(t.bytes) +
+                    " with its optimizer state, more than this machine's memory (" +
+                    FormatMegabytes(e.machine_total_bytes) +
                     "); hash the column into fewer ids (prepare.hash_buckets_by_column) "
                     "or lower model.embedding_dim");
     }
   }
   const int64_t machine = e.memory.Machine(n);
   if (e.machine_available_bytes > 0 && machine > e.machine_available_bytes) {
-    out.push_back(std::to_string(n) + " rank(s) on this machine would hold about " + Mb(machine) + ", more than the " +
-                  Mb(e.machine_available_bytes) + " available; spread the ranks over machines" +
+    out.push_back(std::to_string(n) + " rank(s) on this machine would hold about " + FormatMegabytes(machine) +
+                  ", more than the " + FormatMegabytes(e.machine_available_bytes) +
+                  " available; spread the ranks over machines" +
                   (e.memory.data_in_memory > 0 ? ", set data.in_memory: false" : "") +
                   (e.memory.shared_model ? "" : ", or set comm.host_shared_model: true"));
   }
@@ -349,22 +343,23 @@ std::string FormatEstimate(const RunEstimate& e) {
   row("parameters", m.parameters, shared);
   row("optimizer state", m.optimizer_state, shared);
   row("gradients", m.gradients,
-      m.gradient_rows_bound > 0 ? "row-sparse tables' looked-up rows <= " + Mb(m.gradient_rows_bound) +
+      m.gradient_rows_bound > 0 ? "row-sparse tables' looked-up rows <= " + FormatMegabytes(m.gradient_rows_bound) +
                                       ", their slot index and the whole tensors"
                                 : "");
   row("model workspace", m.workspace,
-      std::to_string(e.micro_batch_rows) + " rows a micro-batch on the busiest rank; rank 0 " + Mb(m.workspace_rank0) +
-          " (evaluates " + std::to_string(e.eval_batch_rows) + " rows a batch)");
+      std::to_string(e.micro_batch_rows) + " rows a micro-batch on the busiest rank; rank 0 " +
+          FormatMegabytes(m.workspace_rank0) + " (evaluates " + std::to_string(e.eval_batch_rows) + " rows a batch)");
   row("reader buffers (bound)", m.reader, "");
   row("training data in memory", m.data_in_memory, e.data.in_memory ? "data.in_memory" : "data.in_memory is off");
   row("checkpoint snapshot", m.snapshot,
       m.snapshot > 0 ? "rank 0 only" : "none: only the last checkpoint is written, in place");
   std::snprintf(line, sizeof(line), "  total: rank 0 %s, other ranks %s each; %d rank(s) on one machine %s",
-                Mb(m.Rank(true)).c_str(), Mb(m.Rank(false)).c_str(), e.ranks, Mb(m.Machine(e.ranks)).c_str());
+                FormatMegabytes(m.Rank(true)).c_str(), FormatMegabytes(m.Rank(false)).c_str(), e.ranks,
+                FormatMegabytes(m.Machine(e.ranks)).c_str());
   out += line;
   if (e.machine_total_bytes > 0) {
-    std::snprintf(line, sizeof(line), " (this machine: %s, %s available)", Mb(e.machine_total_bytes).c_str(),
-                  Mb(e.machine_available_bytes).c_str());
+    std::snprintf(line, sizeof(line), " (this machine: %s, %s available)",
+                  FormatMegabytes(e.machine_total_bytes).c_str(), FormatMegabytes(e.machine_available_bytes).c_str());
     out += line;
   }
   out += "\n";
@@ -374,7 +369,7 @@ std::string FormatEstimate(const RunEstimate& e) {
     const int64_t state = m.parameters + m.optimizer_state;
     std::snprintf(line, sizeof(line),
                   "embedding tables: %zu, %s with their optimizer state (%.0f%% of parameters and optimizer state)\n",
-                  e.tables.size(), Mb(table_bytes).c_str(),
+                  e.tables.size(), FormatMegabytes(table_bytes).c_str(),
                   100.0 * Megabytes(table_bytes) / std::max(Megabytes(state), 1e-12));
     out += line;
     for (size_t i = 0; i < e.tables.size() && i < 10; ++i) {
