@@ -92,12 +92,18 @@ std::pair<int64_t, int64_t> MeasureWorkspace(const RunConfig& resolved, const da
   return {training, m.workspace_bytes()};
 }
 
-// "0, 2, 5" of the ranks for which `pick` holds.
+// "0, 2, 5-9" of the ranks for which `pick` holds: three or more in a row as a range, so that a
+// thousand ranks without rows make a short line.
 template <typename Pick>
 std::string RanksWhere(const std::vector<RankRows>& ranks, Pick pick) {
   std::string out;
-  for (size_t r = 0; r < ranks.size(); ++r) {
-    if (pick(ranks[r])) out += (out.empty() ? "" : ", ") + std::to_string(r);
+  for (size_t first = 0; first < ranks.size(); ++first) {
+    if (!pick(ranks[first])) continue;
+    size_t last = first;
+    while (last + 1 < ranks.size() && pick(ranks[last + 1])) ++last;
+    const std::string separator = last == first + 1 ? ", " : "-";
+    out += (out.empty() ? "" : ", ") + std::to_string(first) + (last > first ? separator + std::to_string(last) : "");
+    first = last;
   }
   return out;
 }
