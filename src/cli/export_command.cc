@@ -18,14 +18,15 @@
 namespace ectrain::cli {
 namespace {
 
-// Before the checkpoint is read: --out names a file in a folder this process may write.
+// Before the checkpoint is read: --out names a file in a folder this process may write (probed with
+// the temporary file the write will use, so that no file of the user's is touched).
 Status CheckWritable(const std::string& out) {
   std::error_code ec;
   if (std::filesystem::is_directory(out, ec)) {
     return InvalidArgument("--out '" + out + "' is a folder; give the model file's name, e.g. " +
                            (std::filesystem::path(out) / "model.onnx").string());
   }
-  const std::string probe = out + ".partial";
+  const std::string probe = TemporaryPathFor(out);
   std::FILE* file = std::fopen(probe.c_str(), "wb");
   if (file == nullptr) {
     return Internal("cannot write --out '" + out + "': " + std::strerror(errno) +

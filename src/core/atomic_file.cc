@@ -8,8 +8,10 @@
 
 namespace ectrain {
 
+std::string TemporaryPathFor(const std::string& path) { return path + ".tmp-" + std::to_string(getpid()); }
+
 Status WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& name) {
-  const std::string temporary = path + ".tmp-" + std::to_string(getpid());
+  const std::string temporary = TemporaryPathFor(path);
   const auto failed = [&](int error) {
     std::remove(temporary.c_str());
     return Internal("cannot write " + (name.empty() ? path : name) + ": " + std::strerror(error));

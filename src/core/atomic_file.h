@@ -9,7 +9,10 @@
 
 namespace ectrain {
 
-// Writes `bytes` to a temporary file beside `path` (PATH.tmp-<pid>) and renames it over `path`;
+// The temporary file beside `path` that WriteFileAtomically writes: PATH.tmp-<pid>.
+std::string TemporaryPathFor(const std::string& path);
+
+// Writes `bytes` to a temporary file beside `path` (TemporaryPathFor) and renames it over `path`;
 // on failure the temporary is removed and `path` is left as it was. An Internal error, "cannot
 // write NAME: <the system's reason>", names the file as `name` (`path` where empty).
 Status WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& name = "");
