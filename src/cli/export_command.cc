@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "ckpt/checkpoint.h"
 #include "ckpt/restore.h"
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "core/format.h"
 #include "core/version.h"
 #include "export/onnx_builder.h"
@@ -18,39 +18,15 @@
 namespace ectrain::cli {
 namespace {
 
-// Writes `bytes` to `path` through `path`.partial and a rename; an error names the path, what
-// failed and the system's reason.
-Status WriteWhole(const std::string& path, const std::string& bytes, const std::string& what) {
-  const std::string partial = path + ".partial";
-  std::FILE* file = std::fopen(partial.c_str(), "wb");
-  if (file == nullptr) {
-    return Internal("cannot write " + what + " '" + path + "': " + std::strerror(errno) +
-                    " (check that the folder exists and is writable)");
-  }
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  const int write_errno = errno;
-  const bool closed = std::fclose(file) == 0;
-  if (!written || !closed) {
-    const std::string reason = std::strerror(written ? errno : write_errno);
-    std::remove(partial.c_str());
-    return Internal("writing " + what + " '" + path + "' failed: " + reason);
-  }
-  if (std::rename(partial.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(partial.c_str());
-    return Internal("cannot write " + what + " '" + path + "': " + reason);
-  }
-  return Status::Ok();
-}
-
-// Before the checkpoint is read: --out names a file in a folder this process may write.
+// Before the checkpoint is read: --out names a file in a folder this process may write (probed with
+// the temporary file the write will use, so that no file of the user's is touched).
 Status CheckWritable(const std::string& out) {
   std::error_code ec;
   if (std::filesystem::is_directory(out, ec)) {
     return InvalidArgument("--out '" + out + "' is a folder; give the model file's name, e.g. " +
                            (std::filesystem::path(out) / "model.onnx").string());
   }
-  const std::string probe = out + ".partial";
+  const std::string probe = TemporaryPathFor(out);
   std::FILE* file = std::fopen(probe.c_str(), "wb");
   if (file == nullptr) {
     return Internal("cannot write --out '" + out + "': " + std::strerror(errno) +
@@ -85,12 +61,12 @@ Status RunExport(const ExportArgs& args) {
   }
   std::string serialized;
   if (!proto.SerializeToString(&serialized)) return Internal("export: serializing the ONNX model failed");
-  RETURN_IF_ERROR(WriteWhole(args.out, serialized, "--out"));
+  RETURN_IF_ERROR(WriteFileAtomically(args.out, serialized, "--out '" + args.out + "'"));
   const std::string sidecar = args.out + ".json";
-  RETURN_IF_ERROR(WriteWhole(sidecar,
-                             exporter::SidecarJson(restored.schema, *restored.model, restored.config.model, info,
-                                                   std::filesystem::path(args.out).filename().string()),
-                             "the sidecar"));
+  RETURN_IF_ERROR(WriteFileAtomically(sidecar,
+                                      exporter::SidecarJson(restored.schema, *restored.model, restored.config.model,
+                                                            info, std::filesystem::path(args.out).filename().string()),
+                                      "the sidecar '" + sidecar + "'"));
   std::printf("exported %s (step %lld, model %s) to %s (%s, ONNX opset %lld, output '%s') and %s\n",
               restored.path.c_str(), static_cast<long long>(checkpoint.step), restored.config.model.type.c_str(),
               args.out.c_str(), FormatMegabytes(static_cast<int64_t>(serialized.size())).c_str(),

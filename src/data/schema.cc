@@ -496,8 +496,12 @@ bool IsMissingValue(std::string_view text) {
                            trimmed[0] == '+' || trimmed[0] == '.')) {
     return false;
   }
-  const std::string lower = Lower(trimmed);
-  return lower.empty() || lower == "na" || lower == "n/a" || lower == "nan" || lower == "null" || lower == "?";
+  const auto same_in_any_case = [trimmed](std::string_view missing) {
+    return std::equal(trimmed.begin(), trimmed.end(), missing.begin(), missing.end(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+  };
+  return std::any_of(kMissingValueTexts.begin(), kMissingValueTexts.end(), same_in_any_case);
 }
 
 StatusOr<std::optional<double>> ParseDenseValue(std::string_view text) {

@@ -4,6 +4,7 @@
 // Value type; immutable after construction by convention.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -150,7 +151,10 @@ Status CheckEncodedAlike(const FeatureSchema& data, const FeatureSchema& model, 
 
 // Parses a label text: a number, or true/false, yes/no (any case). Error on anything else.
 StatusOr<float> ParseLabel(std::string_view text);
-// True for the texts that mean a missing numeric value: "", "NA", "N/A", "NaN", "null", "?".
+// The texts that mean a missing value, in any case and with spaces around them (the export sidecar
+// lists them for serving).
+inline constexpr std::array<std::string_view, 6> kMissingValueTexts = {"", "NA", "N/A", "NaN", "null", "?"};
+// True for those texts.
 bool IsMissingValue(std::string_view text);
 // Parses a dense feature text: nullopt when missing, else a finite number. The error says what
 // the text is; callers add where it came from. Shared by `prepare` and EncodeRow so both agree.

@@ -62,9 +62,10 @@ std::string ClassName(const std::vector<std::string>& class_names, size_t c) {
   return c < class_names.size() ? class_names[c] : std::to_string(c);
 }
 
+// `top_k`: multiclass, the K most likely classes (at most the classes); 0 every class.
 std::string Header(const model::Model& model, const std::vector<std::string>& class_names, size_t width,
-                   const PredictionColumns& columns) {
-  std::string header = columns.id_name.empty() ? "" : CsvField(columns.id_name) + ",";
+                   const std::string& id_name, size_t top_k) {
+  std::string header = id_name.empty() ? "" : CsvField(id_name) + ",";
   switch (model.task()) {
     case model::Task::kBinary:
       return header + "probability";
@@ -73,11 +74,10 @@ std::string Header(const model::Model& model, const std::vector<std::string>& cl
     case model::Task::kMulticlass:
       break;
   }
-  const size_t k = columns.top_k > 0 ? std::min(width, static_cast<size_t>(columns.top_k)) : 0;
-  for (size_t i = 0; i < (k > 0 ? k : width); ++i) {
+  for (size_t i = 0; i < (top_k > 0 ? top_k : width); ++i) {
     if (i > 0) header += ",";
     const std::string n = std::to_string(i + 1);
-    header += k > 0 ? "top" + n + "_class,top" + n + "_prob" : CsvField(ClassName(class_names, i));
+    header += top_k > 0 ? "top" + n + "_class,top" + n + "_prob" : CsvField(ClassName(class_names, i));
   }
   return header;
 }
@@ -87,17 +87,21 @@ std::string Header(const model::Model& model, const std::vector<std::string>& cl
 Status WritePredictions(const model::Model& model, const std::vector<float>& outputs,
                         const std::vector<std::string>& class_names, const std::string& path,
                         const PredictionColumns& columns) {
+  const std::vector<double> probabilities = model.Probabilities(outputs);
+  const auto width = static_cast<size_t>(model.num_outputs());
+  if (!columns.id_name.empty() && (columns.ids == nullptr || columns.ids->size() * width != probabilities.size())) {
+    return Internal("predictions: " + std::to_string(columns.ids == nullptr ? 0 : columns.ids->size()) + " ids of '" +
+                    columns.id_name + "' for " + std::to_string(probabilities.size() / width) + " rows");
+  }
   std::ofstream file_out;
   if (!path.empty() && path != "-") {
     file_out.open(path, std::ios::trunc);
     if (!file_out) return Internal("cannot write " + path + ": check the folder exists and is writable");
   }
   std::ostream& out = file_out.is_open() ? file_out : std::cout;
-  const std::vector<double> probabilities = model.Probabilities(outputs);
-  const auto width = static_cast<size_t>(model.num_outputs());
   const bool multiclass = model.task() == model::Task::kMulticlass;
   const size_t top_k = multiclass && columns.top_k > 0 ? std::min(width, static_cast<size_t>(columns.top_k)) : 0;
-  out << Header(model, class_names, width, columns) << "\n";
+  out << Header(model, class_names, width, columns.id_name, top_k) << "\n";
   std::vector<std::string> names(width);
   for (size_t c = 0; c < width; ++c) names[c] = CsvField(ClassName(class_names, c));
   std::vector<size_t> order(width);

@@ -147,7 +147,7 @@ std::string SidecarJson(const data::FeatureSchema& schema, const model::Model& m
                   {"checkpoint", info.checkpoint},
                   {"checkpoint_step", info.step},
                   {"model_type", options.type},
-                  {"missing_values", {"", "NA", "N/A", "NaN", "null", "?"}},
+                  {"missing_values", data::kMissingValueTexts},
                   {"missing_values_rule",
                    "a raw value is missing when, spaces trimmed, it is one of missing_values "
                    "in any case"},

@@ -92,20 +92,18 @@ std::pair<int64_t, int64_t> MeasureWorkspace(const RunConfig& resolved, const da
   return {training, m.workspace_bytes()};
 }
 
-double Megabytes(int64_t bytes) { return static_cast<double>(bytes) / 1e6; }
-
-std::string Mb(int64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f MB", Megabytes(bytes));
-  return text;
-}
-
-// "0, 2, 5" of the ranks for which `pick` holds.
+// "0, 2, 5-9" of the ranks for which `pick` holds: three or more in a row as a range, so that a
+// thousand ranks without rows make a short line.
 template <typename Pick>
 std::string RanksWhere(const std::vector<RankRows>& ranks, Pick pick) {
   std::string out;
-  for (size_t r = 0; r < ranks.size(); ++r) {
-    if (pick(ranks[r])) out += (out.empty() ? "" : ", ") + std::to_string(r);
+  for (size_t first = 0; first < ranks.size(); ++first) {
+    if (!pick(ranks[first])) continue;
+    size_t last = first;
+    while (last + 1 < ranks.size() && pick(ranks[last + 1])) ++last;
+    const std::string separator = last == first + 1 ? ", " : "-";
+    out += (out.empty() ? "" : ", ") + std::to_string(first) + (last > first ? separator + std::to_string(last) : "");
+    first = last;
   }
   return out;
 }
@@ -156,32 +154,88 @@ int64_t MemoryEstimate::Machine(int ranks) const {
   return (shared_model ? state : state * ranks) + Private(true) + Private(false) * (ranks - 1);
 }
 
+namespace {
+
+// How the run reads the training rows of `table`: steps, each rank's rows and batch share.
+Status EstimateRows(const RunConfig& resolved, const data::BlockTable& table, int64_t held_out_rows, RunEstimate& e) {
+  e.rows = table.num_rows();
+  e.blocks = table.num_blocks();
+  if (e.rows == 0) return DataError("data.train: the training data (" + resolved.data.train + ") has no rows");
+  e.run = train::RunPlan::Of(resolved.train, data::StepsPerEpoch(e.rows, e.global_batch_size));
+  e.per_rank = RowsPerRank(table, resolved.data.shuffle_window_blocks, static_cast<uint64_t>(resolved.train.seed),
+                           e.run, e.global_batch_size, e.ranks);
+  e.rank_batch_rows = BusiestRankBatchRows(e.global_batch_size, resolved.data.shuffle_window_blocks, e.blocks, e.ranks);
+  e.micro_batch_rows = (e.rank_batch_rows + resolved.train.accumulation_steps - 1) / resolved.train.accumulation_steps;
+  e.eval_batch_rows = std::min(resolved.eval.batch_size, held_out_rows);
+  return Status::Ok();
+}
+
+// Gradients: whole tensors in the arena; a row-sparse table's rows a global batch looks up (each row
+// listed once, with its id) and its slot index (4 bytes a table row). Also lists the embedding
+// tables, largest first. Returns which tensors are row-sparse.
+std::vector<bool> EstimateGradients(const ParamLayout& layout, const data::FeatureSchema& schema,
+                                    const std::vector<double>& mean_ids, bool sparse_embeddings, RunEstimate& e) {
+  MemoryEstimate& m = e.memory;
+  std::vector<bool> row_sparse(layout.specs().size(), false);
+  for (size_t i = 0; i < layout.specs().size(); ++i) {
+    const ParamSpec& spec = layout.spec(static_cast<int>(i));
+    row_sparse[i] = train::GradSync::IsRowSparse(spec, e.global_batch_size, sparse_embeddings);
+    if (!row_sparse[i]) {
+      m.gradients += spec.size() * static_cast<int64_t>(sizeof(float));
+    } else {
+      const std::string field = FieldOfTable(spec.name);
+      const auto bag = std::find(schema.multi_valued.begin(), schema.multi_valued.end(), field);
+      const double ids_per_row = bag == schema.multi_valued.end() ? 1.0 : mean_ids[bag - schema.multi_valued.begin()];
+      const auto lookups = static_cast<int64_t>(std::ceil(ids_per_row * static_cast<double>(e.global_batch_size)));
+      const int64_t rows_bound = std::min(spec.rows, lookups) * (spec.cols * 4 + 8);
+      m.gradient_rows_bound += rows_bound;
+      m.gradients += rows_bound + spec.rows * 4;
+    }
+    if (spec.kind == ParamKind::kEmbedding) {
+      e.tables.push_back({spec.name, spec.rows, spec.cols, row_sparse[i],
+                          (1 + e.state_arrays) * spec.size() * static_cast<int64_t>(sizeof(float))});
+    }
+  }
+  std::stable_sort(e.tables.begin(), e.tables.end(),
+                   [](const TableMemory& a, const TableMemory& b) { return a.bytes > b.bytes; });
+  return row_sparse;
+}
+
+// StreamReader's bound on one rank's buffers.
+int64_t ReaderBound(const RunConfig& resolved, const data::BlockTable& table, const data::TrainingFiles& training,
+                    const std::vector<int64_t>& bag_values, int ranks) {
+  data::StreamOptions stream;
+  stream.global_batch_size = resolved.train.global_batch_size;
+  stream.world_size = ranks;
+  stream.block_rows = resolved.data.block_rows;
+  stream.window_blocks = resolved.data.shuffle_window_blocks;
+  stream.prefetch_batches = resolved.data.prefetch_batches;
+  stream.in_memory = resolved.data.in_memory;
+  return data::ReaderBufferBytes(stream, table, static_cast<int>(training.schema.dense.size()),
+                                 static_cast<int>(training.schema.categorical.size()), bag_values,
+                                 static_cast<int>(training.files.size()));
+}
+
+}  // namespace
+
 StatusOr<RunEstimate> EstimateRun(const DataCheck& check, int ranks, const std::string& config_path) {
   if (!check.training) return InvalidArgument(config_path + ": the data did not pass its checks");
   const RunConfig& resolved = check.resolved;
   const data::TrainingFiles& training = *check.training;
+  const data::FeatureSchema& schema = training.schema;
   RunEstimate e;
   e.config_path = config_path;
   e.ranks = ranks;
   e.files = training.paths;
   e.data = resolved.data;
   e.global_batch_size = resolved.train.global_batch_size;
-  const data::FeatureSchema& schema = training.schema;
-  std::vector<int64_t> file_rows, bag_values(schema.multi_valued.size(), 0);
+  std::vector<int64_t> file_rows, bag_values(schema.multi_valued.size(), 0);  // bag_values: ids over all files
   for (const data::StreamFile& file : training.files) {
     file_rows.push_back(file.rows);
     for (size_t b = 0; b < file.bag_values.size() && b < bag_values.size(); ++b) bag_values[b] += file.bag_values[b];
   }
   const data::BlockTable table(file_rows, resolved.data.block_rows);
-  e.rows = table.num_rows();
-  e.blocks = table.num_blocks();
-  if (e.rows == 0) return DataError("data.train: the training data (" + resolved.data.train + ") has no rows");
-  e.run = train::RunPlan::Of(resolved.train, data::StepsPerEpoch(e.rows, e.global_batch_size));
-  e.per_rank = RowsPerRank(table, resolved.data.shuffle_window_blocks, static_cast<uint64_t>(resolved.train.seed),
-                           e.run, e.global_batch_size, ranks);
-  e.rank_batch_rows = BusiestRankBatchRows(e.global_batch_size, resolved.data.shuffle_window_blocks, e.blocks, ranks);
-  e.micro_batch_rows = (e.rank_batch_rows + resolved.train.accumulation_steps - 1) / resolved.train.accumulation_steps;
-  e.eval_batch_rows = std::min(resolved.eval.batch_size, check.held_out_rows);
+  RETURN_IF_ERROR(EstimateRows(resolved, table, check.held_out_rows, e));
 
   // The model as training builds it: its layout is the parameters' true shapes.
   ASSIGN_OR_RETURN(const std::unique_ptr<model::Model> built,
@@ -208,45 +262,12 @@ StatusOr<RunEstimate> EstimateRun(const DataCheck& check, int ranks, const std::
       (k.every_steps > 0 && k.every_steps < e.run.total_steps) || k.every_minutes > 0 || !k.keep_best.empty();
   m.snapshot = early_checkpoints ? (1 + e.state_arrays) * arena_bytes : 0;
   m.shared_model = resolved.comm.host_shared_model && ranks > 1;
-  // Gradients: whole tensors in the arena; a row-sparse table's rows a global batch looks up (each
-  // row listed once, with its id) and its slot index (4 bytes a table row).
   std::vector<double> mean_ids(bag_values.size());
   for (size_t b = 0; b < bag_values.size(); ++b) mean_ids[b] = static_cast<double>(bag_values[b]) / e.rows;
-  std::vector<bool> row_sparse(layout.specs().size(), false);
-  for (size_t i = 0; i < layout.specs().size(); ++i) {
-    const ParamSpec& spec = layout.spec(static_cast<int>(i));
-    row_sparse[i] = train::GradSync::IsRowSparse(spec, e.global_batch_size, resolved.comm.sparse_embeddings);
-    if (!row_sparse[i]) {
-      m.gradients += spec.size() * static_cast<int64_t>(sizeof(float));
-    } else {
-      const std::string field = FieldOfTable(spec.name);
-      const auto bag = std::find(schema.multi_valued.begin(), schema.multi_valued.end(), field);
-      const double ids_per_row = bag == schema.multi_valued.end() ? 1.0 : mean_ids[bag - schema.multi_valued.begin()];
-      const auto lookups = static_cast<int64_t>(std::ceil(ids_per_row * static_cast<double>(e.global_batch_size)));
-      const int64_t rows_bound = std::min(spec.rows, lookups) * (spec.cols * 4 + 8);
-      m.gradient_rows_bound += rows_bound;
-      m.gradients += rows_bound + spec.rows * 4;
-    }
-    if (spec.kind == ParamKind::kEmbedding) {
-      e.tables.push_back({spec.name, spec.rows, spec.cols, row_sparse[i],
-                          (1 + e.state_arrays) * spec.size() * static_cast<int64_t>(sizeof(float))});
-    }
-  }
-  std::stable_sort(e.tables.begin(), e.tables.end(),
-                   [](const TableMemory& a, const TableMemory& b) { return a.bytes > b.bytes; });
+  const std::vector<bool> row_sparse = EstimateGradients(layout, schema, mean_ids, resolved.comm.sparse_embeddings, e);
   std::tie(m.workspace, m.workspace_rank0) =
       MeasureWorkspace(resolved, schema, row_sparse, e.micro_batch_rows, e.eval_batch_rows, mean_ids);
-
-  data::StreamOptions stream;
-  stream.global_batch_size = e.global_batch_size;
-  stream.world_size = ranks;
-  stream.block_rows = resolved.data.block_rows;
-  stream.window_blocks = resolved.data.shuffle_window_blocks;
-  stream.prefetch_batches = resolved.data.prefetch_batches;
-  stream.in_memory = resolved.data.in_memory;
-  m.reader = data::ReaderBufferBytes(stream, table, static_cast<int>(schema.dense.size()),
-                                     static_cast<int>(schema.categorical.size()), bag_values,
-                                     static_cast<int>(training.files.size()));
+  m.reader = ReaderBound(resolved, table, training, bag_values, ranks);
   if (resolved.data.in_memory) m.data_in_memory = data::DecodedBytes(training.files, schema);
   std::tie(e.machine_total_bytes, e.machine_available_bytes) = MachineMemory();
   e.warnings = Warnings(e);
@@ -295,27 +316,98 @@ std::vector<std::string> Warnings(const RunEstimate& e) {
     for (const TableMemory& t : e.tables) {
       if (t.bytes <= e.machine_total_bytes) break;  // largest first
       out.push_back("embedding table " + t.name + " (" + std::to_string(t.rows) + " x " + std::to_string(t.cols) +
-                    ") takes " + Mb(t.bytes) + " with its optimizer state, more than this machine's memory (" +
-                    Mb(e.machine_total_bytes) +
+                    ") takes " + FormatMegabytes(t.bytes) +
+                    " with its optimizer state, more than this machine's memory (" +
+                    FormatMegabytes(e.machine_total_bytes) +
                     "); hash the column into fewer ids (prepare.hash_buckets_by_column) "
                     "or lower model.embedding_dim");
     }
   }
   const int64_t machine = e.memory.Machine(n);
   if (e.machine_available_bytes > 0 && machine > e.machine_available_bytes) {
-    out.push_back(std::to_string(n) + " rank(s) on this machine would hold about " + Mb(machine) + ", more than the " +
-                  Mb(e.machine_available_bytes) + " available; spread the ranks over machines" +
+    out.push_back(std::to_string(n) + " rank(s) on this machine would hold about " + FormatMegabytes(machine) +
+                  ", more than the " + FormatMegabytes(e.machine_available_bytes) +
+                  " available; spread the ranks over machines" +
                   (e.memory.data_in_memory > 0 ? ", set data.in_memory: false" : "") +
                   (e.memory.shared_model ? "" : ", or set comm.host_shared_model: true"));
   }
   return out;
 }
 
-std::string FormatEstimate(const RunEstimate& e) {
-  std::string out;
+namespace {
+
+std::string FormatRowsPerRank(const RunEstimate& e) {
+  std::string out = "rows per rank (the done line of metrics.jsonl reports rows_per_rank for the run):\n";
+  out += "  rank  rows, epoch 1  blocks, epoch 1  rows, run\n";
+  char line[128];
+  for (size_t r = 0; r < e.per_rank.size(); ++r) {
+    const RankRows& k = e.per_rank[r];
+    std::snprintf(line, sizeof(line), "  %4zu  %13lld  %15lld  %9lld\n", r, static_cast<long long>(k.epoch1_rows),
+                  static_cast<long long>(k.epoch1_blocks), static_cast<long long>(k.run_rows));
+    out += line;
+  }
+  return out;
+}
+
+std::string FormatMemory(const RunEstimate& e) {
+  const MemoryEstimate& m = e.memory;
+  std::string out = "memory per rank:\n";
+  const auto row = [&out](const char* what, int64_t bytes, const std::string& note) {
+    char line[64];
+    std::snprintf(line, sizeof(line), "  %-34s %10.1f MB", what, Megabytes(bytes));
+    out += line + (note.empty() ? "" : "  " + note) + "\n";
+  };
+  const std::string shared = m.shared_model ? "one copy for the machine's ranks (comm.host_shared_model)" : "";
+  row("parameters", m.parameters, shared);
+  row("optimizer state", m.optimizer_state, shared);
+  row("gradients", m.gradients,
+      m.gradient_rows_bound > 0 ? "row-sparse tables' looked-up rows <= " + FormatMegabytes(m.gradient_rows_bound) +
+                                      ", their slot index and the whole tensors"
+                                : "");
+  row("model workspace", m.workspace,
+      std::to_string(e.micro_batch_rows) + " rows a micro-batch on the busiest rank; rank 0 " +
+          FormatMegabytes(m.workspace_rank0) + " (evaluates " + std::to_string(e.eval_batch_rows) + " rows a batch)");
+  row("reader buffers (bound)", m.reader, "");
+  row("training data in memory", m.data_in_memory, e.data.in_memory ? "data.in_memory" : "data.in_memory is off");
+  row("checkpoint snapshot", m.snapshot,
+      m.snapshot > 0 ? "rank 0 only" : "none: only the last checkpoint is written, in place");
+  out += "  total: rank 0 " + FormatMegabytes(m.Rank(true)) + ", other ranks " + FormatMegabytes(m.Rank(false)) +
+         " each; " + std::to_string(e.ranks) + " rank(s) on one machine " + FormatMegabytes(m.Machine(e.ranks));
+  if (e.machine_total_bytes > 0) {
+    out += " (this machine: " + FormatMegabytes(e.machine_total_bytes) + ", " +
+           FormatMegabytes(e.machine_available_bytes) + " available)";
+  }
+  return out + "\n";
+}
+
+// The embedding tables, the ten largest by name.
+std::string FormatTables(const RunEstimate& e) {
+  if (e.tables.empty()) return "";
+  int64_t table_bytes = 0;
+  for (const TableMemory& t : e.tables) table_bytes += t.bytes;
+  const int64_t state = e.memory.parameters + e.memory.optimizer_state;
   char line[512];
-  std::snprintf(line, sizeof(line), "plan for %s on %d rank(s)\n", e.config_path.c_str(), e.ranks);
-  out += line;
+  std::snprintf(line, sizeof(line),
+                "embedding tables: %zu, %s with their optimizer state (%.0f%% of parameters and optimizer state)\n",
+                e.tables.size(), FormatMegabytes(table_bytes).c_str(),
+                100.0 * Megabytes(table_bytes) / std::max(Megabytes(state), 1e-12));
+  std::string out = line;
+  for (size_t i = 0; i < e.tables.size() && i < 10; ++i) {
+    const TableMemory& t = e.tables[i];
+    std::snprintf(line, sizeof(line), "%10lld x %-4lld %10.1f MB%s\n", static_cast<long long>(t.rows),
+                  static_cast<long long>(t.cols), Megabytes(t.bytes), t.row_sparse ? "  row-sparse" : "");
+    out += "  " + t.name + std::string(std::max<size_t>(40, t.name.size()) - t.name.size(), ' ') + " " + line;
+  }
+  if (e.tables.size() > 10)
+    out += "  ... and " + std::to_string(e.tables.size() - 10) + " smaller (--json lists all)\n";
+  return out;
+}
+
+}  // namespace
+
+std::string FormatEstimate(const RunEstimate& e) {
+  std::string out = "plan for " + e.config_path + " on " + std::to_string(e.ranks) + " rank(s)\n";
+  char line[512];
   std::snprintf(line, sizeof(line),
                 "data: %zu file(s), %lld rows in %lld blocks of %lld rows, shuffle windows of %lld blocks; global "
                 "batch %lld: %lld steps/epoch, %lld epoch(s), %lld steps\n",
@@ -324,69 +416,10 @@ std::string FormatEstimate(const RunEstimate& e) {
                 static_cast<long long>(e.global_batch_size), static_cast<long long>(e.run.steps_per_epoch),
                 static_cast<long long>(e.run.num_epochs), static_cast<long long>(e.run.total_steps));
   out += line;
-  std::snprintf(line, sizeof(line),
-                "model: %s (loss %s), %lld parameters in %lld tensors; optimizer %s: %lld state array(s) the size "
-                "of the parameters\n",
-                e.model_type.c_str(), e.loss.c_str(), static_cast<long long>(e.parameters),
-                static_cast<long long>(e.tensors), e.optimizer.c_str(), static_cast<long long>(e.state_arrays));
-  out += line;
-  out += "rows per rank (the done line of metrics.jsonl reports rows_per_rank for the run):\n";
-  out += "  rank  rows, epoch 1  blocks, epoch 1  rows, run\n";
-  for (size_t r = 0; r < e.per_rank.size(); ++r) {
-    const RankRows& k = e.per_rank[r];
-    std::snprintf(line, sizeof(line), "  %4zu  %13lld  %15lld  %9lld\n", r, static_cast<long long>(k.epoch1_rows),
-                  static_cast<long long>(k.epoch1_blocks), static_cast<long long>(k.run_rows));
-    out += line;
-  }
-  const MemoryEstimate& m = e.memory;
-  out += "memory per rank:\n";
-  const auto row = [&](const char* what, int64_t bytes, const std::string& note) {
-    std::snprintf(line, sizeof(line), "  %-34s %10.1f MB%s\n", what, Megabytes(bytes),
-                  note.empty() ? "" : ("  " + note).c_str());
-    out += line;
-  };
-  const std::string shared = m.shared_model ? "one copy for the machine's ranks (comm.host_shared_model)" : "";
-  row("parameters", m.parameters, shared);
-  row("optimizer state", m.optimizer_state, shared);
-  row("gradients", m.gradients,
-      m.gradient_rows_bound > 0 ? "row-sparse tables' looked-up rows <= " + Mb(m.gradient_rows_bound) +
-                                      ", their slot index and the whole tensors"
-                                : "");
-  row("model workspace", m.workspace,
-      std::to_string(e.micro_batch_rows) + " rows a micro-batch on the busiest rank; rank 0 " + Mb(m.workspace_rank0) +
-          " (evaluates " + std::to_string(e.eval_batch_rows) + " rows a batch)");
-  row("reader buffers (bound)", m.reader, "");
-  row("training data in memory", m.data_in_memory, e.data.in_memory ? "data.in_memory" : "data.in_memory is off");
-  row("checkpoint snapshot", m.snapshot,
-      m.snapshot > 0 ? "rank 0 only" : "none: only the last checkpoint is written, in place");
-  std::snprintf(line, sizeof(line), "  total: rank 0 %s, other ranks %s each; %d rank(s) on one machine %s",
-                Mb(m.Rank(true)).c_str(), Mb(m.Rank(false)).c_str(), e.ranks, Mb(m.Machine(e.ranks)).c_str());
-  out += line;
-  if (e.machine_total_bytes > 0) {
-    std::snprintf(line, sizeof(line), " (this machine: %s, %s available)", Mb(e.machine_total_bytes).c_str(),
-                  Mb(e.machine_available_bytes).c_str());
-    out += line;
-  }
-  out += "\n";
-  if (!e.tables.empty()) {
-    int64_t table_bytes = 0;
-    for (const TableMemory& t : e.tables) table_bytes += t.bytes;
-    const int64_t state = m.parameters + m.optimizer_state;
-    std::snprintf(line, sizeof(line),
-                  "embedding tables: %zu, %s with their optimizer state (%.0f%% of parameters and optimizer state)\n",
-                  e.tables.size(), Mb(table_bytes).c_str(),
-                  100.0 * Megabytes(table_bytes) / std::max(Megabytes(state), 1e-12));
-    out += line;
-    for (size_t i = 0; i < e.tables.size() && i < 10; ++i) {
-      const TableMemory& t = e.tables[i];
-      std::snprintf(line, sizeof(line), "  %-40s %10lld x %-4lld %10.1f MB%s\n", t.name.c_str(),
-                    static_cast<long long>(t.rows), static_cast<long long>(t.cols), Megabytes(t.bytes),
-                    t.row_sparse ? "  row-sparse" : "");
-      out += line;
-    }
-    if (e.tables.size() > 10)
-      out += "  ... and " + std::to_string(e.tables.size() - 10) + " smaller (--json lists all)\n";
-  }
+  out += "model: " + e.model_type + " (loss " + e.loss + "), " + std::to_string(e.parameters) + " parameters in " +
+         std::to_string(e.tensors) + " tensors; optimizer " + e.optimizer + ": " + std::to_string(e.state_arrays) +
+         " state array(s) the size of the parameters\n";
+  out += FormatRowsPerRank(e) + FormatMemory(e) + FormatTables(e);
   for (const std::string& w : e.warnings) out += "warning: " + w + "\n";
   return out;
 }

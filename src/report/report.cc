@@ -1,16 +1,12 @@
 #include "report/report.h"
 
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "core/version.h"
 #include "report/svg_chart.h"
 
@@ -41,6 +37,16 @@ td:first-child{text-align:left}th{background:#f4f4f4}
 
 std::string RunColor(size_t run) { return kRunColors[run % kNumRunColors]; }
 std::string RunDash(size_t run) { return run < kNumRunColors ? "" : "7 4"; }
+
+// The last step a run logged: a step, epoch or eval line (a run may log no step lines at all, as
+// when train.log_every_steps exceeds its steps).
+int64_t LastLoggedStep(const RunHistory& run) {
+  int64_t last = 0;
+  for (const std::vector<TrainPoint>* lines : {&run.steps, &run.epochs}) {
+    if (!lines->empty()) last = std::max(last, lines->back().step);
+  }
+  return run.evals.empty() ? last : std::max(last, run.evals.back().step);
+}
 
 double DoneValue(const RunHistory& run, const std::string& key) {
   const auto it = run.done.find(key);
@@ -148,10 +154,9 @@ void Page::Header() {
   html_ << "</ul>\n";
   for (const RunHistory& run : runs_) {
     if (run.finished) continue;
-    const int64_t last_step =
-        std::max(run.steps.empty() ? 0 : run.steps.back().step, run.evals.empty() ? 0 : run.evals.back().step);
     html_ << "<p class=\"note\"><b>" << EscapeHtml(run.name) << "</b>: no <code>done</code> line in metrics.jsonl yet "
-          << "(last logged step " << last_step << "): the run is still training, or it stopped before the end "
+          << "(last logged step " << LastLoggedStep(run)
+          << "): the run is still training, or it stopped before the end "
           << "(ectrain train on the same config resumes it). Its curves end there; the step-time and memory charts "
           << "leave it out.</p>\n";
   }
@@ -179,7 +184,7 @@ void Page::Summary() {
   });
   row("steps", [](const RunHistory& run) {
     if (run.finished) return FormatValue(DoneValue(run, "steps"));
-    return std::to_string(run.steps.empty() ? 0 : run.steps.back().step) + " so far";
+    return std::to_string(LastLoggedStep(run)) + " so far";
   });
   row("epochs", [](const RunHistory& run) {
     if (run.finished) return FormatValue(DoneValue(run, "epochs"));
@@ -377,25 +382,8 @@ StatusOr<Report> WriteReport(const std::vector<std::string>& dirs, const std::st
     runs.push_back(std::move(run));
   }
   Report report = RenderReport(runs);
-  const std::string temporary = out + ".tmp-" + std::to_string(getpid());
-  const auto failed = [&out](int error) {
-    return Internal("cannot write " + out + ": " + std::strerror(error) + "; choose another --out");
-  };
-  {
-    std::ofstream file(temporary, std::ios::trunc | std::ios::binary);
-    if (!file) return failed(errno);
-    file << report.html;
-    if (!file.flush()) {
-      const int error = errno;
-      std::remove(temporary.c_str());
-      return failed(error);
-    }
-  }
-  if (std::rename(temporary.c_str(), out.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    return failed(error);
-  }
+  const Status written = WriteFileAtomically(out, report.html);
+  if (!written.ok()) return Internal(written.message() + "; choose another --out");
   return report;
 }
 

@@ -139,7 +139,7 @@ std::string ProgressBar(double fraction, int inner) {
 }
 
 std::string FormatProgressLine(const ProgressState& state, int width) {
-  const int room = std::max(width - 1, 1);
+  const int room = std::max(width - 1, 0);
   const std::vector<Field> fields = FieldsOf(state);
   std::vector<bool> kept(fields.size(), false);
   for (int priority = 0; priority <= 7; ++priority) {
@@ -157,7 +157,6 @@ std::string FormatProgressLine(const ProgressState& state, int width) {
     if (!line.empty()) line += ' ';
     line += fields[i].bar ? "[" + ProgressBar(fraction, bar_inner) + "]" : fields[i].text;
   }
-  if (static_cast<int>(line.size()) > room) line.resize(room);  // not even the first field fits
   return line;
 }
 

@@ -8,12 +8,6 @@
 #include "core/format.h"
 
 namespace ectrain::train {
-namespace {
-
-double Megabytes(int64_t bytes) { return static_cast<double>(bytes) / 1e6; }
-
-}  // namespace
-
 int64_t PeakRssBytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);

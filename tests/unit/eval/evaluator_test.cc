@@ -87,6 +87,11 @@ TEST(WritePredictions, BinaryKeepsOneProbabilityColumn) {
   const std::vector<std::string> ids = {"a", "b"};
   EXPECT_EQ(Written(model, {0.0f, 0.0f}, {}, {}), "probability\n0.5\n0.5\n");
   EXPECT_EQ(Written(model, {0.0f, 0.0f}, {}, {"session", &ids, 0}), "session,probability\na,0.5\nb,0.5\n");
+  // Ids that do not match the rows are an error, not a read past their end.
+  const std::vector<std::string> one = {"a"};
+  const Status short_ids = WritePredictions(model, {0.0f, 0.0f}, {}, "-", {"session", &one, 0});
+  EXPECT_EQ(short_ids.code(), StatusCode::kInternal);
+  EXPECT_NE(short_ids.message().find("1 ids of 'session' for 2 rows"), std::string::npos) << short_ids.message();
 }
 
 }  // namespace

@@ -122,5 +122,14 @@ TEST(Warnings, NameWhatWouldGoWrongAndWhatToDo) {
   EXPECT_TRUE(Has(Warnings(e), "training refuses to start"));
 }
 
+TEST(Warnings, ManyRanksWithoutRowsAreNamedAsRanges) {
+  RunEstimate e = Estimate();
+  e.ranks = 1000;
+  e.data.shuffle_window_blocks = 1000;
+  e.per_rank = std::vector<RankRows>(1000, RankRows{0, 0, 0, 0, 0});
+  for (int r : {0, 1, 2, 5, 7, 8}) e.per_rank[r] = RankRows{1, 1, 1, 1, -1};
+  EXPECT_TRUE(Has(Warnings(e), "rank(s) 3, 4, 6, 9-999 of 1000 read no rows")) << Warnings(e)[0];
+}
+
 }  // namespace
 }  // namespace ectrain::plan

@@ -267,6 +267,19 @@ TEST(RenderReport, ARunWithoutDataHasNoCharts) {
   EXPECT_NE(report.html.find("no <code>done</code> line"), std::string::npos);
 }
 
+TEST(RenderReport, ARunWithoutStepLinesCountsItsEpochAndEvalSteps) {
+  // train.log_every_steps above the run's steps: epoch and eval lines only, and no done line yet.
+  const Report report =
+      RenderReport({Parse("{\"event\":\"start\"}\n"
+                          "{\"event\":\"epoch\",\"epoch\":1,\"step\":40,\"train_loss\":0.5}\n"
+                          "{\"event\":\"epoch\",\"epoch\":2,\"step\":80,\"train_loss\":0.4}\n",
+                          "epochs")});
+  EXPECT_NE(report.html.find("(last logged step 80)"), std::string::npos);
+  EXPECT_NE(report.html.find("<tr><th>steps</th><td>80 so far</td></tr>"), std::string::npos);
+  EXPECT_NE(report.html.find("<tr><th>epochs</th><td>2 so far</td></tr>"), std::string::npos);
+  EXPECT_NE(report.html.find("logged no step lines: epoch means"), std::string::npos);
+}
+
 TEST(WriteReport, AnUnwritableOutNamesThePathAndTheReason) {
   ScratchDir dir;
   std::filesystem::create_directories(dir.File("run"));
