@@ -5,7 +5,7 @@
 namespace ectrain::comm {
 
 std::string CollectiveCall::ToString() const {
-  static constexpr const char* kKinds[] = {"Barrier", "AllReduce", "Broadcast", "AllGather", "AllGatherV"};
+  static constexpr const char* kKinds[] = {"Barrier", "AllReduce", "Broadcast", "AllGather", "AllGatherV", "AllToAllV"};
   static constexpr const char* kTypes[] = {"float32", "float64", "int64", "uint8"};
   static constexpr const char* kOps[] = {"sum", "max", "min"};
   if (kind == CollectiveKind::kBarrier) return "Barrier()";

@@ -11,14 +11,14 @@
 
 namespace ectrain::comm {
 
-enum class CollectiveKind : uint8_t { kBarrier, kAllReduce, kBroadcast, kAllGather, kAllGatherV };
+enum class CollectiveKind : uint8_t { kBarrier, kAllReduce, kBroadcast, kAllGather, kAllGatherV, kAllToAllV };
 
 struct CollectiveCall {
   CollectiveKind kind = CollectiveKind::kBarrier;
   DataType type = DataType::kUInt8;
   ReduceOp op = ReduceOp::kSum;
   int32_t root = -1;
-  uint64_t count = 0;  // elements or bytes; must agree across ranks (AllGatherV's differ: 0)
+  uint64_t count = 0;  // elements or bytes; must agree across ranks (AllGatherV's and AllToAllV's differ: 0)
 
   bool operator==(const CollectiveCall& other) const = default;
   // "AllReduce(float32, count 10, sum)", "Broadcast(uint8, count 8, root 0)", "Barrier()".

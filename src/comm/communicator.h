@@ -1,5 +1,5 @@
 // Communicator: the one interface through which ranks talk (rank, size, all-reduce, broadcast,
-// all-gather(v), barrier, abort). Passed in, never global. Implementations: LocalCommunicator
+// all-gather(v), all-to-all-v, barrier, abort). Passed in, never global. Implementations: LocalCommunicator
 // (world size 1, a true identity), InProcessCommunicator (ranks as threads of one process) and
 // MpiCommunicator (its own target, ectrain_comm_mpi); decorators over any of them derive from
 // CommunicatorWrapper (comm/communicator_wrapper.h). Only src/comm includes mpi.h.
@@ -15,6 +15,7 @@
 #include <numeric>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "comm/host_memory.h"
@@ -26,6 +27,26 @@ enum class DataType { kFloat32, kFloat64, kInt64, kUInt8 };
 enum class ReduceOp { kSum, kMax, kMin };
 
 class BucketReducer;
+
+// The DataType of a C++ element type (float, double, int64_t, uint8_t).
+template <typename T>
+constexpr DataType DataTypeOf();
+template <>
+constexpr DataType DataTypeOf<float>() {
+  return DataType::kFloat32;
+}
+template <>
+constexpr DataType DataTypeOf<double>() {
+  return DataType::kFloat64;
+}
+template <>
+constexpr DataType DataTypeOf<int64_t>() {
+  return DataType::kInt64;
+}
+template <>
+constexpr DataType DataTypeOf<uint8_t>() {
+  return DataType::kUInt8;
+}
 
 class Communicator {
  public:
@@ -70,6 +91,30 @@ class Communicator {
   void AllGatherV(std::span<const uint8_t> mine, std::vector<uint8_t>& all, std::vector<int64_t>& counts) {
     AllGatherVTyped(mine, DataType::kUInt8, all, counts);
   }
+  // Collective, as MPI_Alltoallv with the displacements implied: `send` holds send_counts[d]
+  // elements for each destination rank d, one after another in rank order; `recv` receives
+  // recv_counts[s] elements from each source rank s, in source-rank order. Both count spans have
+  // size() entries (zeros allowed); recv_counts on rank d must be send_counts[d] of every source
+  // (AllToAllCounts gives them). Exact copies: every backend delivers the same bits. T: float,
+  // double, int64_t or uint8_t, deduced from `recv` (AllToAllV<T>(...) for vectors).
+  template <typename T>
+  void AllToAllV(std::span<const std::type_identity_t<T>> send, std::span<const int64_t> send_counts, std::span<T> recv,
+                 std::span<const int64_t> recv_counts) {
+    CheckAllToAllV(send.size(), send_counts, recv.size(), recv_counts);
+    AllToAllVRaw(send.data(), send_counts, DataTypeOf<T>(), recv.data(), recv_counts);
+  }
+  // Collective: AllToAllV with the receive counts exchanged first (AllToAllCounts, one more
+  // collective); `recv` and `recv_counts` are resized.
+  template <typename T>
+  void AllToAllVWithCounts(std::span<const std::type_identity_t<T>> send, std::span<const int64_t> send_counts,
+                           std::vector<T>& recv, std::vector<int64_t>& recv_counts) {
+    recv_counts = AllToAllCounts(send_counts);
+    recv.resize(static_cast<size_t>(std::accumulate(recv_counts.begin(), recv_counts.end(), int64_t{0})));
+    AllToAllV<T>(send, send_counts, recv, recv_counts);
+  }
+  // Collective: what each source rank will send this rank: entry s is send_counts[rank()] of rank
+  // s. One all-to-all of one int64 per pair of ranks.
+  std::vector<int64_t> AllToAllCounts(std::span<const int64_t> send_counts);
   // Collective.
   virtual void Barrier() = 0;
   // Ends every rank of the job at once: used after a failure on one rank so that no rank is
@@ -94,8 +139,14 @@ class Communicator {
   // Rank r's counts[r] elements of `type` at `mine` land in `all` after those of ranks < r.
   // `counts` is already agreed (the same on every rank).
   virtual void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) = 0;
+  // AllToAllV's untyped call; the counts are checked (size() entries, none negative, the buffers'
+  // sizes their sums). `send` and `recv` do not overlap.
+  virtual void AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                            std::span<const int64_t> recv_counts) = 0;
 
  private:
+  void CheckAllToAllV(size_t send_size, std::span<const int64_t> send_counts, size_t recv_size,
+                      std::span<const int64_t> recv_counts) const;
   template <typename T>
   void AllGatherVTyped(std::span<const T> mine, DataType type, std::vector<T>& all, std::vector<int64_t>& counts) {
     counts.assign(static_cast<size_t>(size()), 0);

@@ -10,7 +10,7 @@
 //    the gradient buckets pass through every decorator (a target's own reducer would bypass them);
 //  - host_memory() is the target's, whose collectives go to the target directly: a decorator
 //    that must see them (as the host segment does) overrides host_memory().
-// A collective added to Communicator (AllToAllV) gets its forwarding line here, once.
+// A collective added to Communicator gets its forwarding line here, once.
 #pragma once
 
 #include <memory>
@@ -46,6 +46,10 @@ class CommunicatorWrapper : public Communicator {
   }
   void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override {
     target_->AllGatherVRaw(mine, type, counts, all);
+  }
+  void AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                    std::span<const int64_t> recv_counts) override {
+    target_->AllToAllVRaw(send, send_counts, type, recv, recv_counts);
   }
 
  private:

@@ -4,7 +4,8 @@
 // copy in, a barrier of flags and a sum, with no message protocol. Float sums follow the ring
 // order of comm/ring.h, so results are bitwise the target's own. Its host_memory() maps more
 // memory through the target's and reads AllGatherVRead's contributions in the segment's slots.
-// Ranks calling different collectives fail with both calls named. Used like any communicator:
+// Ranks calling different collectives fail with both calls named. AllToAllV, whose pairs of ranks
+// each move their own data, goes to the target as it is. Used like any communicator:
 // from one thread at a time. The segment's memory is released before the target it wraps.
 #pragma once
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <numeric>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -30,6 +31,7 @@ class InProcessGroup {
     CollectiveCall call;
     const void* in = nullptr;
     void* out = nullptr;
+    const int64_t* counts = nullptr;  // AllToAllV's send counts
   };
   Slot& slot(int rank) { return slots_[static_cast<size_t>(rank)]; }
 
@@ -241,6 +243,32 @@ void InProcessCommunicator::AllGatherVRaw(const void* mine, DataType type, std::
   for (int r = 0; r < size(); ++r) {
     const size_t n = static_cast<size_t>(counts[static_cast<size_t>(r)]) * bytes;
     if (n > 0 && dst != group_->slot(r).in) std::memmove(dst, group_->slot(r).in, n);
+    dst += n;
+  }
+  group_->Arrive(rank_);
+}
+
+// Each rank copies what every source sends it straight out of the source's buffer: one copy per
+// pair, in source-rank order.
+void InProcessCommunicator::AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type,
+                                         void* recv, std::span<const int64_t> recv_counts) {
+  const size_t bytes = DataTypeBytes(type);
+  if (size() == 1) {
+    if (send_counts[0] > 0) std::memcpy(recv, send, static_cast<size_t>(send_counts[0]) * bytes);
+    return;
+  }
+  group_->slot(rank_).counts = send_counts.data();  // ordered before the reads by Enter's Arrive
+  Enter(*group_, rank_, {CollectiveKind::kAllToAllV, type}, send, recv);
+  char* dst = static_cast<char*>(recv);
+  for (int s = 0; s < size(); ++s) {
+    const InProcessGroup::Slot& source = group_->slot(s);
+    const int64_t count = source.counts[rank_];
+    CHECK(count == recv_counts[static_cast<size_t>(s)])
+        << "AllToAllV: rank " << s << " sends " << count << " elements to rank " << rank_ << ", which expects "
+        << recv_counts[static_cast<size_t>(s)];
+    const int64_t offset = std::accumulate(source.counts, source.counts + rank_, int64_t{0});
+    const size_t n = static_cast<size_t>(count) * bytes;
+    if (n > 0) std::memcpy(dst, static_cast<const char*>(source.in) + static_cast<size_t>(offset) * bytes, n);
     dst += n;
   }
   group_->Arrive(rank_);

@@ -39,6 +39,8 @@ class InProcessCommunicator final : public Communicator, private HostMemory {
   void BroadcastRaw(void* data, size_t num_bytes, int root) override;
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
   void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
+  void AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                    std::span<const int64_t> recv_counts) override;
 
  private:
   std::unique_ptr<SharedMemory> MapShared(size_t num_bytes, std::string* why_not) override;

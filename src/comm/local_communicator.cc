@@ -15,4 +15,9 @@ void LocalCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span
   AllGatherRaw(mine, static_cast<size_t>(counts[0]) * DataTypeBytes(type), all);
 }
 
+void LocalCommunicator::AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                                     std::span<const int64_t> /*recv_counts*/) {
+  AllGatherRaw(send, static_cast<size_t>(send_counts[0]) * DataTypeBytes(type), recv);
+}
+
 }  // namespace ectrain::comm

@@ -21,6 +21,8 @@ class LocalCommunicator final : public Communicator {
   void BroadcastRaw(void*, size_t, int) override {}
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
   void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
+  void AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                    std::span<const int64_t> recv_counts) override;
 };
 
 }  // namespace ectrain::comm

@@ -131,6 +131,10 @@ std::unique_ptr<SharedMemory> MapWhereRoom(MPI_Comm host_comm, int local_rank, s
 
 constexpr int kTagReduceScatter = 1;
 constexpr int kTagAllGather = 2;
+constexpr int kTagAllToAllV = 3;
+// AllToAllV's messages carry at most this many bytes: int counts of elements, and well inside the
+// 2 GiB that some of MPI's transports handle per message.
+constexpr size_t kMessagePiece = size_t{1} << 30;
 }  // namespace
 
 struct MpiCommunicator::Impl {
@@ -140,7 +144,9 @@ struct MpiCommunicator::Impl {
   std::vector<const float*> inputs;
   std::vector<MPI_Request> sends, requests;
   std::vector<int> int_counts, displacements;
+  std::vector<size_t> send_at, recv_at;
   size_t ring_segment = kRingSegment;
+  size_t message_piece = kMessagePiece;
   MPI_Comm host_comm = MPI_COMM_NULL;  // when every rank is on this host (and there are several)
   float* Scratch(size_t floats) {
     if (scratch.size() < floats) scratch.resize(floats);
@@ -208,6 +214,10 @@ MpiCommunicator::~MpiCommunicator() {
 
 void MpiCommunicator::SetRingSegmentForTesting(size_t floats) {
   impl_->ring_segment = floats > 0 ? floats : kRingSegment;
+}
+
+void MpiCommunicator::SetMessagePieceForTesting(size_t bytes) {
+  impl_->message_piece = bytes > 0 ? bytes : kMessagePiece;
 }
 
 std::unique_ptr<SharedMemory> MpiCommunicator::MapShared(size_t num_bytes, std::string* why_not) {
@@ -396,6 +406,56 @@ void MpiCommunicator::AllGatherVRaw(const void* mine, DataType type, std::span<c
     BroadcastRaw(at, n, r);
     at += n;
   }
+}
+
+// Point-to-point messages (not MPI_Alltoallv, whose int counts and displacements would need the
+// ranks to agree first on which path to take): every receive posted, then every send, each pair's
+// data in pieces of at most message_piece bytes (both sides cut the same count the same way, and
+// MPI keeps a pair's messages of one tag in order); this rank's own part is a copy.
+void MpiCommunicator::AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                                   std::span<const int64_t> recv_counts) {
+  const size_t bytes = DataTypeBytes(type);
+  const size_t piece = std::max<size_t>(1, impl_->message_piece / bytes);  // elements
+  const MPI_Datatype mpi_type = ToMpi(type);
+  std::vector<MPI_Request>& requests = impl_->requests;
+  requests.clear();
+  // Offsets in elements: rank r's part is [at[r], at[r + 1]).
+  std::vector<size_t>& send_at = impl_->send_at;
+  std::vector<size_t>& recv_at = impl_->recv_at;
+  send_at.assign(static_cast<size_t>(size_) + 1, 0);
+  recv_at.assign(static_cast<size_t>(size_) + 1, 0);
+  for (size_t r = 0; r < static_cast<size_t>(size_); ++r) {
+    send_at[r + 1] = send_at[r] + static_cast<size_t>(send_counts[r]);
+    recv_at[r + 1] = recv_at[r] + static_cast<size_t>(recv_counts[r]);
+  }
+  auto* in = static_cast<char*>(recv);
+  const auto* out = static_cast<const char*>(send);
+  // Starting from the next rank, so that the ranks do not all send to rank 0 first.
+  for (int k = 1; k < size_; ++k) {
+    const int peer = (rank_ + k) % size_;
+    const auto p = static_cast<size_t>(peer);
+    for (size_t done = recv_at[p]; done < recv_at[p + 1]; done += piece) {
+      requests.emplace_back();
+      MPI_Irecv(in + done * bytes, static_cast<int>(std::min(piece, recv_at[p + 1] - done)), mpi_type, peer,
+                kTagAllToAllV, impl_->comm, &requests.back());
+    }
+  }
+  for (int k = 1; k < size_; ++k) {
+    const int peer = (rank_ + k) % size_;
+    const auto p = static_cast<size_t>(peer);
+    for (size_t done = send_at[p]; done < send_at[p + 1]; done += piece) {
+      requests.emplace_back();
+      MPI_Isend(out + done * bytes, static_cast<int>(std::min(piece, send_at[p + 1] - done)), mpi_type, peer,
+                kTagAllToAllV, impl_->comm, &requests.back());
+    }
+  }
+  const auto me = static_cast<size_t>(rank_);
+  CHECK(send_counts[me] == recv_counts[me]) << "AllToAllV: rank " << rank_ << " sends itself " << send_counts[me]
+                                            << " elements but expects " << recv_counts[me];
+  if (send_counts[me] > 0) {
+    std::memcpy(in + recv_at[me] * bytes, out + send_at[me] * bytes, static_cast<size_t>(send_counts[me]) * bytes);
+  }
+  MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
 }
 
 }  // namespace ectrain::comm

@@ -39,12 +39,17 @@ class MpiCommunicator final : public Communicator, private HostMemory {
   // The ring's segment size in floats (0: the default), so that tests can run many segments
   // through the pipeline with small buffers. Same value on every rank.
   void SetRingSegmentForTesting(size_t floats);
+  // AllToAllV's largest message in bytes (0: the default, 1 GiB), so that tests can send a pair's
+  // data in many pieces with small buffers. Same value on every rank.
+  void SetMessagePieceForTesting(size_t bytes);
 
  protected:
   void AllReduceRaw(void* data, size_t count, DataType type, ReduceOp op) override;
   void BroadcastRaw(void* data, size_t num_bytes, int root) override;
   void AllGatherRaw(const void* mine, size_t num_bytes, void* all) override;
   void AllGatherVRaw(const void* mine, DataType type, std::span<const int64_t> counts, void* all) override;
+  void AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                    std::span<const int64_t> recv_counts) override;
 
  private:
   struct Impl;  // the MPI handles and scratch buffers, so that this header needs no mpi.h

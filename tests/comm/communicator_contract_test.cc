@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "comm/host_memory.h"
@@ -269,6 +270,105 @@ TEST_P(CommunicatorContract, AllGatherVOfALargeContribution) {
     EXPECT_EQ(counts.back(), 1'000'000);
     EXPECT_EQ(all.front(), 7);
     EXPECT_EQ(all.back(), 1'000'006);
+  });
+}
+
+// AllToAllV's test pattern: how many elements rank s sends rank d in `round` (0 to 40, zeros
+// among them; in each round one rank sends nothing at all), and the value of element i, which
+// names s, d and i (exact in every type: uint8 keeps s, d and the low bits of i).
+int64_t PairCount(int s, int d, int round, int n) {
+  if (s == round % n) return 0;
+  const uint32_t h = static_cast<uint32_t>(s * 7919 + d * 104729 + round * 1299709) * 2654435761u;
+  return (h >> 16) % 6 == 0 ? 0 : static_cast<int64_t>((h >> 8) % 41);
+}
+template <typename T>
+T PairValue(int s, int d, int64_t i) {
+  if constexpr (std::is_same_v<T, uint8_t>) return static_cast<uint8_t>(s * 64 + d * 16 + i % 16);
+  if constexpr (std::is_same_v<T, int64_t>) return (int64_t{s} << 40) + (int64_t{d} << 20) + i;
+  return static_cast<T>((s * 64 + d) * 64 + i) + static_cast<T>(0.25);
+}
+
+// One AllToAllV of type T in `round`, with the receive counts the caller knows; returns the number
+// of elements that differ from what their sources sent (and counts that differ, if any).
+template <typename T>
+int64_t AllToAllVRound(Communicator& comm, int round, bool exchange_counts) {
+  const int n = comm.size(), me = comm.rank();
+  std::vector<int64_t> send_counts, want_counts;
+  std::vector<T> send, want;
+  for (int d = 0; d < n; ++d) {
+    send_counts.push_back(PairCount(me, d, round, n));
+    for (int64_t i = 0; i < send_counts.back(); ++i) send.push_back(PairValue<T>(me, d, i));
+  }
+  for (int s = 0; s < n; ++s) {
+    want_counts.push_back(PairCount(s, me, round, n));
+    for (int64_t i = 0; i < want_counts.back(); ++i) want.push_back(PairValue<T>(s, me, i));
+  }
+  std::vector<T> recv(want.size() + 3, T{7});  // stale contents
+  std::vector<int64_t> recv_counts{-1};
+  if (exchange_counts) {
+    comm.AllToAllVWithCounts<T>(send, send_counts, recv, recv_counts);
+  } else {
+    recv.resize(want.size());
+    recv_counts = want_counts;
+    comm.AllToAllV<T>(send, send_counts, recv, recv_counts);
+  }
+  int64_t wrong = recv_counts == want_counts ? 0 : 1'000'000;
+  if (recv.size() != want.size()) return wrong + 1'000'000;
+  for (size_t i = 0; i < want.size(); ++i) wrong += std::memcmp(&recv[i], &want[i], sizeof(T)) != 0;
+  return wrong;
+}
+
+// Every rank receives exactly what each source sent it, in source order: uneven counts, zeros, a
+// rank that sends nothing, four element types, call after call, with the counts known and
+// exchanged; and again in small pieces (MPI's messages of 24 bytes).
+TEST_P(CommunicatorContract, AllToAllVDeliversWhatEachSourceSentInSourceOrder) {
+  OnEveryRank([](Communicator& comm) {
+    for (bool small : {false, true}) {
+      ectrain::testing::UseSmallPieces(comm, small);
+      for (int round = 0; round < 6; ++round) {
+        const bool exchange = round % 2 == 1;
+        EXPECT_EQ(AllToAllVRound<float>(comm, round, exchange), 0) << "float, round " << round << ", small " << small;
+        EXPECT_EQ(AllToAllVRound<double>(comm, round, exchange), 0) << "double, round " << round;
+        EXPECT_EQ(AllToAllVRound<int64_t>(comm, round, exchange), 0) << "int64, round " << round;
+        EXPECT_EQ(AllToAllVRound<uint8_t>(comm, round, exchange), 0) << "uint8, round " << round;
+      }
+    }
+    ectrain::testing::UseSmallPieces(comm, false);
+  });
+}
+
+// AllToAllCounts: entry s is what rank s will send this rank; nothing sent anywhere is all zeros.
+TEST_P(CommunicatorContract, AllToAllCountsTellsEachRankWhatItWillReceive) {
+  OnEveryRank([](Communicator& comm) {
+    const int n = comm.size(), me = comm.rank();
+    std::vector<int64_t> send_counts;
+    for (int d = 0; d < n; ++d) send_counts.push_back(int64_t{me} * 1000 + d + (int64_t{1} << 33));
+    std::vector<int64_t> want;
+    for (int s = 0; s < n; ++s) want.push_back(int64_t{s} * 1000 + me + (int64_t{1} << 33));
+    EXPECT_EQ(comm.AllToAllCounts(send_counts), want);
+    const std::vector<int64_t> zeros(static_cast<size_t>(n), 0);
+    EXPECT_EQ(comm.AllToAllCounts(zeros), zeros);
+    // Nothing at all to move.
+    std::vector<float> none;
+    comm.AllToAllV<float>(none, zeros, none, zeros);
+  });
+}
+
+// A larger pair: the last rank sends rank 0 1M ids (8 MB), everyone else sends nothing.
+TEST_P(CommunicatorContract, AllToAllVOfALargePart) {
+  OnEveryRank([](Communicator& comm) {
+    const int n = comm.size();
+    std::vector<int64_t> send_counts(static_cast<size_t>(n), 0);
+    if (comm.rank() == n - 1) send_counts[0] = 1'000'000;
+    std::vector<int64_t> send(static_cast<size_t>(send_counts[0]));
+    std::iota(send.begin(), send.end(), int64_t{7});
+    std::vector<int64_t> recv, recv_counts;
+    comm.AllToAllVWithCounts<int64_t>(send, send_counts, recv, recv_counts);
+    ASSERT_EQ(recv.size(), comm.rank() == 0 ? 1'000'000u : 0u);
+    if (recv.empty()) return;
+    EXPECT_EQ(recv_counts[static_cast<size_t>(n - 1)], 1'000'000);
+    EXPECT_EQ(recv.front(), 7);
+    EXPECT_EQ(recv.back(), 1'000'006);
   });
 }
 

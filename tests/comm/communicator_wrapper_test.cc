@@ -93,6 +93,31 @@ TEST(CommunicatorWrapper, AHostSegmentTakesTheCollectivesAndItsTargetOnlyMapsMem
   EXPECT_TRUE(status.ok()) << status.message();
 }
 
+// AllToAllV has no path of the segment's own: it reaches the target, once per call (and once more
+// for the counts), through any decorator.
+TEST(CommunicatorWrapper, AllToAllVPassesThroughAHostSegmentToItsTarget) {
+  const Status status = RunInProcess(2, [](Communicator& threads) {
+    CountingCommunicator counted(threads);
+    std::string why_not;
+    std::unique_ptr<HostSegmentCommunicator> segment = HostSegmentCommunicator::Over(counted, 16 << 10, &why_not);
+    if (segment == nullptr) return Internal("no segment: " + why_not);
+    const int me = segment->rank();
+    // Rank 0 sends 1 element to itself and 2 to rank 1; rank 1 sends 3 to rank 0 and none to itself.
+    const std::vector<int64_t> send_counts = me == 0 ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{3, 0};
+    const std::vector<float> send = me == 0 ? std::vector<float>{1, 2, 3} : std::vector<float>{4, 5, 6};
+    std::vector<float> recv;
+    std::vector<int64_t> recv_counts;
+    segment->AllToAllVWithCounts<float>(send, send_counts, recv, recv_counts);
+    EXPECT_EQ(counted.calls(), 2) << "the counts, then the data";
+    EXPECT_EQ(recv_counts, me == 0 ? std::vector<int64_t>({1, 3}) : std::vector<int64_t>({2, 0}));
+    EXPECT_EQ(recv, me == 0 ? std::vector<float>({1, 4, 5, 6}) : std::vector<float>({2, 3}));
+    segment->AllToAllV<float>(send, send_counts, recv, recv_counts);
+    EXPECT_EQ(counted.calls(), 3);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(status.ok()) << status.message();
+}
+
 // bench/comm_ceiling.sh's timing-only mode: no gradient collective at all, each rank keeps its own
 // values; every other collective still reaches the target.
 TEST(NoGradientExchangeCommunicator, TakesOutTheGradientCollectivesAndNothingElse) {

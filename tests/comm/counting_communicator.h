@@ -35,6 +35,11 @@ class CountingCommunicator final : public comm::CommunicatorWrapper {
     ++calls_;
     CommunicatorWrapper::AllGatherVRaw(mine, type, counts, all);
   }
+  void AllToAllVRaw(const void* send, std::span<const int64_t> send_counts, comm::DataType type, void* recv,
+                    std::span<const int64_t> recv_counts) override {
+    ++calls_;
+    CommunicatorWrapper::AllToAllVRaw(send, send_counts, type, recv, recv_counts);
+  }
 
  private:
   std::atomic<int> calls_{0};

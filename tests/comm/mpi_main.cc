@@ -28,6 +28,7 @@ void RunOnEveryRank(const std::string& backend, const std::function<void(comm::C
 }
 void UseSmallPieces(comm::Communicator& comm, bool small) {
   g_mpi->SetRingSegmentForTesting(small ? 1000 : 0);
+  g_mpi->SetMessagePieceForTesting(small ? 24 : 0);
   if (g_segment != nullptr) g_segment->SetPieceBytesForTesting(small ? 4008 : 0);
 }
 
