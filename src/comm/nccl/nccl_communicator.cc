@@ -185,6 +185,37 @@ void NcclCommunicator::AllGatherVDevice(const void* mine, DataType type, std::sp
   ComputeAfterNccl(done_);
 }
 
+// One ncclSend and one ncclRecv per pair of ranks with something to move (this rank's own part
+// too: NCCL copies it), in one group; size_t counts, so no pieces.
+void NcclCommunicator::AllToAllVDevice(const void* send, std::span<const int64_t> send_counts, DataType type,
+                                       void* recv, std::span<const int64_t> recv_counts) {
+  CHECK(send_counts.size() == static_cast<size_t>(size()) && recv_counts.size() == static_cast<size_t>(size()))
+      << "AllToAllVDevice: " << send_counts.size() << " send and " << recv_counts.size() << " receive counts for "
+      << size() << " ranks";
+  const size_t element = DataTypeBytes(type);
+  const auto* out = static_cast<const uint8_t*>(send);
+  auto* in = static_cast<uint8_t*>(recv);
+  NcclAfterCompute(ready_);
+  nccl::CheckNccl(*this, Nccl().group_start(), "ncclGroupStart");
+  size_t send_at = 0, recv_at = 0;
+  for (int r = 0; r < size(); ++r) {
+    const size_t send_bytes = static_cast<size_t>(send_counts[static_cast<size_t>(r)]) * element;
+    const size_t recv_bytes = static_cast<size_t>(recv_counts[static_cast<size_t>(r)]) * element;
+    if (send_bytes > 0) {
+      CheckQueued(*this, Nccl().send(out + send_at, send_bytes, ncclUint8, r, nccl_, nccl_stream_), "ncclSend",
+                  send_bytes);
+    }
+    if (recv_bytes > 0) {
+      CheckQueued(*this, Nccl().recv(in + recv_at, recv_bytes, ncclUint8, r, nccl_, nccl_stream_), "ncclRecv",
+                  recv_bytes);
+    }
+    send_at += send_bytes;
+    recv_at += recv_bytes;
+  }
+  nccl::CheckNccl(*this, Nccl().group_end(), "ncclGroupEnd (AllToAllVDevice's sends and receives)");
+  ComputeAfterNccl(done_);
+}
+
 void NcclCommunicator::Synchronize() {
   nccl::CheckCuda(*this, cudaEventRecord(done_, nccl_stream_), "cudaEventRecord on the NCCL stream");
   WaitFor(done_, "the device collectives");

@@ -4,7 +4,7 @@
 // nccl.h.
 //  - Host-memory collectives (the step agreement, metrics, checkpoints' broadcasts) go to the
 //    wrapped communicator unchanged, as in any CommunicatorWrapper.
-//  - Device buffers: AllReduceDevice and AllGatherVDevice, and the bucket reducer
+//  - Device buffers: AllReduceDevice, AllGatherVDevice and AllToAllVDevice, and the bucket reducer
 //    (MakeBucketReducer: NcclBucketReducer, below), run on an NCCL stream of its own, ordered after
 //    the work queued so far on the compute stream (where the model's kernels run, given at
 //    construction) and before the work queued on it afterwards. Their float sums are NCCL's (its
@@ -82,6 +82,11 @@ class NcclCommunicator final : public CommunicatorWrapper {
   // those of ranks < r; `counts` already agreed (the same on every rank; Communicator::AllGather
   // gathers them), `all` holds their sum. Ordered as AllReduceDevice.
   void AllGatherVDevice(const void* mine, DataType type, std::span<const int64_t> counts, void* all);
+  // Collective, device memory: Communicator::AllToAllV on device buffers `send` and `recv` (its
+  // counts on the host, agreed as there: recv_counts from AllToAllCounts, a host collective).
+  // Ordered as AllReduceDevice. Host buffers' AllToAllV goes to the wrapped communicator.
+  void AllToAllVDevice(const void* send, std::span<const int64_t> send_counts, DataType type, void* recv,
+                       std::span<const int64_t> recv_counts);
   // Returns when every device collective queued so far is done; a failure ends the job.
   void Synchronize();
 
@@ -121,7 +126,7 @@ class NcclCommunicator final : public CommunicatorWrapper {
   int visible_gpus_ = 0;
   std::array<int64_t, 2> gpu_uuid_{};  // cudaDeviceProp::uuid, to tell ranks on one GPU
   cudaStream_t nccl_stream_ = nullptr;
-  cudaEvent_t ready_ = nullptr, done_ = nullptr;  // AllReduceDevice's and AllGatherVDevice's
+  cudaEvent_t ready_ = nullptr, done_ = nullptr;  // the device collectives' (AllReduceDevice's ...)
   ncclComm* nccl_ = nullptr;
   // Abort (any thread) against a wait's ncclCommGetAsyncError. The NCCL calls that queue work are
   // not under it: one blocked inside NCCL (connecting to a rank that is gone) must not hold up the

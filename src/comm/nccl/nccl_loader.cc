@@ -18,6 +18,8 @@ NcclApi Load() {
   ResolveSymbol(library, "ncclCommGetAsyncError", api.comm_get_async_error);
   ResolveSymbol(library, "ncclAllReduce", api.all_reduce);
   ResolveSymbol(library, "ncclBroadcast", api.broadcast);
+  ResolveSymbol(library, "ncclSend", api.send);
+  ResolveSymbol(library, "ncclRecv", api.recv);
   ResolveSymbol(library, "ncclGroupStart", api.group_start);
   ResolveSymbol(library, "ncclGroupEnd", api.group_end);
   ResolveSymbol(library, "ncclGetErrorString", api.get_error_string);

@@ -16,6 +16,8 @@ struct NcclApi {
   decltype(&ncclCommGetAsyncError) comm_get_async_error;
   decltype(&ncclAllReduce) all_reduce;
   decltype(&ncclBroadcast) broadcast;
+  decltype(&ncclSend) send;
+  decltype(&ncclRecv) recv;
   decltype(&ncclGroupStart) group_start;
   decltype(&ncclGroupEnd) group_end;
   decltype(&ncclGetErrorString) get_error_string;

@@ -148,6 +148,41 @@ TEST_F(NcclDevice, AllGatherVDeviceOfALargeContribution) {
                            [this](int r) { return r == nccl_->size() - 1 ? int64_t{1'000'000} : int64_t{0}; });
 }
 
+// Rank s sends rank d (s + 2 d + round) % 4 elements (zeros among them), valued by s, d and i; the
+// receive counts through the host's AllToAllCounts, as a caller would.
+template <typename T>
+void CheckAllToAllV(NcclCommunicator& nccl, DataType type, int round) {
+  const int n = nccl.size(), me = nccl.rank();
+  auto count_of = [round](int s, int d) { return static_cast<int64_t>((s + 2 * d + round) % 4); };
+  auto value_of = [](int s, int d, int64_t i) { return static_cast<T>(s * 40 + d * 8 + i + 1); };
+  std::vector<int64_t> send_counts;
+  std::vector<T> mine, want;
+  for (int d = 0; d < n; ++d) {
+    send_counts.push_back(count_of(me, d));
+    for (int64_t i = 0; i < count_of(me, d); ++i) mine.push_back(value_of(me, d, i));
+  }
+  for (int s = 0; s < n; ++s) {
+    for (int64_t i = 0; i < count_of(s, me); ++i) want.push_back(value_of(s, me, i));
+  }
+  const std::vector<int64_t> recv_counts = nccl.AllToAllCounts(send_counts);  // host
+  DeviceArray<T> in(mine.size(), nccl.compute_stream()), out(want.size(), nccl.compute_stream());
+  in.Upload(mine);
+  nccl.AllToAllVDevice(in.data(), send_counts, type, out.data(), recv_counts);
+  EXPECT_EQ(out.Download(), want) << "round " << round;
+}
+
+TEST_F(NcclDevice, AllToAllVDeviceDeliversWhatEachSourceSentInSourceOrder) {
+  for (int round = 0; round < 4; ++round) {
+    CheckAllToAllV<float>(*nccl_, DataType::kFloat32, round);
+    CheckAllToAllV<int64_t>(*nccl_, DataType::kInt64, round);
+    CheckAllToAllV<uint8_t>(*nccl_, DataType::kUInt8, round);
+    CheckAllToAllV<double>(*nccl_, DataType::kFloat64, round);
+  }
+  const std::vector<int64_t> zeros(static_cast<size_t>(nccl_->size()), 0);
+  nccl_->AllToAllVDevice(nullptr, zeros, DataType::kFloat32, nullptr, zeros);  // nothing, and no error
+  nccl_->Synchronize();
+}
+
 // The row-sparse exchange is host bytes through the wrapped communicator: one Fill, one Read per
 // rank in rank order.
 TEST_F(NcclDevice, ExchangeRowsGathersHostBytesThroughTheHostCommunicator) {
