@@ -1,8 +1,8 @@
 // Communicator: the one interface through which ranks talk (rank, size, all-reduce, broadcast,
-// all-gather(v), all-to-all-v, barrier, abort). Passed in, never global. Implementations: LocalCommunicator
-// (world size 1, a true identity), InProcessCommunicator (ranks as threads of one process) and
-// MpiCommunicator (its own target, ectrain_comm_mpi); decorators over any of them derive from
-// CommunicatorWrapper (comm/communicator_wrapper.h). Only src/comm includes mpi.h.
+// all-gather(v), all-to-all-v, barrier, abort). Passed in, never global. Implementations:
+// LocalCommunicator (world size 1, a true identity), InProcessCommunicator (ranks as threads of
+// one process) and MpiCommunicator (its own target, ectrain_comm_mpi); decorators over any of them
+// derive from CommunicatorWrapper (comm/communicator_wrapper.h). Only src/comm includes mpi.h.
 // Every collective must be called by all ranks in the same order. A communicator may be called
 // from any thread, but from one thread at a time (the caller serializes, e.g. one comm thread).
 // Float sums are deterministic: the same bits on every backend for the same inputs and world size
@@ -28,24 +28,19 @@ enum class ReduceOp { kSum, kMax, kMin };
 
 class BucketReducer;
 
-// The DataType of a C++ element type (float, double, int64_t, uint8_t).
+// The DataType of a C++ element type: float, double, int64_t or uint8_t.
 template <typename T>
-constexpr DataType DataTypeOf();
-template <>
-constexpr DataType DataTypeOf<float>() {
-  return DataType::kFloat32;
-}
-template <>
-constexpr DataType DataTypeOf<double>() {
-  return DataType::kFloat64;
-}
-template <>
-constexpr DataType DataTypeOf<int64_t>() {
-  return DataType::kInt64;
-}
-template <>
-constexpr DataType DataTypeOf<uint8_t>() {
-  return DataType::kUInt8;
+constexpr DataType DataTypeOf() {
+  if constexpr (std::is_same_v<T, float>) {
+    return DataType::kFloat32;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return DataType::kFloat64;
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return DataType::kInt64;
+  } else {
+    static_assert(std::is_same_v<T, uint8_t>, "collectives move float, double, int64_t or uint8_t");
+    return DataType::kUInt8;
+  }
 }
 
 class Communicator {
