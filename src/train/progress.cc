@@ -108,13 +108,17 @@ bool LiveProgressWanted(const std::string& setting) {
   return LogTerminal() >= 0;
 }
 
+int ProgressWidth(int terminal_columns, const char* columns_variable) {
+  if (terminal_columns > 0) return terminal_columns;
+  const int from_env = columns_variable != nullptr ? std::atoi(columns_variable) : 0;
+  return from_env > 0 ? from_env : 80;
+}
+
 int ProgressWidth() {
   struct winsize size {};
   const int fd = LogTerminal();
-  if (fd >= 0 && ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
-  const char* columns = std::getenv("COLUMNS");
-  const int from_env = columns != nullptr ? std::atoi(columns) : 0;
-  return from_env > 0 ? from_env : 80;
+  const int terminal_columns = fd >= 0 && ioctl(fd, TIOCGWINSZ, &size) == 0 ? size.ws_col : 0;
+  return ProgressWidth(terminal_columns, std::getenv("COLUMNS"));
 }
 
 std::string FormatDuration(double seconds) {

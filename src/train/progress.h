@@ -15,6 +15,8 @@ namespace ectrain::train {
 bool LiveProgressWanted(const std::string& setting);
 // The columns of that terminal; else $COLUMNS; else 80.
 int ProgressWidth();
+// The same rule on given values: the terminal's columns (0: none), $COLUMNS (nullptr: unset).
+int ProgressWidth(int terminal_columns, const char* columns_variable);
 
 // What the live bar shows; total_steps <= 0 or eta_seconds < 0: not known.
 struct ProgressState {

@@ -133,14 +133,12 @@ TEST(ProgressMode, LiveAndLinesAreWhatTheySayAutoFollowsTheTerminal) {
   }
 }
 
-TEST(ProgressMode, WidthFromColumnsWithoutATerminal) {
-  if (isatty(STDERR_FILENO) != 0) GTEST_SKIP() << "stderr is a terminal: its width wins";
-  setenv("COLUMNS", "57", 1);
-  EXPECT_EQ(ProgressWidth(), 57);
-  setenv("COLUMNS", "junk", 1);
-  EXPECT_EQ(ProgressWidth(), 80);
-  unsetenv("COLUMNS");
-  EXPECT_EQ(ProgressWidth(), 80);
+TEST(ProgressMode, WidthIsTheTerminalsElseColumnsElse80) {
+  EXPECT_EQ(ProgressWidth(120, "57"), 120);
+  EXPECT_EQ(ProgressWidth(0, "57"), 57);
+  EXPECT_EQ(ProgressWidth(0, "junk"), 80);
+  EXPECT_EQ(ProgressWidth(0, "-3"), 80);
+  EXPECT_EQ(ProgressWidth(0, nullptr), 80);
 }
 
 }  // namespace
